@@ -1,0 +1,144 @@
+"""YOLO-pose backend (ultralytics): multi-person COCO-17 keypoints, tracked with ByteTrack/BoT-SORT.
+
+On the CPU the PyTorch checkpoint is exported once to ONNX by ultralytics itself
+(``YOLO.export(format="onnx", dynamic=True)``) and cached under ``<cache>/onnx/<sha>/``; ONNX
+Runtime runs it about twice as fast here (about 40 ms vs 89 ms a frame on the 6-person street clip,
+measured in ``../shared/README.md``; see ``docs/BENCHMARKS.md``). On CUDA the PyTorch model runs in
+half precision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..modelfiles import copy_into_cache, resolve_model, sha256_file
+from .base import FramePoses, Person, PoseEstimator
+from .tracking import Tracker
+
+DEFAULT_MODEL = "yolo11n-pose.pt"
+
+
+def _quiet_ultralytics() -> None:
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    logging.getLogger("ultralytics").setLevel(logging.ERROR)
+
+
+def export_onnx(pt_path: Path, imgsz: int = 640) -> Path:
+    """Export a YOLO ``.pt`` checkpoint to ONNX once and return the cached ``.onnx`` path.
+
+    The cache key is the checkpoint's SHA-256 plus ``imgsz`` and the ultralytics version, so a
+    changed checkpoint or ultralytics release exports afresh.
+
+    Raises:
+        ModelError: the export failed (corrupt checkpoint, missing onnx packages).
+    """
+    import ultralytics
+    from ultralytics import YOLO
+
+    key = f"{sha256_file(pt_path)[:16]}-{imgsz}-ul{ultralytics.__version__}"
+    src = copy_into_cache(pt_path, f"onnx/{key}")
+    out = src.with_suffix(".onnx")
+    if out.is_file() and out.stat().st_size > 0:
+        return out
+    _quiet_ultralytics()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            made = YOLO(str(src), task="pose").export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True, verbose=False)
+    except Exception as e:
+        raise ModelError(f"cannot export {pt_path.name} to ONNX: {e}") from None
+    made = Path(made)
+    if made != out:
+        os.replace(made, out)
+    return out
+
+
+class YoloPoseEstimator(PoseEstimator):
+    """YOLO-pose via ultralytics.
+
+    Args:
+        model: model file name or path (``.pt`` or an already exported ``.onnx``).
+        imgsz: inference size in pixels (longest side; ultralytics letterboxes).
+        conf: minimum person confidence.
+        tracker: ``bytetrack`` or ``botsort``.
+        device: ``"cpu"``, ``"cuda"``/``"cuda:0"``, or None (CUDA if available).
+        runtime: ``"onnx"`` (default on CPU), ``"torch"``; ``None`` picks by device.
+        frame_rate: video fps, for the tracker's lost-track buffer.
+
+    Raises:
+        ModelError: the model file is missing, corrupt or cannot be loaded.
+    """
+
+    name = "yolo"
+    layout = "coco17"
+
+    def __init__(self, model: str = DEFAULT_MODEL, imgsz: int = 640, conf: float = 0.25,
+                 tracker: str = "bytetrack", device: str | None = None, runtime: str | None = None,
+                 frame_rate: float = 30.0):
+        _quiet_ultralytics()
+        import torch
+        from ultralytics import YOLO
+
+        if device is None:
+            device = "cuda:0" if torch.cuda.is_available() else "cpu"
+        if runtime is None:
+            runtime = "onnx" if device == "cpu" else "torch"
+        path = resolve_model(model)
+        self.model_name = path.name
+        self.model_sha = sha256_file(path)[:16]
+        self.imgsz, self.conf, self.device, self.runtime = imgsz, conf, device, runtime
+        self.half = device.startswith("cuda")
+        if path.suffix == ".pt" and runtime == "onnx":
+            path = export_onnx(path, imgsz)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._model = YOLO(str(path), task="pose")
+                # one warm-up call builds the predictor (and checks the file really is a pose model)
+                self._predict(np.zeros((64, 64, 3), np.uint8))
+        except ModelError:
+            raise
+        except Exception as e:
+            raise ModelError(f"cannot load pose model {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        if getattr(self._model, "task", "pose") != "pose":
+            raise ModelError(f"{path.name} is a '{self._model.task}' model, not a pose model")
+        self.tracker = Tracker(tracker, frame_rate)
+
+    def _predict(self, image: np.ndarray):
+        return self._model.predict(image, imgsz=self.imgsz, conf=self.conf, device=self.device, half=self.half,
+                                   classes=[0], verbose=False)[0]
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self.model_sha,
+                "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker.kind}
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Untracked detection.
+
+        Returns:
+            ``boxes (N, 4)``, ``scores (N,)``, ``keypoints (N, 17, 3)``, all float32 in pixels of ``image``.
+        """
+        r = self._predict(image)
+        if r.boxes is None or len(r.boxes) == 0:
+            return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 17, 3), np.float32)
+        boxes = r.boxes.xyxy.cpu().numpy().astype(np.float32)
+        scores = r.boxes.conf.cpu().numpy().astype(np.float32)
+        kpts = r.keypoints.data.cpu().numpy().astype(np.float32)
+        return boxes, scores, kpts
+
+    def process(self, image: np.ndarray, frame_index: int, time_s: float) -> FramePoses:
+        h, w = image.shape[:2]
+        boxes, scores, kpts = self.detect(image)
+        out = FramePoses(frame_index, time_s, self.layout, w, h)
+        for det, tid in self.tracker.update(boxes, scores, image):
+            out.persons.append(Person(tid, boxes[det], kpts[det], float(scores[det]), self.layout))
+        out.persons.sort(key=lambda p: p.track_id)
+        return out

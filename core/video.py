@@ -1,0 +1,348 @@
+"""Video sources: a file, a folder of frame images, a webcam index or an RTSP/HTTP URL.
+
+Frame convention everywhere in PoseWatch: 0-based frame indices; ``time_s = index / fps``.
+Frames are BGR ``uint8`` arrays of shape ``(H, W, 3)`` as OpenCV decodes them.
+
+Decoding uses OpenCV's FFmpeg backend (``cv2.VideoCapture``). Random access in files is
+frame-accurate: :meth:`VideoSource.read` returns exactly the frame that sequential decoding yields
+at the same index (seeking short distances forward by decoding, longer ones through FFmpeg's
+keyframe seek, which the tests check against sequential decoding on the shared clips).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .errors import VideoError
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+
+#: Seeks up to this many frames forward decode sequentially instead of asking FFmpeg to seek.
+FORWARD_DECODE_LIMIT = 48
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame.
+
+    Attributes:
+        index: 0-based frame index in the source.
+        time_s: timestamp in seconds (``index / fps`` for files and folders, wall-clock since start
+            for live sources).
+        image: ``(H, W, 3)`` uint8 BGR.
+    """
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Static description of a source.
+
+    Attributes:
+        source: the path, URL or ``webcam:N`` string it was opened from.
+        kind: ``"file"``, ``"folder"``, ``"webcam"`` or ``"stream"``.
+        fps: frames per second (folders: the ``fps`` given when opening, default 30).
+        frame_count: number of frames, or ``None`` for live sources.
+        width, height: frame size in pixels.
+    """
+
+    source: str
+    kind: str
+    fps: float
+    frame_count: int | None
+    width: int
+    height: int
+
+    @property
+    def seekable(self) -> bool:
+        """True for files and folders, which support random access."""
+        return self.kind in ("file", "folder")
+
+    @property
+    def duration_s(self) -> float | None:
+        """Length in seconds, or ``None`` for live sources."""
+        if self.frame_count is None or not self.fps:
+            return None
+        return self.frame_count / self.fps
+
+
+def _natural_key(name: str):
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def parse_source(spec: str | int | os.PathLike) -> tuple[str, str | int]:
+    """Classify a source specification.
+
+    Args:
+        spec: a path (file or folder), a URL (``rtsp://``, ``http(s)://`` …), a webcam index
+            (``0`` or ``"0"``) or ``"webcam:N"``.
+
+    Returns:
+        ``(kind, target)`` where kind is ``file|folder|webcam|stream`` and target is a path string,
+        URL, or webcam index (int).
+
+    Raises:
+        VideoError: the path does not exist or has an unsupported extension.
+    """
+    if isinstance(spec, int):
+        return "webcam", spec
+    s = os.fspath(spec).strip()
+    if s.isdigit():
+        return "webcam", int(s)
+    if s.lower().startswith("webcam:") and s[7:].isdigit():
+        return "webcam", int(s[7:])
+    if s.lower().startswith(STREAM_PREFIXES):
+        return "stream", s
+    p = Path(s).expanduser()
+    if not p.exists():
+        raise VideoError(f"video not found: {s}")
+    if p.is_dir():
+        return "folder", str(p)
+    if p.suffix.lower() not in VIDEO_EXTENSIONS:
+        raise VideoError(
+            f"unsupported file type '{p.suffix or p.name}': expected one of {', '.join(VIDEO_EXTENSIONS)}"
+        )
+    return "file", str(p)
+
+
+class VideoSource:
+    """A readable video source. Use :func:`open_source` to create one; close it (or use ``with``).
+
+    Sequential reading: iterate :meth:`frames`. Random access (files and folders): :meth:`read`.
+    """
+
+    info: VideoInfo
+
+    def read(self, index: int) -> Frame:
+        """Return frame ``index`` (0-based).
+
+        Raises:
+            VideoError: the source is not seekable, the index is out of range, or decoding fails.
+        """
+        raise NotImplementedError
+
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        """Yield frames ``start, start+step, …`` before ``stop`` (``None``: to the end / forever)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the decoder / device."""
+
+    def __enter__(self) -> "VideoSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        if self.info.frame_count is None:
+            raise TypeError("live sources have no length")
+        return self.info.frame_count
+
+
+class FileSource(VideoSource):
+    """A video file decoded with OpenCV/FFmpeg, with frame-accurate random access."""
+
+    def __init__(self, path: str):
+        self.path = path
+        if os.path.getsize(path) == 0:
+            raise VideoError(f"video file is empty (0 bytes): {path}")
+        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            raise VideoError(f"cannot open video (corrupt, truncated or unsupported format): {path}")
+        self._cap = cap
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            if count <= 0:
+                raise VideoError(f"video has no frames: {path}")
+            raise VideoError(f"cannot decode frames (unsupported codec or corrupt data): {path}")
+        self._next = 1  # index of the frame the next cap.read() returns
+        self._last: Frame | None = None
+        h, w = first.shape[:2]
+        if fps <= 0 or not np.isfinite(fps):
+            fps = 30.0
+        self._first = first
+        self.info = VideoInfo(path, "file", fps, max(count, 1), w, h)
+        self._last = Frame(0, 0.0, first)
+
+    def _shrink_to(self, count: int) -> None:
+        # The container announced more frames than can be decoded (truncated file): trust decoding.
+        self.info = VideoInfo(self.info.source, "file", self.info.fps, count, self.info.width, self.info.height)
+
+    def read(self, index: int) -> Frame:
+        index = int(index)
+        n = self.info.frame_count or 0
+        if index < 0 or index >= n:
+            raise VideoError(f"frame {index} out of range 0..{n - 1}: {self.path}")
+        if self._last is not None and self._last.index == index:
+            return self._last
+        gap = index - self._next
+        if not (0 <= gap <= FORWARD_DECODE_LIMIT):
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            self._next = index
+            gap = 0
+        for _ in range(gap):
+            if not self._cap.grab():
+                self._shrink_to(self._next)
+                raise VideoError(f"frame {index} cannot be decoded (file truncated at frame {self._next}): {self.path}")
+            self._next += 1
+        ok, img = self._cap.read()
+        if not ok or img is None:
+            self._shrink_to(index)
+            raise VideoError(f"frame {index} cannot be decoded (file truncated at frame {index}): {self.path}")
+        self._next = index + 1
+        self._last = Frame(index, index / self.info.fps, img)
+        return self._last
+
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        n = self.info.frame_count or 0
+        stop = n if stop is None else min(stop, n)
+        i = start
+        while i < stop:
+            try:
+                yield self.read(i)
+            except VideoError:
+                if self.info.frame_count is not None and i >= self.info.frame_count:
+                    return  # the announced count was too high; decoding ended early
+                raise
+            i += step
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class FolderSource(VideoSource):
+    """A folder of frame images (jpg, png, …) in natural sort order, played at ``fps``."""
+
+    def __init__(self, path: str, fps: float = 30.0):
+        self.path = path
+        files = [f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS)]
+        if not files:
+            raise VideoError(f"folder has no frame images ({', '.join(IMAGE_EXTENSIONS)}): {path}")
+        self.files = [os.path.join(path, f) for f in sorted(files, key=_natural_key)]
+        first = self._load(0)
+        h, w = first.shape[:2]
+        self.info = VideoInfo(path, "folder", float(fps), len(self.files), w, h)
+
+    def _load(self, index: int) -> np.ndarray:
+        img = cv2.imread(self.files[index], cv2.IMREAD_COLOR)
+        if img is None:
+            raise VideoError(f"cannot read image: {self.files[index]}")
+        return img
+
+    def read(self, index: int) -> Frame:
+        index = int(index)
+        if index < 0 or index >= len(self.files):
+            raise VideoError(f"frame {index} out of range 0..{len(self.files) - 1}: {self.path}")
+        return Frame(index, index / self.info.fps, self._load(index))
+
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        stop = len(self.files) if stop is None else min(stop, len(self.files))
+        for i in range(start, stop, step):
+            yield self.read(i)
+
+
+class LiveSource(VideoSource):
+    """A webcam (by index) or a network stream (RTSP/HTTP). Not seekable; ``frame_count`` is None."""
+
+    def __init__(self, target: str | int, kind: str, open_timeout_ms: int = 5000):
+        self.target = target
+        if kind == "webcam":
+            cap = cv2.VideoCapture(int(target))
+            label = f"webcam:{target}"
+            if not cap.isOpened():
+                raise VideoError(f"no webcam at index {target} (not connected or in use)")
+        else:
+            cap = cv2.VideoCapture(
+                str(target), cv2.CAP_FFMPEG,
+                [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, open_timeout_ms],
+            )
+            label = str(target)
+            if not cap.isOpened():
+                raise VideoError(f"cannot connect to stream: {target}")
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise VideoError(f"{label} opened but delivered no frame")
+        self._cap = cap
+        self._first: np.ndarray | None = first
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if fps <= 0 or fps > 240 or not np.isfinite(fps):
+            fps = 30.0
+        h, w = first.shape[:2]
+        self.info = VideoInfo(label, kind, fps, None, w, h)
+        self._index = 0
+
+    def read(self, index: int) -> Frame:
+        raise VideoError(f"{self.info.source} is a live source and cannot seek")
+
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        import time
+
+        t0 = time.monotonic()
+        while stop is None or self._index < stop:
+            if self._first is not None:
+                img, self._first = self._first, None
+            else:
+                ok, img = self._cap.read()
+                if not ok or img is None:
+                    raise VideoError(f"{self.info.source} stopped delivering frames (disconnected?)")
+            i = self._index
+            self._index += 1
+            if i >= start and (i - start) % step == 0:
+                yield Frame(i, time.monotonic() - t0, img)
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+def open_source(spec: str | int | os.PathLike, fps: float = 30.0) -> VideoSource:
+    """Open a video source.
+
+    Args:
+        spec: file path (mp4, avi, webm, mov, …), folder of images, webcam index (``0``, ``"0"``,
+            ``"webcam:0"``) or stream URL (``rtsp://…``, ``http://…``).
+        fps: frame rate for folders of images (files and live sources report their own).
+
+    Returns:
+        A :class:`VideoSource`; close it when done.
+
+    Raises:
+        VideoError: with a one-line message for a missing path, unsupported type, corrupt,
+            truncated or zero-frame file, absent webcam or unreachable stream.
+    """
+    kind, target = parse_source(spec)
+    if kind == "file":
+        return FileSource(str(target))
+    if kind == "folder":
+        return FolderSource(str(target), fps=fps)
+    return LiveSource(target, kind)
+
+
+def resize_to_width(image: np.ndarray, width: int | None) -> tuple[np.ndarray, float]:
+    """Downscale ``image`` to ``width`` pixels wide, keeping the aspect ratio.
+
+    Returns:
+        ``(resized, scale)`` where ``scale = new_width / old_width`` (1.0 if ``width`` is None or
+        not smaller than the image).
+    """
+    h, w = image.shape[:2]
+    if not width or width >= w:
+        return image, 1.0
+    scale = width / w
+    return cv2.resize(image, (width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA), scale

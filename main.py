@@ -1,0 +1,149 @@
+"""PoseWatch command line: ``python main.py [COMMAND] …`` (no command: open the GUI).
+
+Commands:
+    gui      open the PoseWatch window (optionally with a video)
+    extract  estimate and track poses in a video; write one CSV row per person per frame
+    render   write the video with the overlay the GUI draws (skeletons, boxes, IDs, labels)
+
+Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
+with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+class _Group(click.Group):
+    """Click group that turns PoseWatch's expected errors into one line on stderr."""
+
+    def invoke(self, ctx):
+        from core.errors import PoseWatchError
+
+        try:
+            return super().invoke(ctx)
+        except PoseWatchError as e:
+            _fail(str(e))
+        except KeyboardInterrupt:
+            _fail("interrupted")
+
+
+_backend_opt = click.option("--backend", type=click.Choice(["yolo", "mediapipe"]), default="yolo", show_default=True,
+                            help="Pose backend: YOLO-pose (COCO-17, multi-person) or MediaPipe PoseLandmarker (33 landmarks).")
+_model_opt = click.option("--pose-model", default=None,
+                          help="Pose model file name or path (default: yolo11n-pose.pt / pose_landmarker_lite.task).")
+_width_opt = click.option("--width", type=click.IntRange(min=32), default=None,
+                          help="Downscale frames to this width (pixels) before inference; results stay in original pixels.")
+_tracker_opt = click.option("--tracker", type=click.Choice(["bytetrack", "botsort"]), default="bytetrack", show_default=True)
+_device_opt = click.option("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if available).")
+
+
+def _estimator_kwargs(backend: str, pose_model: str | None, tracker: str, device: str | None) -> dict:
+    kw: dict = {"tracker": tracker}
+    if pose_model:
+        kw["model"] = pose_model
+    if device and backend == "yolo":
+        kw["device"] = device
+    return kw
+
+
+def _load_skeletons(video: str, backend: str, width: int | None, kw: dict):
+    from core.extract import iter_load_or_extract, run
+
+    cache = run(iter_load_or_extract(video, backend, width, **kw), desc="poses")
+    if "truncated_at" in cache.meta:
+        click.echo(f"warning: {video} ends early: only {cache.meta['truncated_at']} frames could be decoded", err=True)
+    return cache
+
+
+@click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="posewatch")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """PoseWatch: skeleton-based abnormal-behaviour detection in video."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(gui)
+
+
+@cli.command()
+@click.argument("video", required=False)
+def gui(video: str | None) -> None:
+    """Open the PoseWatch window (optionally opening VIDEO)."""
+    from gui.app import run_app
+
+    sys.exit(run_app([video] if video else []))
+
+
+@cli.command()
+@click.argument("video")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output CSV path.")
+@_backend_opt
+@_model_opt
+@_width_opt
+@_tracker_opt
+@_device_opt
+def extract(video: str, out: str, backend: str, pose_model: str | None, width: int | None, tracker: str,
+            device: str | None) -> None:
+    """Estimate and track poses in VIDEO; write SKELETONS.csv (one row per person per frame).
+
+    Columns: frame, time_s, track_id, bbox_x1..bbox_y2 (pixels), score, then <JOINT>_X, <JOINT>_Y,
+    <JOINT>_SCORE for every joint of the backend's skeleton layout. Results are cached, so a second
+    run on the same video and settings needs no inference.
+    """
+    from core.extract import write_csv
+
+    cache = _load_skeletons(video, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
+    write_csv(cache, out)
+    n = cache.persons_per_frame()
+    click.echo(f"wrote {out}: {int(n.sum())} rows, {cache.frame_count} frames, {len(cache.track_ids())} tracks, "
+               f"layout {cache.layout}", err=True)
+
+
+@cli.command()
+@click.argument("video")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output video path (.mp4 or .avi).")
+@click.option("--classifier", default=None, type=click.Path(dir_okay=False),
+              help="Classifier checkpoint for the labels (without one the overlay says 'no model').")
+@click.option("--no-skeleton", is_flag=True, help="Do not draw skeletons.")
+@click.option("--no-boxes", is_flag=True, help="Do not draw boxes.")
+@click.option("--no-ids", is_flag=True, help="Do not draw track IDs.")
+@click.option("--no-labels", is_flag=True, help="Do not draw labels.")
+@_backend_opt
+@_model_opt
+@_width_opt
+@_tracker_opt
+@_device_opt
+def render(video: str, out: str, classifier: str | None, no_skeleton: bool, no_boxes: bool, no_ids: bool,
+           no_labels: bool, backend: str, pose_model: str | None, width: int | None, tracker: str,
+           device: str | None) -> None:
+    """Write VIDEO with the overlay the GUI draws to ANNOTATED.mp4."""
+    from core.classify import TrackClassifier
+    from core.extract import iter_render, run
+    from core.overlay import OverlayOptions, draw_overlay
+
+    clf = TrackClassifier(classifier) if classifier else None  # fail early on a bad checkpoint
+    cache = _load_skeletons(video, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
+    opts = OverlayOptions(skeleton=not no_skeleton, boxes=not no_boxes, ids=not no_ids, labels=not no_labels)
+
+    def draw(image, poses):
+        labels = clf.labels_for_frame(cache, poses.frame_index) if clf else None
+        return draw_overlay(image, poses, labels, opts)
+
+    fourcc = "MJPG" if out.lower().endswith(".avi") else "mp4v"
+    run(iter_render(video, cache, out, draw, fourcc), desc="render")
+    click.echo(f"wrote {out}", err=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    cli()

@@ -1,0 +1,78 @@
+"""Shared fixtures: the real clips and models in ``../shared`` (setting: ``POSEWATCH_SHARED``).
+
+Tests that need shared data skip with a clear reason where it is absent. Model files are taken from
+``<shared>/models`` with downloads disabled and ultralytics kept offline; the per-user cache
+(ONNX exports, skeleton caches) lives in one temporary folder per test session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared")).resolve()
+
+# Set before any test module imports core/ultralytics.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["YOLO_OFFLINE"] = "1"
+os.environ["YOLO_VERBOSE"] = "False"
+os.environ["POSEWATCH_OFFLINE"] = "1"
+if (SHARED / "models").is_dir():
+    os.environ["POSEWATCH_MODEL_DIR"] = str(SHARED / "models")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """One per-user cache for the whole session, so the ONNX export and skeleton caches are reused."""
+    d = os.environ.get("POSEWATCH_TEST_CACHE") or str(tmp_path_factory.mktemp("posewatch-cache"))
+    os.environ["POSEWATCH_CACHE_DIR"] = d
+    yield Path(d)
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under the shared data folder; skips the test if it is missing."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"shared test data not found: {p} (set POSEWATCH_SHARED to the shared/ folder)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared test data folder not found: {SHARED} (set POSEWATCH_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return shared_path("models")
+
+
+@pytest.fixture(scope="session")
+def fall04() -> Path:
+    """Phone video, 406x720, ~29 fps, one person falls at ~6.0-7.5 s."""
+    return shared_path("data", "videos", "fall", "thanhnc58_Fall04.mp4")
+
+
+@pytest.fixture(scope="session")
+def street_clip() -> Path:
+    """1280x720, 50 fps street crowd of ~6 people."""
+    return shared_path("data", "videos", "normal", "openpose_examples_video.avi")
+
+
+@pytest.fixture(scope="session")
+def pets_clip() -> Path:
+    """PETS2009 pedestrians, 480x360, 10 fps."""
+    return shared_path("data", "videos", "normal", "vtest_pets2009_480x360.avi")
+
+
+@pytest.fixture(scope="session")
+def fall04_skeletons(fall04, _session_cache):
+    """Skeleton cache of Fall04 with the default YOLO backend (computed once per session)."""
+    from core.extract import iter_load_or_extract, run
+
+    return run(iter_load_or_extract(fall04, "yolo"), callback=lambda p: None)
