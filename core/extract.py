@@ -141,13 +141,13 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
     Raises:
         VideoError, ModelError, Cancelled.
     """
-    if not Path(video).exists():
-        raise VideoError(f"video not found: {video}")
+    with open_source(video) as src:  # fails early, with its one-line message, on a bad video
+        fps = src.info.fps
+        if not src.info.seekable:
+            raise VideoError(f"{src.info.source} is a live source; extraction needs a file or folder")
     own = estimator is None
     if own:
         yield Progress(0, None, "loading pose model")
-        with open_source(video) as src:
-            fps = src.info.fps
         estimator = create_estimator(backend, frame_rate=fps, **estimator_kwargs)
     try:
         path = cache_path(video, extraction_settings(estimator, width), root)

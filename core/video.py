@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import cv2
-import numpy as np
+# Keep OpenCV's and FFmpeg's own logging off the console: errors reach users as VideoError lines.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from .errors import VideoError
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .errors import VideoError  # noqa: E402
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -161,7 +165,7 @@ class FileSource(VideoSource):
             raise VideoError(f"video file is empty (0 bytes): {path}")
         cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
         if not cap.isOpened():
-            raise VideoError(f"cannot open video (corrupt, truncated or unsupported format): {path}")
+            raise VideoError(f"cannot decode video (corrupt or truncated file, or unsupported codec): {path}")
         self._cap = cap
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)

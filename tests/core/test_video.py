@@ -1,0 +1,178 @@
+"""Video sources: frame-accurate random access on real clips, folders, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import VideoError
+from core.video import open_source, parse_source, resize_to_width
+from tests.conftest import shared_path
+
+CLIPS = [
+    ("fall", "thanhnc58_Fall04.mp4"),            # h264 portrait, ~29 fps
+    ("normal", "openpose_examples_video.avi"),   # 50 fps
+    ("normal", "vtest_pets2009_480x360.avi"),    # 10 fps
+    ("fight", "fi003.mp4"),                      # 25 fps CCTV
+    ("theft", "stock_cctv_shoplifting_candy.mp4"),  # 23.976 fps
+]
+
+
+def _sequential(path, limit=None):
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while limit is None or len(frames) < limit:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    cap.release()
+    return frames
+
+
+@pytest.mark.parametrize("folder,name", CLIPS)
+def test_seek_matches_sequential_decode(folder, name):
+    path = shared_path("data", "videos", folder, name)
+    ref = _sequential(path)
+    rng = np.random.default_rng(1)
+    with open_source(path) as src:
+        assert src.info.frame_count == len(ref)
+        # far jumps back and forth, short forward steps, repeats, first and last frame
+        order = list(rng.integers(0, len(ref), 12)) + [len(ref) - 1, 0, 1, 2, 10, 9, len(ref) // 2, len(ref) // 2 + 3]
+        for i in order:
+            fr = src.read(int(i))
+            assert fr.index == i
+            assert fr.time_s == pytest.approx(i / src.info.fps)
+            assert np.array_equal(fr.image, ref[i]), f"{name}: frame {i} differs from sequential decode"
+
+
+def test_sequential_iteration_and_fps(street_clip, pets_clip):
+    with open_source(street_clip) as s:
+        assert s.info.fps == pytest.approx(50.0)
+        assert (s.info.width, s.info.height) == (1280, 720)
+        idx = [f.index for f in s.frames(10, 40, 5)]
+        assert idx == [10, 15, 20, 25, 30, 35]
+    with open_source(pets_clip) as s:
+        assert s.info.fps == pytest.approx(10.0)
+        assert s.info.duration_s == pytest.approx(79.5, abs=1)
+
+
+def test_frames_folder(tmp_path, fall04):
+    ref = _sequential(fall04, limit=12)
+    for i, img in enumerate(ref):  # names sort naturally: frame_2 before frame_10
+        cv2.imwrite(str(tmp_path / f"frame_{i}.png"), img)
+    with open_source(tmp_path, fps=12.5) as s:
+        assert s.info.kind == "folder" and s.info.frame_count == 12 and s.info.fps == 12.5
+        assert np.array_equal(s.read(10).image, ref[10])
+        assert s.read(10).time_s == pytest.approx(0.8)
+        assert [f.index for f in s.frames()] == list(range(12))
+
+
+def test_parse_source_kinds(tmp_path, fall04):
+    assert parse_source("0") == ("webcam", 0)
+    assert parse_source("webcam:2") == ("webcam", 2)
+    assert parse_source("rtsp://127.0.0.1:8554/cam")[0] == "stream"
+    assert parse_source("http://127.0.0.1/video.mjpg")[0] == "stream"
+    assert parse_source(fall04)[0] == "file"
+    assert parse_source(tmp_path)[0] == "folder"
+
+
+def test_resize_to_width():
+    img = np.zeros((720, 1280, 3), np.uint8)
+    small, s = resize_to_width(img, 640)
+    assert small.shape == (360, 640, 3) and s == 0.5
+    same, s = resize_to_width(img, None)
+    assert same is img and s == 1.0
+
+
+# --- bad input: one clear message each ---
+
+def _mjpg_avi(path, n):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
+    for i in range(n):
+        w.write(np.full((48, 64, 3), i * 20, np.uint8))
+    w.release()
+    return path
+
+
+def test_missing_path():
+    with pytest.raises(VideoError, match="video not found"):
+        open_source("/nonexistent/clip.mp4")
+
+
+def test_unsupported_extension(tmp_path):
+    p = tmp_path / "notes.txt"
+    p.write_text("hello")
+    with pytest.raises(VideoError, match="unsupported file type"):
+        open_source(p)
+
+
+def test_corrupt_file(tmp_path):
+    p = tmp_path / "corrupt.mp4"
+    p.write_bytes(os.urandom(50_000))
+    with pytest.raises(VideoError, match="cannot decode video"):
+        open_source(p)
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.mp4"
+    p.write_bytes(b"")
+    with pytest.raises(VideoError, match="empty"):
+        open_source(p)
+
+
+def test_zero_frame_file(tmp_path):
+    with pytest.raises(VideoError, match="no frames"):
+        open_source(_mjpg_avi(tmp_path / "zero.avi", 0))
+
+
+def test_unsupported_codec(tmp_path):
+    good = _mjpg_avi(tmp_path / "good.avi", 5)
+    with open_source(good) as s:
+        assert s.info.frame_count == 5
+    bad = tmp_path / "unknown_codec.avi"
+    bad.write_bytes(good.read_bytes().replace(b"MJPG", b"ZZ9Z"))  # a FourCC no decoder knows
+    with pytest.raises(VideoError, match="unsupported codec"):
+        open_source(bad)
+
+
+def test_truncated_file(tmp_path, fall04):
+    data = fall04.read_bytes()
+    p = tmp_path / "truncated.mp4"
+    p.write_bytes(data[: len(data) // 2])
+    with open_source(p) as s:
+        announced = s.info.frame_count
+        n = sum(1 for _ in s.frames())
+        assert 0 < n < announced  # decoding ends early, without an exception
+        assert s.info.frame_count == n
+        with pytest.raises(VideoError, match="out of range|truncated"):
+            s.read(announced - 1)
+
+
+def test_truncated_before_index(tmp_path, fall04):
+    p = tmp_path / "head.mp4"
+    p.write_bytes(fall04.read_bytes()[-20_000:])  # tail only: no header
+    with pytest.raises(VideoError):
+        open_source(p)
+
+
+def test_absent_webcam():
+    with pytest.raises(VideoError, match="no webcam at index 7"):
+        open_source(7)
+
+
+def test_unreachable_stream():
+    # nothing listens on this loopback port: refused at once
+    with pytest.raises(VideoError, match="cannot connect to stream"):
+        open_source("rtsp://127.0.0.1:9/none")
+
+
+def test_copy_keeps_working(tmp_path, fall04):
+    p = tmp_path / "copy.mp4"
+    shutil.copy(fall04, p)
+    with open_source(p) as s:
+        assert s.read(5).index == 5
