@@ -126,7 +126,7 @@ class TrackClassifier:
             raise ModelError(f"{self.path.name}: weights do not fit model '{self.ckpt.model_name}': {str(e).splitlines()[0][:160]}") from None
         self.model.eval()
         self._torch = torch
-        self._memo: dict[tuple[int, int, int], TrackLabel] = {}
+        self._memo: dict[tuple[int, int], TrackLabel] = {}
         self._cache_id: int | None = None
 
     @property
@@ -167,7 +167,7 @@ class TrackClassifier:
         for p in cache.poses(frame_index).persons:
             frames, kps, _ = cache.track(p.track_id)
             pos = int(np.searchsorted(frames, frame_index))
-            key = (p.track_id, min(max(pos, self.ckpt.window - 1), len(frames) - 1), 0)
+            key = (p.track_id, min(max(pos, self.ckpt.window - 1), len(frames) - 1))
             if key in self._memo:
                 out[p.track_id] = self._memo[key]
             else:

@@ -223,17 +223,21 @@ def iter_render(video: str | os.PathLike, cache: SkeletonCache, out: str | os.Pa
     if not out.parent.exists():
         raise PoseWatchError(f"output folder does not exist: {out.parent}")
     tmp = out.with_name(".tmp-" + out.name)
-    with open_source(video) as src:
-        info = src.info
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*fourcc), info.fps, (info.width, info.height))
-        if not writer.isOpened():
-            raise PoseWatchError(f"cannot write video {out} (codec '{fourcc}' unavailable or folder not writable)")
-        try:
-            total = min(cache.frame_count, info.frame_count or cache.frame_count)
-            for fr in src.frames(0, total):
-                writer.write(draw(fr.image, cache.poses(fr.index)))
-                yield Progress(fr.index + 1, total, "rendering")
-        finally:
-            writer.release()
+    try:
+        with open_source(video) as src:
+            info = src.info
+            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*fourcc), info.fps, (info.width, info.height))
+            if not writer.isOpened():
+                raise PoseWatchError(f"cannot write video {out} (codec '{fourcc}' unavailable or folder not writable)")
+            try:
+                total = min(cache.frame_count, info.frame_count or cache.frame_count)
+                for fr in src.frames(0, total):
+                    writer.write(draw(fr.image, cache.poses(fr.index)))
+                    yield Progress(fr.index + 1, total, "rendering")
+            finally:
+                writer.release()
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # nothing half-written is left behind
+        raise
     os.replace(tmp, out)
     return out

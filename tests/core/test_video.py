@@ -176,3 +176,47 @@ def test_copy_keeps_working(tmp_path, fall04):
     shutil.copy(fall04, p)
     with open_source(p) as s:
         assert s.read(5).index == 5
+
+
+
+def test_http_mjpeg_camera_stream(shared_dir):
+    """An IP-camera style HTTP MJPEG stream (multipart/x-mixed-replace) served on 127.0.0.1 opens as a
+    live source and delivers the served frames in order."""
+    import http.server
+    import threading
+
+    clip = shared_dir / "data" / "videos" / "fight" / "fi006.mp4"
+    ref = _sequential(clip, limit=12)
+    jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes() for f in ref]
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            try:
+                for j in jpegs:
+                    self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(j))
+                    self.wfile.write(j + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with open_source(f"http://127.0.0.1:{srv.server_address[1]}/video.mjpg") as s:
+            assert s.info.kind == "stream" and not s.info.seekable and s.info.frame_count is None
+            assert (s.info.width, s.info.height) == (ref[0].shape[1], ref[0].shape[0])
+            got = list(s.frames(0, 8))
+            assert [f.index for f in got] == list(range(8))
+            for f, j in zip(got, jpegs):
+                expected = cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)
+                assert np.abs(f.image.astype(int) - expected).mean() < 2
+            with pytest.raises(VideoError, match="cannot seek"):
+                s.read(3)
+    finally:
+        srv.shutdown()
+        srv.server_close()
