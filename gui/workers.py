@@ -1,0 +1,198 @@
+"""Run core task generators off the GUI thread (napari's ``thread_worker`` pattern).
+
+A core task is a generator function that ``yield``\\ s :class:`core.extract.Progress` and
+``return``\\ s its result, and accepts a ``cancel`` callable it polls (for example
+:func:`core.extract.iter_load_or_extract`). :class:`GeneratorWorker` drives such a generator in a
+:class:`~PySide6.QtCore.QThread` and re-emits what happens as signals **in the GUI thread**, so any
+slot (a bound method, a lambda, pytest-qt's ``waitSignal``) runs there and may touch widgets::
+
+    worker = GeneratorWorker(iter_load_or_extract, path, "yolo")
+    worker.progress.connect(on_progress)    # (done, total, message); total -1 when unknown
+    worker.finished.connect(on_result)      # the generator's return value
+    worker.failed.connect(on_error)         # one-line message
+    worker.start()
+    ...
+    worker.cancel()                         # cooperative: the generator raises Cancelled
+
+Running workers are kept alive by a module-level registry until their thread ends, so dropping the
+last reference to a worker never destroys a running QThread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Generator
+
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+
+from core.errors import PoseWatchError
+from core.extract import Cancelled, Progress
+
+log = logging.getLogger(__name__)
+
+_RUNNING: set["GeneratorWorker"] = set()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text[:300] if isinstance(exc, PoseWatchError) and text else f"{type(exc).__name__}: {text[:300]}"
+
+
+class _Thread(QThread):
+    def __init__(self, target: Callable[[], None]):
+        super().__init__()
+        self._target = target
+
+    def run(self) -> None:  # noqa: D401 (Qt override)
+        self._target()
+
+
+class GeneratorWorker(QObject):
+    """Runs ``func(*args, cancel=…, **kwargs)`` — a core task generator — in a background thread.
+
+    Signals (all delivered in the thread that created the worker, normally the GUI thread):
+        progress(done: int, total: int, message: str): one per yielded :class:`Progress`
+            (``total`` is -1 when unknown).
+        finished(result: object): the generator returned ``result``.
+        failed(message: str): it raised; a :class:`~core.errors.PoseWatchError` gives its one-line
+            message, anything else ``"TypeName: first line"`` (the traceback goes to the log).
+        cancelled(): it stopped because :meth:`cancel` was called.
+        done(): after any of finished, failed or cancelled.
+
+    Args:
+        func: generator function.
+        *args, **kwargs: its arguments.
+        cancel_kw: name of the keyword through which ``func`` receives the cancel callable
+            (``None``: do not pass one; cancellation is then checked between yields only).
+    """
+
+    progress = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    done = Signal()
+
+    # emitted from the worker thread; connected with QueuedConnection to the re-emitting slots below
+    _q_progress = Signal(int, int, str)
+    _q_finished = Signal(object)
+    _q_failed = Signal(str)
+    _q_cancelled = Signal()
+
+    def __init__(self, func: Callable[..., Generator[Any, None, Any]], *args, cancel_kw: str | None = "cancel",
+                 **kwargs):
+        super().__init__()
+        self._func, self._args, self._kwargs, self._cancel_kw = func, args, kwargs, cancel_kw
+        self._cancel = threading.Event()
+        self._thread: _Thread | None = None
+        self._started = False
+        self._q_progress.connect(self._emit_progress, Qt.ConnectionType.QueuedConnection)
+        self._q_finished.connect(self._emit_finished, Qt.ConnectionType.QueuedConnection)
+        self._q_failed.connect(self._emit_failed, Qt.ConnectionType.QueuedConnection)
+        self._q_cancelled.connect(self._emit_cancelled, Qt.ConnectionType.QueuedConnection)
+
+    # -- control (GUI thread) -------------------------------------------------------------------
+    def start(self) -> "GeneratorWorker":
+        """Start the background thread (once); returns ``self``."""
+        if self._started:
+            raise RuntimeError("worker already started")
+        self._started = True
+        self._thread = _Thread(self._run)
+        _RUNNING.add(self)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Ask the task to stop; it ends with ``cancelled`` at its next cancellation check."""
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        """True once :meth:`cancel` was called (the callable handed to the generator)."""
+        return self._cancel.is_set()
+
+    def is_running(self) -> bool:
+        """True while the background thread runs."""
+        return self._thread is not None and self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until the thread ends (``-1``: no limit); True if it ended. Avoid on the GUI thread."""
+        if self._thread is None:
+            return True
+        return self._thread.wait() if timeout_ms < 0 else self._thread.wait(timeout_ms)
+
+    # -- background thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        kwargs = dict(self._kwargs)
+        if self._cancel_kw:
+            kwargs[self._cancel_kw] = self.is_cancelled
+        try:
+            gen = self._func(*self._args, **kwargs)
+            while True:
+                if self._cancel.is_set():
+                    gen.close()
+                    raise Cancelled("cancelled")
+                try:
+                    item = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                if isinstance(item, Progress):
+                    self._q_progress.emit(int(item.done), -1 if item.total is None else int(item.total),
+                                          str(item.message))
+        except Cancelled:
+            self._q_cancelled.emit()
+            return
+        except BaseException as e:  # noqa: BLE001 - everything is reported, nothing escapes the thread
+            if not isinstance(e, PoseWatchError):
+                log.error("background task %s failed", getattr(self._func, "__name__", self._func), exc_info=True)
+            self._q_failed.emit(_one_line(e))
+            return
+        if self._cancel.is_set():
+            self._q_cancelled.emit()
+        else:
+            self._q_finished.emit(result)
+
+    # -- re-emission in the GUI thread -----------------------------------------------------------
+    @Slot(int, int, str)
+    def _emit_progress(self, done: int, total: int, message: str) -> None:
+        self.progress.emit(done, total, message)
+
+    @Slot(object)
+    def _emit_finished(self, result: object) -> None:
+        self.finished.emit(result)
+        self.done.emit()
+
+    @Slot(str)
+    def _emit_failed(self, message: str) -> None:
+        self.failed.emit(message)
+        self.done.emit()
+
+    @Slot()
+    def _emit_cancelled(self) -> None:
+        self.cancelled.emit()
+        self.done.emit()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        _RUNNING.discard(self)
+
+
+def start_worker(func: Callable[..., Generator], *args, **kwargs) -> GeneratorWorker:
+    """Create a :class:`GeneratorWorker` for ``func(*args, **kwargs)`` and start it."""
+    return GeneratorWorker(func, *args, **kwargs).start()
+
+
+def running_workers() -> list[GeneratorWorker]:
+    """Workers whose thread has not ended yet."""
+    return list(_RUNNING)
+
+
+def wait_for_all(timeout_ms: int = 30_000) -> bool:
+    """Cancel every running worker and wait for their threads (at application exit); True if all ended."""
+    ok = True
+    for w in list(_RUNNING):
+        w.cancel()
+    for w in list(_RUNNING):
+        ok = w.wait(timeout_ms) and ok
+    return ok

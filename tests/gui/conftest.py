@@ -1,0 +1,53 @@
+"""Fixtures for the GUI tests (pytest-qt, offscreen; see ``tests/conftest.py`` for data and models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gui.app import prepare_qt_environment
+
+# Undo cv2's Qt plugin-path variables before pytest-qt creates the QApplication.
+prepare_qt_environment()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A private QSettings (INI file in tmp_path), so tests never touch the user's settings."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "posewatch.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """A shown MainWindow; afterwards it is closed and its background workers are waited for."""
+    from gui.main_window import MainWindow
+    from gui.workers import wait_for_all
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    yield w
+    w.close()
+    assert wait_for_all(60_000), "a background worker did not stop"
+
+
+@pytest.fixture
+def fall04_window(window, qtbot, fall04, fall04_skeletons):
+    """The window with Fall04 open and its skeletons ready (cache computed once per session)."""
+    with qtbot.waitSignal(window.skeletons_ready, timeout=180_000):
+        assert window.open_video(fall04)
+    return window
+
+
+@pytest.fixture(scope="session")
+def short_clip(shared_dir) -> Path:
+    """A ~2 s CCTV clip (640x360, 20 fps, 44 frames) that no other test extracts."""
+    p = shared_dir / "data" / "videos" / "fight" / "fi007.mp4"
+    if not p.is_file():
+        pytest.skip(f"shared test data not found: {p}")
+    return p
