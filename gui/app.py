@@ -89,9 +89,16 @@ def run_app(files: list[str]) -> int:
         first = (str(exc).splitlines() or [""])[0][:200]
         window.report_error(f"unexpected error: {exc_type.__name__}: {first}")
 
+    previous_hook = sys.excepthook
     sys.excepthook = report_unexpected
 
     paths = [str(Path(f)) for f in files if f]
     if paths:
         QTimer.singleShot(0, lambda: window.open_video(paths[0]))
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        sys.excepthook = previous_hook
+        from .workers import wait_for_all
+
+        wait_for_all()  # never let a running QThread be destroyed at exit
