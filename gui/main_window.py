@@ -19,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QFontDatabase,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -238,6 +246,7 @@ class MainWindow(QMainWindow):
         self.frame_box.editingFinished.connect(self.view.setFocus)
 
         self.time_label = QLabel(format_time(0) + " / " + format_time(0))
+        self.time_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.time_label.setToolTip("Position / duration (mm:ss.mmm)")
         self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("00:00.000 / 00:00.000 ") + 4)
 
@@ -255,10 +264,14 @@ class MainWindow(QMainWindow):
             transport.addWidget(self._tool_button(self.actions[name]))
         self.actions["back_second"].setText("−1 s")
         self.actions["forward_second"].setText("+1 s")
+        transport.addSpacing(6)
         transport.addWidget(self.slider, 1)
+        transport.addSpacing(8)
         transport.addWidget(QLabel("Frame"))
         transport.addWidget(self.frame_box)
+        transport.addSpacing(8)
         transport.addWidget(self.time_label)
+        transport.addSpacing(8)
         transport.addWidget(QLabel("Speed"))
         transport.addWidget(self.speed_box)
 

@@ -55,8 +55,10 @@ def test_run_app_opens_the_given_file_and_reports_a_bad_one(qapp, tmp_path, monk
             return
         seen["error"] = wins[0].last_error
         seen["title"] = wins[0].windowTitle()
-        wins[0].close()
-        QApplication.quit()
+        seen["window"] = wins[0]
+        # exit() stops the loop at once; quit() or closing the last window would post a Quit event
+        # that ends the next test's event loop too
+        QApplication.exit(0)
 
     QTimer.singleShot(50, inspect_then_quit)
     hook = sys.excepthook
@@ -65,5 +67,7 @@ def test_run_app_opens_the_given_file_and_reports_a_bad_one(qapp, tmp_path, monk
     finally:
         QSettings.setDefaultFormat(QSettings.Format.NativeFormat)
     assert sys.excepthook is hook
+    seen["window"].close()
+    qtbot.wait(10)
     assert "video not found" in seen["error"] and seen["title"] == "PoseWatch"
     assert QApplication.applicationName() == APP_NAME

@@ -59,7 +59,7 @@ def test_view_shows_frames_zooms_and_fits(qtbot):
     assert v.pixmap_bgr() is None and v.image() is None
 
 
-def test_zoom_shortcuts_in_the_window(window, qtbot, fall04):
+def test_zoom_shortcuts_in_the_window(window, qtbot, fall04, fall04_skeletons):
     assert window.open_video(fall04)
     window.cancel_skeletons()
     v = window.view
