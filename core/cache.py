@@ -33,12 +33,26 @@ _HASH_CHUNK = 4 << 20
 
 
 def video_key(path: str | os.PathLike) -> str:
-    """Content hash of a video file: SHA-256 over its size and its first, middle and last 4 MiB.
+    """Content hash of a video: stable when the file (or frames folder) is moved or renamed.
 
-    Stable when the file is moved or renamed; reading at most 12 MiB keeps it fast for long videos.
-    Returns 32 hex characters.
+    A file: SHA-256 over its size and its first, middle and last 4 MiB (at most 12 MiB read, so it
+    stays fast for long videos). A folder of frame images: SHA-256 over the sorted image names and
+    sizes plus the bytes of the first and last image. Returns 32 hex characters.
+
+    Raises:
+        OSError: the path cannot be read.
     """
     p = Path(path)
+    if p.is_dir():
+        from .video import IMAGE_EXTENSIONS
+
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS)
+        h = hashlib.sha256(b"frames-folder")
+        for f in files:
+            h.update(f"{f.name}:{f.stat().st_size};".encode())
+        for f in files[:1] + files[-1:]:
+            h.update(f.read_bytes())
+        return h.hexdigest()[:32]
     size = p.stat().st_size
     h = hashlib.sha256(str(size).encode())
     with open(p, "rb") as f:

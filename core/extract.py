@@ -17,7 +17,7 @@ import numpy as np
 from .cache import SkeletonCache, cache_path
 from .errors import PoseWatchError, VideoError
 from .layouts import get_layout
-from .pose import DEFAULT_BACKEND, FramePoses, PoseEstimator, create_estimator
+from .pose import DEFAULT_BACKEND, FramePoses, PoseEstimator, create_estimator, estimator_settings
 from .video import open_source, resize_to_width
 
 
@@ -145,17 +145,19 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
         fps = src.info.fps
         if not src.info.seekable:
             raise VideoError(f"{src.info.source} is a live source; extraction needs a file or folder")
+    settings = (extraction_settings(estimator, width) if estimator is not None
+                else dict(estimator_settings(backend, **estimator_kwargs), width=width))
+    path = cache_path(video, settings, root)
+    if path.is_file():  # cached: no model needs loading
+        try:
+            return SkeletonCache.load(path)
+        except PoseWatchError:
+            path.unlink(missing_ok=True)  # unreadable: compute afresh
     own = estimator is None
     if own:
         yield Progress(0, None, "loading pose model")
         estimator = create_estimator(backend, frame_rate=fps, **estimator_kwargs)
     try:
-        path = cache_path(video, extraction_settings(estimator, width), root)
-        if path.is_file():
-            try:
-                return SkeletonCache.load(path)
-            except PoseWatchError:
-                path.unlink(missing_ok=True)  # unreadable: compute afresh
         cache = yield from iter_extract(video, estimator, width, cancel)
         cache.save(path)
         return cache

@@ -188,6 +188,10 @@ class FileSource(VideoSource):
         # The container announced more frames than can be decoded (truncated file): trust decoding.
         self.info = VideoInfo(self.info.source, "file", self.info.fps, count, self.info.width, self.info.height)
 
+    def _lose_position(self) -> None:
+        # after a failed read the decoder's position is unknown: the next read seeks
+        self._last, self._next = None, -(10**9)
+
     def read(self, index: int) -> Frame:
         index = int(index)
         n = self.info.frame_count or 0
@@ -196,19 +200,28 @@ class FileSource(VideoSource):
         if self._last is not None and self._last.index == index:
             return self._last
         gap = index - self._next
-        if not (0 <= gap <= FORWARD_DECODE_LIMIT):
+        sought = not (0 <= gap <= FORWARD_DECODE_LIMIT)
+        if sought:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
             self._next = index
             gap = 0
         for _ in range(gap):
             if not self._cap.grab():
-                self._shrink_to(self._next)
-                raise VideoError(f"frame {index} cannot be decoded (file truncated at frame {self._next}): {self.path}")
+                end = self._next
+                self._shrink_to(end)
+                self._lose_position()
+                raise VideoError(f"frame {index} cannot be decoded (file truncated at frame {end}): {self.path}")
             self._next += 1
         ok, img = self._cap.read()
         if not ok or img is None:
-            self._shrink_to(index)
-            raise VideoError(f"frame {index} cannot be decoded (file truncated at frame {index}): {self.path}")
+            if not sought:
+                self._shrink_to(index)
+            self._lose_position()
+            raise VideoError(f"frame {index} cannot be decoded (file truncated or damaged there): {self.path}")
+        if sought and int(self._cap.get(cv2.CAP_PROP_POS_FRAMES)) != index + 1:
+            # FFmpeg landed elsewhere (past the decodable end of a truncated file): never return a wrong frame
+            self._lose_position()
+            raise VideoError(f"frame {index} cannot be decoded (file truncated or damaged there): {self.path}")
         self._next = index + 1
         self._last = Frame(index, index / self.info.fps, img)
         return self._last

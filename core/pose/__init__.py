@@ -36,4 +36,22 @@ def create_estimator(backend: str = DEFAULT_BACKEND, **kwargs) -> PoseEstimator:
     raise ValueError(f"unknown pose backend '{backend}'; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "FramePoses", "Person", "PoseEstimator", "create_estimator"]
+def estimator_settings(backend: str = DEFAULT_BACKEND, **kwargs) -> dict:
+    """What :meth:`PoseEstimator.describe` of ``create_estimator(backend, **kwargs)`` would return,
+    without loading the model (cheap: used to find a skeleton cache before loading anything).
+
+    Raises:
+        ValueError: unknown backend; ModelError: missing or corrupt model file.
+    """
+    if backend == "yolo":
+        from .yolo import yolo_settings
+
+        return yolo_settings(**kwargs)
+    if backend == "mediapipe":
+        from .mp_landmarker import mediapipe_settings
+
+        return mediapipe_settings(**kwargs)
+    raise ValueError(f"unknown pose backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "FramePoses", "Person", "PoseEstimator", "create_estimator", "estimator_settings"]

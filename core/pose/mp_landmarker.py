@@ -20,6 +20,19 @@ MIN_VISIBILITY_FOR_BOX = 0.3
 BOX_MARGIN = 0.05  # fraction of the landmark extent added on each side of the box
 
 
+def mediapipe_settings(model: str = DEFAULT_MODEL, num_poses: int = 2, min_confidence: float = 0.5,
+                       tracker: str = "bytetrack", **_ignored) -> dict:
+    """The settings that determine PoseLandmarker output (the skeleton-cache key), without loading it.
+
+    Raises:
+        ModelError: the model file is missing or corrupt.
+    """
+    path = resolve_model(model)
+    return {"backend": MediaPipePoseEstimator.name, "layout": MediaPipePoseEstimator.layout, "model": path.name,
+            "sha": sha256_file(path)[:16], "num_poses": num_poses, "min_confidence": min_confidence,
+            "tracker": tracker}
+
+
 class MediaPipePoseEstimator(PoseEstimator):
     """MediaPipe PoseLandmarker.
 
@@ -39,10 +52,10 @@ class MediaPipePoseEstimator(PoseEstimator):
 
     def __init__(self, model: str = DEFAULT_MODEL, num_poses: int = 2, min_confidence: float = 0.5,
                  tracker: str = "bytetrack", frame_rate: float = 30.0):
+        self._settings = mediapipe_settings(model, num_poses, min_confidence, tracker)
         path = resolve_model(model)
         self.model_path = path
         self.model_name = path.name
-        self.model_sha = sha256_file(path)[:16]
         self.num_poses = num_poses
         self.min_confidence = min_confidence
         self._landmarker = None
@@ -69,8 +82,7 @@ class MediaPipePoseEstimator(PoseEstimator):
         self._last_ts = -1
 
     def describe(self) -> dict:
-        return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self.model_sha,
-                "num_poses": self.num_poses, "min_confidence": self.min_confidence, "tracker": self.tracker.kind}
+        return dict(self._settings)
 
     def reset(self) -> None:
         self._open()

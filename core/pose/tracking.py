@@ -39,7 +39,8 @@ class Tracker:
     def reset(self) -> None:
         """Drop all tracks; IDs restart at 1."""
         self._tracker = self._cls(args=self._cfg)
-        # ultralytics scales track_buffer by frame_rate/30 only through this attribute
+        # track_buffer counts frames at 30 fps; keep lost tracks for the same time at any fps, as the
+        # original ByteTrack does (buffer_size = frame_rate / 30 * track_buffer, Zhang et al. 2022)
         self._tracker.max_frames_lost = int(round(self.frame_rate / 30.0 * self._cfg.track_buffer))
 
     def update(self, boxes: np.ndarray, scores: np.ndarray, image: np.ndarray | None = None) -> list[tuple[int, int]]:

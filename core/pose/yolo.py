@@ -59,6 +59,18 @@ def export_onnx(pt_path: Path, imgsz: int = 640) -> Path:
     return out
 
 
+def yolo_settings(model: str = DEFAULT_MODEL, imgsz: int = 640, conf: float = 0.25, tracker: str = "bytetrack",
+                  **_ignored) -> dict:
+    """The settings that determine YOLO-pose output (the skeleton-cache key), without loading the model.
+
+    Raises:
+        ModelError: the model file is missing or corrupt.
+    """
+    path = resolve_model(model)
+    return {"backend": YoloPoseEstimator.name, "layout": YoloPoseEstimator.layout, "model": path.name,
+            "sha": sha256_file(path)[:16], "imgsz": imgsz, "conf": conf, "tracker": tracker}
+
+
 class YoloPoseEstimator(PoseEstimator):
     """YOLO-pose via ultralytics.
 
@@ -89,9 +101,9 @@ class YoloPoseEstimator(PoseEstimator):
             device = "cuda:0" if torch.cuda.is_available() else "cpu"
         if runtime is None:
             runtime = "onnx" if device == "cpu" else "torch"
+        self._settings = yolo_settings(model, imgsz, conf, tracker)
         path = resolve_model(model)
         self.model_name = path.name
-        self.model_sha = sha256_file(path)[:16]
         self.imgsz, self.conf, self.device, self.runtime = imgsz, conf, device, runtime
         self.half = device.startswith("cuda")
         if path.suffix == ".pt" and runtime == "onnx":
@@ -114,8 +126,7 @@ class YoloPoseEstimator(PoseEstimator):
                                    classes=[0], verbose=False)[0]
 
     def describe(self) -> dict:
-        return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self.model_sha,
-                "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker.kind}
+        return dict(self._settings)
 
     def reset(self) -> None:
         self.tracker.reset()

@@ -128,3 +128,24 @@ def test_checkpoint_roundtrip_and_errors(tmp_path, fall04_skeletons):
     bad = Checkpoint("lstm", {"num_classes": 5}, list("abcde"), 16, 16, "hip_torso", m.state_dict())
     with pytest.raises(ModelError, match="do not fit"):
         TrackClassifier(save_checkpoint(bad, tmp_path / "bad.pt"))
+
+
+def test_frames_folder_extraction_is_cached(tmp_path, fall04):
+    """A folder of frame images gets skeletons like a video file, and the second call hits the cache."""
+    import cv2
+
+    from core.extract import iter_load_or_extract, run
+    from core.video import open_source
+
+    with open_source(fall04) as s:
+        for f in s.frames(120, 126):
+            cv2.imwrite(str(tmp_path / f"img_{f.index:04d}.jpg"), f.image)
+    seen = []
+    c = run(iter_load_or_extract(tmp_path, "yolo"), callback=seen.append)
+    assert c.frame_count == 6 and c.persons_per_frame().min() >= 1
+    assert any(p.message == "extracting poses" for p in seen)
+    seen.clear()
+    again = run(iter_load_or_extract(tmp_path, "yolo"), callback=seen.append)
+    assert not seen  # loaded from disk: no model load, no inference
+    assert np.array_equal(again.keypoints, c.keypoints)
+    assert video_key(tmp_path) == video_key(tmp_path)

@@ -220,3 +220,18 @@ def test_http_mjpeg_camera_stream(shared_dir):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_seek_past_decodable_end_of_truncated_file(tmp_path, fall04):
+    """Seeking beyond what a truncated file can decode raises; it never returns another frame."""
+    p = tmp_path / "truncated.mp4"
+    p.write_bytes(fall04.read_bytes()[: len(fall04.read_bytes()) // 2])
+    ref = _sequential(p)
+    with open_source(p) as s:
+        announced = s.info.frame_count
+        assert len(ref) < announced
+        with pytest.raises(VideoError, match="cannot be decoded"):
+            s.read(announced - 1)
+        # the source still works afterwards, frame-exactly
+        assert np.array_equal(s.read(len(ref) - 1).image, ref[-1])
+        assert np.array_equal(s.read(3).image, ref[3])
