@@ -174,7 +174,7 @@ class TrackClassifier:
                 todo.append((key, self.window_for(to_common(kps, cache.layout), pos)))
         if todo:
             probs = self.predict_windows(np.stack([w for _, w in todo]))
-            for (key, _), pr in zip(todo, probs):
+            for (key, _), pr in zip(todo, probs, strict=True):
                 k = int(np.argmax(pr))
                 self._memo[key] = out[key[0]] = TrackLabel(self.label_names[k], float(pr[k]))
         return out

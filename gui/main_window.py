@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 
 from core.cache import SkeletonCache
 from core.classify import TrackClassifier
-from core.errors import PoseWatchError, VideoError
+from core.errors import PoseWatchError
 from core.extract import iter_load_or_extract
 from core.overlay import OverlayOptions, TrackLabel, draw_overlay
 from core.pose import BACKENDS, DEFAULT_BACKEND

@@ -76,3 +76,15 @@ def fall04_skeletons(fall04, _session_cache):
     from core.extract import iter_load_or_extract, run
 
     return run(iter_load_or_extract(fall04, "yolo"), callback=lambda p: None)
+
+
+def write_mjpg_avi(path: Path, n: int) -> Path:
+    """Write a tiny MJPEG AVI of ``n`` flat grey 64x48 frames (``n = 0`` gives a valid zero-frame file)."""
+    import cv2
+    import numpy as np
+
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
+    for i in range(n):
+        w.write(np.full((48, 64, 3), i * 20, np.uint8))
+    w.release()
+    return path

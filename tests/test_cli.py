@@ -6,12 +6,11 @@ import os
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_mjpg_avi
 
 
 def cli(*args, env=None, timeout=600):
@@ -66,20 +65,14 @@ def test_render_draws_the_gui_overlay(tmp_path, fall04, fall04_skeletons):
     assert np.median(np.abs(got - plain).max(-1)[drawn]) > 60
 
 
-def _mjpg_avi(path, n):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
-    for i in range(n):
-        w.write(np.full((48, 64, 3), i * 20, np.uint8))
-    w.release()
-    return path
 
 
 def _bad_inputs(tmp):
     corrupt = tmp / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(40_000))
-    zero = _mjpg_avi(tmp / "zero.avi", 0)
+    zero = write_mjpg_avi(tmp / "zero.avi", 0)
     codec = tmp / "codec.avi"
-    codec.write_bytes(_mjpg_avi(tmp / "ok.avi", 4).read_bytes().replace(b"MJPG", b"ZZ9Z"))
+    codec.write_bytes(write_mjpg_avi(tmp / "ok.avi", 4).read_bytes().replace(b"MJPG", b"ZZ9Z"))
     return {
         "missing": (["extract", tmp / "nope.mp4", "--out", tmp / "o.csv"], "video not found"),
         "corrupt": (["extract", corrupt, "--out", tmp / "o.csv"], "cannot decode video"),

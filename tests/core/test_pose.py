@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from core.extract import iter_load_or_extract, run
 from core.layouts import COCO17, MEDIAPIPE33, to_common

@@ -11,7 +11,7 @@ import pytest
 
 from core.errors import VideoError
 from core.video import open_source, parse_source, resize_to_width
-from tests.conftest import shared_path
+from tests.conftest import shared_path, write_mjpg_avi
 
 CLIPS = [
     ("fall", "thanhnc58_Fall04.mp4"),            # h264 portrait, ~29 fps
@@ -91,12 +91,6 @@ def test_resize_to_width():
 
 # --- bad input: one clear message each ---
 
-def _mjpg_avi(path, n):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
-    for i in range(n):
-        w.write(np.full((48, 64, 3), i * 20, np.uint8))
-    w.release()
-    return path
 
 
 def test_missing_path():
@@ -127,11 +121,11 @@ def test_empty_file(tmp_path):
 
 def test_zero_frame_file(tmp_path):
     with pytest.raises(VideoError, match="no frames"):
-        open_source(_mjpg_avi(tmp_path / "zero.avi", 0))
+        open_source(write_mjpg_avi(tmp_path / "zero.avi", 0))
 
 
 def test_unsupported_codec(tmp_path):
-    good = _mjpg_avi(tmp_path / "good.avi", 5)
+    good = write_mjpg_avi(tmp_path / "good.avi", 5)
     with open_source(good) as s:
         assert s.info.frame_count == 5
     bad = tmp_path / "unknown_codec.avi"
