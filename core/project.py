@@ -1,0 +1,631 @@
+"""The labelling project: one folder with one SQLite database plus the skeleton caches.
+
+Layout of a project folder::
+
+    PROJECT/
+      project.sqlite        videos, label taxonomy, clips (WAL mode, schema version in user_version)
+      skeletons/            skeleton caches of the project's videos and imported sequences
+
+Every edit is committed at once (one transaction per call, ``synchronous=FULL``), so killing the
+process at any moment loses no edit that a call has returned from. Frame ranges are 0-based with an
+inclusive end, the one convention used everywhere in PoseWatch.
+
+A database written by a newer PoseWatch (a higher schema version) is refused; older ones are
+migrated forward in place.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import PoseWatchError
+
+DB_NAME = "project.sqlite"
+SKELETON_DIR = "skeletons"
+SCHEMA_VERSION = 1
+
+#: Default taxonomy: (name, colour, hotkey). "normal" is what the seed data called random clips.
+DEFAULT_TAXONOMY: tuple[tuple[str, str, str], ...] = (
+    ("normal", "#4caf50", "1"),
+    ("theft", "#ff9800", "2"),
+    ("assault", "#f44336", "3"),
+    ("vandalism", "#9c27b0", "4"),
+    ("fall", "#2196f3", "5"),
+)
+
+VIDEO_KINDS = ("video", "skeletons")
+
+
+class ProjectError(PoseWatchError):
+    """A project cannot be opened, or an edit is invalid (message says why, in one line)."""
+
+
+@dataclass(frozen=True)
+class Video:
+    """A video (or an imported skeleton sequence) in a project.
+
+    Attributes:
+        id: database id.
+        path: file path as last seen (absolute).
+        hash: content hash (:func:`core.cache.video_key`), used to relink a moved file.
+        fps: frames per second.
+        frame_count: number of frames.
+        width, height: frame size in pixels (0 for imported skeletons without a known frame size).
+        kind: ``"video"`` (a real video file or frames folder) or ``"skeletons"`` (an imported
+            skeleton sequence: no pixels, only the skeleton cache).
+        name: display name.
+    """
+
+    id: int
+    path: str
+    hash: str
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    kind: str = "video"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Label:
+    """A class of the taxonomy: ``name``, display ``colour`` (``#rrggbb``), ``hotkey`` (one key or
+    empty) and ``position`` (its class index in exports: labels are numbered by position)."""
+
+    id: int
+    name: str
+    colour: str
+    hotkey: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A spatial crop of a clip.
+
+    Either a fixed rectangle ``rect = (x1, y1, x2, y2)`` in pixels (``kind="rect"``), or
+    ``kind="track"``: follow the clip's track with ``margin`` (fraction of the box size added on each
+    side; the box is smoothed over time when exported).
+    """
+
+    kind: str
+    rect: tuple[float, float, float, float] | None = None
+    margin: float = 0.2
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A labelled clip: frames ``start..end`` (inclusive, 0-based) of a video.
+
+    Attributes:
+        id: database id.
+        video_id: the video it belongs to.
+        start, end: first and last frame, inclusive.
+        label: label name (in the taxonomy).
+        track_id: the person it belongs to, or None for the whole frame.
+        crop: optional :class:`Crop`.
+        annotator: who made it.
+        note: free text.
+        created, modified: UNIX times in seconds.
+    """
+
+    id: int
+    video_id: int
+    start: int
+    end: int
+    label: str
+    track_id: int | None = None
+    crop: Crop | None = None
+    annotator: str = ""
+    note: str = ""
+    created: float = field(default=0.0, compare=False)
+    modified: float = field(default=0.0, compare=False)
+
+    @property
+    def length(self) -> int:
+        """Number of frames."""
+        return self.end - self.start + 1
+
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS videos (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, fps REAL NOT NULL,
+    frame_count INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'video', name TEXT NOT NULL DEFAULT '', added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS labels (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, colour TEXT NOT NULL, hotkey TEXT NOT NULL DEFAULT '',
+    position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clips (
+    id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    start_frame INTEGER NOT NULL, end_frame INTEGER NOT NULL,
+    label_id INTEGER NOT NULL REFERENCES labels(id), track_id INTEGER,
+    crop_kind TEXT, crop_x1 REAL, crop_y1 REAL, crop_x2 REAL, crop_y2 REAL, crop_margin REAL,
+    annotator TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL, modified REAL NOT NULL,
+    CHECK (start_frame >= 0 AND end_frame >= start_frame));
+CREATE INDEX IF NOT EXISTS clips_video_start ON clips(video_id, start_frame);
+CREATE INDEX IF NOT EXISTS clips_video_end ON clips(video_id, end_frame);
+"""
+
+#: ``MIGRATIONS[v]`` upgrades a database from schema ``v`` to ``v + 1``.
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+
+_CLIP_COLS = ("c.id, c.video_id, c.start_frame, c.end_frame, l.name, c.track_id, c.crop_kind, c.crop_x1, c.crop_y1, "
+              "c.crop_x2, c.crop_y2, c.crop_margin, c.annotator, c.note, c.created, c.modified")
+
+
+def _clip_from_row(r) -> Clip:
+    crop = None
+    if r[6]:
+        rect = None if r[7] is None else (r[7], r[8], r[9], r[10])
+        crop = Crop(r[6], rect, r[11] if r[11] is not None else 0.2)
+    return Clip(r[0], r[1], r[2], r[3], r[4], r[5], crop, r[12], r[13], r[14], r[15])
+
+
+class Project:
+    """An open labelling project. Create with :meth:`create`, :meth:`open` or :meth:`open_or_create`.
+
+    Every mutating method validates its input, writes the database in one transaction and returns
+    only after the commit. Invalid edits raise :class:`ProjectError` and change nothing.
+    """
+
+    def __init__(self, folder: Path, conn: sqlite3.Connection):
+        self.folder = folder
+        self._conn = conn
+
+    # ------------------------------------------------------------------ opening
+    @staticmethod
+    def _connect(db: Path) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+        except sqlite3.DatabaseError as e:
+            raise ProjectError(f"{db} is not a PoseWatch project database: {e}") from None
+        return conn
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike, taxonomy=DEFAULT_TAXONOMY) -> "Project":
+        """Create a new project in ``folder`` (created if missing) with ``taxonomy``.
+
+        Raises:
+            ProjectError: a project already exists there, or the folder is not writable.
+        """
+        folder = Path(folder).expanduser().resolve()
+        if (folder / DB_NAME).exists():
+            raise ProjectError(f"a project already exists in {folder}")
+        try:
+            (folder / SKELETON_DIR).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ProjectError(f"cannot create project folder {folder}: {e.strerror or e}") from None
+        proj = cls(folder, cls._connect(folder / DB_NAME))
+        proj._migrate()
+        with proj._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('created', ?)", (str(time.time()),))
+            for i, (name, colour, hotkey) in enumerate(taxonomy):
+                c.execute("INSERT INTO labels (name, colour, hotkey, position) VALUES (?, ?, ?, ?)",
+                          (name, colour, hotkey, i))
+        return proj
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike) -> "Project":
+        """Open an existing project, migrating an older schema forward.
+
+        Raises:
+            ProjectError: no project there, not a database, or written by a newer schema.
+        """
+        folder = Path(folder).expanduser().resolve()
+        db = folder / DB_NAME
+        if not db.is_file():
+            raise ProjectError(f"no PoseWatch project in {folder} (missing {DB_NAME})")
+        proj = cls(folder, cls._connect(db))
+        try:
+            proj._migrate()
+        except ProjectError:
+            proj.close()
+            raise
+        (folder / SKELETON_DIR).mkdir(exist_ok=True)
+        return proj
+
+    @classmethod
+    def open_or_create(cls, folder: str | os.PathLike) -> "Project":
+        """Open the project in ``folder``, creating it (default taxonomy) if there is none."""
+        folder = Path(folder).expanduser()
+        return cls.open(folder) if (folder / DB_NAME).is_file() else cls.create(folder)
+
+    def _migrate(self) -> None:
+        try:
+            v = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise ProjectError(f"{self.db_path} is not a PoseWatch project database: {e}") from None
+        if v > SCHEMA_VERSION:
+            raise ProjectError(f"{self.db_path} was written by a newer PoseWatch (schema {v}; this version "
+                               f"reads up to {SCHEMA_VERSION}): update PoseWatch to open it")
+        while v < SCHEMA_VERSION:
+            with self._tx() as c:
+                for stmt in MIGRATIONS[v].split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute(f"PRAGMA user_version={v + 1}")
+            v += 1
+
+    def _tx(self):
+        return _Transaction(self._conn)
+
+    def close(self) -> None:
+        """Close the database (every edit is already committed)."""
+        self._conn.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def db_path(self) -> Path:
+        """Path of the SQLite file."""
+        return self.folder / DB_NAME
+
+    @property
+    def skeleton_dir(self) -> Path:
+        """Folder of the project's skeleton caches (pass as ``root`` to :mod:`core.extract`)."""
+        return self.folder / SKELETON_DIR
+
+    @property
+    def schema_version(self) -> int:
+        """The database's schema version."""
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # ------------------------------------------------------------------ videos
+    def add_video(self, path: str | os.PathLike) -> Video:
+        """Add a video file or frames folder (or return it if its content is already in the project,
+        updating the stored path if it moved).
+
+        Raises:
+            VideoError: unreadable video.
+        """
+        from .cache import video_key
+        from .video import open_source
+
+        path = str(Path(path).expanduser().resolve())
+        with open_source(path) as src:
+            info = src.info
+        key = video_key(path)
+        existing = self.video_by_hash(key)
+        if existing is not None:
+            if existing.path != path:
+                with self._tx() as c:
+                    c.execute("UPDATE videos SET path=? WHERE id=?", (path, existing.id))
+                existing = replace(existing, path=path)
+            return existing
+        return self._insert_video(path, key, info.fps, info.frame_count or 0, info.width, info.height, "video",
+                                  Path(path).name)
+
+    def add_skeleton_sequence(self, source: str, key: str, fps: float, frame_count: int, name: str,
+                              width: int = 0, height: int = 0) -> Video:
+        """Register an imported skeleton sequence (no video pixels) under content key ``key``.
+
+        Returns the existing entry if ``key`` is already present.
+        """
+        existing = self.video_by_hash(key)
+        if existing is not None:
+            return existing
+        return self._insert_video(source, key, fps, frame_count, width, height, "skeletons", name)
+
+    def _insert_video(self, path, key, fps, frame_count, width, height, kind, name) -> Video:
+        if frame_count <= 0:
+            raise ProjectError(f"{name}: a video needs at least one frame")
+        with self._tx() as c:
+            cur = c.execute("INSERT INTO videos (path, hash, fps, frame_count, width, height, kind, name, added) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (path, key, float(fps), int(frame_count), int(width), int(height), kind, name, time.time()))
+        return Video(cur.lastrowid, path, key, float(fps), int(frame_count), int(width), int(height), kind, name)
+
+    def videos(self) -> list[Video]:
+        """All videos and imported sequences, in the order they were added."""
+        rows = self._conn.execute("SELECT id, path, hash, fps, frame_count, width, height, kind, name "
+                                  "FROM videos ORDER BY id").fetchall()
+        return [Video(*r) for r in rows]
+
+    def video(self, video_id: int) -> Video:
+        """The video with ``video_id``. Raises ProjectError if absent."""
+        r = self._conn.execute("SELECT id, path, hash, fps, frame_count, width, height, kind, name FROM videos "
+                               "WHERE id=?", (video_id,)).fetchone()
+        if r is None:
+            raise ProjectError(f"no video with id {video_id} in this project")
+        return Video(*r)
+
+    def video_by_hash(self, key: str) -> Video | None:
+        """The video whose content hash is ``key``, or None."""
+        r = self._conn.execute("SELECT id, path, hash, fps, frame_count, width, height, kind, name FROM videos "
+                               "WHERE hash=?", (key,)).fetchone()
+        return Video(*r) if r else None
+
+    def missing_videos(self) -> list[Video]:
+        """Videos (kind ``video``) whose stored path no longer exists."""
+        return [v for v in self.videos() if v.kind == "video" and not Path(v.path).exists()]
+
+    def relink(self, search_dirs: list[str | os.PathLike]) -> dict[int, str]:
+        """Find moved videos by content hash under ``search_dirs`` (recursively) and update their paths.
+
+        Returns:
+            ``{video_id: new_path}`` for every video relinked.
+        """
+        from .cache import video_key
+        from .video import VIDEO_EXTENSIONS
+
+        missing = {v.hash: v for v in self.missing_videos()}
+        found: dict[int, str] = {}
+        for d in search_dirs:
+            for root, _dirs, files in os.walk(d):
+                for f in files:
+                    if not missing or not f.lower().endswith(VIDEO_EXTENSIONS):
+                        continue
+                    p = os.path.join(root, f)
+                    try:
+                        k = video_key(p)
+                    except OSError:
+                        continue
+                    if k in missing:
+                        v = missing.pop(k)
+                        with self._tx() as c:
+                            c.execute("UPDATE videos SET path=? WHERE id=?", (str(Path(p).resolve()), v.id))
+                        found[v.id] = str(Path(p).resolve())
+        return found
+
+    # ------------------------------------------------------------------ taxonomy
+    def labels(self) -> list[Label]:
+        """The taxonomy, ordered by position (= class index in exports)."""
+        rows = self._conn.execute("SELECT id, name, colour, hotkey, position FROM labels ORDER BY position").fetchall()
+        return [Label(*r) for r in rows]
+
+    def label_names(self) -> list[str]:
+        """Label names by position."""
+        return [lab.name for lab in self.labels()]
+
+    def _label_id(self, name: str) -> int:
+        r = self._conn.execute("SELECT id FROM labels WHERE name=?", (name,)).fetchone()
+        if r is None:
+            raise ProjectError(f"label '{name}' is not in the taxonomy ({', '.join(self.label_names())})")
+        return r[0]
+
+    def add_label(self, name: str, colour: str = "#888888", hotkey: str = "") -> Label:
+        """Append a label to the taxonomy.
+
+        Raises:
+            ProjectError: empty or duplicate name, or a hotkey already in use.
+        """
+        name = name.strip()
+        if not name:
+            raise ProjectError("a label needs a name")
+        if name in self.label_names():
+            raise ProjectError(f"label '{name}' already exists")
+        self._check_hotkey(hotkey, None)
+        pos = len(self.labels())
+        with self._tx() as c:
+            cur = c.execute("INSERT INTO labels (name, colour, hotkey, position) VALUES (?, ?, ?, ?)",
+                            (name, colour, hotkey, pos))
+        return Label(cur.lastrowid, name, colour, hotkey, pos)
+
+    def _check_hotkey(self, hotkey: str, label_id: int | None) -> None:
+        if hotkey and any(lab.hotkey == hotkey and lab.id != label_id for lab in self.labels()):
+            raise ProjectError(f"hotkey '{hotkey}' is already used by another label")
+
+    def update_label(self, name: str, new_name: str | None = None, colour: str | None = None,
+                     hotkey: str | None = None) -> Label:
+        """Rename a label or change its colour or hotkey (clips follow a rename).
+
+        Raises:
+            ProjectError: unknown label, duplicate name or hotkey.
+        """
+        lid = self._label_id(name)
+        lab = next(lab for lab in self.labels() if lab.id == lid)
+        if new_name is not None and new_name != name:
+            new_name = new_name.strip()
+            if not new_name or new_name in self.label_names():
+                raise ProjectError(f"cannot rename '{name}' to '{new_name}': empty or already used")
+        if hotkey is not None:
+            self._check_hotkey(hotkey, lid)
+        new = replace(lab, name=new_name or lab.name, colour=colour or lab.colour,
+                      hotkey=lab.hotkey if hotkey is None else hotkey)
+        with self._tx() as c:
+            c.execute("UPDATE labels SET name=?, colour=?, hotkey=? WHERE id=?", (new.name, new.colour, new.hotkey, lid))
+        return new
+
+    def remove_label(self, name: str) -> None:
+        """Remove an unused label (positions of the later labels move up).
+
+        Raises:
+            ProjectError: unknown label, or clips still use it.
+        """
+        lid = self._label_id(name)
+        n = self._conn.execute("SELECT COUNT(*) FROM clips WHERE label_id=?", (lid,)).fetchone()[0]
+        if n:
+            raise ProjectError(f"label '{name}' is used by {n} clip(s); relabel or delete them first")
+        with self._tx() as c:
+            c.execute("DELETE FROM labels WHERE id=?", (lid,))
+            for i, (rid,) in enumerate(c.execute("SELECT id FROM labels ORDER BY position").fetchall()):
+                c.execute("UPDATE labels SET position=? WHERE id=?", (i, rid))
+
+    # ------------------------------------------------------------------ clips
+    def _validate(self, video: Video, start: int, end: int, track_id: int | None, crop: Crop | None) -> None:
+        if start < 0 or end < 0:
+            raise ProjectError(f"frames must be >= 0 (got {start}..{end})")
+        if end < start:
+            raise ProjectError(f"the clip ends (frame {end}) before it starts (frame {start})")
+        if end >= video.frame_count:
+            raise ProjectError(f"frame {end} is past the end of {video.name or video.path} "
+                               f"({video.frame_count} frames, last is {video.frame_count - 1})")
+        if crop is not None:
+            if crop.kind == "rect":
+                if crop.rect is None or len(crop.rect) != 4:
+                    raise ProjectError("a rectangle crop needs x1, y1, x2, y2")
+                x1, y1, x2, y2 = crop.rect
+                if not (x2 > x1 and y2 > y1):
+                    raise ProjectError(f"crop rectangle {crop.rect} is empty")
+                if video.width and video.height and (x1 < 0 or y1 < 0 or x2 > video.width or y2 > video.height):
+                    raise ProjectError(f"crop rectangle {tuple(round(v) for v in crop.rect)} lies outside the "
+                                       f"{video.width}x{video.height} frame")
+            elif crop.kind == "track":
+                if track_id is None:
+                    raise ProjectError("a 'follow track' crop needs the clip's track")
+                if not 0 <= crop.margin <= 5:
+                    raise ProjectError(f"crop margin {crop.margin} must be between 0 and 5 (fraction of the box)")
+            else:
+                raise ProjectError(f"unknown crop kind '{crop.kind}' (rect or track)")
+
+    @staticmethod
+    def _crop_values(crop: Crop | None) -> tuple:
+        if crop is None:
+            return (None, None, None, None, None, None)
+        r = crop.rect or (None, None, None, None)
+        return (crop.kind, *[None if v is None else float(v) for v in r], float(crop.margin))
+
+    def add_clip(self, video_id: int, start: int, end: int, label: str, track_id: int | None = None,
+                 crop: Crop | None = None, annotator: str = "", note: str = "") -> Clip:
+        """Add a labelled clip (committed before returning).
+
+        Raises:
+            ProjectError: end before start, frames outside the video, label not in the taxonomy,
+                crop outside the frame.
+        """
+        video = self.video(video_id)
+        start, end = int(start), int(end)
+        self._validate(video, start, end, track_id, crop)
+        lid = self._label_id(label)
+        now = time.time()
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO clips (video_id, start_frame, end_frame, label_id, track_id, crop_kind, crop_x1, crop_y1, "
+                "crop_x2, crop_y2, crop_margin, annotator, note, created, modified) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (video_id, start, end, lid, track_id, *self._crop_values(crop), annotator, note, now, now))
+        return self.clip(cur.lastrowid)
+
+    def clip(self, clip_id: int) -> Clip:
+        """The clip with ``clip_id``. Raises ProjectError if absent."""
+        r = self._conn.execute(f"SELECT {_CLIP_COLS} FROM clips c JOIN labels l ON l.id=c.label_id WHERE c.id=?",
+                               (clip_id,)).fetchone()
+        if r is None:
+            raise ProjectError(f"no clip with id {clip_id}")
+        return _clip_from_row(r)
+
+    _UNSET = object()
+
+    def update_clip(self, clip_id: int, start: int | None = None, end: int | None = None, label: str | None = None,
+                    track_id=_UNSET, crop=_UNSET, annotator: str | None = None, note: str | None = None) -> Clip:
+        """Change fields of a clip (``None`` keeps a field; pass ``track_id=None``/``crop=None``
+        explicitly to clear them). Validated like :meth:`add_clip`; committed before returning."""
+        old = self.clip(clip_id)
+        new = replace(old,
+                      start=old.start if start is None else int(start),
+                      end=old.end if end is None else int(end),
+                      label=old.label if label is None else label,
+                      track_id=old.track_id if track_id is Project._UNSET else track_id,
+                      crop=old.crop if crop is Project._UNSET else crop,
+                      annotator=old.annotator if annotator is None else annotator,
+                      note=old.note if note is None else note)
+        self._validate(self.video(old.video_id), new.start, new.end, new.track_id, new.crop)
+        lid = self._label_id(new.label)
+        with self._tx() as c:
+            c.execute("UPDATE clips SET start_frame=?, end_frame=?, label_id=?, track_id=?, crop_kind=?, crop_x1=?, "
+                      "crop_y1=?, crop_x2=?, crop_y2=?, crop_margin=?, annotator=?, note=?, modified=? WHERE id=?",
+                      (new.start, new.end, lid, new.track_id, *self._crop_values(new.crop), new.annotator, new.note,
+                       time.time(), clip_id))
+        return self.clip(clip_id)
+
+    def delete_clip(self, clip_id: int) -> Clip:
+        """Delete a clip and return it (so an undo can :meth:`restore_clip` it)."""
+        old = self.clip(clip_id)
+        with self._tx() as c:
+            c.execute("DELETE FROM clips WHERE id=?", (clip_id,))
+        return old
+
+    def restore_clip(self, clip: Clip) -> Clip:
+        """Re-insert a deleted clip with its original id and times (undo of a delete).
+
+        Raises:
+            ProjectError: a clip with that id exists, or the clip is invalid now.
+        """
+        self._validate(self.video(clip.video_id), clip.start, clip.end, clip.track_id, clip.crop)
+        lid = self._label_id(clip.label)
+        try:
+            with self._tx() as c:
+                c.execute(
+                    "INSERT INTO clips (id, video_id, start_frame, end_frame, label_id, track_id, crop_kind, crop_x1, "
+                    "crop_y1, crop_x2, crop_y2, crop_margin, annotator, note, created, modified) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (clip.id, clip.video_id, clip.start, clip.end, lid, clip.track_id, *self._crop_values(clip.crop),
+                     clip.annotator, clip.note, clip.created, clip.modified))
+        except sqlite3.IntegrityError:
+            raise ProjectError(f"clip {clip.id} already exists") from None
+        return self.clip(clip.id)
+
+    def clips(self, video_id: int | None = None, label: str | None = None) -> list[Clip]:
+        """Clips, optionally of one video and/or one label, ordered by video and start frame."""
+        q = f"SELECT {_CLIP_COLS} FROM clips c JOIN labels l ON l.id=c.label_id WHERE 1=1"
+        args: list = []
+        if video_id is not None:
+            q += " AND c.video_id=?"
+            args.append(video_id)
+        if label is not None:
+            q += " AND l.name=?"
+            args.append(label)
+        q += " ORDER BY c.video_id, c.start_frame, c.id"
+        return [_clip_from_row(r) for r in self._conn.execute(q, args).fetchall()]
+
+    def clips_in_range(self, video_id: int, first: int, last: int) -> list[Clip]:
+        """Clips of a video that overlap frames ``first..last`` (inclusive); uses the frame indexes."""
+        q = (f"SELECT {_CLIP_COLS} FROM clips c JOIN labels l ON l.id=c.label_id "
+             "WHERE c.video_id=? AND c.start_frame<=? AND c.end_frame>=? ORDER BY c.start_frame, c.id")
+        return [_clip_from_row(r) for r in self._conn.execute(q, (video_id, int(last), int(first))).fetchall()]
+
+    # ------------------------------------------------------------------ skeletons
+    def imported_skeletons_path(self, video: Video) -> Path:
+        """Where the skeleton cache of an imported sequence (kind ``skeletons``) is stored."""
+        return self.skeleton_dir / video.hash / "imported.npz"
+
+    def iter_skeletons(self, video: Video, backend: str = "yolo", cancel=None, **estimator_kwargs):
+        """Generator (see :mod:`core.extract`) returning the :class:`~core.cache.SkeletonCache` of a
+        project video: the stored cache of an imported sequence, or the project's cached pose
+        extraction of a real video (computed on first use, with progress).
+
+        Raises:
+            CacheError: an imported sequence's cache is missing; VideoError, ModelError.
+        """
+        from .cache import SkeletonCache
+        from .extract import iter_load_or_extract
+
+        if video.kind == "skeletons":
+            return SkeletonCache.load(self.imported_skeletons_path(video))
+        return (yield from iter_load_or_extract(video.path, backend, root=self.skeleton_dir, cancel=cancel,
+                                                **estimator_kwargs))
+
+    def clip_count(self) -> int:
+        """Number of clips in the project."""
+        return self._conn.execute("SELECT COUNT(*) FROM clips").fetchone()[0]
+
+
+class _Transaction:
+    """``with`` block that commits on success and rolls back on error (autocommit connection)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
