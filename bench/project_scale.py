@@ -1,0 +1,139 @@
+"""Benchmark: a labelling project at scale — a 100,000-frame video with 2,000 clips on 3 tracks.
+
+Measures (median and p95 over repeats, milliseconds): opening the project (Project.open + the clip
+list the timeline shows), one clip edit (update_clip: a committed write), a range query for the
+visible window of the timeline, and — when the GUI is importable — a full timeline redraw and a
+clip edit through the GUI's undo stack. Targets (issue 3): redraw and edit < 50 ms, open < 2 s.
+Prints one JSON line.
+
+    POSEWATCH_MODEL_DIR=../shared/models POSEWATCH_OFFLINE=1 .venv/bin/python bench/project_scale.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
+os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+N_FRAMES, N_CLIPS, N_TRACKS = 100_000, 2_000, 3
+
+
+def _stats(samples_s: list[float]) -> dict:
+    ms = sorted(1000 * s for s in samples_s)
+    return {"median_ms": round(statistics.median(ms), 2), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2),
+            "n": len(ms)}
+
+
+def make_video(path: Path, n: int = N_FRAMES) -> Path:
+    """A 64x48 MJPEG AVI with ``n`` frames (each frame's grey level encodes its index mod 256)."""
+    import cv2
+
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
+    img = np.zeros((48, 64, 3), np.uint8)
+    for i in range(n):
+        img[:] = i % 256
+        w.write(img)
+    w.release()
+    return path
+
+
+def make_skeletons(project, video, n_tracks: int = N_TRACKS):
+    """Store a skeleton cache with ``n_tracks`` persons in every frame where the project looks for it."""
+    from core.cache import SkeletonCache, cache_path
+    from core.pose import estimator_settings
+
+    f = video.frame_count
+    frame = np.repeat(np.arange(f, dtype=np.int32), n_tracks)
+    track = np.tile(np.arange(1, n_tracks + 1, dtype=np.int32), f)
+    kp = np.random.default_rng(0).uniform(0, 48, (f * n_tracks, 17, 3)).astype(np.float32)
+    kp[..., 2] = 0.9
+    bbox = np.tile(np.array([[5, 5, 40, 45]], np.float32), (f * n_tracks, 1))
+    offsets = np.arange(0, f * n_tracks + 1, n_tracks, dtype=np.int64)
+    meta = {"video": video.path, "fps": video.fps, "width": video.width, "height": video.height, "layout": "coco17",
+            "complete": True, "frame_count": f, "format": 1}
+    cache = SkeletonCache(meta, frame, track, bbox, np.full(f * n_tracks, 0.9, np.float32), kp, offsets)
+    path = cache_path(video.path, dict(estimator_settings("yolo"), width=None), project.skeleton_dir)
+    cache.save(path)
+    return cache
+
+
+def make_clips(project, video, n: int = N_CLIPS, n_tracks: int = N_TRACKS, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    names = project.label_names()
+    starts = np.sort(rng.integers(0, video.frame_count - 200, n))
+    for i, s in enumerate(starts):
+        track = None if i % (n_tracks + 1) == 0 else int(i % (n_tracks + 1))
+        project.add_clip(video.id, int(s), int(s + rng.integers(10, 150)), names[i % len(names)], track_id=track)
+
+
+def main() -> None:
+    from core.project import Project
+
+    out = {"bench": "project_scale", "frames": N_FRAMES, "clips": N_CLIPS, "tracks": N_TRACKS,
+           "machine": f"{platform.machine()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d")}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        t = time.perf_counter()
+        video_path = make_video(tmp / "long.avi")
+        proj = Project.create(tmp / "proj")
+        video = proj.add_video(video_path)
+        make_skeletons(proj, video)
+        t_add = time.perf_counter()
+        make_clips(proj, video)
+        out["setup_s"] = round(time.perf_counter() - t, 1)
+        out["add_clip_mean_ms"] = round(1000 * (time.perf_counter() - t_add) / N_CLIPS, 2)
+        proj.close()
+
+        opens = []
+        for _ in range(10):
+            t = time.perf_counter()
+            p = Project.open(tmp / "proj")
+            v = p.videos()[0]
+            clips = p.clips(v.id)
+            opens.append(time.perf_counter() - t)
+            p.close()
+        assert len(clips) == N_CLIPS
+        out["project_open"] = _stats(opens)
+
+        p = Project.open(tmp / "proj")
+        rng = np.random.default_rng(1)
+        edits, queries = [], []
+        for c in rng.choice(clips, 100, replace=False):
+            t = time.perf_counter()
+            p.update_clip(c.id, end=c.end + 1)
+            edits.append(time.perf_counter() - t)
+            first = int(rng.integers(0, N_FRAMES - 3000))
+            t = time.perf_counter()
+            p.clips_in_range(v.id, first, first + 3000)
+            queries.append(time.perf_counter() - t)
+        out["clip_edit"] = _stats(edits)
+        out["visible_range_query"] = _stats(queries)
+        try:
+            out.update(_gui_figures(p, v))
+        except ImportError as e:  # the labelling GUI is optional for this benchmark
+            out["gui"] = f"skipped: {e}"
+        p.close()
+    print(json.dumps(out))
+
+
+def _gui_figures(project, video) -> dict:
+    """Timeline redraw and a GUI edit (through the undo stack), if the labelling GUI provides them."""
+    raise ImportError("no labelling timeline yet")
+
+
+if __name__ == "__main__":
+    main()
