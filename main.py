@@ -4,6 +4,7 @@ Commands:
     gui      open the PoseWatch window (optionally with a video)
     extract  estimate and track poses in a video; write one CSV row per person per frame
     render   write the video with the overlay the GUI draws (skeletons, boxes, IDs, labels)
+    export   write a project's labelled clips as training data (skeleton CSV, tensors, clip videos, frames)
 
 Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
 with status 2; no traceback.
@@ -142,6 +143,58 @@ def render(video: str, out: str, classifier: str | None, no_skeleton: bool, no_b
     fourcc = "MJPG" if out.lower().endswith(".avi") else "mp4v"
     run(iter_render(video, cache, out, draw, fourcc), desc="render")
     click.echo(f"wrote {out}", err=True)
+
+
+def _parse_split(text: str) -> tuple[float, float, float]:
+    from core.exporting import ExportError, check_ratios
+
+    try:
+        parts = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise ExportError(f"--split needs three numbers like 0.7,0.15,0.15 (train, val, test), got '{text}'") from None
+    return check_ratios(parts)
+
+
+@cli.command("export")
+@click.option("--project", "project_dir", required=True, type=click.Path(file_okay=False), help="Project folder.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "pt", "clips", "frames"]),
+              help="What to write (repeatable; default: csv and pt): the skeleton CSV, the dataset.pt tensors, "
+                   "one cropped video per clip, or every frame of each clip as an image.")
+@click.option("--out", "out", required=True, type=click.Path(), help="Output folder (must not exist yet).")
+@click.option("--window", type=click.IntRange(min=1), default=16, show_default=True, help="Frames per training window.")
+@click.option("--stride", type=click.IntRange(min=1), default=16, show_default=True, help="Frames between window starts.")
+@click.option("--normalisation", type=click.Choice(["none", "minmax", "hip_torso"]), default="none", show_default=True,
+              help="Per-window normalisation of the tensors.")
+@click.option("--split", "split", default="0.7,0.15,0.15", show_default=True,
+              help="Train,val,test fractions of the videos (the split is by video).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
+@click.option("--image-format", type=click.Choice(["png", "jpg"]), default="png", show_default=True,
+              help="Image format of --format frames (png is lossless).")
+@_backend_opt
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (once the new export is complete).")
+def export_cmd(project_dir: str, formats: tuple[str, ...], out: str, window: int, stride: int, normalisation: str,
+               split: str, seed: int, image_format: str, backend: str, overwrite: bool) -> None:
+    """Export a project's labelled clips as training data into the folder OUT.
+
+    Writes skeletons.csv (the PoseWatch skeleton CSV: one row per person per frame of each clip),
+    dataset.pt ((N, C, T, V) windows, labels, split), clips/<label>/*.mp4 (cropped clip videos),
+    frames/<label>/<clip>/*.png and split.json (videos per split). Built in a temporary folder and
+    renamed when complete.
+    """
+    from core.exporting import iter_export
+    from core.extract import run
+    from core.project import Project
+
+    ratios = _parse_split(split)
+    with Project.open(project_dir) as proj:
+        summary = run(iter_export(proj, out, formats or ("csv", "pt"), window=window, stride=stride,
+                                  normalisation=normalisation, ratios=ratios, seed=seed, image_format=image_format,
+                                  backend=backend, overwrite=overwrite), desc="export")
+    for w in summary.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for cid, why in summary.skipped_clips.items():
+        click.echo(f"skipped clip {cid}: {why}", err=True)
+    click.echo(summary.describe(), err=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Methods:
 
+- ``"none"``: an unchanged float32 copy (pixels; missing joints keep their values).
 - ``"minmax"``: x and y each scaled to [0, 1] over the window's joints with score > 0 (the seed
   yololstm recipe min-max-scaled its 26 coordinates).
 - ``"hip_torso"``: centred on the hip midpoint of each frame and divided by the window's median
@@ -15,7 +16,7 @@ import numpy as np
 
 from .layouts import COMMON_JOINTS
 
-NORMALISATIONS = ("minmax", "hip_torso")
+NORMALISATIONS = ("none", "minmax", "hip_torso")
 _J = {j: i for i, j in enumerate(COMMON_JOINTS)}
 
 
@@ -27,7 +28,7 @@ def normalise_window(x: np.ndarray, method: str) -> np.ndarray:
         method: one of :data:`NORMALISATIONS`.
 
     Returns:
-        ``(T, 13, 3)`` float32; missing joints get coordinates 0.
+        ``(T, 13, 3)`` float32; missing joints get coordinates 0 (``"none"``: a copy, unchanged).
 
     Raises:
         ValueError: unknown method or wrong shape.
@@ -35,6 +36,8 @@ def normalise_window(x: np.ndarray, method: str) -> np.ndarray:
     if x.ndim != 3 or x.shape[1:] != (len(COMMON_JOINTS), 3):
         raise ValueError(f"expected (T, {len(COMMON_JOINTS)}, 3) keypoints, got {x.shape}")
     out = x.astype(np.float32, copy=True)
+    if method == "none":
+        return out
     xy = out[..., :2]
     valid = (out[..., 2] > 0) & np.isfinite(xy).all(-1)
     if method == "minmax":
