@@ -4,6 +4,7 @@ Commands:
     gui      open the PoseWatch window (optionally with a video)
     extract  estimate and track poses in a video; write one CSV row per person per frame
     render   write the video with the overlay the GUI draws (skeletons, boxes, IDs, labels)
+    import   read skeleton CSVs (AI-Hub, URFD, PoseWatch) into a project as labelled clips
     export   write a project's labelled clips as training data (skeleton CSV, tensors, clip videos, frames)
 
 Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
@@ -195,6 +196,36 @@ def export_cmd(project_dir: str, formats: tuple[str, ...], out: str, window: int
     for cid, why in summary.skipped_clips.items():
         click.echo(f"skipped clip {cid}: {why}", err=True)
     click.echo(summary.describe(), err=True)
+
+
+@cli.command("import")
+@click.option("--project", "project_dir", required=True, type=click.Path(file_okay=False),
+              help="Project folder (created if it does not exist).")
+@click.option("--label", default=None,
+              help="Label of files without labels (raw AI-Hub CSVs without a label column); added to the taxonomy "
+                   "if missing.")
+@click.argument("files", nargs=-1, required=True)
+def import_cmd(project_dir: str, label: str | None, files: tuple[str, ...]) -> None:
+    """Import skeleton CSV FILES into a project as labelled clips with their skeletons.
+
+    Formats are detected per file: AI-Hub processed (datavalid.csv) and raw (datasample.csv), URFD
+    (pose_urfd_3classes.csv) and PoseWatch's own skeleton CSV (from export). Every file is checked
+    before anything is written (a new project is created only then); importing a file twice adds
+    nothing.
+    """
+    from pathlib import Path
+
+    from core.extract import run
+    from core.importing import iter_import, iter_read
+    from core.project import Project
+
+    parsed = run(iter_read(files, label), desc="read")
+    with Project.open_or_create(Path(project_dir)) as proj:
+        report = run(iter_import(proj, parsed), desc="import")
+        folder = proj.folder
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"{report.summary()} into {folder}", err=True)
 
 
 if __name__ == "__main__":
