@@ -78,7 +78,6 @@ import hashlib
 import itertools
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -828,43 +827,22 @@ def parse_file(path: str | os.PathLike, fmt: str | None = None, label: str | Non
 
 
 # ---------------------------------------------------------------------------------------- writing
-class _Savepoint:
-    """Stands in for :meth:`Project._tx` inside the import's one outer transaction."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("SAVEPOINT posewatch_import")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.conn.execute("ROLLBACK TO posewatch_import")
-        self.conn.execute("RELEASE posewatch_import")
-
-
 @contextlib.contextmanager
 def _one_transaction(project):
     """A second :class:`~core.project.Project` on the same folder, with its own connection, whose
-    edits all go into one transaction: committed when the block ends, rolled back if it raises.
-    The caller's connection (e.g. the GUI thread's) is not touched."""
-    from .project import Project
+    edits all go into one transaction (:meth:`~core.project.Project.batch`): committed when the
+    block ends, rolled back if it raises. The caller's connection (e.g. the GUI thread's) is not
+    touched."""
+    from .project import Project, ProjectError
 
     p = Project.open(project.folder)
-    conn = p._conn
     try:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise ImportDataError(f"cannot write the project database {p.db_path}: {e}") from None
-        p._tx = lambda: _Savepoint(conn)  # every Project edit joins this transaction
-        try:
+        with p.batch():
             yield p
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    except ProjectError as e:
+        if "cannot write the project database" in str(e):
+            raise ImportDataError(str(e)) from None
+        raise
     finally:
         p.close()
 

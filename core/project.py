@@ -16,6 +16,7 @@ migrated forward in place.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -177,6 +178,7 @@ class Project:
     def __init__(self, folder: Path, conn: sqlite3.Connection):
         self.folder = folder
         self._conn = conn
+        self._in_batch = False
 
     # ------------------------------------------------------------------ opening
     @staticmethod
@@ -257,7 +259,34 @@ class Project:
             v += 1
 
     def _tx(self):
-        return _Transaction(self._conn)
+        return _Savepoint(self._conn) if self._in_batch else _Transaction(self._conn)
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Make every edit inside the ``with`` block part of one transaction: all are committed when
+        the block ends, none if it raises (used by imports, so a failed file leaves nothing behind).
+        Nested blocks join the outer one.
+
+        Raises:
+            ProjectError: the database is locked or read-only.
+        """
+        if self._in_batch:
+            yield self
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise ProjectError(f"cannot write the project database {self.db_path}: {e}") from None
+        self._in_batch = True
+        try:
+            yield self
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+        finally:
+            self._in_batch = False
 
     def close(self) -> None:
         """Close the database (every edit is already committed)."""
@@ -629,3 +658,19 @@ class _Transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+class _Savepoint:
+    """One edit inside a :meth:`Project.batch`: undone alone if it fails, committed with the batch."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("SAVEPOINT posewatch_edit")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.conn.execute("ROLLBACK TO posewatch_edit")
+        self.conn.execute("RELEASE posewatch_edit")

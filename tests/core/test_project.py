@@ -183,3 +183,19 @@ def test_killed_writer_loses_no_committed_edit(tmp_path, fight_clip):
         assert p._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         ids = {c.id for c in p.clips()}
         assert set(reported) <= ids
+
+
+def test_batch_is_all_or_nothing(proj, fight_clip):
+    v = proj.add_video(fight_clip)
+    with proj.batch():
+        proj.add_clip(v.id, 0, 3, "normal")
+        with pytest.raises(ProjectError):  # a failed edit inside a batch is undone alone
+            proj.add_clip(v.id, 5, 2, "normal")
+        proj.add_clip(v.id, 4, 6, "theft")
+    assert proj.clip_count() == 2
+    with pytest.raises(RuntimeError):
+        with proj.batch():
+            proj.add_clip(v.id, 10, 12, "fall")
+            proj.add_label("loitering")
+            raise RuntimeError("stop")
+    assert proj.clip_count() == 2 and "loitering" not in proj.label_names()
