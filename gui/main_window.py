@@ -1,5 +1,6 @@
 """PoseWatch's main window: video player with the pose overlay, background skeleton extraction,
-classifier loading, recent files and drag-and-drop.
+classifier loading, recent files and drag-and-drop, and the labelling mode (a project, the
+timeline, undoable clip edits: see :mod:`gui.labelling`, reached as ``window.labelling``).
 
 The window only presents and delegates: decoding is :mod:`core.video`, skeletons come from
 :func:`core.extract.iter_load_or_extract` (run by :class:`gui.workers.GeneratorWorker`), the overlay
@@ -54,6 +55,8 @@ from core.overlay import OverlayOptions, TrackLabel, draw_overlay
 from core.pose import BACKENDS, DEFAULT_BACKEND
 from core.video import VIDEO_EXTENSIONS, Frame, VideoInfo, VideoSource, open_source
 
+from .labelling import Labeller
+from .timeline import TimelineWidget
 from .video_view import VideoView
 from .workers import GeneratorWorker
 
@@ -92,12 +95,29 @@ SHORTCUTS: dict[str, tuple[str, ...]] = {
     "goto_frame": ("Ctrl+G",),
     "skeleton": ("S",),
     "boxes": ("B",),
-    "ids": ("I",),
+    "ids": ("T",),
     "labels": ("L",),
     "fit": ("F", "Ctrl+0"),
     "zoom_in": ("Ctrl+=", "Ctrl++"),
     "zoom_out": ("Ctrl+-",),
     "actual_size": ("Ctrl+1",),
+    # labelling (gui.labelling); the label hotkeys (default 1-5) come from the project's taxonomy
+    "new_project": ("Ctrl+Shift+N",),
+    "open_project": ("Ctrl+Shift+P",),
+    "export": ("Ctrl+Shift+E",),
+    "import": ("Ctrl+Shift+I",),
+    "mark_in": ("I",),
+    "mark_out": ("O",),
+    "clear_marks": ("Backspace",),
+    "commit_clip": ("Return", "Enter"),
+    "delete_clip": ("Delete",),
+    "relabel_clip": ("R",),
+    "crop_tool": ("C",),
+    "crop_track": ("Shift+C",),
+    "next_clip": ("Ctrl+Right",),
+    "prev_clip": ("Ctrl+Left",),
+    "undo": ("Ctrl+Z",),
+    "redo": ("Ctrl+Shift+Z", "Ctrl+Y"),
 }
 
 
@@ -121,6 +141,8 @@ class MainWindow(QMainWindow):
             ``QSettings``); tests pass a temporary INI file.
         show_dialogs: show a (non-blocking) message box for every error as well as the status-bar
             line.
+        auto_skeletons: load or compute the skeletons of every video opened (default); False leaves
+            it to :meth:`compute_skeletons` (tests and scripts that need no poses).
 
     Signals:
         video_opened(str): a video was opened (its path).
@@ -140,10 +162,12 @@ class MainWindow(QMainWindow):
     playing_changed = Signal(bool)
     error_reported = Signal(str)
 
-    def __init__(self, settings: QSettings | None = None, show_dialogs: bool = True, parent: QWidget | None = None):
+    def __init__(self, settings: QSettings | None = None, show_dialogs: bool = True, parent: QWidget | None = None,
+                 auto_skeletons: bool = True):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
         self.show_dialogs = show_dialogs
+        self.auto_skeletons = auto_skeletons
         self._source: VideoSource | None = None
         self._path: str | None = None
         self._frame: Frame | None = None
@@ -170,17 +194,21 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_ui()
+        self.labelling = Labeller(self)
         self._build_menus()
         self._update_controls()
 
     # ================================================================ construction
     def _action(self, name: str, text: str, slot, checkable: bool = False, checked: bool = False,
-                icon: QStyle.StandardPixmap | None = None, tip: str = "") -> QAction:
+                icon: QStyle.StandardPixmap | None = None, tip: str = "", widget: QWidget | None = None) -> QAction:
+        """Create action ``name`` with its :data:`SHORTCUTS`. With ``widget`` the shortcut works only
+        while the focus is inside that widget (keys such as Enter and Delete, which text fields need)."""
         act = QAction(text, self)
         keys = [QKeySequence(k) for k in SHORTCUTS.get(name, ())]
         if keys:
             act.setShortcuts(keys)
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut if widget is None
+                                   else Qt.ShortcutContext.WidgetWithChildrenShortcut)
         if icon is not None:
             act.setIcon(self.style().standardIcon(icon))
         shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
@@ -188,7 +216,8 @@ class MainWindow(QMainWindow):
         act.setCheckable(checkable)
         act.setChecked(checked)
         (act.toggled if checkable else act.triggered).connect(slot)
-        self.addAction(act)  # shortcuts work even when the action is in no visible menu/toolbar
+        # shortcuts work even when the action is in no visible menu/toolbar
+        (widget if widget is not None else self).addAction(act)
         self.actions[name] = act
         return act
 
@@ -275,11 +304,22 @@ class MainWindow(QMainWindow):
         transport.addWidget(QLabel("Speed"))
         transport.addWidget(self.speed_box)
 
+        # the labelling timeline (shown while a project is open) sits under the video; Enter, Delete
+        # and Backspace act on clips only while the focus is in this area (not in the frame box)
+        self.timeline = TimelineWidget()
+        self.timeline.hide()
+        self.player_area = QWidget()
+        pa = QVBoxLayout(self.player_area)
+        pa.setContentsMargins(0, 0, 0, 0)
+        pa.setSpacing(0)
+        pa.addWidget(self.view, 1)
+        pa.addWidget(self.timeline)
+
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addWidget(self.view, 1)
+        lay.addWidget(self.player_area, 1)
         lay.addLayout(transport)
         self.setCentralWidget(central)
 
@@ -331,11 +371,13 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
         m.addSeparator()
+        project_here = m.addSeparator()
         m.addAction(self.actions["load_classifier"])
         m.addAction(self.actions["unload_classifier"])
         m.addSeparator()
         m.addAction(self.actions["quit"])
         self._rebuild_recent_menu()
+        self.labelling.build_menus(m, project_here)
 
         m = mb.addMenu("&Playback")
         for name in ("play", None, "prev_frame", "next_frame", "back_second", "forward_second", "first_frame",
@@ -495,6 +537,18 @@ class MainWindow(QMainWindow):
             src.close()
             self.report_error(f"{path} is a live source; the player needs a video file or frames folder")
             return False
+        if not self.open_source_object(src, path):
+            return False
+        self.add_recent_file(path)
+        return True
+
+    def open_source_object(self, src: VideoSource, path: str) -> bool:
+        """Show an already opened seekable source (``path`` names it); the window owns and closes
+        it. Used by :meth:`open_video` and for imported skeleton sequences (a blank canvas).
+
+        Returns:
+            True if its first frame could be shown (else ``src`` is closed and the error reported).
+        """
         try:
             first = src.read(0)
         except PoseWatchError as e:
@@ -505,15 +559,16 @@ class MainWindow(QMainWindow):
         self._source, self._path = src, path
         self._frame = first
         self.setWindowTitle(f"PoseWatch — {Path(path).name}")
-        self.add_recent_file(path)
         self._update_controls()
         self._render()
         self.view.fit()
         self._update_info()
+        self.labelling.on_video_opened(path)  # joins the open project (before its skeletons load)
         self.frame_changed.emit(0)
         self.video_opened.emit(path)
         self._info(f"opened {path}")
-        self.compute_skeletons()
+        if self.auto_skeletons:
+            self.compute_skeletons()
         return True
 
     def close_video(self) -> None:
@@ -526,6 +581,7 @@ class MainWindow(QMainWindow):
         self._displayed = self._labels = self._skeletons = None
         self.view.set_image(None)
         self.setWindowTitle("PoseWatch")
+        self.labelling.on_video_closed()
         self._update_controls()
         self._update_info()
 
@@ -793,7 +849,9 @@ class MainWindow(QMainWindow):
         self._stop_worker()
         self._skeletons = None
         self._render()
-        worker = GeneratorWorker(iter_load_or_extract, self._path, self._backend)
+        task = self.labelling.skeleton_task(self._backend)  # inside the project folder, if one is open
+        worker = (GeneratorWorker(*task) if task is not None
+                  else GeneratorWorker(iter_load_or_extract, self._path, self._backend))
         worker.progress.connect(lambda d, t, m, w=worker: self._on_extract_progress(w, d, t, m))
         worker.finished.connect(lambda res, w=worker: self._on_extract_finished(w, res))
         worker.failed.connect(lambda msg, w=worker: self._on_extract_failed(w, msg))
@@ -805,6 +863,14 @@ class MainWindow(QMainWindow):
         self.cancel_button.show()
         self._update_controls()
         worker.start()
+
+    def set_skeletons(self, cache: SkeletonCache) -> None:
+        """Use ``cache`` as the open video's skeletons (stops a running extraction); emits
+        :attr:`skeletons_ready`. For skeletons that are already loaded (imported sequences)."""
+        if self._path is None:
+            return
+        self._stop_worker()
+        self._adopt_skeletons(cache)
 
     def cancel_skeletons(self) -> None:
         """Stop a running skeleton extraction (the video stays open, without overlay)."""
@@ -837,6 +903,9 @@ class MainWindow(QMainWindow):
             return
         self._worker = None
         self._stop_worker()
+        self._adopt_skeletons(cache)
+
+    def _adopt_skeletons(self, cache: SkeletonCache) -> None:
         self._skeletons = cache
         self._update_controls()
         self._update_info()
@@ -963,8 +1032,10 @@ class MainWindow(QMainWindow):
 
     # ================================================================ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        """Stop playback and background work and release the video."""
+        """Stop playback and background work, release the video and close the project (every edit is
+        already in its database)."""
         self.close_video()
+        self.labelling.close_project()
         if self._message_box is not None:
             self._message_box.close()
         self.settings.sync()

@@ -7,6 +7,13 @@ Usage (a real X display, e.g. Xvfb; not the offscreen platform)::
 It opens VIDEO, waits until its skeletons are ready, seeks to the frame with the most tracked people
 (or ``--frame N``) and grabs the window from the screen (``QScreen.grabWindow``), so the picture is
 what the display server shows, window decorations aside. Prints the Qt platform used.
+
+The labelling window: ``--project DIR`` opens (or creates) a labelling project first, so VIDEO joins
+it; ``--demo-clips`` adds a few example clips (whole frame and on the most-seen person, one with a
+crop) when the project has none, selects the person's clip and marks an in/out range::
+
+    xvfb-run -a -s "-screen 0 1400x900x24" python -m gui.screenshot VIDEO docs/screenshot_labelling.png \
+        --project /tmp/demo_project --demo-clips --frame 190
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=600, help="seconds to wait for the skeletons")
     ap.add_argument("--max-kb", type=int, default=400,
                     help="if the PNG is larger, save it with a 256-colour palette (diffusion dithered)")
+    ap.add_argument("--project", default=None, help="open or create this labelling project first")
+    ap.add_argument("--demo-clips", action="store_true", help="add example clips to an empty project")
     args = ap.parse_args(argv)
 
     from .app import create_application
@@ -45,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     win.show()
     if args.backend:
         win.set_backend(args.backend)
+    if args.project:
+        from pathlib import Path
+
+        ok = (win.labelling.open_project(args.project) if (Path(args.project) / "project.sqlite").exists()
+              else win.labelling.new_project(args.project))
+        if not ok:
+            print(f"error: {win.last_error}", file=sys.stderr)
+            return 2
 
     loop = QEventLoop()
     result: dict = {}
@@ -60,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: skeletons not ready: {result.get('error', 'timeout')}", file=sys.stderr)
         return 2
     frame = args.frame if args.frame is not None else int(cache.persons_per_frame().argmax())
+    if args.project and args.demo_clips:
+        add_demo_clips(win, cache, frame)
     win.seek(frame)
     win.statusBar().showMessage(
         f"frame {frame}: {len(cache.poses(frame).persons)} people tracked ({win.backend})")
@@ -87,6 +106,34 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(cache.poses(frame).persons)} people", file=sys.stderr)
     win.close()
     return 0
+
+
+def add_demo_clips(win, cache, frame: int) -> None:
+    """A few example clips around ``frame`` (if the project has none): whole-frame clips before and
+    over it, clips of the most-seen person (one following the person with a crop); the person's
+    clip is selected and an in/out range is marked after it."""
+    import numpy as np
+
+    from core.project import Crop
+
+    lab = win.labelling
+    n = win.frame_count
+    if lab.video is None or lab.clips():
+        return
+    tids, counts = np.unique(cache.track_id, return_counts=True)
+    tid = int(tids[counts.argmax()]) if len(tids) else None
+    a, b = max(0, frame - 20), min(n - 1, frame + 25)
+    lab.commit_clip(0, max(0, a - 12), "normal", track_id=None)
+    lab.commit_clip(a, b, "fall", track_id=None)
+    if tid is not None:
+        lab.commit_clip(max(0, a - 90), max(0, a - 30), "normal", track_id=tid)
+        clip = lab.commit_clip(a - 5, b + 5, "fall", track_id=tid)
+        lab.set_crop(Crop("track", None, 0.25), clip.id)
+        lab.select_track(tid)
+        lab.select_clip(clip.id)
+    lab.mark_in(min(n - 1, b + 20))
+    lab.mark_out(min(n - 1, b + 45))
+    lab.docks["labels"].raise_()  # the taxonomy with its colours and hotkeys
 
 
 if __name__ == "__main__":

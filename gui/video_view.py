@@ -1,17 +1,41 @@
-"""The video canvas: a zoomable, pannable QGraphicsView showing one BGR frame at a time."""
+"""The video canvas: a zoomable, pannable QGraphicsView showing one BGR frame at a time.
+
+Scene coordinates are frame pixels (the frame is drawn at the scene origin, one scene unit per
+image pixel), so a point or rectangle the user draws maps to frame pixels with no conversion.
+Besides the frame it shows labelled marker rectangles (a clip's crop, the selected person) and, in
+*crop mode*, lets the user drag a rectangle (:attr:`VideoView.rect_drawn`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+)
 
 #: Zoom limits relative to the image's pixel size (1.0 = one image pixel per screen pixel).
 MIN_ZOOM = 0.05
 MAX_ZOOM = 32.0
 #: Factor of one zoom step (Ctrl+=, Ctrl+-, one mouse-wheel notch).
 ZOOM_STEP = 1.25
+#: A press and release closer than this (screen pixels) is a click, not a drag.
+CLICK_DISTANCE = 4
 
 
 def bgr_to_qimage(image: np.ndarray) -> tuple[QImage, np.ndarray]:
@@ -50,9 +74,14 @@ class VideoView(QGraphicsView):
 
     Signals:
         zoom_changed(float): the zoom factor (screen pixels per image pixel) changed.
+        clicked(float, float): a left click (no drag) at this point, in frame pixels.
+        rect_drawn(float, float, float, float): in crop mode, the user dragged the rectangle
+            ``x1, y1, x2, y2`` (frame pixels, ``x1 < x2``, ``y1 < y2``; it may extend past the frame).
     """
 
     zoom_changed = Signal(float)
+    clicked = Signal(float, float)
+    rect_drawn = Signal(float, float, float, float)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -71,6 +100,18 @@ class VideoView(QGraphicsView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(160, 120)
+        self._crop_mode = False
+        self._press: QPoint | None = None
+        self._band_origin: QPointF | None = None
+        self._band = QGraphicsRectItem()
+        pen = QPen(QColor("#00e5ff"), 2, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self._band.setPen(pen)
+        self._band.setBrush(QBrush(QColor(0, 229, 255, 40)))
+        self._band.setZValue(20)
+        self._band.hide()
+        self.scene().addItem(self._band)
+        self._markers: dict[str, tuple[QGraphicsRectItem, QGraphicsSimpleTextItem]] = {}
 
     # -- content ----------------------------------------------------------------------------------
     def set_image(self, image: np.ndarray | None) -> None:
@@ -97,6 +138,99 @@ class VideoView(QGraphicsView):
         """What the pixmap item really holds, converted back to a BGR array (for checks)."""
         pm = self._item.pixmap()
         return None if pm.isNull() else qimage_to_bgr(pm.toImage())
+
+    # -- markers and crop mode ---------------------------------------------------------------------
+    def set_marker(self, name: str, rect: tuple[float, float, float, float] | None, colour: str = "#ffeb3b",
+                   text: str = "", dashed: bool = False) -> None:
+        """Show (or with ``rect=None`` hide) the marker rectangle ``name`` at ``x1, y1, x2, y2``
+        (frame pixels), outlined in ``colour`` with an optional caption above it."""
+        item = self._markers.get(name)
+        if rect is None:
+            if item is not None:
+                item[0].hide()
+                item[1].hide()
+            return
+        if item is None:
+            box, cap = QGraphicsRectItem(), QGraphicsSimpleTextItem()
+            box.setZValue(10)
+            cap.setZValue(11)
+            cap.setFlag(QGraphicsSimpleTextItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            self.scene().addItem(box)
+            self.scene().addItem(cap)
+            item = self._markers[name] = (box, cap)
+        box, cap = item
+        pen = QPen(QColor(colour), 2, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+        pen.setCosmetic(True)
+        box.setPen(pen)
+        x1, y1, x2, y2 = (float(v) for v in rect)
+        box.setRect(QRectF(x1, y1, x2 - x1, y2 - y1))
+        box.show()
+        cap.setText(text)
+        cap.setBrush(QBrush(QColor(colour)))
+        cap.setPos(x1, y1)
+        cap.setVisible(bool(text))
+
+    def marker(self, name: str) -> tuple[float, float, float, float] | None:
+        """The rectangle of a shown marker (frame pixels), or None if hidden or unknown."""
+        item = self._markers.get(name)
+        if item is None or not item[0].isVisible():
+            return None
+        r = item[0].rect()
+        return (r.left(), r.top(), r.right(), r.bottom())
+
+    @property
+    def crop_mode(self) -> bool:
+        """True while left-dragging draws a rectangle instead of panning."""
+        return self._crop_mode
+
+    def set_crop_mode(self, on: bool) -> None:
+        """Enter or leave crop mode (the cursor becomes a cross; dragging draws :attr:`rect_drawn`)."""
+        self._crop_mode = bool(on)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag if on else QGraphicsView.DragMode.ScrollHandDrag)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
+        if not on:
+            self._band.hide()
+            self._band_origin = None
+
+    # -- mouse ------------------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        """Remember where a click starts; in crop mode start the rubber band."""
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position().toPoint()
+            if self._crop_mode:
+                self._band_origin = self.mapToScene(self._press)
+                self._band.setRect(QRectF(self._band_origin, self._band_origin))
+                self._band.show()
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        """Grow the rubber band in crop mode; pan otherwise."""
+        if self._band_origin is not None:
+            self._band.setRect(QRectF(self._band_origin, self.mapToScene(event.position().toPoint())).normalized())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        """Finish a rubber band (:attr:`rect_drawn`) or report a click (:attr:`clicked`)."""
+        press, self._press = self._press, None
+        if event.button() == Qt.MouseButton.LeftButton and self._band_origin is not None:
+            r = QRectF(self._band_origin, self.mapToScene(event.position().toPoint())).normalized()
+            self._band_origin = None
+            self._band.hide()
+            event.accept()
+            if r.width() >= 1 and r.height() >= 1:
+                self.rect_drawn.emit(r.left(), r.top(), r.right(), r.bottom())
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and press is not None:
+            if (event.position().toPoint() - press).manhattanLength() <= CLICK_DISTANCE:
+                p = self.mapToScene(press)
+                self.clicked.emit(p.x(), p.y())
+        if self._crop_mode:
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
 
     # -- zoom -------------------------------------------------------------------------------------
     @property

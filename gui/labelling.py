@@ -1,0 +1,1054 @@
+"""Labelling in the main window: a project, the timeline, undoable clip edits, crops, the taxonomy.
+
+:class:`Labeller` is the glue between :class:`gui.main_window.MainWindow`, the widgets of the
+labelling mode (:class:`gui.timeline.TimelineWidget`, the panels of :mod:`gui.label_panels`) and
+the project store :class:`core.project.Project`. Every edit is a command of :mod:`gui.commands` on
+:attr:`Labeller.undo_stack`; its ``redo``/``undo`` call a project method that commits at once, so
+there is no "save" step and killing the process loses nothing that was shown.
+
+Workflow (keys work while the video or the timeline has the focus)::
+
+    I / O          mark the first / last frame of a clip (the play head's frame)
+    1 … 9          choose the label (the taxonomy's hotkeys)
+    click a person in the video, or a timeline row: choose the track (or the whole frame)
+    Enter          commit the marked range as a clip of the chosen row with the chosen label
+    drag an edge   change start / end;  Delete: delete the selected clip;  R: relabel it
+    C              crop tool: drag a rectangle on the video;  Shift+C: crop to the tracked person
+    Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y   undo / redo
+
+Frame convention: 0-based, inclusive end (a clip marked I at frame 10 and O at frame 20 has 11
+frames, 10..20).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QToolBar,
+    QUndoView,
+)
+
+from core.cache import SkeletonCache, cache_path
+from core.errors import PoseWatchError
+from core.project import Clip, Crop, Project, Video
+from core.video import Frame, VideoInfo, VideoSource
+
+from .commands import (
+    AddClipCommand,
+    AddLabelCommand,
+    DeleteClipCommand,
+    LabelCommand,
+    RemoveLabelCommand,
+    UpdateClipCommand,
+    UpdateLabelCommand,
+    describe_crop,
+)
+from .label_panels import ClipPanel, TaxonomyPanel, VideosPanel
+from .timeline import TimelineWidget, track_presence
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+RECENT_PROJECTS_KEY = "recent_projects"
+ANNOTATOR_KEY = "annotator"
+MAX_RECENT_PROJECTS = 10
+
+
+def default_annotator() -> str:
+    """The OS user name (``annotator`` if it cannot be found)."""
+    try:
+        return getpass.getuser() or "annotator"
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "annotator"
+
+
+def project_skeletons(project: Project, video: Video, backend: str, cancel=None):
+    """Generator (see :mod:`core.extract`) returning the :class:`~core.cache.SkeletonCache` of a
+    project video from the project's own cache folder.
+
+    If the project has no cache for the video yet but the per-user cache has one made with the
+    same settings (the player computed it before the video joined the project), that file is
+    copied in first, so adding a video to a project never runs pose estimation twice.
+
+    Raises:
+        VideoError, ModelError, CacheError, Cancelled (from :meth:`Project.iter_skeletons`).
+    """
+    if video.kind == "video" and Path(video.path).exists():
+        try:
+            from core.pose import estimator_settings
+
+            settings = dict(estimator_settings(backend), width=None)  # what iter_load_or_extract uses
+            own = cache_path(video.path, settings, project.skeleton_dir)
+            user = cache_path(video.path, settings)
+            if not own.is_file() and user.is_file():
+                own.parent.mkdir(parents=True, exist_ok=True)
+                tmp = own.with_name(own.name + ".copy.tmp")
+                shutil.copyfile(user, tmp)
+                os.replace(tmp, own)
+        except (PoseWatchError, OSError, ValueError) as e:  # fall back to computing them
+            log.info("no user-cache skeletons to reuse for %s: %s", video.path, e)
+    return (yield from project.iter_skeletons(video, backend, cancel=cancel))
+
+
+class SkeletonCanvas(VideoSource):
+    """Black frames of a fixed size for an imported skeleton sequence (no pixels to show).
+
+    Args:
+        video: the project entry (kind ``skeletons``).
+        width, height: canvas size in pixels.
+    """
+
+    def __init__(self, video: Video, width: int, height: int):
+        self.info = VideoInfo(f"skeletons:{video.name or video.hash}", "folder", float(video.fps or 30.0),
+                              int(video.frame_count), int(width), int(height))
+        self._image = np.zeros((int(height), int(width), 3), np.uint8)
+
+    def read(self, index: int) -> Frame:
+        """A black frame (the overlay draws the skeletons on it)."""
+        from core.errors import VideoError
+
+        if not 0 <= index < self.info.frame_count:
+            raise VideoError(f"frame {index} out of range 0..{self.info.frame_count - 1}")
+        return Frame(index, index / self.info.fps, self._image)
+
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1):
+        """Yield black frames ``start..stop``."""
+        for i in range(start, self.info.frame_count if stop is None else min(stop, self.info.frame_count), step):
+            yield self.read(i)
+
+
+def canvas_size(video: Video, cache: SkeletonCache | None) -> tuple[int, int]:
+    """Canvas size for an imported sequence: its recorded frame size, else the keypoints' extent."""
+    if video.width > 0 and video.height > 0:
+        return video.width, video.height
+    if cache is not None:
+        w, h = int(cache.meta.get("width") or 0), int(cache.meta.get("height") or 0)
+        if w > 0 and h > 0:
+            return w, h
+        if len(cache.keypoints):
+            xy = cache.keypoints[..., :2].reshape(-1, 2)
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            if len(xy):
+                mx = np.ceil(xy.max(axis=0) * 1.05).astype(int)
+                return max(64, int(mx[0])), max(64, int(mx[1]))
+    return 640, 480
+
+
+def _colour_icon(colour: str) -> QIcon:
+    pm = QPixmap(12, 12)
+    pm.fill(QColor(colour))
+    return QIcon(pm)
+
+
+class Labeller(QObject):
+    """The labelling mode of a :class:`~gui.main_window.MainWindow` (``window.labelling``).
+
+    Build a window with a project (e.g. for a benchmark)::
+
+        win = MainWindow(settings, show_dialogs=False)
+        win.labelling.open_project(folder)      # or new_project(folder)
+        win.open_video(path)                    # added to the project; its clips on the timeline
+        win.labelling.commit_clip(10, 20, "fall")   # one undoable, committed edit
+        win.timeline.redraw()                   # full timeline rebuild + repaint
+
+    Signals:
+        project_changed(object): a project was opened (the :class:`Project`) or closed (None).
+        video_changed(object): the open video's project entry (:class:`Video`) or None.
+        selection_changed(object): the selected :class:`Clip` or None.
+        track_changed(object): the selected row: a track ID, or None for the whole frame.
+        marks_changed(object, object): the in and out frames (None where unset).
+        edited(str, object): after every committed edit, undo or redo: ``("clip", Clip)``,
+            ``("clip-removed", Clip)`` or ``("taxonomy", None)``.
+    """
+
+    project_changed = Signal(object)
+    video_changed = Signal(object)
+    selection_changed = Signal(object)
+    track_changed = Signal(object)
+    marks_changed = Signal(object, object)
+    edited = Signal(str, object)
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.w = window
+        self.timeline: TimelineWidget = window.timeline
+        self.undo_stack = QUndoStack(self)
+        self._project: Project | None = None
+        self._video: Video | None = None
+        self._pending_video: Video | None = None
+        self._clips: dict[int, Clip] = {}
+        self._counts: dict[int, int] = {}
+        self._in: int | None = None
+        self._out: int | None = None
+        self._label: str | None = None
+        self._selected: int | None = None
+        self._track: int | None = None
+        self._tracks: list[int] = []
+        self.label_actions: dict[str, QAction] = {}
+        self._build_actions()
+        self._build_widgets()
+        self._connect()
+        self._update_enabled()
+
+    # ================================================================ construction
+    def _build_actions(self) -> None:
+        w, a, area = self.w, self.w._action, self.w.player_area
+        a("new_project", "&New project…", self._new_project_dialog)
+        a("open_project", "Open &project…", self._open_project_dialog)
+        a("close_project", "Close pro&ject", self.close_project)
+        a("relink", "&Relink moved videos…", self._relink_dialog)
+        a("import", "&Import skeletons…", self.show_import_dialog)
+        a("export", "E&xport training data…", self.show_export_dialog)
+        a("mark_in", "Mark &in", lambda: self.mark_in())
+        a("mark_out", "Mark &out", lambda: self.mark_out())
+        a("clear_marks", "Clear &marks", self.clear_marks, widget=area)
+        a("commit_clip", "&Commit clip", lambda: self.commit_clip(), widget=area)
+        a("delete_clip", "&Delete clip", lambda: self.delete_clip(), widget=area)
+        a("relabel_clip", "&Relabel clip with the chosen label", lambda: self.relabel_clip())
+        a("crop_tool", "C&rop tool (draw a rectangle)", self.set_crop_tool, checkable=True)
+        a("crop_track", "Crop to the &tracked person", lambda: self.crop_to_track())
+        a("clear_crop", "Remove the clip's cro&p", lambda: self.set_crop(None))
+        a("next_clip", "Next clip", lambda: self.jump_to_clip(1))
+        a("prev_clip", "Previous clip", lambda: self.jump_to_clip(-1))
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        for name, act in (("undo", undo), ("redo", redo)):
+            from .main_window import SHORTCUTS
+
+            act.setShortcuts([QKeySequence(k) for k in SHORTCUTS[name]])
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            w.addAction(act)
+            w.actions[name] = act
+
+    def _build_widgets(self) -> None:
+        w = self.w
+        self.videos_panel = VideosPanel()
+        self.clip_panel = ClipPanel()
+        self.taxonomy_panel = TaxonomyPanel()
+        self.history = QUndoView(self.undo_stack)
+        self.history.setEmptyLabel("(project opened)")
+        self.docks: dict[str, QDockWidget] = {}
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        for name, title, widget, area in (("clip", "Clip", self.clip_panel, right),
+                                          ("videos", "Project", self.videos_panel, right),
+                                          ("labels", "Labels", self.taxonomy_panel, right),
+                                          ("history", "History", self.history, right)):
+            d = QDockWidget(title, w)
+            d.setObjectName(f"dock_{name}")
+            d.setWidget(widget)
+            d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            w.addDockWidget(area, d)
+            d.hide()
+            self.docks[name] = d
+        w.tabifyDockWidget(self.docks["videos"], self.docks["labels"])
+        w.tabifyDockWidget(self.docks["labels"], self.docks["history"])
+        self.docks["videos"].raise_()
+
+        tb = QToolBar("Labelling")
+        tb.setObjectName("labelling_toolbar")
+        tb.setMovable(False)
+        tb.addWidget(QLabel(" Label "))
+        self.label_box = QComboBox()
+        self.label_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.label_box.setToolTip("Label of the next clip (number keys)")
+        self.label_box.setMinimumContentsLength(10)
+        self.label_box.currentTextChanged.connect(self._on_label_box)
+        tb.addWidget(self.label_box)
+        for name in ("mark_in", "mark_out", "commit_clip"):
+            tb.addAction(w.actions[name])
+        w.actions["mark_in"].setText("In")
+        w.actions["mark_out"].setText("Out")
+        w.actions["commit_clip"].setText("Commit")
+        tb.addSeparator()
+        tb.addAction(w.actions["crop_tool"])
+        w.actions["crop_tool"].setText("Crop")
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Annotator "))
+        self.annotator_edit = QLineEdit(str(w.settings.value(ANNOTATOR_KEY, "") or default_annotator()))
+        self.annotator_edit.setMaximumWidth(140)
+        self.annotator_edit.setToolTip("Your name, stored with every clip you make")
+        self.annotator_edit.editingFinished.connect(self._save_annotator)
+        tb.addWidget(self.annotator_edit)
+        self.marks_label = QLabel()
+        tb.addWidget(self.marks_label)
+        w.addToolBarBreak()
+        w.addToolBar(tb)
+        tb.hide()
+        self.toolbar = tb
+
+    def build_menus(self, file_menu: QMenu, before: QAction | None) -> None:
+        """Add the project entries to the File menu and the Label menu to the menu bar."""
+        acts = self.w.actions
+        for name in ("new_project", "open_project"):
+            file_menu.insertAction(before, acts[name])
+        self.recent_projects_menu = QMenu("Open recent pro&ject", file_menu)
+        file_menu.insertMenu(before, self.recent_projects_menu)
+        self.recent_projects_menu.aboutToShow.connect(self._rebuild_recent_projects)
+        for name in ("close_project", "relink", None, "import", "export", None):
+            if name is None:
+                file_menu.insertSeparator(before)
+            else:
+                file_menu.insertAction(before, acts[name])
+        self._rebuild_recent_projects()
+        m = self.w.menuBar().addMenu("&Label")
+        for name in ("undo", "redo", None, "mark_in", "mark_out", "clear_marks", "commit_clip", None, "delete_clip",
+                     "relabel_clip", "next_clip", "prev_clip", None, "crop_tool", "crop_track", "clear_crop"):
+            m.addSeparator() if name is None else m.addAction(acts[name])
+        m.addSeparator()
+        self.choose_menu = m.addMenu("C&hoose label")
+
+    def _connect(self) -> None:
+        w, tl = self.w, self.timeline
+        w.frame_changed.connect(self._on_frame)
+        w.skeletons_ready.connect(self._on_skeletons)
+        tl.seek_requested.connect(w.seek)
+        tl.row_selected.connect(self.select_track)
+        tl.clip_clicked.connect(self.select_clip)
+        tl.edge_dragged.connect(lambda cid, s, e: self.set_clip_range(s, e, cid))
+        w.view.clicked.connect(self._on_video_clicked)
+        w.view.rect_drawn.connect(self._on_rect_drawn)
+        vp = self.videos_panel
+        vp.open_requested.connect(self.open_project_video)
+        vp.add_requested.connect(w._open_dialog)
+        vp.relink_requested.connect(self._relink_dialog)
+        cp = self.clip_panel
+        cp.relabel_requested.connect(lambda name: self.relabel_clip(name))
+        cp.range_requested.connect(lambda s, e: self.set_clip_range(s, e))
+        cp.track_requested.connect(lambda t: self.set_clip_track(t))
+        cp.note_requested.connect(lambda text: self.set_note(text))
+        cp.crop_rect_requested.connect(lambda r: self.set_crop(Crop("rect", tuple(r))))
+        cp.crop_track_requested.connect(lambda m: self.crop_to_track(margin=m))
+        cp.crop_clear_requested.connect(lambda: self.set_crop(None))
+        cp.invalid_input.connect(w.report_error)
+        tp = self.taxonomy_panel
+        tp.add_requested.connect(self.add_label)
+        tp.update_requested.connect(lambda n, nn, c, k: self.update_label(n, new_name=nn, colour=c, hotkey=k))
+        tp.remove_requested.connect(self.remove_label)
+        self.undo_stack.indexChanged.connect(lambda _i: self._update_enabled())
+
+    # ================================================================ state (read-only API)
+    @property
+    def project(self) -> Project | None:
+        """The open project, or None."""
+        return self._project
+
+    @property
+    def video(self) -> Video | None:
+        """The open video's project entry, or None (no project, or the video could not be added)."""
+        return self._video
+
+    @property
+    def in_point(self) -> int | None:
+        """The marked first frame, or None."""
+        return self._in
+
+    @property
+    def out_point(self) -> int | None:
+        """The marked last frame (inclusive), or None."""
+        return self._out
+
+    @property
+    def current_label(self) -> str | None:
+        """The label the next clip gets."""
+        return self._label
+
+    @property
+    def selected_clip(self) -> Clip | None:
+        """The selected clip (as last written), or None."""
+        return self._clips.get(self._selected)
+
+    @property
+    def selected_track(self) -> int | None:
+        """The selected row's track ID (None: the whole frame)."""
+        return self._track
+
+    @property
+    def annotator(self) -> str:
+        """The name stored with new clips (QSettings ``annotator``, default the OS user)."""
+        return self.annotator_edit.text().strip() or default_annotator()
+
+    def clips(self) -> list[Clip]:
+        """Clips of the open video, by start frame (from the window's copy of the database)."""
+        return sorted(self._clips.values(), key=lambda c: (c.start, c.id))
+
+    def clips_at(self, frame: int) -> list[Clip]:
+        """Clips of the open video containing ``frame`` (an indexed query of the project)."""
+        if self._project is None or self._video is None:
+            return []
+        return self._project.clips_in_range(self._video.id, frame, frame)
+
+    # ================================================================ projects
+    def new_project(self, folder: str | os.PathLike) -> bool:
+        """Create a project in ``folder`` (default taxonomy) and open it; the open video joins it."""
+        try:
+            proj = Project.create(folder)
+        except PoseWatchError as e:
+            self.w.report_error(str(e))
+            return False
+        self._set_project(proj)
+        return True
+
+    def open_project(self, folder: str | os.PathLike) -> bool:
+        """Open the project in ``folder``. A database of a newer PoseWatch, a missing project or a
+        corrupt file are reported (one line); the current project stays open then."""
+        try:
+            proj = Project.open(folder)
+        except PoseWatchError as e:
+            self.w.report_error(str(e))
+            return False
+        self._set_project(proj)
+        return True
+
+    def close_project(self) -> None:
+        """Close the project (everything is already saved); the video stays open in the player."""
+        if self._project is None:
+            return
+        self.set_crop_tool(False)
+        self.undo_stack.clear()
+        self._project.close()
+        self._project = None
+        self._set_video(None)
+        for d in self.docks.values():
+            d.hide()
+        self.toolbar.hide()
+        self.timeline.hide()
+        self._rebuild_label_actions()
+        self._update_title()
+        self._update_enabled()
+        self.project_changed.emit(None)
+
+    def _set_project(self, proj: Project) -> None:
+        if self._project is not None:
+            self.close_project()
+        self._project = proj
+        self.undo_stack.clear()
+        self._counts = {}
+        for v in proj.videos():
+            self._counts[v.id] = len(proj.clips(v.id))
+        self._add_recent_project(str(proj.folder))
+        self._reload_taxonomy()
+        for name in ("videos", "clip", "labels", "history"):
+            self.docks[name].show()
+        self.docks["videos"].raise_()
+        self.toolbar.show()
+        self.timeline.show()
+        self.project_changed.emit(proj)
+        if isinstance(self.w._source, SkeletonCanvas):
+            self.w.close_video()  # an imported sequence of the previous project
+        if self.w.video_path is not None:
+            # the open video joins the project; its skeletons come from the project folder now
+            self.on_video_opened(self.w.video_path)
+            if self.w.auto_skeletons:
+                self.w.compute_skeletons()
+        else:
+            first = next((v for v in proj.videos() if v.kind == "skeletons" or Path(v.path).exists()), None)
+            if first is not None:
+                self.open_project_video(first.id)
+        self._refresh_videos()
+        missing = proj.missing_videos()
+        if missing:
+            self.w._info(f"{len(missing)} video(s) of this project were moved or deleted: "
+                         "File → Relink moved videos… finds them by content", 15000)
+        else:
+            self.w._info(f"project {proj.folder} opened: {len(proj.videos())} videos, {proj.clip_count()} clips")
+        self._update_title()
+        self._update_enabled()
+
+    def open_project_video(self, video_id: int) -> bool:
+        """Open a video (or imported skeleton sequence) of the project."""
+        p = self._project
+        if p is None:
+            return False
+        try:
+            v = p.video(video_id)
+        except PoseWatchError as e:
+            self.w.report_error(str(e))
+            return False
+        if v.kind == "skeletons":
+            try:
+                cache = SkeletonCache.load(p.imported_skeletons_path(v))
+            except PoseWatchError as e:
+                self.w.report_error(f"{v.name}: {e}")
+                return False
+            self._pending_video = v
+            ok = self.w.open_source_object(SkeletonCanvas(v, *canvas_size(v, cache)), f"{v.name} (skeletons)")
+            if ok:
+                self.w.set_skeletons(cache)  # already loaded: no background job needed
+        else:
+            if not Path(v.path).exists():
+                self.w.report_error(f"{v.name or v.path} was moved or deleted ({v.path}): "
+                                    "use Relink… to find it by content")
+                return False
+            ok = self.w.open_video(v.path)
+        self.w.view.setFocus()
+        return ok
+
+    def relink(self, folders: list[str | os.PathLike]) -> dict[int, str]:
+        """Look for the project's moved videos under ``folders`` (by content hash); returns
+        ``{video_id: new path}`` and reports how many were found."""
+        if self._project is None:
+            self.w.report_error("open a project first")
+            return {}
+        try:
+            found = self._project.relink([os.fspath(f) for f in folders])
+        except (PoseWatchError, OSError) as e:
+            self.w.report_error(f"relink failed: {e}")
+            return {}
+        left = len(self._project.missing_videos())
+        self._refresh_videos()
+        self.w._info(f"relinked {len(found)} video(s)" + (f"; {left} still missing" if left else ""), 10000)
+        return found
+
+    def _new_project_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.w, "New project: choose or create an empty folder")
+        if folder:
+            self.new_project(folder)
+
+    def _open_project_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.w, "Open project folder")
+        if folder:
+            self.open_project(folder)
+
+    def _relink_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.w, "Relink: folder to search for the moved videos")
+        if folder:
+            self.relink([folder])
+
+    # ---------------------------------------------------------------- recent projects
+    def recent_projects(self) -> list[str]:
+        """Recently opened project folders, newest first."""
+        v = self.w.settings.value(RECENT_PROJECTS_KEY, [])
+        if not v:
+            return []
+        if isinstance(v, str):
+            v = [v]
+        return [str(p) for p in v][:MAX_RECENT_PROJECTS]
+
+    def _add_recent_project(self, folder: str) -> None:
+        self.w.settings.setValue(RECENT_PROJECTS_KEY, [folder] + [p for p in self.recent_projects() if p != folder])
+        self.w.settings.sync()
+        self._rebuild_recent_projects()
+
+    def _rebuild_recent_projects(self) -> None:
+        m = getattr(self, "recent_projects_menu", None)
+        if m is None:
+            return
+        m.clear()
+        for i, p in enumerate(self.recent_projects()):
+            act = m.addAction(f"&{(i + 1) % 10} {Path(p).name}")
+            act.setToolTip(p)
+            act.triggered.connect(lambda _=False, q=p: self.open_project(q))
+        if not self.recent_projects():
+            m.addAction("(none)").setEnabled(False)
+
+    # ================================================================ videos (called by the window)
+    def on_video_opened(self, path: str) -> None:
+        """The window opened ``path``: add it to the project (if one is open) and show its clips."""
+        v, self._pending_video = self._pending_video, None
+        if self._project is not None and v is None:
+            try:
+                v = self._project.add_video(path)
+            except PoseWatchError as e:
+                self.w.report_error(f"not added to the project: {e}")
+                v = None
+            except OSError as e:
+                self.w.report_error(f"not added to the project: {path}: {e.strerror or e}")
+                v = None
+            if v is not None and v.id not in self._counts:
+                self._counts[v.id] = 0
+        self._set_video(v if self._project is not None else None)
+        self._refresh_videos()
+
+    def on_video_closed(self) -> None:
+        """The window closed its video."""
+        self._set_video(None)
+
+    def skeleton_task(self, backend: str):
+        """``(generator function, *args)`` computing the open video's skeletons inside the project,
+        or None when no project video is open (the player then uses the per-user cache)."""
+        if self._project is None or self._video is None:
+            return None
+        return (project_skeletons, self._project, self._video, backend)
+
+    def _set_video(self, v: Video | None) -> None:
+        self._video = v
+        self._clips = {}
+        self._in = self._out = None
+        self._selected = None
+        self._track = None
+        self._tracks = []
+        self.timeline.clear()
+        if v is not None and self._project is not None:
+            self._clips = {c.id: c for c in self._project.clips(v.id)}
+            self.timeline.set_frame_count(self.w.frame_count or v.frame_count)
+            self.timeline.set_clips(list(self._clips.values()), self._colours())
+            self.timeline.set_playhead(max(0, self.w.current_frame_index))
+        self.timeline.set_marks(None, None)
+        self.timeline.select_row(None)
+        self._after_selection()
+        self._update_marks_label()
+        self._update_title()
+        self._update_enabled()
+        self.video_changed.emit(v)
+
+    def _refresh_videos(self) -> None:
+        p = self._project
+        if p is None:
+            return
+        vids = p.videos()
+        missing = {v.id for v in p.missing_videos()}
+        self.videos_panel.set_videos(vids, self._counts, missing, self._video.id if self._video else None)
+
+    def _on_skeletons(self, cache: SkeletonCache) -> None:
+        if self._video is None:
+            return
+        tids = [int(t) for t in cache.track_ids()]
+        presence = {t: track_presence(cache.track(t)[0]) for t in tids}
+        self._tracks = tids
+        self.timeline.set_tracks(tids, presence)
+        self._after_selection()
+
+    # ================================================================ marks, label, track, selection
+    def mark_in(self, frame: int | None = None) -> None:
+        """Mark the clip's first frame (default: the play head's frame)."""
+        if not self._require_video():
+            return
+        self._in = self.w.current_frame_index if frame is None else int(frame)
+        self._marks_changed()
+
+    def mark_out(self, frame: int | None = None) -> None:
+        """Mark the clip's last frame, inclusive (default: the play head's frame)."""
+        if not self._require_video():
+            return
+        self._out = self.w.current_frame_index if frame is None else int(frame)
+        self._marks_changed()
+
+    def clear_marks(self) -> None:
+        """Forget the in and out marks."""
+        self._in = self._out = None
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        self.timeline.set_marks(self._in, self._out)
+        self._update_marks_label()
+        self.marks_changed.emit(self._in, self._out)
+
+    def _update_marks_label(self) -> None:
+        fmt = lambda v: "–" if v is None else str(v)  # noqa: E731
+        row = "whole frame" if self._track is None else f"person #{self._track}"
+        self.marks_label.setText(f"  in {fmt(self._in)}  out {fmt(self._out)}  ·  {row} ")
+
+    def choose_label(self, name: str) -> bool:
+        """Make ``name`` the label of the next clip. Reports a label that is not in the taxonomy."""
+        if self._project is None:
+            self.w.report_error("open or create a project first (File → New project…)")
+            return False
+        names = self._project.label_names()
+        if name not in names:
+            self.w.report_error(f"label '{name}' is not in the taxonomy ({', '.join(names)})")
+            return False
+        self._label = name
+        if self.label_box.currentText() != name:
+            self.label_box.setCurrentText(name)
+        self.w._info(f"label: {name}", 3000)
+        return True
+
+    def _on_label_box(self, name: str) -> None:
+        if name and name != self._label and self._project is not None and name in self._project.label_names():
+            self._label = name
+
+    def select_track(self, track_id: int | None) -> None:
+        """Select the row of ``track_id`` (None: whole frame): new clips belong to it."""
+        self._track = None if track_id is None else int(track_id)
+        self.timeline.select_row(self._track)
+        self._update_marks_label()
+        self._update_markers()
+        self.track_changed.emit(self._track)
+
+    def select_clip(self, clip_id: int | None) -> None:
+        """Select a clip of the open video (None: no selection); shows it in the clip panel."""
+        self._selected = clip_id if clip_id in self._clips else None
+        self.timeline.select_clip(self._selected)
+        self._after_selection()
+
+    def _after_selection(self) -> None:
+        clip = self.selected_clip
+        labels = self._project.labels() if self._project is not None else []
+        self.clip_panel.show_clip(clip, labels, self._tracks, self.w.frame_count or 1, self.w.fps)
+        self._update_markers()
+        self._update_enabled()
+        self.selection_changed.emit(clip)
+
+    def jump_to_clip(self, direction: int) -> None:
+        """Select the next (``+1``) or previous (``-1``) clip by start frame and seek to its start."""
+        clips = self.clips()
+        if not clips:
+            return
+        f = self.w.current_frame_index
+        if direction > 0:
+            c = next((c for c in clips if c.start > f), None)
+        else:
+            c = next((c for c in reversed(clips) if c.start < f), None)
+        if c is not None:
+            self.w.seek(c.start)
+            self.select_clip(c.id)
+
+    def _on_video_clicked(self, x: float, y: float) -> None:
+        cache = self.w.skeletons
+        f = self.w.current_frame_index
+        if self._video is None or cache is None or not 0 <= f < cache.frame_count:
+            return
+        hits = [p for p in cache.poses(f).persons if p.bbox[0] <= x <= p.bbox[2] and p.bbox[1] <= y <= p.bbox[3]]
+        if hits:
+            p = min(hits, key=lambda q: (q.bbox[2] - q.bbox[0]) * (q.bbox[3] - q.bbox[1]))
+            self.select_track(p.track_id)
+            self.w._info(f"person #{p.track_id} selected: new clips belong to this track", 4000)
+
+    def _on_frame(self, index: int) -> None:
+        if self._video is not None:
+            self.timeline.set_playhead(index)
+            self._update_markers()
+
+    def _update_markers(self) -> None:
+        """Show the selected clip's crop and the selected person on the video."""
+        view = self.w.view
+        clip = self.selected_clip
+        crop_rect, caption = None, ""
+        if clip is not None and clip.crop is not None:
+            if clip.crop.kind == "rect" and clip.crop.rect is not None:
+                crop_rect, caption = clip.crop.rect, f"crop of clip {clip.id}"
+            elif clip.crop.kind == "track" and clip.track_id is not None:
+                box = self._track_box(clip.track_id)
+                if box is not None:
+                    m = clip.crop.margin
+                    bw, bh = box[2] - box[0], box[3] - box[1]
+                    crop_rect = (box[0] - m * bw, box[1] - m * bh, box[2] + m * bw, box[3] + m * bh)
+                    caption = f"crop of clip {clip.id} (follows #{clip.track_id})"
+        view.set_marker("crop", crop_rect, "#00e5ff", caption, dashed=True)
+        person = self._track_box(self._track) if self._track is not None and self._video is not None else None
+        view.set_marker("person", person, "#ffeb3b", f"#{self._track}" if person is not None else "")
+
+    def _track_box(self, track_id: int) -> tuple[float, float, float, float] | None:
+        cache = self.w.skeletons
+        f = self.w.current_frame_index
+        if cache is None or not 0 <= f < cache.frame_count:
+            return None
+        a, b = int(cache.offsets[f]), int(cache.offsets[f + 1])
+        rows = np.flatnonzero(cache.track_id[a:b] == track_id)
+        if not len(rows):
+            return None
+        return tuple(float(v) for v in cache.bbox[a + rows[0]])
+
+    # ================================================================ edits (each one undoable)
+    def _notify(self, kind: str, obj) -> None:
+        """Called by the commands after every committed do/undo: keep the views in step."""
+        if kind == "clip":
+            clip: Clip = obj
+            new = clip.id not in self._clips
+            if self._video is not None and clip.video_id == self._video.id:
+                self._clips[clip.id] = clip
+                self.timeline.update_clip(clip)
+                self.select_clip(clip.id)  # the clip just edited (or brought back) is the selected one
+            if new:
+                self._counts[clip.video_id] = self._counts.get(clip.video_id, 0) + 1
+                self._refresh_videos()
+        elif kind == "clip-removed":
+            clip = obj
+            if self._video is not None and clip.video_id == self._video.id and clip.id in self._clips:
+                del self._clips[clip.id]
+                self.timeline.update_clip(None, clip.id)
+                if clip.id == self._selected:
+                    self.select_clip(None)
+            self._counts[clip.video_id] = max(0, self._counts.get(clip.video_id, 0) - 1)
+            self._refresh_videos()
+        elif kind == "taxonomy":
+            self._reload_taxonomy()
+        self.edited.emit(kind, obj)
+
+    def _push(self, cmd: LabelCommand) -> bool:
+        try:
+            cmd.apply()
+        except PoseWatchError as e:
+            self.w.report_error(str(e))
+            return False
+        self.undo_stack.push(cmd)
+        self.w._info(cmd.text(), 4000)
+        return True
+
+    def _cmd_args(self):
+        return (self._project, self._notify, self.w.report_error)
+
+    def _require_project(self) -> bool:
+        if self._project is None:
+            self.w.report_error("open or create a project first (File → New project…)")
+            return False
+        return True
+
+    def _require_video(self) -> bool:
+        if not self._require_project():
+            return False
+        if self._video is None:
+            self.w.report_error("open a video of the project first (double-click it in the Project list)")
+            return False
+        return True
+
+    def _target(self, clip_id: int | None) -> int | None:
+        cid = self._selected if clip_id is None else clip_id
+        if cid is None:
+            self.w.report_error("select a clip first (click it on the timeline)")
+        return cid
+
+    def commit_clip(self, start: int | None = None, end: int | None = None, label: str | None = None,
+                    track_id=...) -> Clip | None:
+        """Add a clip (one undoable, committed edit): ``start..end`` (default: the in and out marks;
+        the play head if no out mark), ``label`` (default: the chosen one) on the selected row.
+
+        Returns:
+            The new clip, or None (the reason is reported: no marks, end before start, frames past the
+            video's end, a label not in the taxonomy).
+        """
+        if not self._require_video():
+            return None
+        start = self._in if start is None else int(start)
+        if start is None:
+            self.w.report_error("mark the clip's first frame with I (and its last with O) first")
+            return None
+        end = (self._out if self._out is not None else self.w.current_frame_index) if end is None else int(end)
+        label = label or self._label
+        if not label:
+            self.w.report_error("choose a label first (its number key)")
+            return None
+        track = self._track if track_id is ... else track_id
+        cmd = AddClipCommand(*self._cmd_args(), self._video.id, start, end, label, track, None, self.annotator)
+        if not self._push(cmd):
+            return None
+        self.clear_marks()
+        self.select_clip(cmd.clip.id)
+        return cmd.clip
+
+    def delete_clip(self, clip_id: int | None = None) -> bool:
+        """Delete the selected clip (or ``clip_id``); undo restores it."""
+        if not self._require_project() or (cid := self._target(clip_id)) is None:
+            return False
+        try:
+            cmd = DeleteClipCommand(*self._cmd_args(), cid)
+        except PoseWatchError as e:
+            self.w.report_error(str(e))
+            return False
+        return self._push(cmd)
+
+    def _update(self, clip_id: int | None, text: str, **changes) -> bool:
+        if not self._require_project() or (cid := self._target(clip_id)) is None:
+            return False
+        try:
+            cmd = UpdateClipCommand(*self._cmd_args(), cid, text=text.format(id=cid), **changes)
+        except PoseWatchError as e:
+            self.w.report_error(str(e))
+            return False
+        return self._push(cmd)
+
+    def set_clip_range(self, start: int, end: int, clip_id: int | None = None) -> bool:
+        """Move a clip's start and end frames (inclusive); end before start is reported."""
+        return self._update(clip_id, f"frames {int(start)}–{int(end)} for clip {{id}}", start=int(start), end=int(end))
+
+    def relabel_clip(self, label: str | None = None, clip_id: int | None = None) -> bool:
+        """Give a clip ``label`` (default: the chosen label)."""
+        label = label or self._label
+        if not label:
+            self.w.report_error("choose a label first (its number key)")
+            return False
+        return self._update(clip_id, f"relabel clip {{id}} as {label}", label=label)
+
+    def set_clip_track(self, track_id: int | None, clip_id: int | None = None) -> bool:
+        """Attach a clip to a track (None: the whole frame)."""
+        who = "whole frame" if track_id is None else f"person #{track_id}"
+        return self._update(clip_id, f"clip {{id}} → {who}", track_id=None if track_id is None else int(track_id))
+
+    def set_note(self, note: str, clip_id: int | None = None) -> bool:
+        """Change a clip's note."""
+        return self._update(clip_id, "note of clip {id}", note=str(note))
+
+    def set_crop(self, crop: Crop | None, clip_id: int | None = None) -> bool:
+        """Set a clip's crop (None removes it); a rectangle outside the frame is reported."""
+        if crop is not None and crop.kind == "rect" and crop.rect is not None:
+            crop = Crop("rect", tuple(float(round(v)) for v in crop.rect), crop.margin)
+        return self._update(clip_id, f"crop of clip {{id}}: {describe_crop(crop)}", crop=crop)
+
+    def crop_to_track(self, margin: float | None = None, clip_id: int | None = None) -> bool:
+        """Crop a clip to its tracked person with ``margin`` (default: the clip panel's)."""
+        m = self.clip_panel.margin_box.value() if margin is None else float(margin)
+        return self.set_crop(Crop("track", None, m), clip_id)
+
+    def set_crop_tool(self, on: bool) -> None:
+        """Switch the crop tool on (dragging on the video sets the selected clip's crop) or off."""
+        on = bool(on) and self._video is not None
+        act = self.w.actions["crop_tool"]
+        if act.isChecked() != on:
+            act.blockSignals(True)
+            act.setChecked(on)
+            act.blockSignals(False)
+        self.w.view.set_crop_mode(on)
+        if on:
+            self.w._info("crop tool: drag a rectangle on the video for the selected clip", 6000)
+
+    def _on_rect_drawn(self, x1: float, y1: float, x2: float, y2: float) -> None:
+        self.set_crop_tool(False)
+        self.set_crop(Crop("rect", (x1, y1, x2, y2)))
+
+    # ---------------------------------------------------------------- taxonomy
+    def add_label(self, name: str, colour: str = "#888888", hotkey: str = "") -> bool:
+        """Append a label (undoable). A hotkey that is already a shortcut of the window is refused."""
+        if not self._require_project() or not self._hotkey_free(hotkey):
+            return False
+        return self._push(AddLabelCommand(*self._cmd_args(), name, colour, hotkey))
+
+    def update_label(self, name: str, new_name: str | None = None, colour: str | None = None,
+                     hotkey: str | None = None) -> bool:
+        """Rename, recolour or re-key a label (undoable)."""
+        if not self._require_project() or (hotkey is not None and not self._hotkey_free(hotkey)):
+            self.taxonomy_panel.set_labels(self._project.labels() if self._project else [])
+            return False
+        ok = self._push(UpdateLabelCommand(*self._cmd_args(), name, new_name, colour, hotkey))
+        if not ok:
+            self.taxonomy_panel.set_labels(self._project.labels())
+        return ok
+
+    def remove_label(self, name: str) -> bool:
+        """Remove a label no clip uses (undoable: it comes back at the end of the taxonomy)."""
+        if not self._require_project():
+            return False
+        return self._push(RemoveLabelCommand(*self._cmd_args(), name))
+
+    def _hotkey_free(self, hotkey: str) -> bool:
+        if not hotkey:
+            return True
+        seq = QKeySequence(hotkey)
+        if seq.isEmpty() or seq.count() != 1:
+            self.w.report_error(f"hotkey '{hotkey}' is not a single key")
+            return False
+        for name, act in self.w.actions.items():
+            if any(s.matches(seq) == QKeySequence.SequenceMatch.ExactMatch for s in act.shortcuts()):
+                self.w.report_error(f"hotkey '{hotkey}' is already the shortcut of '{act.text().replace('&', '')}'")
+                return False
+        return True
+
+    def _colours(self) -> dict[str, str]:
+        return {lab.name: lab.colour for lab in self._project.labels()} if self._project else {}
+
+    def _reload_taxonomy(self) -> None:
+        p = self._project
+        labels = p.labels() if p else []
+        names = [lab.name for lab in labels]
+        if self._label not in names:
+            self._label = names[0] if names else None
+        self.label_box.blockSignals(True)
+        self.label_box.clear()
+        for lab in labels:
+            self.label_box.addItem(_colour_icon(lab.colour), lab.name)
+        if self._label:
+            self.label_box.setCurrentText(self._label)
+        self.label_box.blockSignals(False)
+        self.taxonomy_panel.set_labels(labels)
+        self._rebuild_label_actions()
+        if p is not None and self._video is not None:
+            # a rename changes the clips' label names: read them again
+            self._clips = {c.id: c for c in p.clips(self._video.id)}
+            self.timeline.set_clips(list(self._clips.values()), self._colours())
+        self._after_selection()
+
+    def _rebuild_label_actions(self) -> None:
+        for act in self.label_actions.values():
+            self.w.removeAction(act)
+            act.deleteLater()
+        self.label_actions = {}
+        menu = getattr(self, "choose_menu", None)
+        if menu is not None:
+            menu.clear()
+        if self._project is None:
+            return
+        for lab in self._project.labels():
+            act = QAction(_colour_icon(lab.colour), lab.name, self.w)
+            if lab.hotkey:
+                act.setShortcut(QKeySequence(lab.hotkey))
+                act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _=False, n=lab.name: self.choose_label(n))
+            self.w.addAction(act)
+            self.label_actions[lab.name] = act
+            if menu is not None:
+                menu.addAction(act)
+
+    # ================================================================ window state
+    def _save_annotator(self) -> None:
+        self.w.settings.setValue(ANNOTATOR_KEY, self.annotator)
+        self.w.settings.sync()
+
+    def _update_title(self) -> None:
+        parts = ["PoseWatch"]
+        if self._project is not None:
+            parts.append(f"project {self._project.folder.name}")
+        if self.w.video_path is not None:
+            parts.append(Path(self.w.video_path).name if self._video is None or self._video.kind == "video"
+                         else self._video.name)
+        self.w.setWindowTitle(" — ".join(parts))
+
+    def _update_enabled(self) -> None:
+        has_p = self._project is not None
+        has_v = has_p and self._video is not None
+        sel = has_v and self._selected is not None
+        acts = self.w.actions
+        for name in ("close_project", "relink", "import", "export"):
+            acts[name].setEnabled(has_p)
+        for name in ("mark_in", "mark_out", "clear_marks", "commit_clip", "next_clip", "prev_clip", "crop_tool"):
+            acts[name].setEnabled(has_v)
+        for name in ("delete_clip", "relabel_clip", "crop_track", "clear_crop"):
+            acts[name].setEnabled(sel)
+        for act in self.label_actions.values():
+            act.setEnabled(has_p)
+
+    def show_export_dialog(self) -> None:
+        """Export training data (see :mod:`gui.transfer_dialogs`)."""
+        from .transfer_dialogs import ExportDialog
+
+        if not self._require_project():
+            return
+        self.export_dialog = ExportDialog(self.w, self._project)
+        self.export_dialog.show()
+
+    def show_import_dialog(self) -> None:
+        """Import skeleton files into the project (see :mod:`gui.transfer_dialogs`)."""
+        from .transfer_dialogs import ImportDialog
+
+        if not self._require_project():
+            return
+        self.import_dialog = ImportDialog(self.w, self._project)
+        self.import_dialog.imported.connect(self.reload_project)
+        self.import_dialog.show()
+
+    def reload_project(self, *_args) -> None:
+        """Read videos, taxonomy and the open video's clips again (after another connection, e.g.
+        an import, wrote to the project). The undo history stays valid: clip ids do not change."""
+        p = self._project
+        if p is None:
+            return
+        self._counts = {v.id: len(p.clips(v.id)) for v in p.videos()}
+        self._reload_taxonomy()
+        self._refresh_videos()

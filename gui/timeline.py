@@ -1,0 +1,595 @@
+"""The labelling timeline: labelled segments of one video, one row per track plus a whole-frame row.
+
+Drawn with pyqtgraph. Frame ``f`` occupies ``[f, f + 1)`` on the x axis, so a clip ``start..end``
+(inclusive) is the rectangle ``x = start .. end + 1``; row ``r`` occupies ``y = r .. r + 1`` (row 0,
+the top row, is the whole frame; rows 1… are tracks, by track ID).
+
+Scale: all clips of a row are painted by one item (:class:`SegmentLayer`) from numpy arrays, and it
+paints only the clips that intersect the exposed rectangle (found with a binary search on the sorted
+start frames), so a play-head step repaints a few pixels and touches a handful of clips however many
+there are. Hit tests (click, edge drag) use the same binary search. The widget never queries the
+project: the labelling controller hands it the clips of the open video after each edit.
+
+Mouse: click seeks (and selects the row and the clip under the cursor), dragging a clip's left or
+right edge changes its start or end (snapped to whole frames; :attr:`TimelineWidget.edge_dragged`
+fires once, on release), dragging elsewhere scrubs, the wheel zooms the frame axis, the middle
+button pans, and the red play head can be dragged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QScrollBar,
+    QWidget,
+)
+
+from core.project import Clip
+
+#: Pixel height of one row.
+ROW_HEIGHT_PX = 22
+#: Rows shown at once; more rows scroll (scroll bar on the right).
+MAX_VISIBLE_ROWS = 7
+#: How close (screen pixels) the mouse must be to a clip edge to drag it.
+EDGE_TOLERANCE_PX = 6
+#: Name of the whole-frame row.
+WHOLE_FRAME = "whole frame"
+#: Fill of clips whose label is not in the colour map.
+UNKNOWN_COLOUR = "#888888"
+
+
+def _pen(colour, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:
+    p = QPen(QColor(colour))
+    p.setCosmetic(True)  # width in screen pixels whatever the zoom
+    p.setWidthF(width)
+    p.setStyle(style)
+    return p
+
+
+class SegmentLayer(pg.GraphicsObject):
+    """Many axis-aligned rectangles ``x0..x1`` in rows, drawn by one item from arrays.
+
+    Each rectangle ``i`` covers ``x = x0[i] .. x1[i]`` and ``y = row[i] + y0 .. row[i] + y1`` and is
+    filled with ``colours[colour[i]]``. :meth:`paint` draws only the rectangles that intersect the
+    exposed area, found by binary search on the sorted ``x0``.
+    """
+
+    def __init__(self, y0: float = 0.12, y1: float = 0.82, fill_alpha: int = 200, outline: bool = True):
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+        self._y0, self._y1 = y0, y1
+        self._fill_alpha, self._outline = fill_alpha, outline
+        self._x0 = np.zeros(0)
+        self._x1 = np.zeros(0)
+        self._row = np.zeros(0, np.int64)
+        self._colour = np.zeros(0, np.int64)
+        self._maxlen = 0.0
+        self._rows = 1
+        self._extent = 1.0
+        self._brushes: list[QBrush] = []
+        self._pens: list[QPen] = []
+        self.painted = 0  #: rectangles drawn by the last paint (to check that only visible ones are)
+
+    def set_segments(self, x0: np.ndarray, x1: np.ndarray, row: np.ndarray, colour: np.ndarray,
+                     colours: Sequence[str], n_rows: int, extent: float) -> None:
+        """Replace the rectangles.
+
+        Args:
+            x0, x1: ``(N,)`` float left and right edges (x1 > x0), in frames.
+            row: ``(N,)`` int row of each rectangle.
+            colour: ``(N,)`` int index into ``colours``.
+            colours: ``#rrggbb`` fill colours.
+            n_rows: number of rows (for the bounding box).
+            extent: largest x (the video's frame count).
+        """
+        order = np.argsort(np.asarray(x0, np.float64), kind="stable")
+        self.prepareGeometryChange()
+        self._x0 = np.asarray(x0, np.float64)[order]
+        self._x1 = np.asarray(x1, np.float64)[order]
+        self._row = np.asarray(row, np.int64)[order]
+        self._colour = np.asarray(colour, np.int64)[order]
+        self._maxlen = float((self._x1 - self._x0).max()) if len(self._x0) else 0.0
+        self._rows = max(1, int(n_rows))
+        self._extent = max(1.0, float(extent))
+        self._brushes, self._pens = [], []
+        for c in colours:
+            fill = QColor(c)
+            fill.setAlpha(self._fill_alpha)
+            self._brushes.append(QBrush(fill))
+            self._pens.append(_pen(QColor(c).darker(160)) if self._outline else QPen(Qt.PenStyle.NoPen))
+        self.update()
+
+    def __len__(self) -> int:
+        return len(self._x0)
+
+    def indices_in(self, left: float, right: float) -> np.ndarray:
+        """Sorted positions (into the layer's sorted arrays) of rectangles overlapping ``x = left..right``."""
+        i0 = int(np.searchsorted(self._x0, left - self._maxlen, "left"))
+        i1 = int(np.searchsorted(self._x0, right, "right"))
+        idx = np.arange(i0, i1)
+        return idx[self._x1[i0:i1] > left]
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        """All rows, frames ``0..extent``."""
+        return QRectF(0.0, 0.0, self._extent, float(self._rows))
+
+    def paint(self, p, opt, widget=None) -> None:  # noqa: D401 (Qt override)
+        """Draw the rectangles intersecting the exposed area, one ``drawRects`` call per colour."""
+        r = opt.exposedRect if opt is not None else QRectF()
+        if r.isEmpty():
+            r = self.boundingRect()
+        idx = self.indices_in(r.left(), r.right())
+        if len(idx):
+            rows = self._row[idx]
+            idx = idx[(rows + self._y1 > r.top()) & (rows + self._y0 < r.bottom())]
+        self.painted = len(idx)
+        if not len(idx):
+            return
+        h = self._y1 - self._y0
+        cols = self._colour[idx]
+        for c in np.unique(cols):
+            sel = idx[cols == c]
+            p.setPen(self._pens[c])
+            p.setBrush(self._brushes[c])
+            x0, x1, y = self._x0[sel].tolist(), self._x1[sel].tolist(), (self._row[sel] + self._y0).tolist()
+            p.drawRects([QRectF(a, yy, b - a, h) for a, b, yy in zip(x0, x1, y)])
+
+
+class _TimelineViewBox(pg.ViewBox):
+    """Routes left clicks and drags to the timeline (edge drag / scrub); other buttons pan and zoom."""
+
+    def __init__(self, timeline: TimelineWidget):
+        super().__init__(enableMenu=False)
+        self._timeline = timeline
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph override)
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            p = self.mapSceneToView(ev.scenePos())
+            self._timeline.click_at(p.x(), p.y())
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 (pyqtgraph override)
+        if ev.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        tl = self._timeline
+        if ev.isStart():
+            p0 = self.mapSceneToView(ev.buttonDownScenePos(Qt.MouseButton.LeftButton))
+            tl.begin_drag(p0.x(), p0.y(), EDGE_TOLERANCE_PX * self.viewPixelSize()[0])
+        p = self.mapSceneToView(ev.scenePos())
+        if ev.isFinish():
+            tl.end_drag(p.x())
+        else:
+            tl.move_drag(p.x())
+
+    def hoverEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph override)
+        if ev.isExit():
+            self.unsetCursor()
+            return
+        p = self.mapSceneToView(ev.scenePos())
+        hit = self._timeline.edge_at(p.x(), p.y(), EDGE_TOLERANCE_PX * self.viewPixelSize()[0])
+        if hit is not None:
+            self.setCursor(Qt.CursorShape.SizeHorCursor)
+        else:
+            self.unsetCursor()
+
+
+@dataclass
+class _Drag:
+    clip_id: int | None  # None: scrubbing
+    edge: str = ""  # "start" | "end"
+    start: int = 0
+    end: int = 0
+
+
+class TimelineWidget(QWidget):
+    """Clips of one video on a frame axis, one row per track plus the whole-frame row.
+
+    Feed it with :meth:`set_frame_count`, :meth:`set_tracks`, :meth:`set_clips` and move the play head
+    with :meth:`set_playhead` (O(1)); :meth:`redraw` rebuilds and repaints everything (what a
+    benchmark times).
+
+    Signals:
+        seek_requested(int): the user clicked or scrubbed to a frame.
+        row_selected(object): the user picked a row: a track ID, or None for the whole frame.
+        clip_clicked(object): the user clicked a clip (its id) or empty space (None).
+        edge_dragged(int, int, int): a clip edge was dragged: ``(clip_id, new_start, new_end)``
+            (frames, inclusive end; not validated — the controller validates through the project).
+    """
+
+    seek_requested = Signal(int)
+    row_selected = Signal(object)
+    clip_clicked = Signal(object)
+    edge_dragged = Signal(int, int, int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._frame_count = 1
+        self._tracks: list[int] = []
+        self._presence: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._clips: dict[int, Clip] = {}
+        self._colours: dict[str, str] = {}
+        self._row_of: dict[int | None, int] = {None: 0}
+        self._selected_clip: int | None = None
+        self._selected_track: int | None = None
+        self._marks: tuple[int | None, int | None] = (None, None)
+        self._playhead = 0
+        self._drag: _Drag | None = None
+        # per-clip arrays (clip order = self._ids), rebuilt by _rebuild()
+        self._ids = np.zeros(0, np.int64)
+        self._start = np.zeros(0, np.int64)
+        self._end = np.zeros(0, np.int64)
+        self._row = np.zeros(0, np.int64)
+
+        self.viewbox = _TimelineViewBox(self)
+        self.plot = pg.PlotWidget(viewBox=self.viewbox, enableMenu=False, background="#202124")
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.plot.hideButtons()
+        self.plot.setMouseTracking(True)
+        pi = self.plot.getPlotItem()
+        pi.setContentsMargins(0, 2, 6, 0)
+        pi.getAxis("left").setWidth(96)
+        # one name per row: never let pyqtgraph drop row names to save space
+        pi.getAxis("left").setStyle(textFillLimits=[(0, 1.5)], hideOverlappingLabels=False)
+        pi.getAxis("bottom").setHeight(24)
+        pi.getAxis("bottom").setLabel(None)
+        vb = self.viewbox
+        vb.setMouseEnabled(x=True, y=False)
+        vb.invertY(True)
+        vb.enableAutoRange(False)
+        vb.setDefaultPadding(0.0)
+
+        self._row_band = QGraphicsRectItem()
+        self._row_band.setPen(QPen(Qt.PenStyle.NoPen))
+        self._row_band.setBrush(QBrush(QColor(255, 255, 255, 28)))
+        self._row_band.setZValue(-10)
+        self.presence = SegmentLayer(y0=0.86, y1=0.96, fill_alpha=150, outline=False)
+        self.presence.setZValue(-5)
+        self.segments = SegmentLayer()
+        self.segments.setZValue(0)
+        self._selection = QGraphicsRectItem()
+        self._selection.setPen(_pen("#ffeb3b", 2.5))
+        self._selection.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        self._selection.setZValue(5)
+        self._selection.hide()
+        self._region = pg.LinearRegionItem(values=(0, 1), movable=False, brush=QColor(100, 181, 246, 45),
+                                           pen=_pen("#64b5f6", 0))
+        self._region.setZValue(-8)
+        self._region.hide()
+        self._in_line = pg.InfiniteLine(angle=90, pen=_pen("#64b5f6", 2), label="I",
+                                        labelOpts={"position": 0.92, "color": "#64b5f6"})
+        self._out_line = pg.InfiniteLine(angle=90, pen=_pen("#64b5f6", 2, Qt.PenStyle.DashLine), label="O",
+                                         labelOpts={"position": 0.92, "color": "#64b5f6"})
+        for it in (self._in_line, self._out_line):
+            it.setZValue(8)
+            it.hide()
+        self.playhead = pg.InfiniteLine(pos=0.5, angle=90, movable=True, pen=_pen("#ff5252", 2),
+                                        hoverPen=_pen("#ff8a80", 3))
+        self.playhead.setZValue(10)
+        self.playhead.sigDragged.connect(self._on_playhead_dragged)
+        for it in (self._row_band, self.presence, self.segments, self._region, self._selection, self._in_line,
+                   self._out_line, self.playhead):
+            self.plot.addItem(it, ignoreBounds=True)
+
+        self.scrollbar = QScrollBar(Qt.Orientation.Vertical)
+        self.scrollbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scrollbar.valueChanged.connect(self._apply_y_range)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.scrollbar)
+        self._rebuild()
+        self.set_frame_count(1)
+
+    # ================================================================ data in
+    def set_frame_count(self, n: int) -> None:
+        """Set the video length in frames and show the whole video."""
+        self._frame_count = max(1, int(n))
+        vb = self.viewbox
+        vb.setLimits(xMin=0, xMax=self._frame_count, minXRange=min(self._frame_count, 10))
+        vb.setXRange(0, self._frame_count, padding=0)
+        self._rebuild()
+
+    @property
+    def frame_count(self) -> int:
+        """Video length in frames."""
+        return self._frame_count
+
+    def set_tracks(self, track_ids: Sequence[int], presence: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
+                   ) -> None:
+        """Set the track rows (sorted; tracks of clips are added automatically).
+
+        Args:
+            track_ids: track IDs that get a row.
+            presence: optional ``{track_id: (starts, ends)}`` int arrays of the frame runs (inclusive)
+                where the track is seen; drawn as a thin grey bar under its row.
+        """
+        self._tracks = sorted({int(t) for t in track_ids})
+        self._presence = dict(presence or {})
+        self._rebuild()
+
+    def set_clips(self, clips: Sequence[Clip], colours: dict[str, str]) -> None:
+        """Show ``clips`` (of the open video), filled with ``colours[label]`` (``#rrggbb``)."""
+        self._clips = {c.id: c for c in clips}
+        self._colours = dict(colours)
+        self._rebuild()
+
+    def update_clip(self, clip: Clip | None, clip_id: int | None = None) -> None:
+        """Add or replace one clip (``clip``), or remove ``clip_id`` (``clip=None``), and repaint."""
+        if clip is None:
+            self._clips.pop(clip_id, None)
+        else:
+            self._clips[clip.id] = clip
+        self._rebuild()
+
+    def clear(self) -> None:
+        """No clips, no tracks, no marks."""
+        self._clips, self._tracks, self._presence = {}, [], {}
+        self._marks = (None, None)
+        self._selected_clip, self._selected_track = None, None
+        self._rebuild()
+
+    def redraw(self) -> None:
+        """Rebuild every layer from the current clips and repaint the widget now (synchronously).
+
+        What a benchmark times as "a full timeline redraw". The window must have been shown and
+        painted once (process events after ``show()``); :attr:`SegmentLayer.painted` of
+        :attr:`segments` then tells how many clips the repaint drew."""
+        self._rebuild()
+        self.plot.viewport().repaint()
+
+    # ================================================================ play head, marks, selection
+    def set_playhead(self, frame: int) -> None:
+        """Move the play head to ``frame`` (O(1)); scrolls the view if it left the visible range."""
+        self._playhead = int(frame)
+        x = self._playhead + 0.5
+        self.playhead.setValue(x)
+        (x0, x1), _ = self.viewbox.viewRange()
+        if not x0 <= x <= x1:
+            w = x1 - x0
+            left = min(max(0.0, x - 0.1 * w), max(0.0, self._frame_count - w))
+            self.viewbox.setXRange(left, left + w, padding=0)
+
+    def set_marks(self, in_frame: int | None, out_frame: int | None) -> None:
+        """Show the in point (left edge of its frame) and out point (right edge of its frame)."""
+        self._marks = (in_frame, out_frame)
+        for line, v, off in ((self._in_line, in_frame, 0), (self._out_line, out_frame, 1)):
+            if v is None:
+                line.hide()
+            else:
+                line.setValue(v + off)
+                line.show()
+        if in_frame is not None and out_frame is not None:
+            self._region.setRegion((min(in_frame, out_frame + 1), max(in_frame, out_frame + 1)))
+            self._region.show()
+        else:
+            self._region.hide()
+
+    @property
+    def marks(self) -> tuple[int | None, int | None]:
+        """``(in, out)`` frames shown (None where unset)."""
+        return self._marks
+
+    def select_clip(self, clip_id: int | None) -> None:
+        """Outline clip ``clip_id`` (None: no outline)."""
+        self._selected_clip = clip_id if clip_id in self._clips else None
+        self._update_selection()
+
+    def select_row(self, track_id: int | None) -> None:
+        """Highlight the row of ``track_id`` (None: the whole-frame row); adds a row if needed."""
+        self._selected_track = None if track_id is None else int(track_id)
+        if self._selected_track is not None and self._selected_track not in self._row_of:
+            self._tracks = sorted(set(self._tracks) | {self._selected_track})
+            self._rebuild()
+        self._update_row_band()
+
+    @property
+    def selected_clip(self) -> int | None:
+        """Id of the outlined clip, or None."""
+        return self._selected_clip
+
+    @property
+    def selected_track(self) -> int | None:
+        """Track of the highlighted row (None: whole frame)."""
+        return self._selected_track
+
+    # ================================================================ geometry and hit tests
+    @property
+    def rows(self) -> list[int | None]:
+        """Row contents top to bottom: ``None`` (whole frame), then track IDs."""
+        return [None] + [t for t in sorted(self._row_of, key=lambda k: self._row_of[k]) if t is not None]
+
+    def row_of_track(self, track_id: int | None) -> int:
+        """Row index of a track (0 for None, the whole frame). Raises KeyError for an unknown track."""
+        return self._row_of[track_id]
+
+    def track_of_row(self, row: int) -> int | None:
+        """Track of row ``row`` (None: whole frame, or outside the rows)."""
+        rows = self.rows
+        return rows[row] if 0 <= row < len(rows) else None
+
+    def clip_at(self, frame: int, row: int) -> int | None:
+        """Id of the clip of ``row`` that contains ``frame`` (the shortest if several), or None."""
+        idx = self._row_candidates(frame, frame + 1, row)
+        if not len(idx):
+            return None
+        best = idx[np.argmin(self._end[idx] - self._start[idx])]
+        return int(self._ids[best])
+
+    def edge_at(self, x: float, y: float, tol: float) -> tuple[int, str] | None:
+        """The clip edge nearest ``x`` (frames) within ``tol`` frames in the row at ``y``:
+        ``(clip_id, "start" | "end")``, or None. The selected clip wins ties."""
+        row = int(np.floor(y))
+        idx = self._row_candidates(x - tol, x + tol, row)
+        best, best_d = None, tol
+        for i in idx.tolist():
+            cid = int(self._ids[i])
+            for edge, ex in (("start", self._start[i]), ("end", self._end[i] + 1)):
+                d = abs(x - ex)
+                if d < best_d or (d <= best_d and cid == self._selected_clip):
+                    best, best_d = (cid, edge), d
+        return best
+
+    def view_to_widget(self, x: float, y: float) -> QPoint:
+        """Pixel position in :attr:`plot`'s viewport of the timeline point ``(x frames, y rows)``."""
+        scene = self.viewbox.mapViewToScene(QPointF(x, y))
+        return self.plot.mapFromScene(scene)
+
+    def _row_candidates(self, left: float, right: float, row: int) -> np.ndarray:
+        """Clip positions of ``row`` overlapping ``x = left..right`` (binary search on sorted starts)."""
+        starts, order, maxlen = self._by_row.get(row, (None, None, 0))
+        if starts is None:
+            return np.zeros(0, np.int64)
+        i0 = int(np.searchsorted(starts, left - maxlen, "left"))
+        i1 = int(np.searchsorted(starts, right, "right"))
+        cand = order[i0:i1]
+        return cand[(self._end[cand] + 1 > left) & (self._start[cand] < right)]
+
+    # ================================================================ mouse (called by the view box)
+    def click_at(self, x: float, y: float) -> None:
+        """A left click at ``(x frames, y rows)``: seek, select that row and the clip under it."""
+        frame = min(max(int(np.floor(x)), 0), self._frame_count - 1)
+        row = int(np.floor(y))
+        self.seek_requested.emit(frame)
+        if 0 <= row < len(self.rows):
+            self.row_selected.emit(self.track_of_row(row))
+            self.clip_clicked.emit(self.clip_at(frame, row))
+
+    def begin_drag(self, x: float, y: float, tol: float) -> None:
+        """Start a drag at ``(x, y)``: on a clip edge (within ``tol`` frames) it moves that edge,
+        elsewhere it scrubs."""
+        hit = self.edge_at(x, y, tol)
+        if hit is None:
+            self._drag = _Drag(None)
+            return
+        c = self._clips[hit[0]]
+        self._drag = _Drag(c.id, hit[1], c.start, c.end)
+        self.select_clip(c.id)
+        self.clip_clicked.emit(c.id)
+
+    def move_drag(self, x: float) -> None:
+        """The mouse moved to ``x`` during a drag: preview the new edge (snapped) or scrub."""
+        d = self._drag
+        if d is None:
+            return
+        if d.clip_id is None:
+            self.seek_requested.emit(min(max(int(np.floor(x)), 0), self._frame_count - 1))
+            return
+        snapped = int(round(x))
+        if d.edge == "start":
+            d.start = min(max(snapped, 0), self._frame_count - 1)
+        else:
+            d.end = min(max(snapped - 1, 0), self._frame_count - 1)
+        self._show_outline(d.start, d.end, self._row_of.get(self._clips[d.clip_id].track_id, 0))
+
+    def end_drag(self, x: float) -> None:
+        """Finish a drag at ``x``: emits :attr:`edge_dragged` if an edge moved."""
+        self.move_drag(x)
+        d, self._drag = self._drag, None
+        if d is None or d.clip_id is None:
+            return
+        c = self._clips.get(d.clip_id)
+        if c is not None and (d.start, d.end) != (c.start, c.end):
+            self.edge_dragged.emit(d.clip_id, d.start, d.end)
+        self._update_selection()
+
+    def _on_playhead_dragged(self) -> None:
+        self.seek_requested.emit(min(max(int(np.floor(self.playhead.value())), 0), self._frame_count - 1))
+
+    # ================================================================ building the layers
+    def _rebuild(self) -> None:
+        tracks = set(self._tracks) | {c.track_id for c in self._clips.values() if c.track_id is not None}
+        if self._selected_track is not None:
+            tracks.add(self._selected_track)
+        ordered = sorted(tracks)
+        self._row_of = {None: 0, **{t: i + 1 for i, t in enumerate(ordered)}}
+        n_rows = len(ordered) + 1
+        clips = list(self._clips.values())
+        n = len(clips)
+        self._ids = np.fromiter((c.id for c in clips), np.int64, n)
+        self._start = np.fromiter((c.start for c in clips), np.int64, n)
+        self._end = np.fromiter((c.end for c in clips), np.int64, n)
+        self._row = np.fromiter((self._row_of[c.track_id] for c in clips), np.int64, n)
+        names = sorted({c.label for c in clips})
+        palette = [self._colours.get(name, UNKNOWN_COLOUR) for name in names]
+        index = {name: i for i, name in enumerate(names)}
+        colour = np.fromiter((index[c.label] for c in clips), np.int64, n)
+        self.segments.set_segments(self._start, self._end + 1, self._row, colour, palette, n_rows, self._frame_count)
+        self._by_row = {}
+        for r in np.unique(self._row).tolist():
+            pos = np.flatnonzero(self._row == r)
+            pos = pos[np.argsort(self._start[pos], kind="stable")]
+            self._by_row[r] = (self._start[pos], pos, int((self._end[pos] - self._start[pos] + 1).max()))
+        # track presence bars
+        x0, x1, rows = [], [], []
+        for t, (s, e) in self._presence.items():
+            if t in self._row_of and len(s):
+                x0.append(np.asarray(s, np.float64))
+                x1.append(np.asarray(e, np.float64) + 1)
+                rows.append(np.full(len(s), self._row_of[t], np.int64))
+        if x0:
+            x0c, x1c, rc = np.concatenate(x0), np.concatenate(x1), np.concatenate(rows)
+        else:
+            x0c = x1c = np.zeros(0)
+            rc = np.zeros(0, np.int64)
+        self.presence.set_segments(x0c, x1c, rc, np.zeros(len(rc), np.int64), ["#9e9e9e"], n_rows, self._frame_count)
+        # rows: axis ticks, height, scroll bar
+        names_by_row = [WHOLE_FRAME] + [f"person #{t}" for t in ordered]
+        self.plot.getPlotItem().getAxis("left").setTicks([[(i + 0.5, s) for i, s in enumerate(names_by_row)], []])
+        visible = min(n_rows, MAX_VISIBLE_ROWS)
+        self.plot.setFixedHeight(visible * ROW_HEIGHT_PX + 30)
+        self.scrollbar.setRange(0, max(0, n_rows - visible))
+        self.scrollbar.setPageStep(visible)
+        self.scrollbar.setVisible(n_rows > visible)
+        self._n_rows = n_rows
+        self.viewbox.setLimits(yMin=0, yMax=n_rows)
+        self._apply_y_range()
+        if self._selected_clip not in self._clips:
+            self._selected_clip = None
+        self._update_selection()
+        self._update_row_band()
+
+    def _apply_y_range(self, *_):
+        visible = min(self._n_rows, MAX_VISIBLE_ROWS)
+        top = min(self.scrollbar.value(), self._n_rows - visible)
+        self.viewbox.setYRange(top, top + visible, padding=0)
+
+    def _show_outline(self, start: int, end: int, row: int) -> None:
+        self._selection.setRect(QRectF(start, row + 0.06, end + 1 - start, 0.82))
+        self._selection.show()
+
+    def _update_selection(self) -> None:
+        c = self._clips.get(self._selected_clip)
+        if c is None:
+            self._selection.hide()
+            return
+        self._show_outline(c.start, c.end, self._row_of.get(c.track_id, 0))
+
+    def _update_row_band(self) -> None:
+        r = self._row_of.get(self._selected_track, 0)
+        self._row_band.setRect(QRectF(0, r, self._frame_count, 1))
+        visible = min(self._n_rows, MAX_VISIBLE_ROWS)
+        if not self.scrollbar.value() <= r < self.scrollbar.value() + visible:
+            self.scrollbar.setValue(max(0, r - visible + 1))
+
+
+def track_presence(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of consecutive frames: ``frames (T,)`` sorted ints → ``(starts, ends)`` (inclusive) int arrays."""
+    f = np.asarray(frames, np.int64)
+    if not len(f):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    breaks = np.flatnonzero(np.diff(f) > 1)
+    return np.concatenate([[f[0]], f[breaks + 1]]), np.concatenate([f[breaks], [f[-1]]])
