@@ -5,10 +5,10 @@ cache, overlay and classifier logic lives in :mod:`core`.
 - :mod:`gui.main_window`: :class:`~gui.main_window.MainWindow`, the player.
 - :mod:`gui.video_view`: the zoomable frame view.
 - :mod:`gui.workers`: runs core task generators in a QThread, progress as queued signals.
+- :mod:`gui.labelling`: the labelling controller (projects, clips, undoable edits).
+- :mod:`gui.timeline`: the pyqtgraph timeline of labelled segments, one row per track.
+- :mod:`gui.commands`: the QUndoCommands; each calls a core Project method that writes at once.
+- :mod:`gui.label_panels`: project, clip and taxonomy panels.
+- :mod:`gui.transfer_dialogs`: export and import dialogs (run core generators in workers).
 - :mod:`gui.screenshot`: ``python -m gui.screenshot VIDEO OUT.png`` for the docs.
-- :mod:`gui.qtcompat`: work-arounds for bugs of the pinned PySide6, applied on import.
 """
-
-from .qtcompat import protect_singletons
-
-protect_singletons()
