@@ -124,15 +124,65 @@ def main() -> None:
         out["visible_range_query"] = _stats(queries)
         try:
             out.update(_gui_figures(p, v))
-        except ImportError as e:  # the labelling GUI is optional for this benchmark
+        except ImportError as e:  # without PySide6 the core figures still stand
             out["gui"] = f"skipped: {e}"
         p.close()
     print(json.dumps(out))
 
 
-def _gui_figures(project, video) -> dict:
-    """Timeline redraw and a GUI edit (through the undo stack), if the labelling GUI provides them."""
-    raise ImportError("no labelling timeline yet")
+def _gui_figures(project, video, repeats: int = 30) -> dict:
+    """Timeline redraw, a GUI clip edit (through the undo stack, with repaint), its undo and a frame
+    step, in a real (offscreen) MainWindow with the project open and the whole video in view."""
+    from PySide6.QtCore import QSettings
+
+    from gui.app import create_application
+    from gui.main_window import MainWindow
+
+    app = create_application()
+    folder = project.folder
+    with tempfile.TemporaryDirectory() as tmp:
+        win = MainWindow(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), show_dialogs=False)
+        win.resize(1300, 850)
+        win.show()
+        app.processEvents()
+        ready = []
+        win.skeletons_ready.connect(ready.append)
+        t = time.perf_counter()
+        win.labelling.open_project(folder)
+        while not ready and time.perf_counter() - t < 120:
+            app.processEvents()
+        open_s = time.perf_counter() - t
+        app.processEvents()
+        redraws, edits, undos, steps = [], [], [], []
+        painted = 0
+        (x0, x1), _ = win.timeline.viewbox.viewRange()
+        clips = win.labelling.clips()
+        rng = np.random.default_rng(2)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            win.timeline.redraw()
+            redraws.append(time.perf_counter() - t)
+            painted = max(painted, win.timeline.segments.painted)
+            c = clips[int(rng.integers(len(clips)))]
+            t = time.perf_counter()
+            win.labelling.set_clip_range(c.start, c.end + 1, c.id)
+            app.processEvents()
+            edits.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            win.labelling.undo_stack.undo()
+            app.processEvents()
+            undos.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            win.step(1)
+            app.processEvents()
+            steps.append(time.perf_counter() - t)
+        assert project.clip(c.id).end == c.end  # the undo really reached the database
+        win.close()
+        app.processEvents()
+    return {"gui_open_project_s": round(open_s, 3), "timeline_redraw": _stats(redraws),
+            "timeline_clips_painted": painted,
+            "timeline_view_frames": [round(x0), round(x1)], "gui_clip_edit": _stats(edits), "gui_undo": _stats(undos),
+            "gui_frame_step": _stats(steps)}
 
 
 if __name__ == "__main__":
