@@ -8,6 +8,7 @@ with a QThread that turns each yield into a queued signal.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Generator
@@ -126,8 +127,8 @@ def iter_extract(video: str | os.PathLike, estimator: PoseEstimator, width: int 
 
 def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEND, width: int | None = None,
                          estimator: PoseEstimator | None = None, root: Path | None = None,
-                         cancel: Callable[[], bool] | None = None, **estimator_kwargs
-                         ) -> Generator[Progress, None, SkeletonCache]:
+                         cancel: Callable[[], bool] | None = None, also_look_in: tuple[Path, ...] = (),
+                         **estimator_kwargs) -> Generator[Progress, None, SkeletonCache]:
     """Return the cached skeletons of ``video``, extracting and caching them first if needed.
 
     Args:
@@ -137,6 +138,8 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
         estimator: an existing estimator to use (else one is created with ``estimator_kwargs``).
         root: cache root (default :func:`core.cache.cache_dir`).
         cancel: see :func:`iter_extract`.
+        also_look_in: other cache roots; a cache found there (same video and settings) is copied
+            into ``root`` instead of running pose estimation again.
 
     Raises:
         VideoError, ModelError, Cancelled.
@@ -148,6 +151,13 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
     settings = (extraction_settings(estimator, width) if estimator is not None
                 else dict(estimator_settings(backend, **estimator_kwargs), width=width))
     path = cache_path(video, settings, root)
+    for other in also_look_in:
+        found = cache_path(video, settings, other)
+        if not path.is_file() and found.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".copy.tmp")
+            shutil.copyfile(found, tmp)
+            os.replace(tmp, path)
     if path.is_file():  # cached: no model needs loading
         try:
             return SkeletonCache.load(path)

@@ -625,18 +625,19 @@ class Project:
     def iter_skeletons(self, video: Video, backend: str = "yolo", cancel=None, **estimator_kwargs):
         """Generator (see :mod:`core.extract`) returning the :class:`~core.cache.SkeletonCache` of a
         project video: the stored cache of an imported sequence, or the project's cached pose
-        extraction of a real video (computed on first use, with progress).
+        extraction of a real video (computed on first use, with progress). Skeletons the player
+        already computed in the per-user cache with the same settings are copied in, not recomputed.
 
         Raises:
             CacheError: an imported sequence's cache is missing; VideoError, ModelError.
         """
-        from .cache import SkeletonCache
+        from .cache import SkeletonCache, cache_dir
         from .extract import iter_load_or_extract
 
         if video.kind == "skeletons":
             return SkeletonCache.load(self.imported_skeletons_path(video))
         return (yield from iter_load_or_extract(video.path, backend, root=self.skeleton_dir, cancel=cancel,
-                                                **estimator_kwargs))
+                                                also_look_in=(cache_dir(),), **estimator_kwargs))
 
     def clip_count(self) -> int:
         """Number of clips in the project."""

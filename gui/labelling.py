@@ -25,7 +25,6 @@ from __future__ import annotations
 import getpass
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +42,7 @@ from PySide6.QtWidgets import (
     QUndoView,
 )
 
-from core.cache import SkeletonCache, cache_path
+from core.cache import SkeletonCache
 from core.errors import PoseWatchError
 from core.project import Clip, Crop, Project, Video
 from core.video import Frame, VideoInfo, VideoSource
@@ -77,34 +76,6 @@ def default_annotator() -> str:
         return getpass.getuser() or "annotator"
     except Exception:  # noqa: BLE001 - no user name in this environment
         return "annotator"
-
-
-def project_skeletons(project: Project, video: Video, backend: str, cancel=None):
-    """Generator (see :mod:`core.extract`) returning the :class:`~core.cache.SkeletonCache` of a
-    project video from the project's own cache folder.
-
-    If the project has no cache for the video yet but the per-user cache has one made with the
-    same settings (the player computed it before the video joined the project), that file is
-    copied in first, so adding a video to a project never runs pose estimation twice.
-
-    Raises:
-        VideoError, ModelError, CacheError, Cancelled (from :meth:`Project.iter_skeletons`).
-    """
-    if video.kind == "video" and Path(video.path).exists():
-        try:
-            from core.pose import estimator_settings
-
-            settings = dict(estimator_settings(backend), width=None)  # what iter_load_or_extract uses
-            own = cache_path(video.path, settings, project.skeleton_dir)
-            user = cache_path(video.path, settings)
-            if not own.is_file() and user.is_file():
-                own.parent.mkdir(parents=True, exist_ok=True)
-                tmp = own.with_name(own.name + ".copy.tmp")
-                shutil.copyfile(user, tmp)
-                os.replace(tmp, own)
-        except (PoseWatchError, OSError, ValueError) as e:  # fall back to computing them
-            log.info("no user-cache skeletons to reuse for %s: %s", video.path, e)
-    return (yield from project.iter_skeletons(video, backend, cancel=cancel))
 
 
 class SkeletonCanvas(VideoSource):
@@ -587,7 +558,7 @@ class Labeller(QObject):
         or None when no project video is open (the player then uses the per-user cache)."""
         if self._project is None or self._video is None:
             return None
-        return (project_skeletons, self._project, self._video, backend)
+        return (self._project.iter_skeletons, self._video, backend)
 
     def _set_video(self, v: Video | None) -> None:
         self._video = v

@@ -199,3 +199,18 @@ def test_batch_is_all_or_nothing(proj, fight_clip):
             proj.add_label("loitering")
             raise RuntimeError("stop")
     assert proj.clip_count() == 2 and "loitering" not in proj.label_names()
+
+
+def test_player_skeletons_are_reused_not_recomputed(tmp_path, fall04, fall04_skeletons):
+    """Skeletons the player computed in the per-user cache are copied into a project, not recomputed."""
+    import numpy as np
+
+    from core.extract import run
+
+    with Project.create(tmp_path / "p") as p:
+        v = p.add_video(fall04)
+        seen = []
+        c = run(p.iter_skeletons(v), callback=seen.append)
+        assert seen == []  # no model load, no inference
+        assert np.array_equal(c.keypoints, fall04_skeletons.keypoints)
+        assert len(list(p.skeleton_dir.glob("*/*.npz"))) == 1
