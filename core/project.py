@@ -484,6 +484,23 @@ class Project:
             for i, (rid,) in enumerate(c.execute("SELECT id FROM labels ORDER BY position").fetchall()):
                 c.execute("UPDATE labels SET position=? WHERE id=?", (i, rid))
 
+    def restore_label(self, label: Label) -> Label:
+        """Put back a removed label at its former position (the labels after it move down one, so
+        every class index is as before the removal): the undo of :meth:`remove_label`.
+
+        Raises:
+            ProjectError: the name or hotkey is taken meanwhile.
+        """
+        if label.name in self.label_names():
+            raise ProjectError(f"label '{label.name}' already exists")
+        self._check_hotkey(label.hotkey, None)
+        pos = min(max(0, label.position), len(self.labels()))
+        with self._tx() as c:
+            c.execute("UPDATE labels SET position = position + 1 WHERE position >= ?", (pos,))
+            cur = c.execute("INSERT INTO labels (name, colour, hotkey, position) VALUES (?, ?, ?, ?)",
+                            (label.name, label.colour, label.hotkey, pos))
+        return Label(cur.lastrowid, label.name, label.colour, label.hotkey, pos)
+
     # ------------------------------------------------------------------ clips
     def _validate(self, video: Video, start: int, end: int, track_id: int | None, crop: Crop | None) -> None:
         if start < 0 or end < 0:

@@ -194,8 +194,7 @@ class UpdateLabelCommand(LabelCommand):
 
 
 class RemoveLabelCommand(LabelCommand):
-    """Remove an unused label; undo appends it again (at the end of the taxonomy: class indices of
-    the labels after it stay shifted, as the core only appends)."""
+    """Remove an unused label; undo puts it back at its former position (class indices restored)."""
 
     def __init__(self, project, notify, report, name: str):
         super().__init__(project, notify, report, f"remove label {name}")
@@ -207,6 +206,5 @@ class RemoveLabelCommand(LabelCommand):
         self._notify("taxonomy", None)
 
     def _undo(self) -> None:
-        lab = self.label
-        self.project.add_label(lab.name, lab.colour, lab.hotkey)
+        self.label = self.project.restore_label(self.label)
         self._notify("taxonomy", None)

@@ -214,3 +214,16 @@ def test_player_skeletons_are_reused_not_recomputed(tmp_path, fall04, fall04_ske
         assert seen == []  # no model load, no inference
         assert np.array_equal(c.keypoints, fall04_skeletons.keypoints)
         assert len(list(p.skeleton_dir.glob("*/*.npz"))) == 1
+
+
+def test_restore_label_keeps_class_indices(proj):
+    before = proj.labels()
+    theft = before[1]
+    proj.remove_label("theft")
+    assert proj.label_names() == ["normal", "assault", "vandalism", "fall"]
+    back = proj.restore_label(theft)
+    assert back.position == 1
+    assert [(lab.name, lab.position, lab.hotkey) for lab in proj.labels()] == \
+        [(lab.name, lab.position, lab.hotkey) for lab in before]
+    with pytest.raises(ProjectError, match="already exists"):
+        proj.restore_label(theft)
