@@ -12,12 +12,29 @@ from typing import Callable
 import torch.nn as nn
 
 from .lstm import SeedLSTM
+from .stgcn import STGCN
+from .transformer import FrameTransformer
 
-MODELS: dict[str, Callable[..., nn.Module]] = {"lstm": SeedLSTM}
+#: Model classes by registry name. Each is built as ``cls(num_classes, in_channels, num_joints=13, **config)``.
+MODELS: dict[str, Callable[..., nn.Module]] = {"lstm": SeedLSTM, "transformer": FrameTransformer, "stgcn": STGCN}
+
+#: The default ("small") config of each model: keyword arguments besides num_classes/in_channels/num_joints.
+DEFAULT_CONFIGS: dict[str, dict] = {
+    # the seed (yololstm) recipe: 4 stacked LSTM layers of 64 units
+    "lstm": {"hidden": 64, "layers": 4, "dropout": 0.0},
+    "transformer": {"d_model": 64, "heads": 4, "layers": 2, "ff": 128, "dropout": 0.1, "max_len": 256,
+                    "positional": "learned", "pool": "mean"},
+    "stgcn": {"channels": [64, 64, 128], "strides": None, "extra_64": False, "temporal_kernel": 9,
+              "dropout": 0.0, "partition": "spatial", "edge_importance": True},
+}
 
 
 def build_model(name: str, config: dict) -> nn.Module:
     """Instantiate model ``name`` with keyword arguments ``config``.
+
+    ``config`` must hold ``num_classes`` (and usually ``in_channels``; ``num_joints`` defaults to 13) plus
+    any of the model's own options; options left out take the class defaults, which equal
+    :data:`DEFAULT_CONFIGS` ``[name]``. Example: ``build_model("stgcn", {"num_classes": 4, "in_channels": 5})``.
 
     Raises:
         KeyError: unknown model name (message lists the known ones).

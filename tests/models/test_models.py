@@ -1,0 +1,141 @@
+"""The skeleton classifiers of models/: shapes, gradients, learning, the ST-GCN graph, sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.layouts import COMMON13, common_adjacency
+from models import DEFAULT_CONFIGS, MODELS, build_model
+from models.stgcn import STGCN, partitioned_adjacency
+
+NAMES = sorted(MODELS)
+
+
+def _model(name: str, num_classes: int = 3, in_channels: int = 3, **over) -> torch.nn.Module:
+    return build_model(name, dict(DEFAULT_CONFIGS[name], num_classes=num_classes, in_channels=in_channels, **over))
+
+
+def test_registry_names_and_defaults():
+    assert set(MODELS) == {"lstm", "transformer", "stgcn"}
+    assert set(DEFAULT_CONFIGS) == set(MODELS)
+    with pytest.raises(KeyError, match="known: "):
+        build_model("nope", {"num_classes": 2})
+
+
+def test_seed_lstm_old_signature_still_builds():
+    m = build_model("lstm", {"num_classes": 2})
+    assert m(torch.zeros(1, 3, 16, 13)).shape == (1, 2)  # extra channels ignored, as before
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("channels", [2, 3, 5])
+def test_output_shape(name, channels):
+    torch.manual_seed(0)
+    m = _model(name, num_classes=4, in_channels=channels).eval()
+    for t in (8, 16, 32):
+        out = m(torch.randn(5, channels, t, 13))
+        assert out.shape == (5, 4) and out.dtype == torch.float32
+        assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", ["transformer", "stgcn"])
+def test_wrong_channel_count_is_a_clear_error(name):
+    m = _model(name, in_channels=3)
+    with pytest.raises(ValueError, match="expected input"):
+        m(torch.randn(2, 5, 16, 13))
+
+
+def test_transformer_window_longer_than_max_len():
+    m = _model("transformer", max_len=16)
+    with pytest.raises(ValueError, match="max_len"):
+        m(torch.randn(1, 3, 17, 13))
+
+
+@pytest.mark.parametrize("name,over", [(n, {}) for n in NAMES]
+                         + [("transformer", {"pool": "cls", "positional": "sinusoidal"}),
+                            ("stgcn", {"extra_64": True, "partition": "uniform"})])
+def test_gradients_reach_every_parameter(name, over):
+    torch.manual_seed(0)
+    m = _model(name, **over).train()
+    x = torch.randn(6, 3, 16, 13)
+    loss = torch.nn.functional.cross_entropy(m(x), torch.tensor([0, 1, 2, 0, 1, 2]))
+    loss.backward()
+    for pname, p in m.named_parameters():
+        assert p.grad is not None, pname
+        assert torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, pname
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_overfits_a_tiny_set(name):
+    """8 random windows with 2 classes: every model reaches 100 % training accuracy (seeded)."""
+    torch.manual_seed(0)
+    m = _model(name, num_classes=2, in_channels=3)
+    x = torch.randn(8, 3, 16, 13)
+    y = torch.tensor([0, 1] * 4)
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    acc = 0.0
+    for step in range(300):
+        m.train()
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(m(x), y).backward()
+        opt.step()
+        if step % 20 == 19:
+            m.eval()
+            with torch.no_grad():
+                acc = (m(x).argmax(1) == y).float().mean().item()
+            if acc == 1.0:
+                break
+    assert acc == 1.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_default_parameter_count_is_small(name):
+    n = sum(p.numel() for p in _model(name, num_classes=4, in_channels=5).parameters())
+    assert 10_000 < n < 1_000_000
+
+
+def test_stgcn_extra_64_adds_one_block():
+    assert len(_model("stgcn").blocks) == 3
+    assert len(_model("stgcn", extra_64=True).blocks) == 4
+    with pytest.raises(ValueError, match="13-joint"):
+        STGCN(2, 3, num_joints=17)
+
+
+@pytest.mark.parametrize("strategy", ["spatial", "uniform"])
+def test_normalised_adjacency(strategy):
+    a = partitioned_adjacency(strategy)
+    assert a.shape == ((3 if strategy == "spatial" else 1), 13, 13) and a.dtype == np.float32
+    total = a.sum(axis=0)
+    np.testing.assert_allclose(total.sum(axis=0), np.ones(13), rtol=1e-6)  # columns sum to 1
+    # support = the bones of the common graph plus self loops, nothing else
+    np.testing.assert_array_equal(total > 0, (common_adjacency() + np.eye(13)) > 0)
+    if strategy == "spatial":
+        # partitions are disjoint, the root partition holds every self loop
+        assert ((a > 0).sum(axis=0) <= 1).all()
+        assert (np.diag(a[0]) > 0).all()
+    with pytest.raises(ValueError):
+        partitioned_adjacency("distance")
+
+
+def test_stgcn_uses_the_graph():
+    """A left/right swap is an automorphism of the graph that keeps every joint's distance to the centre:
+    the (fresh, eval-mode) network's output must not change. Swapping two joints that are not
+    symmetric in the graph (a wrist and the head) must change it."""
+    torch.manual_seed(0)
+    m = _model("stgcn", num_classes=4).eval()
+    x = torch.randn(4, 3, 16, 13)
+    flip = list(range(13))
+    for i, j in COMMON13.flip_pairs:
+        flip[i], flip[j] = j, i
+    a = common_adjacency()
+    assert (a[np.ix_(flip, flip)] == a).all()
+    wrong = list(range(13))
+    w, h = COMMON13.index("WRIST_LEFT"), COMMON13.index("HEAD")
+    wrong[w], wrong[h] = h, w
+    with torch.no_grad():
+        base = m(x)
+        torch.testing.assert_close(m(x[..., flip]), base, rtol=1e-4, atol=1e-5)
+        assert (m(x[..., wrong]) - base).abs().max() > 1e-3
