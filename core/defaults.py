@@ -1,0 +1,62 @@
+"""The classifier checkpoints shipped with PoseWatch (``resources/models``).
+
+Two small defaults, each with a model card next to it (``<name>.md``: data, layout, window, metrics,
+the command that reproduces it, the data licences):
+
+- ``abnormal_default.pt``: normal / theft / assault / vandalism, trained on the AI-Hub abnormal-behaviour
+  skeletons (``datavalid.csv``).
+- ``fall_default.pt``: upright / falling / lying, trained on the URFD pose CSV plus the labelled fall clips
+  (``bench/make_fall_project.py``).
+
+The player and the live view use them when the user has trained (or chosen) nothing. Both are trained
+on data licensed for non-commercial use only (see the model cards).
+
+Environment variable ``POSEWATCH_RESOURCES``: another resources folder (default: ``resources/`` of the
+source tree).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Default classifier kinds and their checkpoint file names in ``<resources>/models``.
+DEFAULT_CLASSIFIERS: dict[str, str] = {"abnormal": "abnormal_default.pt", "fall": "fall_default.pt"}
+
+
+def resources_dir() -> Path:
+    """The resources folder: ``POSEWATCH_RESOURCES`` if set, else ``resources/`` next to ``core/``."""
+    env = os.environ.get("POSEWATCH_RESOURCES")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / "resources"
+
+
+def default_classifier_path(kind: str = "abnormal") -> Path | None:
+    """Path of the shipped default classifier checkpoint of ``kind``.
+
+    Args:
+        kind: ``"abnormal"`` (normal/theft/assault/vandalism) or ``"fall"`` (upright/falling/lying).
+
+    Returns:
+        The checkpoint path (load it with :func:`core.classify.load_checkpoint` or
+        :class:`core.classify.TrackClassifier`), or None when it is not installed.
+
+    Raises:
+        ValueError: unknown ``kind`` (the message lists the known ones).
+    """
+    try:
+        name = DEFAULT_CLASSIFIERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown default classifier '{kind}'; known: {', '.join(DEFAULT_CLASSIFIERS)}") from None
+    path = resources_dir() / "models" / name
+    return path if path.is_file() else None
+
+
+def default_model_card(kind: str = "abnormal") -> Path | None:
+    """Path of the model card (Markdown) of the default classifier ``kind``, or None if absent.
+
+    Raises:
+        ValueError: unknown ``kind``.
+    """
+    ckpt = default_classifier_path(kind)
+    card = resources_dir() / "models" / Path(DEFAULT_CLASSIFIERS[kind]).with_suffix(".md").name
+    return card if ckpt is not None and card.is_file() else None
