@@ -31,6 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -57,6 +58,7 @@ from core.video import VIDEO_EXTENSIONS, Frame, VideoInfo, VideoSource, open_sou
 
 from .labelling import Labeller
 from .timeline import TimelineWidget
+from .train_panel import TrainPanel
 from .video_view import VideoView
 from .workers import GeneratorWorker
 
@@ -195,6 +197,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_ui()
         self.labelling = Labeller(self)
+        self._build_train_dock()
         self._build_menus()
         self._update_controls()
 
@@ -228,6 +231,7 @@ class MainWindow(QMainWindow):
         a("open_folder", "Open &frames folder…", self._open_folder_dialog, icon=sp.SP_DirOpenIcon)
         a("load_classifier", "Load &classifier…", self._load_classifier_dialog)
         a("unload_classifier", "&Unload classifier", self.unload_classifier)
+        a("train", "&Train a classifier…", self.show_train_panel)
         a("compute_skeletons", "&Compute skeletons", self.compute_skeletons)
         a("cancel_skeletons", "Cancel skeleton e&xtraction", self.cancel_skeletons)
         a("quit", "&Quit", self.close)
@@ -374,6 +378,7 @@ class MainWindow(QMainWindow):
         project_here = m.addSeparator()
         m.addAction(self.actions["load_classifier"])
         m.addAction(self.actions["unload_classifier"])
+        m.addAction(self.actions["train"])
         m.addSeparator()
         m.addAction(self.actions["quit"])
         self._rebuild_recent_menu()
@@ -404,6 +409,23 @@ class MainWindow(QMainWindow):
             self._backend_actions[b] = act
         m.addAction(self.actions["compute_skeletons"])
         m.addAction(self.actions["cancel_skeletons"])
+
+    def _build_train_dock(self) -> None:
+        self.train_panel = TrainPanel(self)
+        d = QDockWidget("Train", self)
+        d.setObjectName("dock_train")
+        d.setWidget(self.train_panel)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, d)
+        d.hide()
+        self.train_dock = d
+
+    def show_train_panel(self) -> None:
+        """Show the Train panel (a dock): train a classifier on the project or an export."""
+        self.train_dock.show()
+        self.train_dock.raise_()
 
     # ================================================================ state (read-only API)
     @property
@@ -1034,6 +1056,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         """Stop playback and background work, release the video and close the project (every edit is
         already in its database)."""
+        self.train_panel.shutdown()
         self.close_video()
         self.labelling.close_project()
         if self._message_box is not None:
