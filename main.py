@@ -6,6 +6,9 @@ Commands:
     render   write the video with the overlay the GUI draws (skeletons, boxes, IDs, labels)
     import   read skeleton CSVs (AI-Hub, URFD, PoseWatch) into a project as labelled clips
     export   write a project's labelled clips as training data (skeleton CSV, tensors, clip videos, frames)
+    train    train a skeleton classifier (lstm, transformer, stgcn) on labelled skeletons
+    evaluate frame-level metrics of a classifier checkpoint on labelled skeletons
+    predict  label every row of a skeleton CSV, or every track and frame of a video, with a checkpoint
 
 Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
 with status 2; no traceback.
@@ -226,6 +229,123 @@ def import_cmd(project_dir: str, label: str | None, files: tuple[str, ...]) -> N
     for w in report.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"{report.summary()} into {folder}", err=True)
+
+
+def _emit_error(events: str, msg: str) -> None:
+    if events == "jsonl":
+        import json
+
+        click.echo(json.dumps({"event": "error", "message": msg}))
+    _fail(msg)
+
+
+@cli.command("train")
+@click.option("--data", "data", required=True,
+              help="Training data: AI-Hub/URFD/PoseWatch skeleton CSV, an export's dataset.pt, or a project folder "
+                   "(more files may follow as arguments: --data A.csv B.csv).")
+@click.argument("more_data", nargs=-1)
+@click.option("--model", "model", default="lstm", show_default=True, help="Model: lstm, transformer or stgcn.")
+@click.option("--preset", default="default", show_default=True, help="Training preset: default, quick or seed.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (model.pt, metrics.json).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Maximum epochs (default: the preset's).")
+@click.option("--window", type=click.IntRange(min=1), default=None, help="Frames per window T (default: the preset's).")
+@click.option("--stride", type=click.IntRange(min=1), default=None, help="Detections between training windows.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--lr", type=float, default=None, help="Learning rate.")
+@click.option("--time-limit", type=float, default=None, help="Stop after about this many seconds of training.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed (same seed and data: same metrics).")
+@click.option("--events", type=click.Choice(["tqdm", "jsonl"]), default="tqdm", show_default=True,
+              help="Progress as a bar on stderr, or one JSON event per line on stdout (for the GUI).")
+def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, out: str, epochs: int | None,
+              window: int | None, stride: int | None, batch_size: int | None, lr: float | None,
+              time_limit: float | None, seed: int, events: str) -> None:
+    """Train a skeleton classifier; write OUT/model.pt (the best checkpoint so far, always on disk)
+    and OUT/metrics.json (validation on held-out sequences). SIGTERM stops after the current batch
+    and keeps the best checkpoint."""
+    from pathlib import Path
+
+    import torch
+
+    from core.errors import PoseWatchError
+    from core.training import Trainer, jsonl_callbacks, load_data, resolve_config, stop_on_sigterm, tqdm_callbacks
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    try:
+        overrides = {"epochs": epochs, "window": window, "stride": stride, "batch_size": batch_size, "lr": lr,
+                     "time_limit_s": time_limit}
+        cfg = resolve_config(model, preset, overrides)
+        if Path(out).exists() and not Path(out).is_dir():
+            raise PoseWatchError(f"--out {out} is a file; give a folder")
+        ds = load_data([data, *more_data], chunk_frames=int(cfg["chunk_frames"]))
+        cbs = jsonl_callbacks() if events == "jsonl" else tqdm_callbacks()
+        trainer = Trainer(ds, model, preset, overrides, out_dir=out, seed=seed, callbacks=cbs)
+        with stop_on_sigterm(trainer):
+            done = trainer.fit()
+    except PoseWatchError as e:
+        _emit_error(events, str(e))
+    if events != "jsonl":
+        m = done["metrics"]
+        click.echo(f"{'stopped' if done['stopped'] else 'done'}: validation macro-F1 {m.get('macro_f1', 0):.3f}, "
+                   f"accuracy {m.get('accuracy', 0):.3f} (epoch {m.get('best_epoch')}); wrote {done['path']}", err=True)
+
+
+@cli.command("evaluate")
+@click.option("--model", "model", required=True, type=click.Path(dir_okay=False), help="Classifier checkpoint.")
+@click.option("--data", "data", required=True, help="Labelled skeletons (CSV, dataset.pt or project folder).")
+@click.argument("more_data", nargs=-1)
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="Also write the metrics JSON here.")
+def evaluate_cmd(model: str, data: str, more_data: tuple[str, ...], out: str | None) -> None:
+    """Frame-level metrics (accuracy, macro-F1, per-class precision/recall, confusion matrix) of a
+    checkpoint on labelled skeletons, as JSON on stdout."""
+    import json
+    from pathlib import Path
+
+    from core.classify import load_checkpoint
+    from core.training import evaluate_checkpoint, load_data
+
+    load_checkpoint(model)  # fail early on a bad checkpoint
+    metrics = evaluate_checkpoint(model, load_data([data, *more_data], chunk_frames=0))
+    text = json.dumps(metrics)
+    if out:
+        tmp = Path(out).with_name(Path(out).name + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, out)
+    click.echo(text)
+    click.echo(f"macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f} on {metrics['frames']} frames",
+               err=True)
+
+
+@cli.command("predict")
+@click.option("--model", "model", required=True, type=click.Path(dir_okay=False), help="Classifier checkpoint.")
+@click.option("--input", "input_path", required=True, help="Skeleton CSV (AI-Hub, URFD, PoseWatch) or a video.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@_backend_opt
+@_model_opt
+@_width_opt
+@_tracker_opt
+@_device_opt
+def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model: str | None, width: int | None,
+                tracker: str, device: str | None) -> None:
+    """Predict labels with a checkpoint. A skeleton CSV is written back row by row with pred_label (the
+    ids of the input's label column), pred_label_name and pred_prob; a video gives one row per track
+    and frame (frame, time_s, track_id, pred_label, pred_label_name, pred_prob)."""
+    from pathlib import Path
+
+    from core.classify import load_checkpoint
+    from core.training import TrainingError, _write_csv_atomic, predict_cache, predict_skeleton_csv
+
+    load_checkpoint(model)
+    if not Path(out).absolute().parent.is_dir():
+        raise TrainingError(f"output folder does not exist: {Path(out).absolute().parent}")
+    if input_path.lower().endswith(".csv"):
+        r = predict_skeleton_csv(model, input_path, out)
+        click.echo(f"wrote {out}: {r['rows']} rows, {r['sequences']} sequence(s); "
+                   + ", ".join(f"{k} {v}" for k, v in r["counts"].items()), err=True)
+        return
+    cache = _load_skeletons(input_path, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
+    df = predict_cache(model, cache)
+    _write_csv_atomic(df, Path(out))
+    click.echo(f"wrote {out}: {len(df)} rows, {df['track_id'].nunique()} track(s)", err=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,14 @@
 
 A checkpoint is a ``torch.save`` dict (format :data:`CHECKPOINT_FORMAT`) holding the weights and
 everything needed to use them: model name and config (see :mod:`models`), label names, skeleton
-layout of its input (``common13``), window ``T`` and stride in frames, input channels, the
-normalisation (:mod:`core.features`) and any metrics.
+layout of its input (``common13``), window ``T`` and stride in frames, the feature spec
+(:func:`core.features.make_features`: normalisation, velocity, score channel), input channels,
+metrics, a SHA-256 of the training data, the training config and the creation time. Format 1
+checkpoints (no feature spec: the input was x, y, score normalised with ``normalisation``) still load.
+
+The predict rule (:func:`frame_windows`): the label of a track at its detection ``i`` comes from the
+window of its last T detections ending at ``i``; the first T-1 detections use the first full window;
+a track with fewer than T detections is padded by repeating its last detection.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ import numpy as np
 
 from .cache import SkeletonCache
 from .errors import ModelError
-from .features import NORMALISATIONS, normalise_window
+from .features import NORMALISATIONS, feature_channels, feature_spec, make_features
 from .layouts import to_common
 from .overlay import TrackLabel
 
-CHECKPOINT_FORMAT = "posewatch-classifier/1"
+CHECKPOINT_FORMAT = "posewatch-classifier/2"
+#: Formats :func:`load_checkpoint` reads.
+CHECKPOINT_FORMATS = ("posewatch-classifier/1", CHECKPOINT_FORMAT)
 
 
 @dataclass
@@ -35,8 +43,13 @@ class Checkpoint:
         stride: frames between window starts used in training.
         normalisation: one of :data:`core.features.NORMALISATIONS`.
         layout: input joint layout; always ``common13``.
-        metrics: training/validation metrics, free-form.
+        metrics: validation metrics (accuracy, macro_f1, per_class precision/recall, confusion_matrix,
+            label_names …).
         state_dict: the weights.
+        features: FeatureSpec dict (None: a format-1 checkpoint: x, y, score with ``normalisation``).
+        in_channels: C of the model input (None: from ``features``).
+        data_hash: SHA-256 of the training data; train_config: the full training config;
+        created: ISO time of writing.
     """
 
     model_name: str
@@ -48,12 +61,27 @@ class Checkpoint:
     state_dict: dict
     layout: str = "common13"
     metrics: dict = field(default_factory=dict)
+    features: dict | None = None
+    in_channels: int | None = None
+    data_hash: str = ""
+    train_config: dict = field(default_factory=dict)
+    created: str = ""
+
+    @property
+    def feature_spec(self) -> dict:
+        """The FeatureSpec of the model input (format 1: ``normalisation`` with the score channel)."""
+        if self.features is not None:
+            return feature_spec(self.features)
+        return feature_spec({"normalisation": self.normalisation, "velocity": False, "score": True})
 
     def to_dict(self) -> dict:
-        """The dict written by :func:`save_checkpoint`."""
+        """The dict written by :func:`save_checkpoint` (format :data:`CHECKPOINT_FORMAT`)."""
+        spec = self.feature_spec
         return {"format": CHECKPOINT_FORMAT, "model_name": self.model_name, "model_config": self.model_config,
                 "label_names": list(self.label_names), "window": self.window, "stride": self.stride,
-                "normalisation": self.normalisation, "layout": self.layout, "metrics": self.metrics,
+                "normalisation": spec["normalisation"], "layout": self.layout, "metrics": self.metrics,
+                "features": spec, "in_channels": self.in_channels or feature_channels(spec),
+                "data_hash": self.data_hash, "train_config": self.train_config, "created": self.created,
                 "state_dict": self.state_dict}
 
 
@@ -71,6 +99,8 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and validate a checkpoint.
 
+    Reads formats :data:`CHECKPOINT_FORMATS`.
+
     Raises:
         ModelError: missing or corrupt file, not a PoseWatch classifier, another layout, or an
             inconsistent config.
@@ -80,11 +110,15 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"classifier checkpoint not found: {p}")
+    import warnings
+
     try:
-        d = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:
         raise ModelError(f"classifier checkpoint {p} is corrupt or not a PyTorch file: {str(e).splitlines()[0][:120]}") from None
-    if not isinstance(d, dict) or d.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(d, dict) or d.get("format") not in CHECKPOINT_FORMATS:
         raise ModelError(f"{p} is not a PoseWatch classifier checkpoint (expected format {CHECKPOINT_FORMAT})")
     if d.get("layout") != "common13":
         raise ModelError(f"{p} was trained on layout '{d.get('layout')}', PoseWatch classifiers use 'common13'")
@@ -94,8 +128,44 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     missing = [k for k in keys if k not in d]
     if missing:
         raise ModelError(f"{p} lacks {', '.join(missing)}")
-    return Checkpoint(d["model_name"], d["model_config"], list(d["label_names"]), int(d["window"]), int(d["stride"]),
-                      d["normalisation"], d["state_dict"], d["layout"], d.get("metrics", {}))
+    features = None
+    if d["format"] != "posewatch-classifier/1":
+        try:
+            features = feature_spec(d.get("features") or {})
+        except (ValueError, TypeError) as e:
+            raise ModelError(f"{p}: bad feature spec: {e}") from None
+        if d.get("in_channels") is not None and int(d["in_channels"]) != feature_channels(features):
+            raise ModelError(f"{p}: in_channels {d['in_channels']} does not match its features "
+                             f"({feature_channels(features)} channels)")
+    try:
+        window, stride = int(d["window"]), int(d["stride"])
+    except (TypeError, ValueError):
+        raise ModelError(f"{p}: window and stride must be integers") from None
+    if window < 1 or stride < 1 or not d["label_names"]:
+        raise ModelError(f"{p}: window, stride and label names must not be empty")
+    return Checkpoint(d["model_name"], d["model_config"], list(d["label_names"]), window, stride,
+                      d["normalisation"], d["state_dict"], d["layout"], d.get("metrics", {}), features,
+                      d.get("in_channels"), d.get("data_hash", ""), d.get("train_config", {}), d.get("created", ""))
+
+
+def frame_windows(kps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of the predict rule for one track.
+
+    Args:
+        kps: ``(L, 13, 3)`` a track's common keypoints, one per detection, in order (L >= 1).
+        window: T.
+
+    Returns:
+        ``windows (M, T, 13, 3)`` (M = max(1, L - T + 1); window m covers detections m..m+T-1; a
+        track shorter than T is padded by repeating its last detection) and ``index (L,)`` int64:
+        the window of each detection (``max(0, i - T + 1)``).
+    """
+    n = len(kps)
+    if n < window:
+        pad = np.repeat(kps[-1:], window - n, axis=0)
+        return np.concatenate([kps, pad])[None], np.zeros(n, np.int64)
+    v = np.lib.stride_tricks.sliding_window_view(kps, window, axis=0)  # (M, 13, 3, T)
+    return np.ascontiguousarray(np.moveaxis(v, -1, 1)), np.maximum(np.arange(n) - window + 1, 0)
 
 
 class TrackClassifier:
@@ -138,16 +208,30 @@ class TrackClassifier:
         """Class probabilities for windows of common-joint skeletons.
 
         Args:
-            windows: ``(N, T, 13, 3)`` float32, pixels (normalised here).
+            windows: ``(N, T, 13, 3)`` float32, pixels (features built here with
+                :func:`core.features.make_features` and the checkpoint's feature spec).
 
         Returns:
             ``(N, num_classes)`` float32 probabilities (softmax).
         """
-        x = np.stack([normalise_window(w, self.ckpt.normalisation) for w in windows])  # (N, T, V, C)
-        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # (N, C, T, V)
+        x = make_features(np.asarray(windows, np.float32), self.ckpt.feature_spec)  # (N, C, T, V)
+        out = []
         with self._torch.no_grad():
-            logits = self.model(self._torch.from_numpy(x))
-            return self._torch.softmax(logits, -1).numpy()
+            for b in range(0, len(x), 512):
+                out.append(self._torch.softmax(self.model(self._torch.from_numpy(x[b:b + 512])), -1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
+
+    def predict_track(self, kps: np.ndarray) -> np.ndarray:
+        """Probabilities for every detection of one track with the predict rule (:func:`frame_windows`).
+
+        Args:
+            kps: ``(L, 13, 3)`` float32 common keypoints (pixels + score), L >= 1.
+
+        Returns:
+            ``(L, num_classes)`` float32.
+        """
+        w, idx = frame_windows(np.asarray(kps, np.float32), self.ckpt.window)
+        return self.predict_windows(w)[idx]
 
     def window_for(self, kps: np.ndarray, pos: int) -> np.ndarray:
         """The ``(T, 13, 3)`` window used for detection ``pos`` of a track with common keypoints ``kps`` ``(L, 13, 3)``."""
