@@ -84,7 +84,7 @@ DATA_FILTER = "Training data (*.pt *.csv);;PoseWatch export (*.pt);;Skeleton CSV
 SETTINGS_PREFIX = "train/"
 STOP_GRACE_MS = 20_000
 STDERR_KEEP = 200
-TRAIN_NICENESS = 5  # the child runs at a lower CPU priority than the GUI (POSIX)
+TRAIN_NICENESS = 0  # > 0: the child runs at a lower CPU priority than the GUI (POSIX)
 
 _RUNNING: set[TrainRun] = set()
 
@@ -300,7 +300,7 @@ class TrainRun(QObject):
             return
         with self._lock:
             self._proc = proc
-        if hasattr(os, "setpriority"):  # the training yields the CPU to the GUI (a lower priority)
+        if TRAIN_NICENESS and hasattr(os, "setpriority"):  # the training yields the CPU to the GUI
             try:
                 os.setpriority(os.PRIO_PROCESS, proc.pid, TRAIN_NICENESS)
             except OSError:

@@ -32,10 +32,13 @@ def urfd_csv(shared_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def has_train_cli() -> bool:
+def train_cli() -> None:
+    """The real ``main.py train`` must exist and stream events (skipped only in a tree without training)."""
+    if not (ROOT / "core" / "training.py").is_file():
+        pytest.skip("this tree has no trainer (core/training.py)")
     r = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--help"], capture_output=True, text=True,
                        check=False, cwd=ROOT, timeout=120)
-    return r.returncode == 0 and "--events" in r.stdout
+    assert r.returncode == 0 and "--events" in r.stdout, f"main.py train --help failed: {r.stderr[-500:]}"
 
 
 @pytest.fixture
@@ -245,19 +248,17 @@ def _urfd_project(folder: Path, csv: Path) -> Path:
     return folder
 
 
-def test_real_training_curves_confusion_matrix_and_use_model(win, qtbot, tmp_path, urfd_csv, has_train_cli):
-    if not has_train_cli:
-        pytest.skip("main.py train --events is not available yet")
+def test_real_training_curves_confusion_matrix_and_use_model(win, qtbot, tmp_path, urfd_csv, train_cli):
     from core.classify import load_checkpoint
 
     # an imported URFD sequence is open in the player (its skeletons, no video pixels needed)
     assert win.labelling.open_project(_urfd_project(tmp_path / "proj", urfd_csv))
     qtbot.waitUntil(lambda: win.skeletons is not None, timeout=30_000)
     panel: TrainPanel = win.train_panel
-    panel.set_data([str(urfd_csv)])
-    panel.model_box.setCurrentText("stgcn")
+    assert panel.data == [str(tmp_path / "proj")]  # the open project is the default training data
+    panel.model_box.setCurrentText("lstm")
     panel.preset_box.setCurrentText("quick")
-    panel.epochs_spin.setValue(3)
+    panel.epochs_spin.setValue(2)
     events = []
     probe = LatencyProbe()
     probe.start()
@@ -265,13 +266,14 @@ def test_real_training_curves_confusion_matrix_and_use_model(win, qtbot, tmp_pat
         assert panel.start(out_dir=tmp_path / "run")
         panel.run.event.connect(events.append)
     probe.stop()
+    print(f"max event-loop gap while training: {probe.max_gap_ms} ms ({probe.ticks} ticks)")
     done = blocker.args[0]
     assert done is not None, panel.last_message
     n_epochs = sum(e["event"] == "epoch_end" for e in events)
-    assert 1 <= n_epochs <= 3 and len(panel.history) == n_epochs
+    assert 1 <= n_epochs <= 2 and len(panel.history) == n_epochs
     for name in panel.CURVES:
         assert len(panel.curves[name].getData()[0]) == n_epochs, name
-    assert panel.epoch_label.text() == f"Epoch {n_epochs}/3"
+    assert panel.epoch_label.text() == f"Epoch {n_epochs}/2"
     names = list(done["label_names"])
     assert names == panel.start_event["label_names"] and len(names) >= 2
     assert panel.confusion.label_names == names
@@ -294,18 +296,20 @@ def test_real_training_curves_confusion_matrix_and_use_model(win, qtbot, tmp_pat
     assert all(lab.name in names and 0.0 <= lab.prob <= 1.0 for lab in labels.values())
 
 
-def test_real_training_stop_keeps_a_loadable_best_checkpoint(win, qtbot, tmp_path, urfd_csv, has_train_cli):
-    if not has_train_cli:
-        pytest.skip("main.py train --events is not available yet")
+def test_real_training_stop_keeps_a_loadable_best_checkpoint(win, qtbot, tmp_path, urfd_csv, train_cli):
     from core.classify import load_checkpoint
 
     panel: TrainPanel = win.train_panel
     panel.set_data([str(urfd_csv)])
     panel.model_box.setCurrentText("lstm")
-    panel.preset_box.setCurrentText("default")
+    panel.preset_box.setCurrentText("quick")  # short epochs
     panel.epochs_spin.setValue(200)
-    assert panel.start(out_dir=tmp_path / "run")
-    qtbot.waitUntil(lambda: panel.checkpoint_path is not None and len(panel.history) >= 1, timeout=120_000)
+    out = tmp_path / "run"
+    # the panel's own command, with the quick preset's time limit lifted so that only Stop ends it
+    assert panel.start(out_dir=out, args=panel.command(out) + ["--time-limit", "3600"])
+    qtbot.waitUntil(lambda: panel.checkpoint_path is not None and len(panel.history) >= 1, timeout=150_000)
+    assert panel.is_running(), "the run ended by itself before Stop"
+    assert panel.eta_label.text().startswith("ETA ") and panel.eta_label.text() != "ETA –"
     pid = panel.run.pid
     with qtbot.waitSignal(panel.run_finished, timeout=60_000) as blocker:
         panel.stop()
@@ -318,9 +322,7 @@ def test_real_training_stop_keeps_a_loadable_best_checkpoint(win, qtbot, tmp_pat
     assert ckpt.label_names == done["label_names"]
 
 
-def test_real_training_bad_data_is_one_line(win, qtbot, tmp_path, has_train_cli):
-    if not has_train_cli:
-        pytest.skip("main.py train --events is not available yet")
+def test_real_training_bad_data_is_one_line(win, qtbot, tmp_path, train_cli):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     panel: TrainPanel = win.train_panel
