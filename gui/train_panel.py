@@ -603,7 +603,7 @@ class TrainPanel(QWidget):
             pw.showGrid(x=True, y=True, alpha=0.3)
             pw.setLabel("bottom", "epoch")
             pw.setMinimumHeight(140)
-            pw.addLegend(offset=(-5, 5))
+            pw.addLegend(offset=(-5, 5) if key == "loss" else (-5, -5))  # away from the curves' ends
             pw.setMouseEnabled(x=False, y=False)
             if key != "loss":
                 pw.setYRange(0.0, 1.0)
