@@ -13,6 +13,16 @@ from models.stgcn import STGCN, partitioned_adjacency
 NAMES = sorted(MODELS)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These tiny models run far faster on one thread; with two intra-op threads on a busy 2-core machine
+    each step can take 50x longer (threads spin waiting for each other)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _model(name: str, num_classes: int = 3, in_channels: int = 3, **over) -> torch.nn.Module:
     return build_model(name, dict(DEFAULT_CONFIGS[name], num_classes=num_classes, in_channels=in_channels, **over))
 
