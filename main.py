@@ -283,6 +283,13 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
             done = trainer.fit()
     except PoseWatchError as e:
         _emit_error(events, str(e))
+    except Exception as e:  # a bug: the event stream still ends with an error event; traceback on stderr
+        if events == "jsonl":
+            import json
+
+            msg = (str(e).splitlines() or [""])[0][:200]
+            click.echo(json.dumps({"event": "error", "message": f"internal error: {type(e).__name__}: {msg}"}))
+        raise
     if events != "jsonl":
         m = done["metrics"]
         click.echo(f"{'stopped' if done['stopped'] else 'done'}: validation macro-F1 {m.get('macro_f1', 0):.3f}, "

@@ -41,6 +41,8 @@ def cross_validate(data, model: str, preset: str, folds: int, seed: int, overrid
         ys.append(y)
         ps.append(probs.argmax(1))
         f1s.append(classification_metrics(y, ps[-1], data.label_names)["macro_f1"])
+        print(f"{model}/{preset} fold {k + 1}/{folds}: macro-F1 {f1s[-1]:.3f}, {times[-1]:.0f} s", file=sys.stderr,
+              flush=True)
     m = classification_metrics(np.concatenate(ys), np.concatenate(ps), data.label_names)
     return {"model": model, "preset": preset, "accuracy": round(m["accuracy"], 4), "macro_f1": round(m["macro_f1"], 4),
             "fold_macro_f1": [round(v, 4) for v in f1s], "train_time_s": round(float(np.mean(times)), 1),

@@ -92,7 +92,7 @@ def test_train_evaluate_predict_on_aihub(tmp_path, aihub_subset):
     assert got["pred_prob"].iloc[:16].nunique() == 1 and got["pred_label"].iloc[:16].nunique() == 1
 
 
-def test_train_and_predict_on_urfd_keeps_its_ids(tmp_path):
+def test_train_and_predict_on_urfd_keeps_its_ids(tmp_path, fall04, fall04_skeletons):
     src = shared_path("data", "skeleton", "urfd", "pose_urfd_3classes.csv")
     df = _text(src)
     videos = sorted(df["video"].unique())[:8] + ["fall-13"]  # fall-13 repeats frames with conflicting labels
@@ -112,6 +112,15 @@ def test_train_and_predict_on_urfd_keeps_its_ids(tmp_path):
     dup = got[got.duplicated(["video", "frame"], keep=False)]
     assert len(dup) > 0
     assert (dup.groupby(["video", "frame"])["pred_prob"].nunique() == 1).all()
+    # a video: one row per track and frame, from the cached skeletons
+    r = cli("predict", "--model", out / "model.pt", "--input", fall04, "--out", tmp_path / "video.csv")
+    assert r.returncode == 0, r.stderr
+    v = pd.read_csv(tmp_path / "video.csv")
+    c = fall04_skeletons
+    assert list(v.columns) == ["frame", "time_s", "track_id", "pred_label", "pred_label_name", "pred_prob"]
+    assert len(v) == len(c.keypoints) and set(v["track_id"]) == set(c.track_ids())
+    assert sorted(zip(v["frame"], v["track_id"])) == sorted(zip(c.frame.tolist(), c.track_id.tolist()))
+    assert (v["pred_label"] == [URFD_LABELS.index(n) for n in v["pred_label_name"]]).all()
 
 
 def test_sigterm_keeps_the_best_checkpoint(tmp_path, aihub_subset):

@@ -175,3 +175,34 @@ def test_bad_training_data(tmp_path, aihub):
         Trainer(aihub, "gru", "quick")
     with pytest.raises(TrainingError, match="training data not found"):
         load_data([tmp_path / "nope.csv"])
+
+
+def test_project_folder_and_dataset_pt_give_the_same_tracks(tmp_path):
+    import pandas as pd
+
+    from core.exporting import iter_export
+    from core.extract import run
+    from core.importing import iter_import
+    from core.project import Project
+
+    src = shared_path("data", "skeleton", "urfd", "pose_urfd_3classes.csv")
+    df = pd.read_csv(src, dtype=str, keep_default_na=False)
+    sub = tmp_path / "urfd.csv"
+    df[df["video"].isin(sorted(df["video"].unique())[:5])].to_csv(sub, index=False)
+    with Project.create(tmp_path / "proj") as p:
+        run(iter_import(p, [sub]), callback=lambda _: None)
+    direct, proj = load_data([sub]), load_data([tmp_path / "proj"])
+    assert proj.label_names == direct.label_names == ["upright", "falling", "lying"]
+    assert proj.frame_counts() == direct.frame_counts()
+    a = {t.name.split(": ")[-1]: t for t in direct.tracks}
+    for t in proj.tracks:  # the export keeps the video name; pixels rounded to 2 decimals
+        ref = a[t.name.split(": ")[-1]]
+        assert np.array_equal(t.labels, ref.labels) and np.allclose(t.keypoints, ref.keypoints, atol=0.006)
+    with Project.open(tmp_path / "proj") as p:
+        run(iter_export(p, tmp_path / "exp", ("pt",), window=16, stride=4), callback=lambda _: None)
+    pt = load_data([tmp_path / "exp" / "dataset.pt"])
+    assert pt.label_names == direct.label_names
+    for name, n in pt.frame_counts().items():
+        assert 0 < n <= direct.frame_counts()[name]
+    x, y, _ = training_windows(pt.tracks, 16, 4)
+    assert len(x) > 0 and set(y) == {0, 1, 2}
