@@ -116,7 +116,7 @@ def test_make_features(aihub):
 
 
 def _quick(data, seed, **kw):
-    t = Trainer(data, "lstm", "quick", {"epochs": 2, "max_train_windows": 256, **kw}, seed=seed)
+    t = Trainer(data, "lstm", "quick", {"epochs": 1, "max_train_windows": 256, **kw}, seed=seed)
     t.fit()
     return t
 
