@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, shared_path
+from tests.conftest import ROOT, shared_path
 
 sys.path.insert(0, str(ROOT / "bench"))
 import make_fall_project as mfp  # noqa: E402
