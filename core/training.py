@@ -841,6 +841,28 @@ def _nearest(frames: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.where(take_prev, prev, pos)
 
 
+def _rows_in_sequences(sequences, keys: list, row_keys, row_frames) -> tuple[np.ndarray, np.ndarray]:
+    """Locate CSV rows in parsed sequences: each row's sequence (by ``keys[i]`` of sequence i matched
+    against the row's key column) and its index in that sequence's ``frame_num``.
+
+    Args:
+        sequences: parsed sequences (each with ``frame_num``).
+        keys: the key of each sequence, in order.
+        row_keys, row_frames: pandas Series of the rows' key and original frame number.
+
+    Returns:
+        ``seq_idx (n,)`` int64, ``frame_idx (n,)`` int64.
+    """
+    by_key = {k: i for i, k in enumerate(keys)}
+    seq_idx = row_keys.astype(str).str.strip().map(by_key).to_numpy(np.int64)
+    frames = row_frames.to_numpy(np.int64)
+    frame_idx = np.zeros(len(frames), np.int64)
+    for si, seq in enumerate(sequences):
+        m = seq_idx == si
+        frame_idx[m] = np.searchsorted(seq.frame_num, frames[m])
+    return seq_idx, frame_idx
+
+
 def predict_skeleton_csv(checkpoint: str | os.PathLike, path: str | os.PathLike, out: str | os.PathLike) -> dict:
     """Write every row of a skeleton CSV (AI-Hub processed/raw, URFD, PoseWatch) back with
     ``pred_label`` (the integer id the file's own ``label`` column uses for the predicted class, by
@@ -889,24 +911,12 @@ def predict_skeleton_csv(checkpoint: str | os.PathLike, path: str | os.PathLike,
         seq_idx = np.repeat(np.arange(len(counts)), counts)
         frame_idx = np.concatenate([np.arange(c) for c in counts])
     elif pf.format == "urfd":
-        by_name = {s.name: i for i, s in enumerate(pf.sequences)}
-        names = df[cols["video"]].astype(str).str.strip().to_numpy(dtype=object)
-        fr = df[cols["frame"]].to_numpy(np.int64)
-        for i in range(n):
-            seq_idx[i] = by_name[names[i]]
-        for si, s in enumerate(pf.sequences):
-            m = seq_idx == si
-            frame_idx[m] = np.searchsorted(s.frame_num, fr[m])
+        seq_idx, frame_idx = _rows_in_sequences(pf.sequences, [s.name for s in pf.sequences],
+                                                df[cols["video"]], df[cols["frame"]])
     else:
-        by_key = {s.project_key: i for i, s in enumerate(pf.sequences)}
-        keys = df[cols["video_hash"]].astype(str).str.strip().to_numpy(dtype=object)
-        fn = df[cols["FRAME_NUM"]].to_numpy(np.int64)
+        seq_idx, frame_idx = _rows_in_sequences(pf.sequences, [s.project_key for s in pf.sequences],
+                                                df[cols["video_hash"]], df[cols["FRAME_NUM"]])
         track = df[cols["track_id"]].to_numpy(np.int64)
-        for i in range(n):
-            seq_idx[i] = by_key[keys[i]]
-        for si, s in enumerate(pf.sequences):
-            m = seq_idx == si
-            frame_idx[m] = np.searchsorted(s.frame_num, fn[m])
     probs = np.zeros((n, k), np.float32)
     done = np.zeros(n, bool)
     for (si, tid), (frames, pr) in probs_of.items():
