@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gui.app import prepare_qt_environment
+from tests.conftest import shared_path
 
 # Undo cv2's Qt plugin-path variables before pytest-qt creates the QApplication.
 prepare_qt_environment()
@@ -45,9 +46,6 @@ def fall04_window(window, qtbot, fall04, fall04_skeletons):
 
 
 @pytest.fixture(scope="session")
-def short_clip(shared_dir) -> Path:
+def short_clip() -> Path:
     """A ~2 s CCTV clip (640x360, 20 fps, 44 frames) that no other test extracts."""
-    p = shared_dir / "data" / "videos" / "fight" / "fi007.mp4"
-    if not p.is_file():
-        pytest.skip(f"shared test data not found: {p}")
-    return p
+    return shared_path("data", "videos", "fight", "fi007.mp4")

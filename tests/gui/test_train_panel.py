@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from gui.train_panel import TrainPanel, format_duration, parse_event, train_command
+from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).with_name("fake_trainer.py")
@@ -24,11 +25,8 @@ LATENCY_LIMIT_MS = 250
 
 
 @pytest.fixture(scope="session")
-def urfd_csv(shared_dir) -> Path:
-    p = shared_dir / "data" / "skeleton" / "urfd" / "pose_urfd_3classes.csv"
-    if not p.is_file():
-        pytest.skip(f"shared test data not found: {p}")
-    return p
+def urfd_csv() -> Path:
+    return shared_path("data", "skeleton", "urfd", "pose_urfd_3classes.csv")
 
 
 @pytest.fixture(scope="session")
