@@ -10,6 +10,11 @@ checkpoints (no feature spec: the input was x, y, score normalised with ``normal
 The predict rule (:func:`frame_windows`): the label of a track at its detection ``i`` comes from the
 window of its last T detections ending at ``i``; the first T-1 detections use the first full window;
 a track with fewer than T detections is padded by repeating its last detection.
+
+Frame rate: a checkpoint records ``fps``, the rate of the detections it was trained on (AI-Hub skeletons
+are every 10th frame of 30 fps video: 3.0). On video at a higher rate the windows are resampled to it
+(:func:`track_windows`: every ``step = round(video fps / checkpoint fps)``-th frame, so a window spans
+the same time as in training); checkpoints without ``fps`` use consecutive detections.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class Checkpoint:
         in_channels: C of the model input (None: from ``features``).
         data_hash: SHA-256 of the training data; train_config: the full training config;
         created: ISO time of writing.
+        fps: frames per second of the training detections (None: unknown; windows are then taken
+            from consecutive detections at any video rate).
     """
 
     model_name: str
@@ -66,6 +73,14 @@ class Checkpoint:
     data_hash: str = ""
     train_config: dict = field(default_factory=dict)
     created: str = ""
+    fps: float | None = None
+
+    def step_for(self, video_fps: float | None) -> int:
+        """Frames between window samples on video at ``video_fps``: ``round(video_fps / fps)``, at least 1
+        (1 when either rate is unknown)."""
+        if not self.fps or not video_fps or video_fps <= 0:
+            return 1
+        return max(1, int(round(float(video_fps) / float(self.fps))))
 
     @property
     def feature_spec(self) -> dict:
@@ -82,7 +97,7 @@ class Checkpoint:
                 "normalisation": spec["normalisation"], "layout": self.layout, "metrics": self.metrics,
                 "features": spec, "in_channels": self.in_channels or feature_channels(spec),
                 "data_hash": self.data_hash, "train_config": self.train_config, "created": self.created,
-                "state_dict": self.state_dict}
+                "fps": None if self.fps is None else float(self.fps), "state_dict": self.state_dict}
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
@@ -143,9 +158,16 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise ModelError(f"{p}: window and stride must be integers") from None
     if window < 1 or stride < 1 or not d["label_names"]:
         raise ModelError(f"{p}: window, stride and label names must not be empty")
+    fps = d.get("fps")
+    try:
+        fps = None if fps is None else float(fps)
+    except (TypeError, ValueError):
+        raise ModelError(f"{p}: fps must be a number") from None
+    if fps is not None and not (0 < fps < 10_000):
+        raise ModelError(f"{p}: fps must be positive, got {fps}")
     return Checkpoint(d["model_name"], d["model_config"], list(d["label_names"]), window, stride,
                       d["normalisation"], d["state_dict"], d["layout"], d.get("metrics", {}), features,
-                      d.get("in_channels"), d.get("data_hash", ""), d.get("train_config", {}), d.get("created", ""))
+                      d.get("in_channels"), d.get("data_hash", ""), d.get("train_config", {}), d.get("created", ""), fps)
 
 
 def frame_windows(kps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,6 +188,42 @@ def frame_windows(kps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
         return np.concatenate([kps, pad])[None], np.zeros(n, np.int64)
     v = np.lib.stride_tricks.sliding_window_view(kps, window, axis=0)  # (M, 13, 3, T)
     return np.ascontiguousarray(np.moveaxis(v, -1, 1)), np.maximum(np.arange(n) - window + 1, 0)
+
+
+def track_windows(frames: np.ndarray, window: int, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Detection indices of the predict-rule windows of one track, optionally resampled in time.
+
+    ``step == 1``: exactly :func:`frame_windows` (the last T detections, whatever their frame gaps).
+    ``step > 1``: window samples lie ``step`` frames apart in time: for a detection at frame f the
+    window holds, for k = T-1 … 0, the latest detection at or before frame ``f - k * step``; detections
+    earlier than ``first frame + (T-1) * step`` use the first full window; a track spanning fewer
+    frames is sampled from its first frame and padded by repeating its last detection.
+
+    Args:
+        frames: ``(L,)`` int frame index of each detection, increasing, L >= 1.
+        window: T.
+        step: frames between samples (see :meth:`Checkpoint.step_for`).
+
+    Returns:
+        ``idx (M, T)`` int64 detection indices of each window and ``index (L,)`` int64 window of each
+        detection.
+    """
+    frames = np.asarray(frames, np.int64)
+    n = len(frames)
+    if step <= 1:
+        if n < window:
+            return np.minimum(np.arange(window), n - 1)[None], np.zeros(n, np.int64)
+        m = n - window + 1
+        return np.arange(m)[:, None] + np.arange(window)[None], np.maximum(np.arange(n) - window + 1, 0)
+    span = step * (window - 1)
+    offsets = step * np.arange(window - 1, -1, -1, dtype=np.int64)  # (T,) k*step, oldest first
+    if frames[-1] - frames[0] < span:
+        targets = frames[0] + offsets[::-1]
+        return np.clip(np.searchsorted(frames, targets, "right") - 1, 0, n - 1)[None], np.zeros(n, np.int64)
+    first = int(np.searchsorted(frames, frames[0] + span, "left"))
+    ends = frames[first:]
+    idx = np.searchsorted(frames, ends[:, None] - offsets[None], "right") - 1
+    return idx.astype(np.int64), np.maximum(np.arange(n) - first, 0)
 
 
 class TrackClassifier:
@@ -198,6 +256,7 @@ class TrackClassifier:
         self._torch = torch
         self._memo: dict[tuple[int, int], TrackLabel] = {}
         self._cache_id: int | None = None
+        self._windows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def label_names(self) -> list[str]:
@@ -221,41 +280,52 @@ class TrackClassifier:
                 out.append(self._torch.softmax(self.model(self._torch.from_numpy(x[b:b + 512])), -1).numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
 
-    def predict_track(self, kps: np.ndarray) -> np.ndarray:
-        """Probabilities for every detection of one track with the predict rule (:func:`frame_windows`).
+    def predict_track(self, kps: np.ndarray, frames: np.ndarray | None = None,
+                      fps: float | None = None) -> np.ndarray:
+        """Probabilities for every detection of one track with the predict rule (:func:`track_windows`).
 
         Args:
             kps: ``(L, 13, 3)`` float32 common keypoints (pixels + score), L >= 1.
+            frames: ``(L,)`` frame index of each detection (None: consecutive frames).
+            fps: video frame rate; with the checkpoint's ``fps`` it sets the resampling step
+                (None: no resampling).
 
         Returns:
             ``(L, num_classes)`` float32.
         """
-        w, idx = frame_windows(np.asarray(kps, np.float32), self.ckpt.window)
-        return self.predict_windows(w)[idx]
+        kps = np.asarray(kps, np.float32)
+        frames = np.arange(len(kps)) if frames is None else np.asarray(frames, np.int64)
+        idx, index = track_windows(frames, self.ckpt.window, self.ckpt.step_for(fps))
+        return self.predict_windows(kps[idx])[index]
 
-    def window_for(self, kps: np.ndarray, pos: int) -> np.ndarray:
-        """The ``(T, 13, 3)`` window used for detection ``pos`` of a track with common keypoints ``kps`` ``(L, 13, 3)``."""
-        t = self.ckpt.window
-        if len(kps) < t:
-            pad = np.repeat(kps[-1:], t - len(kps), axis=0)
-            return np.concatenate([kps, pad])
-        start = max(0, pos - t + 1)
-        return kps[start:start + t]
+    def window_for(self, kps: np.ndarray, pos: int, frames: np.ndarray | None = None,
+                   fps: float | None = None) -> np.ndarray:
+        """The ``(T, 13, 3)`` window used for detection ``pos`` of a track with common keypoints ``kps``
+        ``(L, 13, 3)`` (``frames``, ``fps``: as in :meth:`predict_track`)."""
+        frames = np.arange(len(kps)) if frames is None else np.asarray(frames, np.int64)
+        idx, index = track_windows(frames, self.ckpt.window, self.ckpt.step_for(fps))
+        return kps[idx[index[pos]]]
 
     def labels_for_frame(self, cache: SkeletonCache, frame_index: int) -> dict[int, TrackLabel]:
-        """Predicted label of every track present at ``frame_index``: ``{track_id: TrackLabel}``."""
+        """Predicted label of every track present at ``frame_index``: ``{track_id: TrackLabel}``
+        (windows resampled to the checkpoint's rate from ``cache.fps``)."""
         if self._cache_id != id(cache):
             self._memo.clear()
+            self._windows.clear()
             self._cache_id = id(cache)
+        step = self.ckpt.step_for(cache.fps)
         todo, out = [], {}
         for p in cache.poses(frame_index).persons:
             frames, kps, _ = cache.track(p.track_id)
-            pos = int(np.searchsorted(frames, frame_index))
-            key = (p.track_id, min(max(pos, self.ckpt.window - 1), len(frames) - 1))
+            if p.track_id not in self._windows:
+                self._windows[p.track_id] = track_windows(frames, self.ckpt.window, step)
+            idx, index = self._windows[p.track_id]
+            pos = min(int(np.searchsorted(frames, frame_index)), len(frames) - 1)
+            key = (p.track_id, int(index[pos]))
             if key in self._memo:
                 out[p.track_id] = self._memo[key]
             else:
-                todo.append((key, self.window_for(to_common(kps, cache.layout), pos)))
+                todo.append((key, to_common(kps[idx[key[1]]], cache.layout)))
         if todo:
             probs = self.predict_windows(np.stack([w for _, w in todo]))
             for (key, _), pr in zip(todo, probs, strict=True):

@@ -87,6 +87,7 @@ class Track:
         labels: ``(L,)`` int64 class index per detection, -1 where unlabelled.
         frames: ``(L,)`` int64 frame index of each detection in its sequence (sorted, unique).
         track_id: the person's track id.
+        fps: frames per second of ``frames`` (None: unknown).
     """
 
     name: str
@@ -95,6 +96,7 @@ class Track:
     labels: np.ndarray
     frames: np.ndarray
     track_id: int = 1
+    fps: float | None = None
 
 
 @dataclass
@@ -114,6 +116,16 @@ class TrainingData:
             for a in (t.frames.astype(np.int64), t.labels.astype(np.int64), t.keypoints.astype(np.float32)):
                 h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()
+
+    @property
+    def fps(self) -> float | None:
+        """Frame rate of the detections: the median over tracks, weighted by length (None: unknown).
+        Stored in checkpoints so inference resamples video to it (:meth:`core.classify.Checkpoint.step_for`)."""
+        known = [(float(t.fps), len(t.frames)) for t in self.tracks if t.fps]
+        if not known:
+            return None
+        rates = np.repeat([r for r, _ in known], [n for _, n in known])
+        return float(np.median(rates))
 
     def frame_counts(self) -> dict[str, int]:
         """Labelled frames per class name."""
@@ -169,7 +181,7 @@ def _chunk(track: Track, chunk_frames: int) -> list[Track]:
         return [track]
     pieces = np.array_split(np.arange(len(lab)), max(1, round(len(lab) / chunk_frames)))
     return [Track(f"{track.name} [chunk {k + 1}]", f"{track.group}#{k + 1}", track.keypoints[p], lab[p],
-                  track.frames[p], track.track_id) for k, p in enumerate(pieces)]
+                  track.frames[p], track.track_id, track.fps) for k, p in enumerate(pieces)]
 
 
 def _load_csv(path: Path) -> list[tuple[Track, str]]:
@@ -184,7 +196,7 @@ def _load_csv(path: Path) -> list[tuple[Track, str]]:
             tags = [((frames >= a) & (frames <= b), lab) for a, b, lab in clips]
             kp = _check_keypoints(kp, f"{path.name} {seq.name}")
             t = Track(f"{path.stem}: {seq.name}" + (f" track {tid}" if len(np.unique(seq.track_id)) > 1 else ""),
-                      f"{path.name}:{seq.project_key}", kp, labels, frames, tid)
+                      f"{path.name}:{seq.project_key}", kp, labels, frames, tid, float(seq.fps) or None)
             t._tags = tags  # type: ignore[attr-defined]
             out.append((t, order))
     return out
@@ -218,6 +230,7 @@ def _load_dataset_pt(path: Path) -> tuple[list[Track], list[str]]:
     starts = d["start_frames"].numpy().astype(np.int64)
     tids = d["track_ids"].numpy().astype(np.int64)
     hashes = list(d["video_hashes"])
+    fps_of = d["fps"].numpy().astype(np.float64) if "fps" in d else np.zeros(len(y))
     vnames = list(d.get("video_names", hashes))
     t_len = x.shape[1]
     groups: dict[tuple, list[int]] = {}
@@ -235,7 +248,8 @@ def _load_dataset_pt(path: Path) -> tuple[list[Track], list[str]]:
         cuts = np.flatnonzero(np.diff(f) != 1) + 1
         for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(f)]])):
             tracks.append(Track(f"{vnames[idx[0]]} clip {cid} track {tid}", f"{path.name}:{vh}",
-                                _check_keypoints(kp[a:b], f"{path.name} clip {cid}"), lab[a:b], f[a:b], tid))
+                                _check_keypoints(kp[a:b], f"{path.name} clip {cid}"), lab[a:b], f[a:b], tid,
+                                float(fps_of[idx[0]]) or None))
     return tracks, names
 
 
@@ -617,7 +631,7 @@ class Trainer:
             {**metrics, "epoch": epoch, "split": "validation (held-out sequences)"},
             features=dict(self.cfg["features"]), in_channels=feature_channels(self.cfg["features"]),
             data_hash=self.data.data_hash, train_config=json.loads(json.dumps(self.cfg)),
-            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), fps=self.data.fps)
 
     # -- the loop
     def fit(self) -> dict:
@@ -722,19 +736,26 @@ class Trainer:
         return done
 
 
-def predict_tracks(model, tracks: Sequence[Track], window: int, spec: dict, batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Frame-level class probabilities of tracks with the predict rule (:func:`core.classify.frame_windows`).
+def predict_tracks(model, tracks: Sequence[Track], window: int, spec: dict, batch: int = 512,
+                   model_fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-level class probabilities of tracks with the predict rule (:func:`core.classify.track_windows`).
+
+    Args:
+        model_fps: the detection rate the model was trained at; tracks at a higher ``fps`` are resampled
+            to it (None: consecutive detections).
 
     Returns:
         ``probs (M, K)`` float32 for every detection of every track (in order) and ``labels (M,)`` int64.
     """
     import torch
 
-    from .classify import frame_windows
+    from .classify import track_windows
 
     wins, index, labels, off = [], [], [], 0
     for t in tracks:
-        w, idx = frame_windows(t.keypoints, window)
+        step = max(1, int(round(t.fps / model_fps))) if (model_fps and t.fps) else 1
+        wi, idx = track_windows(t.frames, window, step)
+        w = t.keypoints[wi]
         wins.append(w)
         index.append(idx + off)
         labels.append(t.labels)
@@ -820,10 +841,10 @@ def evaluate_checkpoint(path: str | os.PathLike, data: TrainingData) -> dict:
     clf = TrackClassifier(path)
     names = clf.label_names
     remap = np.array([names.index(n) if n in names else -1 for n in data.label_names] + [-1], np.int64)
-    tracks = [Track(t.name, t.group, t.keypoints, remap[t.labels], t.frames, t.track_id) for t in data.tracks]
+    tracks = [Track(t.name, t.group, t.keypoints, remap[t.labels], t.frames, t.track_id, t.fps) for t in data.tracks]
     if not any((t.labels >= 0).any() for t in tracks):
         raise TrainingError(f"no frame of the data has a class the model knows ({', '.join(names)})")
-    probs, y = predict_tracks(clf.model, tracks, clf.ckpt.window, clf.ckpt.feature_spec)
+    probs, y = predict_tracks(clf.model, tracks, clf.ckpt.window, clf.ckpt.feature_spec, model_fps=clf.ckpt.fps)
     out = classification_metrics(y, probs.argmax(1), names)
     unknown = [n for n in data.label_names if n not in names]
     if unknown:
@@ -901,7 +922,7 @@ def predict_skeleton_csv(checkpoint: str | os.PathLike, path: str | os.PathLike,
         for tid, frames, kp, _ in sequence_tracks(seq):
             kp = kp.copy()
             kp[..., :2] = np.nan_to_num(kp[..., :2])
-            probs_of[(si, tid)] = (frames, clf.predict_track(kp))
+            probs_of[(si, tid)] = (frames, clf.predict_track(kp, frames, seq.fps))
     n = len(df)
     seq_idx = np.zeros(n, np.int64)
     frame_idx = np.zeros(n, np.int64)
@@ -965,7 +986,7 @@ def predict_cache(checkpoint: str | os.PathLike, cache) -> "object":
     parts = []
     for tid in cache.track_ids():
         frames, kp, _ = cache.track(int(tid))
-        pr = clf.predict_track(to_common(kp, cache.layout))
+        pr = clf.predict_track(to_common(kp, cache.layout), frames, cache.fps)
         k = pr.argmax(1)
         parts.append(pd.DataFrame({"frame": frames.astype(np.int64), "time_s": np.round(frames / cache.fps, 6),
                                    "track_id": int(tid), "pred_label": k,
