@@ -1,0 +1,789 @@
+"""The Remote panel: connect the desktop app to a PoseWatch GPU worker (issue 6, desktop side).
+
+The panel holds the worker's URL (``ws://host:port``, ``wss://…``, ``http(s)://host:port``) and its
+bearer token (typed, password echo, or loaded from a token file), a Connect/Disconnect button, the
+worker's status — connection state, device and GPU name, worker frames/s, load, round-trip latency,
+the models it offers — and a per-task choice of local or remote execution for skeleton extraction
+and for the live view.
+
+Nothing here blocks the GUI thread on the network: a :class:`HealthPoller` asks the worker for
+``/v1/info`` (:func:`core.remote.client.fetch_info`) from a background :class:`~PySide6.QtCore.QThread`
+every few seconds and re-emits the answers as signals in the GUI thread. The round-trip latency shown
+is the wall time of that request (milliseconds). When the worker cannot be reached, the poller
+retries with back-off (1, 2, 4, 8, 15 s by default) until the worker answers again or the user
+presses Disconnect; a refused token stops the retries (it will not get better by waiting) and the
+panel shows the worker's reason.
+
+Estimators for a task come from :func:`estimator_factory`: when the panel says *Remote* for the
+task, the factory builds :class:`core.remote.client.FallbackEstimator` (remote first; if the worker
+drops mid-stream it falls back to local inference, says so through the panel, and reconnects with
+back-off — the result of a frame is always that frame's), otherwise the plain local estimator.
+
+Settings (QSettings, keys under ``remote/``): ``url``, ``token_file``, ``extract`` and ``live``
+(``local`` | ``remote``). The token itself is never written to the settings: only the path of the
+token file it was loaded from, which is read again at the next start.
+
+:func:`install` adds the panel as a "Remote worker" dock to a :class:`gui.main_window.MainWindow`
+with a toggle action in its View menu.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+if TYPE_CHECKING:
+    from core.pose import PoseEstimator
+
+    from .main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+SETTINGS_PREFIX = "remote/"
+DEFAULT_URL = "ws://127.0.0.1:8765"
+TASKS = ("extract", "live")
+TASK_TITLES = {"extract": "Extraction", "live": "Live view"}
+MODES = ("local", "remote")
+#: seconds between two status requests while connected
+POLL_INTERVAL_S = 2.0
+#: seconds to wait between reconnection attempts (the last value repeats)
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
+#: timeout of one status request (seconds)
+REQUEST_TIMEOUT_S = 5.0
+TOKEN_FILTER = "Token files (*.token *.txt *.key);;All files (*)"
+
+# states of the panel
+IDLE = "disconnected"
+CONNECTING = "connecting"
+CONNECTED = "connected"
+REFUSED = "refused"
+UNREACHABLE = "unreachable"
+LOST = "lost"
+
+_POLLERS: set["HealthPoller"] = set()
+
+
+# ==================================================================== helpers (no widgets)
+def _one_line(text: object, limit: int = 240) -> str:
+    s = (str(text).strip().splitlines() or [""])[0]
+    return s[:limit]
+
+
+def classify_error(exc: BaseException) -> tuple[str, str]:
+    """Whether a failed request was *refused* by the worker or the worker was *unreachable*.
+
+    Args:
+        exc: the exception raised by :func:`core.remote.client.fetch_info` (normally a
+            ``RemoteError``, whose text is one complete line).
+
+    Returns:
+        ``(kind, message)`` with kind ``"refused"`` (the worker answered and rejected the request:
+        missing or wrong token, HTTP 401/403) or ``"unreachable"`` (no answer: connection refused,
+        timeout, DNS, TLS failure, the worker died), and a one-line message.
+    """
+    message = _one_line(exc) or type(exc).__name__
+    kind = getattr(exc, "kind", None)
+    if kind in (REFUSED, UNREACHABLE):
+        return kind, message
+    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+    if status in (401, 403):
+        return REFUSED, message
+    low = message.lower()
+    # "connection refused" is a socket error (nobody listens): unreachable, not a token refusal.
+    if any(k in low for k in ("token", "401", "403", "unauthori", "forbidden")) and "connection refused" not in low:
+        return REFUSED, message
+    return UNREACHABLE, message
+
+
+def format_load(load: object) -> str:
+    """A short text for the worker's ``load`` dict (``"key value, …"``; floats with 1 decimal)."""
+    if not isinstance(load, dict) or not load:
+        return "–" if not load else _one_line(load)
+    parts = []
+    for k, v in load.items():
+        if isinstance(v, float):
+            v = f"{v:.1f}"
+        elif isinstance(v, (dict, list)):
+            continue
+        parts.append(f"{k} {v}")
+    return ", ".join(parts) or "–"
+
+
+def format_models(models: object) -> str:
+    """A short text for the worker's ``models`` entry (dict name → description, or a list)."""
+    if isinstance(models, dict):
+        names = []
+        for k, v in models.items():
+            if isinstance(v, (list, tuple)):
+                names.append(f"{k}: {', '.join(str(x) for x in v)}" if v else str(k))
+            elif isinstance(v, str) and v and v != k:
+                names.append(f"{k}: {v}")
+            else:
+                names.append(str(k))
+        return "; ".join(names) or "–"
+    if isinstance(models, (list, tuple)):
+        return ", ".join(str(m) for m in models) or "–"
+    return "–" if models is None else _one_line(models)
+
+
+def read_token_file(path: str) -> str:
+    """The token in ``path`` (surrounding whitespace stripped).
+
+    Uses :func:`core.remote.client.read_token` so that the desktop reads token files exactly as
+    the worker does.
+
+    Raises:
+        PoseWatchError (``RemoteError``): the file is missing, unreadable or empty.
+    """
+    from core.remote.client import read_token
+
+    return read_token(path)
+
+
+# ==================================================================== background status polling
+class _Thread(QThread):
+    def __init__(self, target):
+        super().__init__()
+        self._target = target
+
+    def run(self) -> None:  # noqa: D401 (Qt override)
+        self._target()
+
+
+class HealthPoller(QObject):
+    """Asks a worker for its status (``/v1/info``) from a background thread, with back-off.
+
+    While the worker answers, one request every ``interval`` seconds; while it does not, the next
+    attempt waits ``backoff[n]`` seconds after the n-th failure in a row (the last value repeats).
+    A refused request (wrong or missing token) ends the polling.
+
+    Args:
+        url: worker URL (``ws(s)://host:port`` or ``http(s)://host:port``).
+        token: bearer token.
+        interval: seconds between requests while connected.
+        backoff: seconds to wait after the 1st, 2nd, … failure in a row.
+        timeout: timeout of one request in seconds.
+
+    Signals (delivered in the thread that created the poller, normally the GUI thread):
+        answered(dict, float): the worker's info dict and the request's round-trip time in ms.
+        failed(str, str, float, int): kind (``"refused"`` | ``"unreachable"``), one-line reason,
+            seconds until the next attempt (0 when polling ended), failures in a row.
+        stopped(): the thread ended.
+    """
+
+    answered = Signal(object, float)
+    failed = Signal(str, str, float, int)
+    stopped = Signal()
+
+    _q_answered = Signal(object, float)
+    _q_failed = Signal(str, str, float, int)
+
+    def __init__(self, url: str, token: str, interval: float = POLL_INTERVAL_S,
+                 backoff: tuple[float, ...] = BACKOFF_S, timeout: float = REQUEST_TIMEOUT_S):
+        super().__init__()
+        self.url, self._token = url, token
+        self.interval, self.backoff, self.timeout = float(interval), tuple(backoff) or BACKOFF_S, float(timeout)
+        self._stop = threading.Event()
+        self._thread: _Thread | None = None
+        self._q_answered.connect(self._emit_answered, Qt.ConnectionType.QueuedConnection)
+        self._q_failed.connect(self._emit_failed, Qt.ConnectionType.QueuedConnection)
+
+    def start(self) -> "HealthPoller":
+        """Start polling (once); returns ``self``."""
+        if self._thread is not None:
+            raise RuntimeError("poller already started")
+        self._thread = _Thread(self._run)
+        _POLLERS.add(self)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the thread to end (it does after the request in flight, at most ``timeout`` s); no
+        more signals are emitted after this call."""
+        self._stop.set()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until the thread ended (``-1``: no limit); True if it did. Avoid on the GUI thread."""
+        if self._thread is None:
+            return True
+        return self._thread.wait() if timeout_ms < 0 else self._thread.wait(timeout_ms)
+
+    # -- background thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            from core.remote.client import fetch_info
+        except Exception as e:  # noqa: BLE001 - reported as one line, the panel stays usable
+            self._q_failed.emit(REFUSED, f"remote client unavailable: {_one_line(e)}", 0.0, 1)
+            return
+        failures = 0
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                info = fetch_info(self.url, self._token, timeout=self.timeout)
+            except Exception as e:  # noqa: BLE001 - RemoteError or anything unexpected from the network
+                if self._stop.is_set():
+                    return
+                kind, message = classify_error(e)
+                if kind == REFUSED:
+                    self._q_failed.emit(kind, message, 0.0, failures + 1)
+                    return
+                delay = self.backoff[min(failures, len(self.backoff) - 1)]
+                failures += 1
+                self._q_failed.emit(kind, message, float(delay), failures)
+                self._stop.wait(delay)
+                continue
+            rtt_ms = (time.perf_counter() - t0) * 1000.0
+            failures = 0
+            if self._stop.is_set():
+                return
+            self._q_answered.emit(info if isinstance(info, dict) else {}, rtt_ms)
+            self._stop.wait(self.interval)
+
+    # -- re-emission in the GUI thread -----------------------------------------------------------
+    @Slot(object, float)
+    def _emit_answered(self, info: dict, rtt_ms: float) -> None:
+        if not self._stop.is_set():
+            self.answered.emit(info, rtt_ms)
+
+    @Slot(str, str, float, int)
+    def _emit_failed(self, kind: str, message: str, retry_in: float, failures: int) -> None:
+        if not self._stop.is_set():
+            self.failed.emit(kind, message, retry_in, failures)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        _POLLERS.discard(self)
+        self.stopped.emit()
+
+
+def running_pollers() -> list[HealthPoller]:
+    """Pollers whose thread has not ended yet."""
+    return list(_POLLERS)
+
+
+def wait_for_pollers(timeout_ms: int = 15_000) -> bool:
+    """Stop every poller and wait for their threads (application exit, tests); True if all ended."""
+    for p in list(_POLLERS):
+        p.stop()
+    ok = True
+    for p in list(_POLLERS):
+        ok = p.wait(timeout_ms) and ok
+    return ok
+
+
+# ==================================================================== the panel
+class RemotePanel(QWidget):
+    """URL and token of a remote worker, Connect/Disconnect, its status, local/remote per task.
+
+    Args:
+        settings: where the URL, the token file path and the per-task choices are kept (default:
+            the application's QSettings). The token is never stored, only its file's path.
+        interval, backoff, timeout: status polling (see :class:`HealthPoller`).
+
+    Signals:
+        changed(): the remote settings or a task's execution choice changed (connect, disconnect,
+            refusal, a combo); read :meth:`remote_settings` / :meth:`use_remote` again.
+        state_changed(str): the connection state: ``disconnected``, ``connecting``, ``connected``,
+            ``refused``, ``unreachable`` (never answered) or ``lost`` (answered before, not now).
+        message(str): a one-line notice for the status bar (refusals, a lost worker, fallback to
+            local inference during a task and the return to the worker).
+    """
+
+    changed = Signal()
+    state_changed = Signal(str)
+    message = Signal(str)
+
+    # from estimator threads (FallbackEstimator's on_status), re-emitted in the GUI thread
+    _q_execution = Signal(str, str)
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
+                 interval: float = POLL_INTERVAL_S, backoff: tuple[float, ...] = BACKOFF_S,
+                 timeout: float = REQUEST_TIMEOUT_S):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
+        self.interval, self.backoff, self.timeout = interval, tuple(backoff), timeout
+        self._poller: HealthPoller | None = None
+        self._state = IDLE
+        self._reason = ""
+        self._info: dict = {}
+        self._rtt_ms: float | None = None
+        self._token_file: str | None = None
+        self._active: tuple[str, str] | None = None  # (url, token) while connect is on
+        self._was_connected = False
+        self._execution: dict[str, str] = {}
+        self._retry_in = 0.0
+        self._failures = 0
+        self._build_ui()
+        self._load_settings()
+        self._q_execution.connect(self._on_execution, Qt.ConnectionType.QueuedConnection)
+        self._update()
+
+    # ---------------------------------------------------------------- construction
+    def _build_ui(self) -> None:
+        self.url_edit = QLineEdit()
+        self.url_edit.setPlaceholderText("ws://gpu-host:8765  or  https://gpu-host:8765")
+        self.url_edit.setToolTip("Address of the PoseWatch worker (main.py worker); wss/https when it runs with TLS")
+        self.token_edit = QLineEdit()
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("bearer token")
+        self.token_edit.setToolTip("The worker's token. Typed tokens are not saved; a token file's path is.")
+        self.token_edit.textEdited.connect(self._on_token_typed)
+        self.token_file_button = QPushButton("Load token file…")
+        self.token_file_button.clicked.connect(self._load_token_dialog)
+        self.connect_button = QPushButton("Connect")
+        self.connect_button.clicked.connect(self._on_connect_clicked)
+        self.url_edit.returnPressed.connect(self._on_connect_clicked)
+        self.token_edit.returnPressed.connect(self._on_connect_clicked)
+
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token_edit, 1)
+        token_row.addWidget(self.token_file_button)
+        conn = QFormLayout()
+        conn.addRow("Worker URL", self.url_edit)
+        conn.addRow("Token", token_row)
+        self.token_file_label = QLabel("")
+        self.token_file_label.setWordWrap(True)
+        conn.addRow("", self.token_file_label)
+        conn.addRow("", self.connect_button)
+
+        self.state_label = QLabel()
+        self.state_label.setWordWrap(True)
+        self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.device_label = QLabel("–")
+        self.fps_label = QLabel("–")
+        self.load_label = QLabel("–")
+        self.load_label.setWordWrap(True)
+        self.latency_label = QLabel("–")
+        self.models_label = QLabel("–")
+        self.models_label.setWordWrap(True)
+        status_box = QGroupBox("Worker status")
+        sf = QFormLayout(status_box)
+        sf.addRow("State", self.state_label)
+        sf.addRow("Device", self.device_label)
+        sf.addRow("Worker FPS", self.fps_label)
+        sf.addRow("Load", self.load_label)
+        sf.addRow("Latency", self.latency_label)
+        sf.addRow("Models", self.models_label)
+
+        self.task_combos: dict[str, QComboBox] = {}
+        exec_box = QGroupBox("Where to run")
+        ef = QFormLayout(exec_box)
+        for task in TASKS:
+            combo = QComboBox()
+            combo.addItem("Local", "local")
+            combo.addItem("Remote", "remote")
+            combo.setToolTip(f"{TASK_TITLES[task]}: run pose estimation on this computer or on the worker")
+            combo.currentIndexChanged.connect(lambda _i, t=task: self._on_task_choice(t))
+            self.task_combos[task] = combo
+            ef.addRow(TASK_TITLES[task], combo)
+        self.execution_label = QLabel("")
+        self.execution_label.setWordWrap(True)
+        ef.addRow("", self.execution_label)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(conn)
+        lay.addWidget(status_box)
+        lay.addWidget(exec_box)
+        lay.addStretch(1)
+
+    def _key(self, name: str) -> str:
+        return SETTINGS_PREFIX + name
+
+    def _load_settings(self) -> None:
+        s = self.settings
+        self.url_edit.setText(str(s.value(self._key("url"), DEFAULT_URL) or DEFAULT_URL))
+        for task in TASKS:
+            mode = str(s.value(self._key(task), "local"))
+            combo = self.task_combos[task]
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, combo.findData(mode if mode in MODES else "local")))
+            combo.blockSignals(False)
+        path = s.value(self._key("token_file"), "")
+        if path:
+            try:
+                self._set_token_from_file(str(path), persist=False)
+            except Exception as e:  # noqa: BLE001 - a vanished token file must not break the window
+                self._token_file = None
+                self.token_file_label.setText(f"token file not readable: {_one_line(e)}")
+
+    # ---------------------------------------------------------------- public API
+    @property
+    def state(self) -> str:
+        """The connection state (see :attr:`state_changed`)."""
+        return self._state
+
+    @property
+    def reason(self) -> str:
+        """The last failure's one-line reason ("" when connected or idle)."""
+        return self._reason
+
+    @property
+    def info(self) -> dict:
+        """The worker's last ``/v1/info`` answer (empty before the first)."""
+        return dict(self._info)
+
+    @property
+    def rtt_ms(self) -> float | None:
+        """Round-trip time of the last status request in milliseconds (None before the first)."""
+        return self._rtt_ms
+
+    @property
+    def token_file(self) -> str | None:
+        """The token file the token was loaded from (None when typed)."""
+        return self._token_file
+
+    def state_text(self) -> str:
+        """What the State label shows."""
+        return self.state_label.text()
+
+    def remote_settings(self) -> dict | None:
+        """``{"url": …, "token": …}`` of the worker the panel is connected to (also while it is
+        reconnecting after a drop), or None when disconnected, refused or never reached."""
+        if self._active is None or self._state not in (CONNECTED, LOST):
+            return None
+        url, token = self._active
+        return {"url": url, "token": token}
+
+    def use_remote(self, task: str) -> bool:
+        """True when ``task`` (``"extract"`` or ``"live"``) should run on the worker: its choice is
+        Remote and the panel is connected (or reconnecting after a drop).
+
+        Raises:
+            ValueError: unknown task.
+        """
+        if task not in TASKS:
+            raise ValueError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
+        return self.task_mode(task) == "remote" and self.remote_settings() is not None
+
+    def task_mode(self, task: str) -> str:
+        """The combo's choice for ``task``: ``"local"`` or ``"remote"`` (regardless of connection)."""
+        return str(self.task_combos[task].currentData())
+
+    def set_task_mode(self, task: str, mode: str) -> None:
+        """Choose ``"local"`` or ``"remote"`` execution for ``task`` (saved in the settings)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode '{mode}'; choose local or remote")
+        self.task_combos[task].setCurrentIndex(self.task_combos[task].findData(mode))
+
+    def set_url(self, url: str) -> None:
+        self.url_edit.setText(url)
+
+    def set_token(self, token: str) -> None:
+        """Use a typed token (it is not saved; a previously saved token file is forgotten)."""
+        self.token_edit.setText(token)
+        self._on_token_typed(token)
+
+    def load_token_file(self, path: str) -> bool:
+        """Read the token from ``path`` and remember the path (not the token) in the settings.
+
+        Returns:
+            False (and a message in the panel) when the file is missing, unreadable or empty.
+        """
+        try:
+            self._set_token_from_file(path, persist=True)
+        except Exception as e:  # noqa: BLE001 - one line in the panel, never a traceback
+            msg = _one_line(e)
+            self.token_file_label.setText(f"token file: {msg}")
+            self.message.emit(f"remote: {msg}")
+            return False
+        return True
+
+    def connect_worker(self) -> bool:
+        """Start connecting to the URL with the token (returns at once; the state follows).
+
+        Returns:
+            False when the URL or the token is empty (the State says which).
+        """
+        url = self.url_edit.text().strip()
+        token = self.token_edit.text().strip()
+        self._stop_poller()
+        if not url:
+            self._set_state(REFUSED, "no worker URL given")
+            return False
+        if not token:
+            self._set_state(REFUSED, "no token given (type it or load the token file)")
+            return False
+        self.settings.setValue(self._key("url"), url)
+        self._active = (url, token)
+        self._was_connected = False
+        self._info, self._rtt_ms = {}, None
+        poller = HealthPoller(url, token, self.interval, self.backoff, self.timeout)
+        poller.answered.connect(self._on_answered)
+        poller.failed.connect(self._on_failed)
+        self._poller = poller
+        self._set_state(CONNECTING, "")
+        poller.start()
+        return True
+
+    def disconnect_worker(self) -> None:
+        """Stop polling and forget the connection (tasks run locally)."""
+        self._stop_poller()
+        self._active = None
+        self._was_connected = False
+        self._info, self._rtt_ms = {}, None
+        self._set_state(IDLE, "")
+
+    def shutdown(self, timeout_ms: int = 15_000) -> None:
+        """Stop polling and wait for the background thread (window close)."""
+        poller = self._poller
+        self._stop_poller()
+        if poller is not None:
+            poller.wait(timeout_ms)
+
+    def report_execution(self, task: str, text: str) -> None:
+        """Show how ``task`` runs right now (thread-safe: estimator threads call it, e.g. "worker
+        lost, local inference")."""
+        self._q_execution.emit(task, _one_line(text))
+
+    # ---------------------------------------------------------------- internals
+    def _stop_poller(self) -> None:
+        if self._poller is not None:
+            self._poller.answered.disconnect(self._on_answered)
+            self._poller.failed.disconnect(self._on_failed)
+            self._poller.stop()
+            self._poller = None
+
+    def _set_token_from_file(self, path: str, persist: bool) -> None:
+        token = read_token_file(path)
+        self.token_edit.setText(token)
+        self._token_file = str(path)
+        self.token_file_label.setText(f"from {Path(path).name}")
+        self.token_file_label.setToolTip(str(path))
+        if persist:
+            self.settings.setValue(self._key("token_file"), str(path))
+
+    @Slot(str)
+    def _on_token_typed(self, _text: str) -> None:
+        # A typed token is never saved; forget the file it might have come from.
+        if self._token_file is not None or self.settings.contains(self._key("token_file")):
+            self._token_file = None
+            self.settings.remove(self._key("token_file"))
+            self.token_file_label.setText("typed (not saved)")
+
+    @Slot()
+    def _load_token_dialog(self) -> None:
+        start = self._token_file or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Load worker token", start, TOKEN_FILTER)
+        if path:
+            self.load_token_file(path)
+
+    @Slot()
+    def _on_connect_clicked(self) -> None:
+        if self._poller is not None and self.sender() is self.connect_button:
+            self.disconnect_worker()
+        else:
+            self.connect_worker()
+
+    @Slot(object, float)
+    def _on_answered(self, info: dict, rtt_ms: float) -> None:
+        was = self._was_connected
+        self._info, self._rtt_ms = dict(info), float(rtt_ms)
+        self._was_connected = True
+        if self._state != CONNECTED:
+            gpu = info.get("gpu") or info.get("device") or "?"
+            self.message.emit(f"remote worker {'back' if was or self._state == LOST else 'connected'}: {gpu}")
+        self._set_state(CONNECTED, "")
+
+    @Slot(str, str, float, int)
+    def _on_failed(self, kind: str, message: str, retry_in: float, failures: int) -> None:
+        if kind == REFUSED:
+            self._poller = None  # its thread ends by itself
+            self._set_state(REFUSED, message)
+            self.message.emit(f"remote worker refused the connection: {message}")
+            return
+        state = LOST if self._was_connected else UNREACHABLE
+        if state == LOST and self._state != LOST:
+            self.message.emit(f"remote worker lost: {message}; tasks on it fall back to local inference, "
+                              "reconnecting")
+        self._retry_in = retry_in
+        self._failures = failures
+        self._set_state(state, message)
+
+    @Slot(str, str)
+    def _on_execution(self, task: str, text: str) -> None:
+        self._execution[task] = text
+        self.message.emit(f"{TASK_TITLES.get(task, task)}: {text}")
+        self._update()
+
+    def _on_task_choice(self, task: str) -> None:
+        self.settings.setValue(self._key(task), self.task_mode(task))
+        self.changed.emit()
+
+    def _set_state(self, state: str, reason: str) -> None:
+        old_state, old_remote = self._state, self.remote_settings()
+        self._state, self._reason = state, reason
+        self._update()
+        if state != old_state:
+            self.state_changed.emit(state)
+        if old_remote != self.remote_settings():
+            self.changed.emit()
+
+    def _update(self) -> None:
+        st = self._state
+        if st == IDLE:
+            text = "not connected"
+        elif st == CONNECTING:
+            text = "connecting…"
+        elif st == CONNECTED:
+            text = "connected"
+        elif st == REFUSED:
+            text = f"refused: {self._reason}"
+        else:
+            head = "unreachable" if st == UNREACHABLE else "connection lost (local inference meanwhile)"
+            text = f"{head}: {self._reason} — retry {self._failures} in {self._retry_in:g} s"
+        self.state_label.setText(text)
+        colour = {CONNECTED: "#2a7d2a", REFUSED: "#b00020", UNREACHABLE: "#b00020", LOST: "#b05a00"}.get(st, "")
+        self.state_label.setStyleSheet(f"color: {colour};" if colour else "")
+
+        info = self._info if st == CONNECTED or (st == LOST and self._info) else {}
+        if info:
+            device = str(info.get("device") or "?")
+            gpu = info.get("gpu")
+            self.device_label.setText(f"{device} ({gpu})" if gpu else device)
+            fps = info.get("fps")
+            self.fps_label.setText(f"{float(fps):.1f} frames/s" if isinstance(fps, (int, float)) else "–")
+            self.load_label.setText(format_load(info.get("load")))
+            self.models_label.setText(format_models(info.get("models")))
+        else:
+            for lab in (self.device_label, self.fps_label, self.load_label, self.models_label):
+                lab.setText("–")
+        self.latency_label.setText(f"{self._rtt_ms:.1f} ms" if st == CONNECTED and self._rtt_ms is not None
+                                   else "–")
+
+        on = self._poller is not None
+        self.connect_button.setText("Disconnect" if on else "Connect")
+        self.url_edit.setEnabled(not on)
+        self.token_edit.setEnabled(not on)
+        self.token_file_button.setEnabled(not on)
+        usable = self.remote_settings() is not None
+        for combo in self.task_combos.values():
+            combo.setEnabled(usable)
+        lines = []
+        for task in TASKS:
+            where = "remote" if self.use_remote(task) else "local"
+            extra = self._execution.get(task)
+            lines.append(f"{TASK_TITLES[task]}: {where}" + (f" — {extra}" if extra and where == "remote" else ""))
+        self.execution_label.setText("\n".join(lines))
+
+
+# ==================================================================== estimators for tasks
+def estimator_factory(panel: RemotePanel | None, local_kwargs: dict, task: str = "extract",
+                      remote_kwargs: dict | None = None) -> Callable[[], "PoseEstimator"]:
+    """A factory of the pose estimator ``task`` should use, decided now (call it on the GUI thread;
+    the factory itself may run on any thread, e.g. a :class:`gui.workers.GeneratorWorker`).
+
+    Args:
+        panel: the Remote panel (None: always local).
+        local_kwargs: arguments of :func:`core.pose.create_estimator`, including ``backend``
+            (default ``yolo``), e.g. ``{"backend": "yolo", "frame_rate": 29.0}``.
+        task: ``"extract"`` or ``"live"``.
+        remote_kwargs: extra arguments of ``RemotePoseEstimator`` (``width``, ``classifier``…).
+
+    Returns:
+        A callable with no arguments returning a new :class:`~core.pose.PoseEstimator`: when
+        ``panel.use_remote(task)``, a ``core.remote.client.FallbackEstimator`` that runs on the worker
+        and falls back to the local estimator while the worker is unreachable (reporting each
+        switch to the panel); otherwise the local estimator.
+
+    Raises (from the factory): ModelError (local model missing), ValueError (unknown backend).
+    """
+    from core.pose import DEFAULT_BACKEND, create_estimator
+
+    kw = dict(local_kwargs)
+    backend = kw.pop("backend", DEFAULT_BACKEND)
+
+    def local() -> "PoseEstimator":
+        return create_estimator(backend, **kw)
+
+    remote = panel.remote_settings() if panel is not None and panel.use_remote(task) else None
+    if remote is None:
+        return local
+    url, token = remote["url"], remote["token"]
+    rkw = dict(remote_kwargs or {})
+    backoff = tuple(panel.backoff) if panel is not None else BACKOFF_S
+
+    def on_status(*args) -> None:
+        text = " ".join(str(a) for a in args if a is not None and a != "")
+        panel.report_execution(task, text or "status changed")
+
+    def make() -> "PoseEstimator":
+        from core.remote.client import FallbackEstimator, RemotePoseEstimator
+
+        def remote_factory() -> "PoseEstimator":
+            return RemotePoseEstimator(url, token, backend=backend, **rkw)
+
+        return FallbackEstimator(remote_factory, local, on_status=on_status, backoff=backoff)
+
+    return make
+
+
+# ==================================================================== wiring into the main window
+class _CloseWatcher(QObject):
+    def __init__(self, panel: RemotePanel, parent: QObject):
+        super().__init__(parent)
+        self._panel = panel
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Close:
+            self._panel.shutdown()
+        return False
+
+
+def install(main_window: "MainWindow") -> RemotePanel:
+    """Add the Remote panel to ``main_window`` as a hidden "Remote worker" dock, with a checkable
+    "Remote worker" action in its View menu that shows and hides it; notices go to its status bar.
+
+    Sets ``main_window.remote_panel`` and ``main_window.remote_dock``.
+
+    Returns:
+        The panel.
+    """
+    panel = RemotePanel(getattr(main_window, "settings", None), parent=main_window)
+    dock = QDockWidget("Remote worker", main_window)
+    dock.setObjectName("dock_remote")
+    dock.setWidget(panel)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    main_window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.hide()
+    action = dock.toggleViewAction()
+    action.setText("&Remote worker")
+    action.setObjectName("action_remote_worker")
+    view_menu = None
+    for act in main_window.menuBar().actions():
+        if act.menu() is not None and act.text().replace("&", "") == "View":
+            view_menu = act.menu()
+            break
+    if view_menu is None:
+        view_menu = main_window.menuBar().addMenu("&View")
+    view_menu.addSeparator()
+    view_menu.addAction(action)
+    panel.message.connect(lambda text: main_window.statusBar().showMessage(text, 10_000))
+    main_window.installEventFilter(_CloseWatcher(panel, main_window))
+    main_window.remote_panel = panel
+    main_window.remote_dock = dock
+    main_window.remote_action = action
+    return panel
