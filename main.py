@@ -9,6 +9,7 @@ Commands:
     train    train a skeleton classifier (lstm, transformer, stgcn) on labelled skeletons
     evaluate frame-level metrics of a classifier checkpoint on labelled skeletons
     predict  label every row of a skeleton CSV, or every track and frame of a video, with a checkpoint
+    worker   serve pose estimation to PoseWatch desktops (the remote GPU worker; see docs/REMOTE_WORKER.md)
 
 Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
 with status 2; no traceback.
@@ -97,21 +98,101 @@ def gui(video: str | None) -> None:
 @_width_opt
 @_tracker_opt
 @_device_opt
+@click.option("--remote", default=None, metavar="URL",
+              help="Run pose estimation on a PoseWatch worker (ws://host:port, wss://, http(s)://); see docs/REMOTE_WORKER.md.")
+@click.option("--token-file", default=None, type=click.Path(dir_okay=False), help="File holding the worker's token (with --remote).")
+@click.option("--cafile", default=None, type=click.Path(dir_okay=False),
+              help="Certificate to trust for a wss:// worker with a self-signed certificate (with --remote).")
 def extract(video: str, out: str, backend: str, pose_model: str | None, width: int | None, tracker: str,
-            device: str | None) -> None:
+            device: str | None, remote: str | None, token_file: str | None, cafile: str | None) -> None:
     """Estimate and track poses in VIDEO; write SKELETONS.csv (one row per person per frame).
 
     Columns: frame, time_s, track_id, bbox_x1..bbox_y2 (pixels), score, then <JOINT>_X, <JOINT>_Y,
     <JOINT>_SCORE for every joint of the backend's skeleton layout. Results are cached, so a second
-    run on the same video and settings needs no inference.
+    run on the same video and settings needs no inference. With --remote the work runs on a
+    PoseWatch worker (frames are sent JPEG-encoded; the worker's pose model is used).
     """
     from core.extract import write_csv
 
-    cache = _load_skeletons(video, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
+    if remote:
+        cache = _remote_skeletons(video, remote, token_file, cafile, backend, pose_model, width, tracker, device)
+    elif token_file or cafile:
+        raise click.UsageError("--token-file and --cafile need --remote")
+    else:
+        cache = _load_skeletons(video, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
     write_csv(cache, out)
     n = cache.persons_per_frame()
     click.echo(f"wrote {out}: {int(n.sum())} rows, {cache.frame_count} frames, {len(cache.track_ids())} tracks, "
                f"layout {cache.layout}", err=True)
+
+
+# --- remote worker (issue 6) -------------------------------------------------------------------------
+def _remote_skeletons(video: str, url: str, token_file: str | None, cafile: str | None, backend: str,
+                      pose_model: str | None, width: int | None, tracker: str, device: str | None):
+    from core.extract import run
+    from core.remote import RemotePoseEstimator, read_token
+    from core.remote.extract import iter_load_or_extract_remote
+    from core.video import open_source
+
+    if not token_file:
+        raise click.UsageError("--remote needs --token-file FILE (the worker's bearer token)")
+    if pose_model or device:
+        raise click.UsageError("--pose-model and --device are chosen by the worker (see `main.py worker`), not with --remote")
+    token = read_token(token_file)
+    with open_source(video) as src:  # a bad video fails before connecting
+        fps = src.info.fps
+    with RemotePoseEstimator(url, token, backend, width=width, tracker=tracker, frame_rate=fps, cafile=cafile,
+                             timeout=30.0) as est:
+        where = f"{est.device}" + (f", {est.gpu_name}" if est.gpu_name else "")
+        click.echo(f"remote worker {est.http_url} ({where})", err=True)
+        cache = run(iter_load_or_extract_remote(video, est), desc="poses (remote)")
+    if "truncated_at" in cache.meta:
+        click.echo(f"warning: {video} ends early: only {cache.meta['truncated_at']} frames could be decoded", err=True)
+    return cache
+
+
+@cli.command("worker")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: all interfaces; prefer an SSH tunnel or TLS then).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--token-file", required=True, type=click.Path(dir_okay=False),
+              help="File holding the bearer token clients must send (e.g. `openssl rand -hex 32 > token`).")
+@click.option("--tls-cert", default=None, type=click.Path(dir_okay=False), help="TLS certificate (PEM); with --tls-key.")
+@click.option("--tls-key", default=None, type=click.Path(dir_okay=False), help="TLS private key (PEM).")
+@_model_opt
+@click.option("--imgsz", type=click.IntRange(min=32), default=640, show_default=True, help="YOLO inference size (pixels).")
+@click.option("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if available).")
+@click.option("--runtime", type=click.Choice(["auto", "onnx", "torch", "tensorrt"]), default="auto", show_default=True,
+              help="auto: TensorRT (half) on CUDA when tensorrt is installed, else PyTorch half; ONNX Runtime on CPU.")
+@click.option("--classifier", "classifiers", multiple=True, metavar="NAME=PATH",
+              help="Add a classifier clients may ask for by NAME (repeatable); 'fall' and 'abnormal' are built in.")
+@click.option("--max-clients", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--max-queue", type=click.IntRange(1, 16), default=16, show_default=True,
+              help="Most frames one stream may queue; beyond it the oldest are dropped.")
+@click.option("--max-message-mb", type=click.FloatRange(0.1, 64), default=8.0, show_default=True,
+              help="Largest WebSocket message accepted (MiB).")
+def worker_cmd(host: str, port: int, token_file: str, tls_cert: str | None, tls_key: str | None,
+               pose_model: str | None, imgsz: int, device: str | None, runtime: str, classifiers: tuple[str, ...],
+               max_clients: int, max_queue: int, max_message_mb: float) -> None:
+    """Serve pose estimation, tracking and classification to PoseWatch desktops (the remote GPU worker).
+
+    HTTP GET /health and /v1/info, WebSocket /v1/stream; every request but /health needs
+    `Authorization: Bearer <token>`. See docs/REMOTE_WORKER.md.
+    """
+    from core.remote.server import WorkerConfig, parse_classifier_specs, read_token_file, serve
+
+    cfg = WorkerConfig(token=read_token_file(token_file), pose_model=pose_model, imgsz=imgsz, device=device,
+                       runtime=runtime, classifiers=parse_classifier_specs(classifiers), max_queue=max_queue,
+                       max_clients=max_clients, max_message_bytes=int(max_message_mb * 2**20))
+    scheme = "https" if tls_cert else "http"
+
+    def ready(state) -> None:
+        gpu = f", {state.gpu_name}" if state.gpu_name else ""
+        click.echo(f"PoseWatch worker on {scheme}://{host}:{port} ({state.device}{gpu}, {state.runtime}; "
+                   f"classifiers: {', '.join(state.registry) or 'none'})", err=True)
+
+    serve(cfg, host, port, tls_cert, tls_key, on_ready=ready)
+# --- end remote worker ---------------------------------------------------------------------------------
 
 
 @cli.command()
