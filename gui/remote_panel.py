@@ -77,6 +77,7 @@ CONNECTED = "connected"
 REFUSED = "refused"
 UNREACHABLE = "unreachable"
 LOST = "lost"
+INVALID = "invalid"
 
 _POLLERS: set["HealthPoller"] = set()
 
@@ -107,8 +108,10 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     if status in (401, 403):
         return REFUSED, message
     low = message.lower()
-    # "connection refused" is a socket error (nobody listens): unreachable, not a token refusal.
-    if any(k in low for k in ("token", "401", "403", "unauthori", "forbidden")) and "connection refused" not in low:
+    if low.startswith("cannot reach") or "connection refused" in low:
+        # no HTTP answer ("connection refused" is the socket error of a port nobody listens on)
+        return UNREACHABLE, message
+    if "refused the" in low or any(k in low for k in ("token", "http 401", "http 403", "unauthori", "forbidden")):
         return REFUSED, message
     return UNREACHABLE, message
 
@@ -128,20 +131,46 @@ def format_load(load: object) -> str:
 
 
 def format_models(models: object) -> str:
-    """A short text for the worker's ``models`` entry (dict name → description, or a list)."""
+    """A short text for the worker's ``models`` entry.
+
+    The worker sends ``{"pose": {settings of its pose model: "model", "imgsz", …}, "backends": [names],
+    "classifiers": {name: {"labels": […], …}}}``; other shapes (a list, a dict name → text) are
+    shown as they are.
+    """
     if isinstance(models, dict):
-        names = []
+        parts = []
         for k, v in models.items():
-            if isinstance(v, (list, tuple)):
-                names.append(f"{k}: {', '.join(str(x) for x in v)}" if v else str(k))
+            if isinstance(v, dict) and "model" in v:  # a model's settings
+                size = f", {v['imgsz']} px" if v.get("imgsz") else ""
+                parts.append(f"{k}: {v['model']}{size}")
+            elif isinstance(v, dict):  # a registry: name → details
+                parts.append(f"{k}: {', '.join(str(n) for n in v) or 'none'}")
+            elif isinstance(v, (list, tuple)):
+                parts.append(f"{k}: {', '.join(str(x) for x in v) or 'none'}")
             elif isinstance(v, str) and v and v != k:
-                names.append(f"{k}: {v}")
+                parts.append(f"{k}: {v}")
             else:
-                names.append(str(k))
-        return "; ".join(names) or "–"
+                parts.append(str(k))
+        return "; ".join(parts) or "–"
     if isinstance(models, (list, tuple)):
         return ", ".join(str(m) for m in models) or "–"
     return "–" if models is None else _one_line(models)
+
+
+def check_url(url: str) -> str | None:
+    """None when ``url`` looks like a worker address (``ws``, ``wss``, ``http`` or ``https`` with a
+    host), else a one-line reason."""
+    from urllib.parse import urlsplit
+
+    try:
+        u = urlsplit(url.strip())
+        ok = u.scheme.lower() in ("ws", "wss", "http", "https") and bool(u.hostname)
+        _ = u.port  # raises ValueError on a bad port
+    except ValueError as e:
+        return f"invalid worker URL '{url}': {e}"
+    if not ok:
+        return f"invalid worker URL '{url}': use ws://host:port, wss://host:port, http://… or https://…"
+    return None
 
 
 def read_token_file(path: str) -> str:
@@ -306,7 +335,8 @@ class RemotePanel(QWidget):
         changed(): the remote settings or a task's execution choice changed (connect, disconnect,
             refusal, a combo); read :meth:`remote_settings` / :meth:`use_remote` again.
         state_changed(str): the connection state: ``disconnected``, ``connecting``, ``connected``,
-            ``refused``, ``unreachable`` (never answered) or ``lost`` (answered before, not now).
+            ``refused`` (token missing or rejected), ``unreachable`` (never answered), ``lost``
+            (answered before, not now) or ``invalid`` (no usable URL).
         message(str): a one-line notice for the status bar (refusals, a lost worker, fallback to
             local inference during a task and the return to the worker).
     """
@@ -316,7 +346,7 @@ class RemotePanel(QWidget):
     message = Signal(str)
 
     # from estimator threads (FallbackEstimator's on_status), re-emitted in the GUI thread
-    _q_execution = Signal(str, str)
+    _q_execution = Signal(str, str, object)
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
                  interval: float = POLL_INTERVAL_S, backoff: tuple[float, ...] = BACKOFF_S,
@@ -332,11 +362,12 @@ class RemotePanel(QWidget):
         self._token_file: str | None = None
         self._active: tuple[str, str] | None = None  # (url, token) while connect is on
         self._was_connected = False
-        self._execution: dict[str, str] = {}
+        self._execution: dict[str, tuple[bool | None, str]] = {}
         self._retry_in = 0.0
         self._failures = 0
         self._build_ui()
         self._load_settings()
+        self.url_edit.textChanged.connect(lambda text: self.settings.setValue(self._key("url"), text.strip()))
         self._q_execution.connect(self._on_execution, Qt.ConnectionType.QueuedConnection)
         self._update()
 
@@ -488,6 +519,7 @@ class RemotePanel(QWidget):
         self.task_combos[task].setCurrentIndex(self.task_combos[task].findData(mode))
 
     def set_url(self, url: str) -> None:
+        """Set the worker URL (saved in the settings)."""
         self.url_edit.setText(url)
 
     def set_token(self, token: str) -> None:
@@ -519,8 +551,9 @@ class RemotePanel(QWidget):
         url = self.url_edit.text().strip()
         token = self.token_edit.text().strip()
         self._stop_poller()
-        if not url:
-            self._set_state(REFUSED, "no worker URL given")
+        bad = check_url(url) if url else "no worker URL given"
+        if bad:
+            self._set_state(INVALID, bad)
             return False
         if not token:
             self._set_state(REFUSED, "no token given (type it or load the token file)")
@@ -552,10 +585,21 @@ class RemotePanel(QWidget):
         if poller is not None:
             poller.wait(timeout_ms)
 
-    def report_execution(self, task: str, text: str) -> None:
-        """Show how ``task`` runs right now (thread-safe: estimator threads call it, e.g. "worker
-        lost, local inference")."""
-        self._q_execution.emit(task, _one_line(text))
+    def report_execution(self, task: str, text: str, remote: bool | None = None) -> None:
+        """Show how ``task`` runs right now (thread-safe: estimator threads call it).
+
+        Args:
+            task: ``"extract"`` or ``"live"``.
+            text: one-line status of the task's estimator (e.g. "remote worker lost: … — using local
+                inference, reconnecting in 2 s").
+            remote: True while its frames go to the worker, False while they run locally, None
+                when unknown.
+        """
+        self._q_execution.emit(task, _one_line(text, 400), remote)
+
+    def execution(self, task: str) -> tuple[bool | None, str]:
+        """The last :meth:`report_execution` of ``task``: ``(remote, text)`` (``(None, "")`` if none)."""
+        return self._execution.get(task, (None, ""))
 
     # ---------------------------------------------------------------- internals
     def _stop_poller(self) -> None:
@@ -621,9 +665,9 @@ class RemotePanel(QWidget):
         self._failures = failures
         self._set_state(state, message)
 
-    @Slot(str, str)
-    def _on_execution(self, task: str, text: str) -> None:
-        self._execution[task] = text
+    @Slot(str, str, object)
+    def _on_execution(self, task: str, text: str, remote: object) -> None:
+        self._execution[task] = (None if remote is None else bool(remote), text)
         self.message.emit(f"{TASK_TITLES.get(task, task)}: {text}")
         self._update()
 
@@ -650,18 +694,20 @@ class RemotePanel(QWidget):
             text = "connected"
         elif st == REFUSED:
             text = f"refused: {self._reason}"
+        elif st == INVALID:
+            text = self._reason
         else:
             head = "unreachable" if st == UNREACHABLE else "connection lost (local inference meanwhile)"
             text = f"{head}: {self._reason} — retry {self._failures} in {self._retry_in:g} s"
         self.state_label.setText(text)
-        colour = {CONNECTED: "#2a7d2a", REFUSED: "#b00020", UNREACHABLE: "#b00020", LOST: "#b05a00"}.get(st, "")
+        colour = {CONNECTED: "#2a7d2a", REFUSED: "#b00020", INVALID: "#b00020", UNREACHABLE: "#b00020", LOST: "#b05a00"}.get(st, "")
         self.state_label.setStyleSheet(f"color: {colour};" if colour else "")
 
         info = self._info if st == CONNECTED or (st == LOST and self._info) else {}
         if info:
             device = str(info.get("device") or "?")
-            gpu = info.get("gpu")
-            self.device_label.setText(f"{device} ({gpu})" if gpu else device)
+            extra = ", ".join(str(x) for x in (info.get("gpu"), info.get("runtime")) if x)
+            self.device_label.setText(f"{device} ({extra})" if extra else device)
             fps = info.get("fps")
             self.fps_label.setText(f"{float(fps):.1f} frames/s" if isinstance(fps, (int, float)) else "–")
             self.load_label.setText(format_load(info.get("load")))
@@ -682,9 +728,13 @@ class RemotePanel(QWidget):
             combo.setEnabled(usable)
         lines = []
         for task in TASKS:
-            where = "remote" if self.use_remote(task) else "local"
-            extra = self._execution.get(task)
-            lines.append(f"{TASK_TITLES[task]}: {where}" + (f" — {extra}" if extra and where == "remote" else ""))
+            title = TASK_TITLES[task]
+            if not self.use_remote(task):
+                lines.append(f"{title}: local")
+                continue
+            remote, text = self.execution(task)
+            where = {True: "on the worker", False: "local fallback", None: "remote"}[remote]
+            lines.append(f"{title}: {where}" + (f" — {text}" if text else ""))
         self.execution_label.setText("\n".join(lines))
 
 
@@ -721,20 +771,27 @@ def estimator_factory(panel: RemotePanel | None, local_kwargs: dict, task: str =
     if remote is None:
         return local
     url, token = remote["url"], remote["token"]
-    rkw = dict(remote_kwargs or {})
+    rkw = {k: kw[k] for k in ("tracker", "frame_rate") if k in kw}  # the worker's own model and size
+    rkw.update(remote_kwargs or {})
     backoff = tuple(panel.backoff) if panel is not None else BACKOFF_S
-
-    def on_status(*args) -> None:
-        text = " ".join(str(a) for a in args if a is not None and a != "")
-        panel.report_execution(task, text or "status changed")
 
     def make() -> "PoseEstimator":
         from core.remote.client import FallbackEstimator, RemotePoseEstimator
 
+        made: list[PoseEstimator] = []
+
         def remote_factory() -> "PoseEstimator":
             return RemotePoseEstimator(url, token, backend=backend, **rkw)
 
-        return FallbackEstimator(remote_factory, local, on_status=on_status, backoff=backoff)
+        def on_status(text: str) -> None:
+            # FallbackEstimator reports after switching, so using_remote is already the new state;
+            # its first report comes from its constructor, before ``made`` holds it.
+            remote = made[0].using_remote if made else str(text).startswith("using remote")
+            panel.report_execution(task, str(text), remote)
+
+        est = FallbackEstimator(remote_factory, local, on_status=on_status, backoff=backoff)
+        made.append(est)
+        return est
 
     return make
 
