@@ -1,0 +1,183 @@
+"""The live view's event log: one row per alert (time, frame, track, label, probability, snapshot, clip).
+
+Rows come from :class:`core.live.AlertEvent` objects (the live detector writes the same events to
+``events.jsonl`` in its events folder, with a snapshot image and a short clip next to it). A row shows
+a thumbnail of the snapshot; double-clicking a row opens its clip (once written) or its snapshot with
+the desktop's default application (:class:`~PySide6.QtGui.QDesktopServices`).
+
+The clip of an event is written by the detector only when the post-alert buffer is full (``post_s``
+seconds after the alert), so its cell says "pending…" until the file exists; a 1 s timer re-checks
+pending rows (a file-existence check per pending row, nothing else).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+log = logging.getLogger(__name__)
+
+#: Column titles, in order.
+COLUMNS = ("Time", "Video s", "Frame", "Track", "Label", "Prob", "Snapshot", "Clip")
+#: Thumbnail height in the Snapshot column (pixels).
+THUMB_HEIGHT = 40
+#: Most rows kept; the oldest are removed first (a long session must not grow the table forever).
+MAX_ROWS = 2000
+
+COL_TIME, COL_VIDEO_S, COL_FRAME, COL_TRACK, COL_LABEL, COL_PROB, COL_SNAPSHOT, COL_CLIP = range(len(COLUMNS))
+
+
+def _wall_clock(iso: str | None) -> str:
+    """``HH:MM:SS`` of an ISO 8601 time (the text itself if it does not parse)."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(str(iso)).strftime("%H:%M:%S")
+    except ValueError:
+        return str(iso)
+
+
+class EventLog(QTableWidget):
+    """A table of alert events, newest at the bottom (the view follows the newest row).
+
+    Args:
+        open_url: how a file is opened on double-click (default :meth:`QDesktopServices.openUrl`);
+            receives a :class:`~PySide6.QtCore.QUrl`, returns True on success.
+
+    Signals:
+        file_opened(str): a snapshot or clip file was handed to the desktop (its path).
+        open_failed(str): a one-line message (no file for this event yet, or the desktop refused).
+    """
+
+    file_opened = Signal(str)
+    open_failed = Signal(str)
+
+    def __init__(self, parent=None, open_url=None):
+        super().__init__(0, len(COLUMNS), parent)
+        self._open_url = open_url or QDesktopServices.openUrl
+        self._events: list[Any] = []
+        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setAlternatingRowColors(True)
+        self.setIconSize(QSize(int(THUMB_HEIGHT * 16 / 9), THUMB_HEIGHT))
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(THUMB_HEIGHT + 4)
+        hh = self.horizontalHeader()
+        for c in range(len(COLUMNS)):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(COL_CLIP, QHeaderView.ResizeMode.Stretch)
+        self.setToolTip("Alerts; double-click a row to open its clip (or its snapshot)")
+        self.cellDoubleClicked.connect(lambda row, _col: self.open_row(row))
+        self._pending = QTimer(self)
+        self._pending.setInterval(1000)
+        self._pending.timeout.connect(self._check_pending)
+
+    # ------------------------------------------------------------------------------ content
+    @property
+    def events(self) -> list[Any]:
+        """The events shown, oldest first (the :class:`core.live.AlertEvent` objects themselves)."""
+        return list(self._events)
+
+    def add_event(self, ev: Any) -> int:
+        """Append a row for ``ev`` (a :class:`core.live.AlertEvent`); returns its row index."""
+        if self.rowCount() >= MAX_ROWS:
+            self.removeRow(0)
+            self._events.pop(0)
+        row = self.rowCount()
+        self.insertRow(row)
+        self._events.append(ev)
+        cells = {
+            COL_TIME: _wall_clock(getattr(ev, "wall_time", None)),
+            COL_VIDEO_S: f"{float(ev.time_s):.2f}",
+            COL_FRAME: str(int(ev.frame_index)),
+            COL_TRACK: f"#{int(ev.track_id)}",
+            COL_LABEL: str(ev.label),
+            COL_PROB: f"{float(ev.prob):.2f}",
+        }
+        for col, text in cells.items():
+            item = QTableWidgetItem(text)
+            if col in (COL_VIDEO_S, COL_FRAME, COL_TRACK, COL_PROB):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(row, col, item)
+        self.setItem(row, COL_SNAPSHOT, self._snapshot_item(getattr(ev, "snapshot", None)))
+        self.setItem(row, COL_CLIP, QTableWidgetItem(""))
+        self._update_clip_cell(row)
+        self.scrollToBottom()
+        return row
+
+    def clear_events(self) -> None:
+        """Remove every row."""
+        self.setRowCount(0)
+        self._events.clear()
+        self._pending.stop()
+
+    def _snapshot_item(self, path: str | None) -> QTableWidgetItem:
+        item = QTableWidgetItem()
+        if not path:
+            item.setText("—")
+            return item
+        item.setToolTip(str(path))
+        pm = QPixmap(str(path)) if Path(path).is_file() else QPixmap()
+        if pm.isNull():
+            item.setText(Path(path).name)
+        else:
+            item.setIcon(pm.scaledToHeight(THUMB_HEIGHT, Qt.TransformationMode.SmoothTransformation))
+        return item
+
+    def _update_clip_cell(self, row: int) -> bool:
+        """Refresh the clip cell of ``row``; True while its clip is still pending."""
+        clip = getattr(self._events[row], "clip", None)
+        item = self.item(row, COL_CLIP)
+        if not clip:
+            item.setText("—")
+            return False
+        if Path(clip).is_file():
+            item.setText(Path(clip).name)
+            item.setToolTip(str(clip))
+            return False
+        item.setText("pending…")
+        item.setToolTip(f"{clip} (written when the post-alert buffer is full)")
+        if not self._pending.isActive():
+            self._pending.start()
+        return True
+
+    def _check_pending(self) -> None:
+        pending = False
+        for row in range(self.rowCount()):
+            if self.item(row, COL_CLIP).text() == "pending…":
+                pending = self._update_clip_cell(row) or pending
+        if not pending:
+            self._pending.stop()
+
+    # ------------------------------------------------------------------------------ opening
+    def file_for_row(self, row: int) -> str | None:
+        """The file a double-click on ``row`` opens: the clip if it exists, else the snapshot if it
+        exists, else None."""
+        if not 0 <= row < len(self._events):
+            return None
+        ev = self._events[row]
+        for path in (getattr(ev, "clip", None), getattr(ev, "snapshot", None)):
+            if path and Path(path).is_file():
+                return str(path)
+        return None
+
+    def open_row(self, row: int) -> bool:
+        """Open the clip (or snapshot) of ``row`` with the desktop's default application."""
+        path = self.file_for_row(row)
+        if path is None:
+            self.open_failed.emit("this event has no snapshot or clip on disk (no events folder, or not written yet)")
+            return False
+        ok = bool(self._open_url(QUrl.fromLocalFile(path)))
+        if ok:
+            self.file_opened.emit(path)
+        else:
+            self.open_failed.emit(f"the desktop could not open {path}")
+        return ok

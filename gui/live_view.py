@@ -1,0 +1,1088 @@
+"""Live detection in the GUI: a webcam, an RTSP/HTTP stream or a video file played as a camera, with
+per-person skeletons, track IDs, labels and probabilities, an FPS / latency readout, alerts in an event
+log, and a clear status line when the source is missing, lost or stalls.
+
+Threads. The GUI thread only presents. Capture, pose inference, tracking, classification, alerting,
+the events folder (``events.jsonl``, snapshots, clips) and reconnection with back-off all run in the
+threads of :class:`core.live.LiveDetector`. Its callbacks (``on_result``, ``on_event``, ``on_status``)
+are called in those threads; this module marshals them into the GUI thread with Qt signals on
+explicitly *queued* connections:
+
+- results are **coalesced**: the callback stores the newest :class:`core.live.LiveResult` in a one-slot
+  mailbox and emits a notification only if none is pending; the GUI slot takes whatever is newest. So
+  when the GUI draws more slowly than results arrive, older results are replaced (counted as "skipped"
+  in the readout) and the queue of pending signals never holds more than one notification;
+- events and status lines are rare and each one is delivered.
+
+The overlay (:func:`core.overlay.draw_overlay`: skeleton, box, ``#id label prob``) is drawn in the GUI
+thread, on the newest result only, just before it is shown: a few milliseconds per frame, and frames
+that are skipped are never drawn. (Drawing it in the detector's consumer thread would draw every frame,
+including the skipped ones.)
+
+Stopping never blocks the GUI: :meth:`LiveView.stop` asks the detector to stop (non-blocking), and a
+watcher thread — started with the detector, waiting in :meth:`core.live.LiveDetector.join` — reports
+``finished`` through a queued signal once all its threads have ended, whether it was stopped or ended
+by itself (a start error, the end of a file). :func:`wait_for_detectors` blocks until every detector
+started here has ended (application exit, tests).
+
+Opening: :func:`install` adds *View > Live detection…* (:data:`LIVE_SHORTCUT`) to a
+:class:`gui.main_window.MainWindow` and returns the :class:`LiveWindow` it opens.
+
+Remote execution (issue 6): :class:`LiveView` takes an ``estimator_factory`` (see
+:meth:`LiveView.set_estimator_factory`), handed to :class:`core.live.LiveDetector` as is; None runs the
+pose model locally.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import PoseWatchError
+from core.extract import Progress
+from core.overlay import OverlayOptions, draw_overlay
+
+from .event_log import EventLog
+from .video_view import VideoView
+from .workers import GeneratorWorker
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+#: Keyboard shortcut of *View > Live detection…* (Ctrl+L already loads a classifier in the player).
+LIVE_SHORTCUT = "Ctrl+Shift+D"
+#: Source kinds offered, in the order of the source-type selector.
+SOURCE_KINDS = ("webcam", "url", "file")
+SOURCE_TITLES = {"webcam": "Webcam", "url": "Stream URL", "file": "Video file"}
+#: Webcam indices probed by *Refresh* (:func:`core.live.list_cameras`).
+CAMERA_PROBE_MAX = 5
+#: Shipped classifier choices: (combo text, LiveConfig.classifier value).
+SHIPPED_MODELS = (("Falls (shipped)", "fall"), ("Abnormal behaviour (shipped)", "abnormal"))
+MODEL_NONE = "None (skeletons only)"
+MODEL_BROWSE = "Checkpoint…"
+CHECKPOINT_FILTER = "PoseWatch classifiers (*.pt *.pth);;All files (*)"
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg);;All files (*)"
+SETTINGS_PREFIX = "live/"
+#: How long :func:`wait_for_detectors` waits by default (milliseconds).
+JOIN_TIMEOUT_MS = 15_000
+
+_RUNNING: set["_Session"] = set()
+_RUNNING_LOCK = threading.Lock()
+_QUIT_HOOKED = False
+
+
+def default_events_dir() -> Path:
+    """Where alert events go unless the user picks another folder:
+    ``platformdirs.user_data_dir("PoseWatch") / "events"`` (e.g. ``~/.local/share/PoseWatch/events``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("PoseWatch")) / "events"
+
+
+def _probe_cameras(max_index: int, cancel: Callable[[], bool] | None = None):
+    """Task generator for :class:`gui.workers.GeneratorWorker`: returns :func:`core.live.list_cameras`."""
+    from core.live import list_cameras
+
+    yield Progress(0, None, "probing cameras")
+    return list_cameras(max_index)
+
+
+def running_detectors() -> int:
+    """How many detectors started by a :class:`LiveView` have not ended yet."""
+    with _RUNNING_LOCK:
+        return len(_RUNNING)
+
+
+def wait_for_detectors(timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
+    """Ask every running detector to stop and wait for their threads (application exit, tests).
+
+    Blocks up to ``timeout_ms`` in total; True if all ended. Not for use while the GUI is live.
+    """
+    with _RUNNING_LOCK:
+        sessions = list(_RUNNING)
+    for s in sessions:
+        s.request_stop()
+    deadline = time.monotonic() + timeout_ms / 1000.0
+    ok = True
+    for s in sessions:
+        ok = s.wait(max(0.0, deadline - time.monotonic())) and ok
+    return ok
+
+
+# ==================================================================== one detector run
+class _Bridge(QObject):
+    """Carries the detector's callbacks into the GUI thread.
+
+    The ``_q_*`` signals are emitted in the detector's threads and connected with
+    ``QueuedConnection`` to slots of this object (which lives in the GUI thread); those re-emit the
+    public signals there, as :class:`gui.workers.GeneratorWorker` does. Blocking this object's
+    signals (:meth:`QObject.blockSignals`) silences a finished run's late deliveries.
+    """
+
+    result_ready = Signal()
+    event = Signal(object)
+    status = Signal(str)
+    finished = Signal()
+
+    _q_result = Signal()
+    _q_event = Signal(object)
+    _q_status = Signal(str)
+    _q_finished = Signal()
+
+    def __init__(self):
+        super().__init__()
+        q = Qt.ConnectionType.QueuedConnection
+        self._q_result.connect(self._emit_result, q)
+        self._q_event.connect(self._emit_event, q)
+        self._q_status.connect(self._emit_status, q)
+        self._q_finished.connect(self._emit_finished, q)
+
+    @Slot()
+    def _emit_result(self) -> None:
+        self.result_ready.emit()
+
+    @Slot(object)
+    def _emit_event(self, ev) -> None:
+        self.event.emit(ev)
+
+    @Slot(str)
+    def _emit_status(self, message: str) -> None:
+        self.status.emit(message)
+
+    @Slot()
+    def _emit_finished(self) -> None:
+        self.finished.emit()
+
+
+class _Session:
+    """One :class:`core.live.LiveDetector` run: its callbacks, the one-slot result mailbox, and a
+    background thread that builds the detector (loading the classifier checkpoint takes a moment),
+    starts it, waits for all its threads and then reports ``finished``."""
+
+    def __init__(self, source: str | int, config, estimator_factory=None):
+        self.source, self.config, self.estimator_factory = source, config, estimator_factory
+        self.bridge = _Bridge()  # no parent: owned by this session, lives in the GUI thread
+        self.detector = None
+        self._lock = threading.Lock()
+        self._latest = None
+        self._pending = False
+        self.received = 0
+        self.skipped = 0
+        self._stop_requested = threading.Event()
+        self._ended = threading.Event()
+
+    # -- detector threads
+    def _on_result(self, result) -> None:
+        with self._lock:
+            self.received += 1
+            if self._latest is not None:
+                self.skipped += 1  # replaced before the GUI drew it
+            self._latest = result
+            notify = not self._pending
+            self._pending = True
+        if notify:
+            self.bridge._q_result.emit()
+
+    def take(self):
+        """The newest result not drawn yet (None if the GUI already drew it)."""
+        with self._lock:
+            r, self._latest = self._latest, None
+            self._pending = False
+        return r
+
+    def _run(self) -> None:
+        from core.live import LiveDetector
+
+        status = self.bridge._q_status.emit
+        try:
+            try:
+                det = LiveDetector(self.source, self.config, on_result=self._on_result,
+                                   on_event=self.bridge._q_event.emit, on_status=status,
+                                   estimator_factory=self.estimator_factory)
+            except PoseWatchError as e:  # bad configuration: unknown or missing classifier, thresholds
+                status(f"error: {e}")
+                return
+            except Exception as e:  # noqa: BLE001 - e.g. a checkpoint torch cannot read
+                log.exception("creating the live detector")
+                status(f"error: cannot start live detection: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}")
+                return
+            self.detector = det
+            if self._stop_requested.is_set():
+                return
+            det.start()
+            if self._stop_requested.is_set():  # a stop that came between the check and start()
+                det.stop()
+            det.join()
+        except Exception:  # noqa: BLE001 - the thread must always report its end
+            log.exception("live detector thread failed")
+        finally:
+            self._ended.set()
+            with _RUNNING_LOCK:
+                _RUNNING.discard(self)
+            self.bridge._q_finished.emit()
+
+    # -- GUI thread
+    def start(self) -> None:
+        """Build and start the detector in the background (returns at once)."""
+        with _RUNNING_LOCK:
+            _RUNNING.add(self)
+        threading.Thread(target=self._run, name="posewatch-live", daemon=True).start()
+
+    def request_stop(self) -> None:
+        """Ask the detector to stop (returns at once)."""
+        self._stop_requested.set()
+        det = self.detector
+        if det is not None:
+            det.stop()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the detector's threads ended; True if they did."""
+        return self._ended.wait(timeout_s)
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+
+# ==================================================================== the view
+class LiveView(QWidget):
+    """The live-detection panel: source, model and alert settings, Start/Stop, the video with the
+    overlay, an FPS / latency readout, a status line and the event log.
+
+    Args:
+        main_window: the player window, if any: its loaded classifier is offered as a model choice
+            (and follows :attr:`MainWindow.classifier_changed`).
+        settings: where the choices are remembered (default: the main window's settings, else the
+            application's ``QSettings``).
+        events_dir: initial events folder (default: the remembered one, else :func:`default_events_dir`).
+        estimator_factory: passed to :class:`core.live.LiveDetector` (a remote pose estimator; None:
+            local).
+
+    Signals:
+        running_changed(bool): a detector started (True) or all its threads ended (False).
+        frame_shown(int): a result was drawn (its frame index).
+        status_changed(str): a status line was shown (from the detector, or the view's own messages).
+        event_added(object): an alert (:class:`core.live.AlertEvent`) was added to the event log.
+    """
+
+    running_changed = Signal(bool)
+    frame_shown = Signal(int)
+    status_changed = Signal(str)
+    event_added = Signal(object)
+
+    def __init__(self, main_window: "MainWindow | None" = None, settings: QSettings | None = None,
+                 events_dir: str | os.PathLike | None = None, estimator_factory: Callable[[], Any] | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self._mw = main_window
+        self.settings = settings if settings is not None else (
+            main_window.settings if main_window is not None else QSettings())
+        self._estimator_factory = estimator_factory
+        self._execution_label = ""
+        self._session: _Session | None = None
+        self._camera_worker: GeneratorWorker | None = None
+        self._overlay = OverlayOptions()
+        self._last_result = None
+        self._frames_shown = 0
+        self._shown_times: deque[float] = deque(maxlen=60)
+        self._last_status = ""
+        self._status_history: deque[str] = deque(maxlen=50)
+        self._model_value: str | None = "fall"
+        #: Files are played at their own frame rate like a camera (frames dropped when inference is
+        #: behind). False processes every frame of a file (analysis of a recording; tests).
+        self.pace_files = True
+        #: Further :class:`core.live.LiveConfig` fields for the next runs (e.g. ``{"start_frame": 150,
+        #: "stop_frame": 230}`` or ``{"width": 480}``); they win over the widgets.
+        self.config_overrides: dict[str, Any] = {}
+        self._build_ui()
+        self._restore(events_dir)
+        if main_window is not None:
+            main_window.classifier_changed.connect(lambda _c: self._refresh_models())
+        self._sync_execution()
+        self._update_controls()
+
+    # ================================================================ construction
+    def _build_ui(self) -> None:
+        # -- source
+        self.source_kind = QComboBox()
+        for k in SOURCE_KINDS:
+            self.source_kind.addItem(SOURCE_TITLES[k], k)
+        self.source_kind.setToolTip("What to watch: a webcam, a network stream, or a video file played at its "
+                                    "own frame rate as if it were a camera")
+        self.camera_box = QComboBox()
+        self.camera_box.setEditable(True)  # an index can be typed when probing finds nothing
+        self.camera_box.setToolTip("Webcam (index: name); type an index if it is not listed")
+        self.camera_refresh = QToolButton()
+        self.camera_refresh.setText("⟳")
+        self.camera_refresh.setToolTip("Look for webcams again (in the background)")
+        self.camera_refresh.clicked.connect(self.refresh_cameras)
+        self.url_edit = QLineEdit()
+        self.url_edit.setPlaceholderText("rtsp://user:pass@host:554/stream  or  http://host/video.mjpg")
+        self.url_edit.setToolTip("RTSP or HTTP stream URL")
+        self.file_edit = QLineEdit()
+        self.file_edit.setPlaceholderText("a video file, played as a camera")
+        self.file_browse = QToolButton()
+        self.file_browse.setText("…")
+        self.file_browse.setToolTip("Choose a video file")
+        self.file_browse.clicked.connect(self._browse_file)
+
+        self.source_stack = QStackedWidget()
+        for widgets in ((self.camera_box, self.camera_refresh), (self.url_edit,), (self.file_edit, self.file_browse)):
+            page = QWidget()
+            row = QHBoxLayout(page)
+            row.setContentsMargins(0, 0, 0, 0)
+            for i, w in enumerate(widgets):
+                row.addWidget(w, 1 if i == 0 else 0)
+            self.source_stack.addWidget(page)
+        self.source_kind.currentIndexChanged.connect(self.source_stack.setCurrentIndex)
+        self.source_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+        # -- model and execution
+        self.model_box = QComboBox()
+        self.model_box.setToolTip("Classifier for the per-person labels (None: skeletons and IDs only)")
+        self.model_box.activated.connect(self._on_model_activated)
+        self.execution_box = QComboBox()
+        self.execution_box.addItem("Local", "local")
+        self.execution_box.addItem("Remote worker", "remote")
+        self.execution_box.setToolTip("Where pose inference runs: this computer, or the remote worker connected in "
+                                      "View > Remote worker (it falls back to local inference while the worker is "
+                                      "unreachable)")
+        self.execution_box.activated.connect(self._on_execution_activated)
+        self.execution_label = QLabel("")
+        self.execution_label.setWordWrap(True)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start live detection")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop live detection")
+        self.stop_button.clicked.connect(self.stop)
+
+        src_group = QGroupBox("Source")
+        sf = QFormLayout(src_group)
+        sf.addRow("Type", self.source_kind)
+        sf.addRow("", self.source_stack)
+        sf.addRow("Model", self.model_box)
+        self.execution_row = QWidget()
+        er = QHBoxLayout(self.execution_row)
+        er.setContentsMargins(0, 0, 0, 0)
+        er.addWidget(self.execution_box, 1)
+        sf.addRow("Run on", self.execution_row)
+        sf.addRow("", self.execution_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        sf.addRow(buttons)
+
+        # -- alerts
+        self.hold_box = QDoubleSpinBox()
+        self.hold_box.setRange(0.0, 30.0)
+        self.hold_box.setSingleStep(0.1)
+        self.hold_box.setDecimals(1)
+        self.hold_box.setSuffix(" s")
+        self.hold_box.setToolTip("An abnormal label must hold this long before it raises an alert")
+        self.prob_box = QDoubleSpinBox()
+        self.prob_box.setRange(0.05, 1.0)
+        self.prob_box.setSingleStep(0.05)
+        self.prob_box.setDecimals(2)
+        self.prob_box.setToolTip("Smoothed probability at which an abnormal label is shown (and can alert); it is "
+                                 "kept until the probability falls 0.2 below")
+        self.sound_check = QCheckBox("Sound")
+        self.sound_check.setToolTip("Beep on every alert")
+        self.events_edit = QLineEdit()
+        self.events_edit.setToolTip("events.jsonl, snapshots and clips go here (empty: no files)")
+        self.events_browse = QToolButton()
+        self.events_browse.setText("…")
+        self.events_browse.setToolTip("Choose the events folder")
+        self.events_browse.clicked.connect(self._browse_events)
+        ev_row = QHBoxLayout()
+        ev_row.addWidget(self.events_edit, 1)
+        ev_row.addWidget(self.events_browse)
+        alert_group = QGroupBox("Alerts")
+        af = QFormLayout(alert_group)
+        af.addRow("Hold", self.hold_box)
+        af.addRow("Enter prob.", self.prob_box)
+        af.addRow("", self.sound_check)
+        af.addRow("Events folder", ev_row)
+
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(6, 6, 6, 6)
+        sl.addWidget(src_group)
+        sl.addWidget(alert_group)
+        sl.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(300)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        # -- video, readout, status, event log
+        self.view = VideoView()
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.readout = QLabel()
+        self.readout.setFont(fixed)
+        self.readout.setToolTip("Processed frames per second · capture-to-result latency · frames the detector "
+                                "dropped (inference behind the source) · results the display skipped")
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.persons_label = QLabel()
+        info = QHBoxLayout()
+        info.setContentsMargins(6, 2, 6, 2)
+        info.addWidget(self.readout)
+        info.addSpacing(12)
+        info.addWidget(self.persons_label)
+        info.addSpacing(12)
+        info.addWidget(self.status_label, 1)
+        video_area = QWidget()
+        va = QVBoxLayout(video_area)
+        va.setContentsMargins(0, 0, 0, 0)
+        va.setSpacing(0)
+        va.addWidget(self.view, 1)
+        va.addLayout(info)
+
+        self.event_log = EventLog()
+        self.event_log.open_failed.connect(self._set_status)
+        log_box = QGroupBox("Events")
+        lb = QVBoxLayout(log_box)
+        lb.setContentsMargins(4, 4, 4, 4)
+        lb.addWidget(self.event_log)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(video_area)
+        left.addWidget(log_box)
+        left.setStretchFactor(0, 4)
+        left.setStretchFactor(1, 1)
+        left.setChildrenCollapsible(False)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setChildrenCollapsible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        self._splitters = (left, split)
+        self._show_readout(None)
+
+    def _restore(self, events_dir) -> None:
+        s, p = self.settings, SETTINGS_PREFIX
+        kind = str(s.value(p + "source_kind", "file"))
+        self.source_kind.setCurrentIndex(SOURCE_KINDS.index(kind) if kind in SOURCE_KINDS else 2)
+        self.url_edit.setText(str(s.value(p + "url", "") or ""))
+        self.file_edit.setText(str(s.value(p + "file", "") or ""))
+        cam = str(s.value(p + "camera", "0") or "0")
+        self.camera_box.addItem(f"{cam}", int(cam) if cam.isdigit() else 0)
+        self._model_value = self._setting_model(s.value(p + "model", "fall"))
+        self.hold_box.setValue(float(s.value(p + "hold_s", 0.5)))
+        self.prob_box.setValue(float(s.value(p + "enter_prob", 0.6)))
+        self.sound_check.setChecked(str(s.value(p + "sound", "false")).lower() in ("true", "1"))
+        if events_dir is None:
+            events_dir = s.value(p + "events_dir", None) or default_events_dir()
+        self.events_edit.setText(os.fspath(events_dir))
+        self._refresh_models()
+
+    @staticmethod
+    def _setting_model(v) -> str | None:
+        if v in (None, "", "none", "None"):
+            return None
+        return str(v)
+
+    def _save(self) -> None:
+        s, p = self.settings, SETTINGS_PREFIX
+        s.setValue(p + "source_kind", self.source_kind.currentData())
+        s.setValue(p + "url", self.url_edit.text().strip())
+        s.setValue(p + "file", self.file_edit.text().strip())
+        s.setValue(p + "camera", str(self._camera_index() if self._camera_index() is not None else 0))
+        s.setValue(p + "model", self._model_value or "none")
+        s.setValue(p + "hold_s", self.hold_box.value())
+        s.setValue(p + "enter_prob", self.prob_box.value())
+        s.setValue(p + "sound", self.sound_check.isChecked())
+        s.setValue(p + "events_dir", self.events_edit.text().strip())
+
+    # ================================================================ models
+    def _refresh_models(self) -> None:
+        """Rebuild the model combo: shipped defaults, the player's loaded classifier, a chosen
+        checkpoint, None, Checkpoint…; keeps the current choice when it is still offered."""
+        box = self.model_box
+        box.blockSignals(True)
+        box.clear()
+        from core.defaults import default_classifier_path
+
+        for text, kind in SHIPPED_MODELS:
+            box.addItem(text, kind)
+            if default_classifier_path(kind) is None:
+                idx = box.count() - 1
+                box.model().item(idx).setEnabled(False)
+                box.setItemData(idx, "not installed", Qt.ItemDataRole.ToolTipRole)
+        player = self.player_classifier_path()
+        if player is not None:
+            box.addItem(f"Player's model: {Path(player).name}", player)
+            box.setItemData(box.count() - 1, player, Qt.ItemDataRole.ToolTipRole)
+        cur = self._model_value
+        known = {box.itemData(i) for i in range(box.count())}
+        if cur is not None and cur not in known:
+            box.addItem(f"Checkpoint: {Path(cur).name}", cur)
+            box.setItemData(box.count() - 1, cur, Qt.ItemDataRole.ToolTipRole)
+        box.addItem(MODEL_NONE, None)
+        box.addItem(MODEL_BROWSE, "__browse__")
+        for i in range(box.count()):
+            if box.itemData(i) == cur and box.itemText(i) != MODEL_BROWSE:
+                box.setCurrentIndex(i)
+                break
+        box.blockSignals(False)
+
+    def player_classifier_path(self) -> str | None:
+        """Path of the classifier loaded in the player window, or None."""
+        clf = getattr(self._mw, "classifier", None) if self._mw is not None else None
+        path = getattr(clf, "path", None)
+        return os.fspath(path) if path is not None else None
+
+    @property
+    def model_choice(self) -> str | None:
+        """The chosen classifier: ``"fall"``, ``"abnormal"``, a checkpoint path, or None (no labels)."""
+        return self._model_value
+
+    def set_model(self, value: str | os.PathLike | None) -> None:
+        """Choose the classifier (``"fall"``, ``"abnormal"``, a checkpoint path, or None); takes effect
+        at the next :meth:`start`."""
+        self._model_value = None if value is None else os.fspath(value)
+        self._refresh_models()
+
+    def _on_model_activated(self, index: int) -> None:
+        data = self.model_box.itemData(index)
+        if data == "__browse__":
+            path, _ = QFileDialog.getOpenFileName(self, "Classifier checkpoint", "", CHECKPOINT_FILTER)
+            if path:
+                self.set_model(path)
+            else:
+                self._refresh_models()  # back to the previous choice
+            return
+        self._model_value = data
+
+    # ================================================================ sources
+    def refresh_cameras(self) -> None:
+        """Probe webcams in the background (:func:`core.live.list_cameras`); the combo is refilled when
+        done. Nothing happens while a probe is running."""
+        if self._camera_worker is not None:
+            return
+        worker = GeneratorWorker(_probe_cameras, CAMERA_PROBE_MAX)
+        worker.finished.connect(self._on_cameras)
+        worker.failed.connect(lambda msg: self._set_status(f"cannot list webcams: {msg}"))
+        worker.done.connect(self._on_camera_probe_done)
+        self._camera_worker = worker
+        self.camera_refresh.setEnabled(False)
+        self._set_status("looking for webcams…")
+        worker.start()
+
+    @property
+    def probing_cameras(self) -> bool:
+        """True while a webcam probe runs in the background."""
+        return self._camera_worker is not None
+
+    @Slot(object)
+    def _on_cameras(self, cams) -> None:
+        current = self._camera_index()
+        self.camera_box.clear()
+        for idx, name in cams or []:
+            self.camera_box.addItem(f"{idx}: {name}", int(idx))
+        if not cams:
+            self._set_status("no webcam found (indices 0–%d); type an index, or use a stream URL or a file"
+                             % (CAMERA_PROBE_MAX - 1))
+            self.camera_box.addItem("0", 0)
+        else:
+            self._set_status(f"{len(cams)} webcam(s) found")
+        for i in range(self.camera_box.count()):
+            if self.camera_box.itemData(i) == current:
+                self.camera_box.setCurrentIndex(i)
+
+    def _on_camera_probe_done(self) -> None:
+        self._camera_worker = None
+        self.camera_refresh.setEnabled(True)
+
+    def _camera_index(self) -> int | None:
+        text = self.camera_box.currentText().strip()
+        i = self.camera_box.currentIndex()
+        if i >= 0 and self.camera_box.itemText(i) == text and self.camera_box.itemData(i) is not None:
+            return int(self.camera_box.itemData(i))
+        head = text.split(":", 1)[0].strip()
+        return int(head) if head.isdigit() else None
+
+    def set_source(self, source: str | int | os.PathLike, kind: str | None = None) -> None:
+        """Choose the source: a webcam index (int), a stream URL, or a video file path; ``kind`` (one of
+        :data:`SOURCE_KINDS`) is guessed when omitted."""
+        if kind is None:
+            if isinstance(source, int):
+                kind = "webcam"
+            elif "://" in os.fspath(source):
+                kind = "url"
+            else:
+                kind = "file"
+        if kind not in SOURCE_KINDS:
+            raise ValueError(f"unknown source kind '{kind}'; one of {', '.join(SOURCE_KINDS)}")
+        self.source_kind.setCurrentIndex(SOURCE_KINDS.index(kind))
+        if kind == "webcam":
+            idx = int(source)
+            for i in range(self.camera_box.count()):
+                if self.camera_box.itemData(i) == idx:
+                    self.camera_box.setCurrentIndex(i)
+                    break
+            else:
+                self.camera_box.addItem(str(idx), idx)
+                self.camera_box.setCurrentIndex(self.camera_box.count() - 1)
+        elif kind == "url":
+            self.url_edit.setText(os.fspath(source))
+        else:
+            self.file_edit.setText(os.fspath(source))
+
+    def source_spec(self) -> str | int:
+        """The source for :class:`core.live.LiveDetector` from the widgets.
+
+        Raises:
+            ValueError: nothing usable entered (one-line message for the status line).
+        """
+        kind = self.source_kind.currentData()
+        if kind == "webcam":
+            idx = self._camera_index()
+            if idx is None:
+                raise ValueError("choose a webcam (or type its index, e.g. 0)")
+            return idx
+        if kind == "url":
+            url = self.url_edit.text().strip()
+            if not url:
+                raise ValueError("enter a stream URL (rtsp://… or http://…)")
+            return url
+        path = self.file_edit.text().strip()
+        if not path:
+            raise ValueError("choose a video file to play as a camera")
+        return path
+
+    def _browse_file(self) -> None:
+        start = str(Path(self.file_edit.text()).parent) if self.file_edit.text().strip() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Video file to play as a camera", start, VIDEO_FILTER)
+        if path:
+            self.set_source(path, "file")
+
+    def _browse_events(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Events folder", self.events_edit.text().strip())
+        if path:
+            self.events_edit.setText(path)
+
+    # ================================================================ execution (local / remote worker)
+    def set_estimator_factory(self, factory: Callable[[], Any] | None, label: str = "Local") -> None:
+        """Run pose inference through ``factory()`` from the next :meth:`start`, whatever the *Run on*
+        choice says (None: back to that choice). ``label`` is shown under the choice."""
+        self._estimator_factory = factory
+        self._execution_label = label if factory is not None else ""
+        self._sync_execution()
+
+    @property
+    def estimator_factory(self) -> Callable[[], Any] | None:
+        """The factory set with :meth:`set_estimator_factory` (None: the *Run on* choice decides)."""
+        return self._estimator_factory
+
+    def remote_panel(self):
+        """The main window's Remote worker panel (:mod:`gui.remote_panel`), or None when not installed."""
+        return getattr(self._mw, "remote_panel", None) if self._mw is not None else None
+
+    @property
+    def execution(self) -> str:
+        """``"local"`` or ``"remote"``: where the next run's pose inference is asked to run."""
+        return str(self.execution_box.currentData())
+
+    def set_execution(self, mode: str) -> None:
+        """Choose ``"local"`` or ``"remote"`` (kept in step with the Remote panel's *Live view* choice)."""
+        if mode not in ("local", "remote"):
+            raise ValueError(f"unknown execution '{mode}'; choose local or remote")
+        panel = self.remote_panel()
+        if panel is not None:
+            panel.set_task_mode("live", mode)
+        self.execution_box.setCurrentIndex(self.execution_box.findData(mode))
+        self._sync_execution()
+
+    def _on_execution_activated(self, index: int) -> None:
+        self.set_execution(str(self.execution_box.itemData(index)))
+
+    def _sync_execution(self) -> None:
+        """Mirror the Remote panel's *Live view* choice and state (if the panel is installed)."""
+        panel = self.remote_panel()
+        box = self.execution_box
+        remote_item = box.model().item(box.findData("remote"))
+        if panel is not None and not getattr(self, "_panel_hooked", False):
+            panel.changed.connect(self._sync_execution)
+            panel.state_changed.connect(lambda _s: self._sync_execution())
+            self._panel_hooked = True
+        box.blockSignals(True)
+        if panel is None:
+            remote_item.setEnabled(False)
+            remote_item.setToolTip("no Remote worker panel in this window")
+            box.setCurrentIndex(box.findData("local"))
+        else:
+            remote_item.setEnabled(True)
+            box.setCurrentIndex(box.findData(panel.task_mode("live")))
+        box.blockSignals(False)
+        if self._estimator_factory is not None:
+            text = f"custom estimator: {self._execution_label}"
+        elif panel is not None and self.execution == "remote":
+            text = f"worker {panel.state}" + ("" if panel.use_remote("live") else " — connect it in View > Remote worker")
+        else:
+            text = ""
+        self.execution_label.setText(text)
+        self.execution_label.setVisible(bool(text))
+
+    def _pose_factory(self) -> Callable[[], Any] | None:
+        """The estimator factory for the next run (None: the detector's own local pipeline).
+
+        Raises:
+            ValueError: *Remote worker* chosen but no worker is connected (one-line message).
+        """
+        if self._estimator_factory is not None:
+            return self._estimator_factory
+        if self.execution != "remote":
+            return None
+        panel = self.remote_panel()
+        if panel is None or not panel.use_remote("live"):
+            raise ValueError("the remote worker is not connected: connect it in View > Remote worker, "
+                             "or choose Run on: Local")
+        from .remote_panel import estimator_factory
+
+        return estimator_factory(panel, {"backend": "yolo", "frame_rate": 30.0}, "live")
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Refresh the execution choice (the Remote panel may have been installed since)."""
+        self._sync_execution()
+        super().showEvent(event)
+
+    # ================================================================ start / stop
+    def config(self):
+        """A :class:`core.live.LiveConfig` from the widgets (files are paced at their frame rate unless
+        :attr:`pace_files` is False)."""
+        from core.live import LiveConfig
+
+        enter = float(self.prob_box.value())
+        events = self.events_edit.text().strip() or None
+        kw: dict[str, Any] = dict(classifier=self._model_value, enter_prob=enter, exit_prob=max(0.0, enter - 0.2),
+                                  alert_hold_s=float(self.hold_box.value()), events_dir=events,
+                                  sound=self.sound_check.isChecked(), realtime=bool(self.pace_files))
+        kw.update(self.config_overrides)
+        try:
+            return LiveConfig(**kw)
+        except TypeError as e:
+            raise ValueError(f"bad live settings: {e}") from None
+
+    @property
+    def is_running(self) -> bool:
+        """True from :meth:`start` until the detector's threads have ended."""
+        return self._session is not None
+
+    @property
+    def detector(self):
+        """The running :class:`core.live.LiveDetector`, or None."""
+        return self._session.detector if self._session is not None else None
+
+    def start(self) -> bool:
+        """Start detecting on the chosen source with the chosen model; False (and a status line) if
+        the choice is unusable. Returns at once: frames, events and status lines arrive later."""
+        if self._session is not None:
+            return False
+        try:
+            source = self.source_spec()
+            cfg = self.config()
+            factory = self._pose_factory()
+        except ValueError as e:
+            self._set_status(f"error: {e}")
+            return False
+        self._save()
+        if cfg.events_dir:
+            try:
+                Path(cfg.events_dir).mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                self._set_status(f"error: cannot create the events folder {cfg.events_dir}: {e.strerror or e}")
+                return False
+        session = _Session(source, cfg, factory)
+        b = session.bridge  # its public signals are emitted in the GUI thread (see _Bridge)
+        b.result_ready.connect(self._on_result_ready)
+        b.event.connect(self._on_event)
+        b.status.connect(self._on_status)
+        b.finished.connect(self._on_finished)
+        self._session = session
+        self._last_result = None
+        self._shown_times.clear()
+        self._show_readout(None)
+        self._set_status(f"starting: {self._describe_source(source)}")
+        session.start()
+        self._update_controls()
+        self.running_changed.emit(True)
+        return True
+
+    def stop(self) -> None:
+        """Ask the detector to stop; returns at once. :attr:`running_changed` (False) follows when
+        its threads have ended."""
+        if self._session is None:
+            return
+        self._session.request_stop()
+        self.stop_button.setEnabled(False)
+        self._set_status("stopping…")
+
+    def shutdown(self, timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
+        """Stop and wait for the detector's threads (window or application closing; blocks up to
+        ``timeout_ms``). True if nothing is left running."""
+        s = self._session
+        if s is None:
+            return True
+        s.request_stop()
+        ok = s.wait(timeout_ms / 1000.0)
+        if ok and s is self._session:
+            self._on_finished()
+        return ok
+
+    @staticmethod
+    def _describe_source(source) -> str:
+        return f"webcam {source}" if isinstance(source, int) else str(source)
+
+    # ================================================================ results (GUI thread)
+    @Slot()
+    def _on_result_ready(self) -> None:
+        s = self._session
+        if s is None:
+            return
+        r = s.take()
+        if r is None:
+            return
+        self.show_result(r)
+
+    def show_result(self, r) -> None:
+        """Draw a :class:`core.live.LiveResult` (overlay on its image) and update the readout."""
+        image = draw_overlay(r.image, r.poses, r.labels, self._overlay)
+        self.view.set_image(image)
+        self._last_result = r
+        self._frames_shown += 1
+        self._shown_times.append(time.monotonic())
+        self._show_readout(r)
+        n = len(r.poses.persons)
+        self.persons_label.setText(f"{n} {'person' if n == 1 else 'people'}")
+        self.frame_shown.emit(int(r.frame_index))
+
+    def _show_readout(self, r) -> None:
+        if r is None:
+            self.readout.setText("— fps · latency — ms · dropped 0")
+            self.persons_label.setText("")
+            return
+        skipped = self._session.skipped if self._session is not None else 0
+        self.readout.setText(f"{r.fps:5.1f} fps · latency {r.latency_ms:4.0f} ms · dropped {r.dropped}"
+                             + (f" · skipped {skipped}" if skipped else ""))
+
+    @property
+    def last_result(self):
+        """The last :class:`core.live.LiveResult` drawn, or None."""
+        return self._last_result
+
+    @property
+    def frames_shown(self) -> int:
+        """How many results were drawn since the view was created."""
+        return self._frames_shown
+
+    @property
+    def display_fps(self) -> float:
+        """Results drawn per second over the last (up to) 60 draws (0 before two draws)."""
+        t = self._shown_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    @property
+    def skipped(self) -> int:
+        """Results of the current run replaced by a newer one before the GUI drew them."""
+        return self._session.skipped if self._session is not None else 0
+
+    @Slot(object)
+    def _on_event(self, ev) -> None:
+        if self._session is not None:
+            self.add_event(ev)
+
+    def add_event(self, ev) -> None:
+        """Show an alert (:class:`core.live.AlertEvent`): a row in the event log, a status line, and a
+        beep when *Sound* is on."""
+        self.event_log.add_event(ev)
+        self._set_status(f"ALERT: track #{ev.track_id} {ev.label} ({ev.prob:.2f}) at frame {ev.frame_index}")
+        if self.sound_check.isChecked():
+            QApplication.beep()
+        self.event_added.emit(ev)
+
+    @Slot(str)
+    def _on_status(self, message: str) -> None:
+        if self._session is not None:
+            self._set_status(message)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        s = self._session
+        if s is None:
+            return
+        # the run is over: drop its late deliveries (a shutdown() that joined before the queue drained)
+        s.bridge.blockSignals(True)
+        self._session = None
+        stats = {}
+        try:
+            stats = s.detector.stats() if s.detector is not None else {}
+        except Exception:  # noqa: BLE001 - stats are informative only
+            log.debug("stats failed", exc_info=True)
+        if not self._last_status.startswith("error"):
+            frames = stats.get("frames")
+            self._set_status("stopped" + (f" after {frames} frames" if frames is not None else ""))
+        self._update_controls()
+        self.running_changed.emit(False)
+
+    # ================================================================ status and controls
+    def _set_status(self, message: str) -> None:
+        msg = " ".join(str(message).split())[:400]
+        self._last_status = msg
+        self._status_history.append(msg)
+        bad = msg.lower().startswith(("error", "camera lost", "stream lost", "lost")) or "reconnect" in msg.lower()
+        self.status_label.setStyleSheet("color: #c62828;" if bad else "")
+        self.status_label.setText(msg)
+        self.status_label.setToolTip("\n".join(self._status_history))
+        self.status_changed.emit(msg)
+
+    @property
+    def status_text(self) -> str:
+        """The status line shown now."""
+        return self._last_status
+
+    @property
+    def status_history(self) -> list[str]:
+        """The last 50 status lines, oldest first."""
+        return list(self._status_history)
+
+    def _update_controls(self) -> None:
+        running = self._session is not None
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        for w in (self.source_kind, self.source_stack, self.model_box, self.hold_box, self.prob_box,
+                  self.events_edit, self.events_browse, self.execution_box):
+            w.setEnabled(not running)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        """Closing the view stops the detector (without waiting for it)."""
+        self.stop()
+        super().closeEvent(event)
+
+
+# ==================================================================== window and installation
+class LiveWindow(QMainWindow):
+    """A top-level "Live detection" window around a :class:`LiveView` (``.live_view``); closing it
+    stops the detector (non-blocking). Status lines are also shown in its status bar."""
+
+    def __init__(self, main_window: "MainWindow | None" = None, settings: QSettings | None = None,
+                 events_dir: str | os.PathLike | None = None):
+        super().__init__(main_window)
+        self.setWindowFlag(Qt.WindowType.Window, True)
+        self.setWindowTitle("PoseWatch — Live detection")
+        self.setObjectName("live_window")
+        self.live_view = LiveView(main_window, settings=settings, events_dir=events_dir)
+        self.setCentralWidget(self.live_view)
+        self.live_view.status_changed.connect(lambda m: self.statusBar().showMessage(m, 10_000))
+        self.resize(1280, 800)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        """Stop the detector (its threads end in the background) and hide."""
+        self.live_view.stop()
+        super().closeEvent(event)
+
+
+class _MainCloseFilter(QObject):
+    """Closes the live window (stopping its detector) when the main window closes."""
+
+    def __init__(self, live: LiveWindow, parent: QObject):
+        super().__init__(parent)
+        self._live = live
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Close:
+            self._live.close()
+        return False
+
+
+def install(main_window: "MainWindow", events_dir: str | os.PathLike | None = None) -> LiveWindow:
+    """Add *View > Live detection…* (:data:`LIVE_SHORTCUT`; also ``main_window.actions["live"]``) to
+    ``main_window`` and return the :class:`LiveWindow` it shows (``main_window.live_window``).
+
+    Closing the main window closes the live window and stops its detector. Calling it twice returns
+    the same window.
+
+    Args:
+        main_window: a :class:`gui.main_window.MainWindow`.
+        events_dir: initial events folder (default: remembered, else :func:`default_events_dir`).
+    """
+    existing = getattr(main_window, "live_window", None)
+    if isinstance(existing, LiveWindow):
+        return existing
+    live = LiveWindow(main_window, events_dir=events_dir)
+    act = QAction("&Live detection…", main_window)
+    seq = QKeySequence(LIVE_SHORTCUT)
+    taken = [a for a in main_window.findChildren(QAction)
+             if any(s.matches(seq) == QKeySequence.SequenceMatch.ExactMatch for s in a.shortcuts())]
+    if taken:
+        log.warning("shortcut %s already used by %s; Live detection gets none", LIVE_SHORTCUT, taken[0].text())
+    else:
+        act.setShortcut(seq)
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    act.setToolTip("Live detection on a webcam, a stream or a video file"
+                   + (f" ({seq.toString(QKeySequence.SequenceFormat.NativeText)})" if not taken else ""))
+
+    def show_live() -> None:
+        live.show()
+        live.raise_()
+        live.activateWindow()
+
+    act.triggered.connect(show_live)
+    main_window.addAction(act)
+    actions = getattr(main_window, "actions", None)
+    if isinstance(actions, dict):
+        actions["live"] = act
+    view_menu = next((a.menu() for a in main_window.menuBar().actions()
+                      if a.menu() is not None and a.text().replace("&", "") == "View"), None)
+    if view_menu is None:
+        view_menu = main_window.menuBar().addMenu("&Live")
+    else:
+        view_menu.addSeparator()
+    view_menu.addAction(act)
+    main_window.live_window = live
+    main_window.installEventFilter(_MainCloseFilter(live, main_window))
+    global _QUIT_HOOKED
+    app = QApplication.instance()
+    if app is not None and not _QUIT_HOOKED:
+        app.aboutToQuit.connect(lambda: wait_for_detectors(5_000))
+        _QUIT_HOOKED = True
+    return live

@@ -1,0 +1,387 @@
+"""The live view (issue 5, GUI side) with the real detector (core.live), the real YOLO-pose model and the
+shipped classifiers, on real videos played as cameras; bad sources are a missing camera index, a
+missing file and a port nobody listens on.
+
+The GUI's event loop is probed with a 10 ms QTimer during the runs: the longest gap between two ticks
+must stay under :data:`GAP_LIMIT_MS` (the detector's threads never block the GUI thread). No test
+asserts a speed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QElapsedTimer, QPoint, Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication
+
+from core.live import AlertEvent
+from gui.event_log import COL_CLIP, COL_FRAME, COL_LABEL, COL_PROB, COL_SNAPSHOT, COL_TRACK, EventLog
+from gui.live_view import (
+    LIVE_SHORTCUT,
+    MODEL_BROWSE,
+    LiveView,
+    LiveWindow,
+    install,
+    running_detectors,
+    wait_for_detectors,
+)
+from tests.conftest import shared_path
+
+GAP_LIMIT_MS = 1000
+FIRST_FRAME_MS = 240_000  # the first frame waits for the ONNX session and the classifier (busy CI machine)
+FALL_LABELS = {"upright", "falling", "lying"}
+
+
+class LatencyProbe:
+    """A 10 ms QTimer on the GUI thread; ``max_gap_ms`` is the longest time between two ticks."""
+
+    def __init__(self):
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.clock = QElapsedTimer()
+        self.max_gap_ms = 0
+        self.ticks = 0
+        self.timer.timeout.connect(self._tick)
+
+    def start(self):
+        self.clock.start()
+        self.timer.start()
+        return self
+
+    def _tick(self):
+        gap = self.clock.restart()
+        self.ticks += 1
+        self.max_gap_ms = max(self.max_gap_ms, gap)
+
+    def stop(self):
+        self.timer.stop()
+
+
+@pytest.fixture(scope="module")
+def warm_models(_session_cache):
+    """Export the YOLO-pose ONNX model and load the shipped fall classifier once, before any GUI run:
+    the one-off export (torch, minutes on a busy machine) is set-up, not something the live view does
+    per run."""
+    from core.classify import TrackClassifier
+    from core.defaults import default_classifier_path
+    from core.live.onnxpose import OnnxPoseEstimator
+
+    est = OnnxPoseEstimator()
+    est.close()
+    path = default_classifier_path("fall")
+    assert path is not None, "the shipped fall classifier is missing (resources/models/fall_default.pt)"
+    TrackClassifier(path)
+
+
+@pytest.fixture
+def view(qtbot, settings, tmp_path, warm_models):
+    """A shown LiveView with its events folder in tmp_path; afterwards its detector must end."""
+    v = LiveView(settings=settings, events_dir=tmp_path / "events")
+    qtbot.addWidget(v)
+    v.resize(1100, 700)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    assert v.shutdown(60_000), "the live detector did not stop"
+    assert wait_for_detectors(30_000)
+
+
+def wait_stopped(qtbot, v: LiveView, timeout_ms: int = 120_000) -> None:
+    if v.is_running:
+        with qtbot.waitSignal(v.running_changed, timeout=timeout_ms, check_params_cb=lambda r: r is False):
+            pass
+    assert not v.is_running
+
+
+def fall04_clip() -> Path:
+    return shared_path("data", "videos", "fall", "thanhnc58_Fall04.mp4")
+
+
+# ==================================================================== a file played as a camera
+def test_file_source_is_painted_with_skeletons_labels_and_readout(view, qtbot):
+    """Fall04 paced at its frame rate: frames arrive and are drawn with the overlay, the readout shows
+    fps / latency / dropped, people and fall labels are there; a blocked GUI gets only the newest
+    result (coalescing); Stop ends every detector thread; the event loop is never blocked."""
+    v = view
+    v.set_source(fall04_clip())
+    v.set_model("fall")
+    v.config_overrides = {"loop": True}  # a camera does not end: the 10 s clip restarts
+    assert v.source_spec() == str(fall04_clip())
+    probe = LatencyProbe().start()
+    assert v.start()
+    assert v.is_running and not v.start_button.isEnabled() and v.stop_button.isEnabled()
+    assert not v.model_box.isEnabled()  # settings are fixed while running
+    qtbot.waitUntil(lambda: v.frames_shown >= 1, timeout=FIRST_FRAME_MS)
+    first = v.view.pixmap_bgr()
+    qtbot.waitUntil(lambda: bool(v.frames_shown >= 12 and v.last_result is not None and v.last_result.poses.persons
+                                 and v.last_result.labels), timeout=120_000)
+    probe.stop()
+    r = v.last_result
+    shown = v.view.pixmap_bgr()
+    assert first is not None and shown is not None and shown.shape == r.image.shape
+    assert not np.array_equal(first, shown), "the picture did not change between frames"
+    # the overlay is drawn on the shown picture, not on the detector's image (which stays clean)
+    diff = np.abs(shown.astype(np.int16) - r.image.astype(np.int16)).max(axis=2) > 40
+    x1, y1, x2, y2 = (int(c) for c in r.poses.persons[0].bbox)
+    assert diff[max(0, y1 - 20):y2 + 1, max(0, x1 - 1):x2 + 2].sum() > 200, "no overlay around the person"
+    assert set(lab.name for lab in r.labels.values()) <= FALL_LABELS
+    assert all(0.0 <= lab.prob <= 1.0 for lab in r.labels.values())
+    m = re.match(r"\s*(\d+\.\d) fps · latency\s+(\d+) ms · dropped (\d+)", v.readout.text())
+    assert m, v.readout.text()
+    assert float(m.group(1)) > 0
+    assert re.match(r"\d+ (person|people)$", v.persons_label.text())
+    assert "connected to" in " ".join(v.status_history)
+    assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
+
+    # coalescing: while the GUI thread is busy, results keep coming; afterwards only the newest is drawn
+    n_before, skipped_before = v.frames_shown, v.skipped
+    received_before = v._session.received
+    import time
+
+    time.sleep(2.0)  # the GUI thread is blocked here on purpose
+    received = v._session.received - received_before
+    qtbot.wait(5)  # one pass of the event loop delivers the (single) pending notification
+    assert received >= 2, "the detector delivered fewer than 2 results in 2 s"
+    assert v.frames_shown - n_before <= 2, "older results were drawn too"
+    assert v.skipped - skipped_before >= received - 2
+
+    det = v.detector
+    v.stop()
+    assert not v.stop_button.isEnabled() and v.status_text == "stopping…"
+    wait_stopped(qtbot, v, 60_000)
+    assert not det.running, "detector threads still alive after running_changed(False)"
+    assert v.start_button.isEnabled() and v.model_box.isEnabled()
+    assert v.status_text.startswith("stopped")
+    assert running_detectors() == 0
+
+
+def test_fall_clip_raises_alerts_into_the_event_log_and_files(view, qtbot, tmp_path, monkeypatch):
+    """Fall04 from just before the fall, every frame processed, shipped fall model: the alert goes
+    to the event log (frame, track, label, probability, snapshot thumbnail), events.jsonl and a
+    snapshot/clip next to it; Sound beeps; double-click opens the clip."""
+    v = view
+    beeps = []
+    monkeypatch.setattr(QApplication, "beep", staticmethod(lambda: beeps.append(1)))
+    opened = []
+    v.event_log._open_url = lambda url: opened.append(url.toLocalFile()) or True
+    v.set_source(fall04_clip())
+    v.set_model("fall")
+    v.sound_check.setChecked(True)
+    v.pace_files = False  # every frame, so the alert does not depend on the machine's speed
+    v.config_overrides = {"start_frame": 140, "stop_frame": 240}
+    events_dir = tmp_path / "events"
+    assert v.events_edit.text() == str(events_dir)
+    probe = LatencyProbe().start()
+    with qtbot.waitSignal(v.event_added, timeout=FIRST_FRAME_MS + 120_000) as blocker:
+        assert v.start()
+    ev = blocker.args[0]
+    assert isinstance(ev, AlertEvent)
+    assert ev.label in ("falling", "lying") and 0.0 <= ev.prob <= 1.0
+    assert 140 <= ev.frame_index < 240
+    log = v.event_log
+    assert log.rowCount() >= 1 and log.events[0] is ev
+    assert log.item(0, COL_FRAME).text() == str(ev.frame_index)
+    assert log.item(0, COL_TRACK).text() == f"#{ev.track_id}"
+    assert log.item(0, COL_LABEL).text() == ev.label
+    assert log.item(0, COL_PROB).text() == f"{ev.prob:.2f}"
+    assert ev.snapshot and Path(ev.snapshot).is_file() and Path(ev.snapshot).parent == events_dir
+    assert not log.item(0, COL_SNAPSHOT).icon().isNull(), "no snapshot thumbnail"
+    assert v.status_text.startswith("ALERT: track #")
+    assert beeps, "Sound is on but no beep"
+    wait_stopped(qtbot, v, 240_000)  # the file ends; pending clips are written before the threads end
+    probe.stop()
+    assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
+    lines = [json.loads(x) for x in (events_dir / "events.jsonl").read_text().splitlines()]
+    assert len(lines) == log.rowCount()
+    assert lines[0]["frame"] == ev.frame_index and lines[0]["track_id"] == ev.track_id
+    assert lines[0]["label"] == ev.label and lines[0]["snapshot"] == ev.snapshot
+    assert Path(ev.clip).is_file() and Path(ev.clip).stat().st_size > 1000
+    qtbot.waitUntil(lambda: log.item(0, COL_CLIP).text() == Path(ev.clip).name, timeout=5000)
+    # a user double-clicks the first row: its clip opens
+    rect = log.visualItemRect(log.item(0, COL_LABEL))
+    qtbot.mouseClick(log.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # press, release, …
+    qtbot.mouseDClick(log.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # … double-click
+    assert opened == [ev.clip]
+
+
+# ==================================================================== bad input
+@pytest.mark.parametrize("kind,source", [("webcam", 9), ("file", "/nonexistent/nothing_here.mp4"),
+                                         ("url", "http://127.0.0.1:9/x")])
+def test_bad_source_gives_a_status_message_and_the_window_stays_responsive(view, qtbot, kind, source):
+    v = view
+    v.set_model(None)
+    v.set_source(source, kind)
+    probe = LatencyProbe().start()
+    assert v.start()
+    # the user keeps working meanwhile: the widgets answer
+    before = v.sound_check.isChecked()
+    qtbot.mouseClick(v.sound_check, Qt.MouseButton.LeftButton, pos=QPoint(8, v.sound_check.height() // 2))
+    assert v.sound_check.isChecked() != before
+    wait_stopped(qtbot, v, 120_000)
+    probe.stop()
+    assert v.status_text.startswith("error:"), v.status_history
+    assert "Traceback" not in v.status_text and "\n" not in v.status_text
+    assert v.status_label.text() == v.status_text
+    assert v.start_button.isEnabled() and v.frames_shown == 0
+    assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
+
+
+def test_unusable_choices_are_one_line_errors(view, qtbot, tmp_path):
+    v = view
+    v.set_source("", "url")
+    assert not v.start() and v.status_text == "error: enter a stream URL (rtsp://… or http://…)"
+    v.set_source("", "file")
+    assert not v.start() and v.status_text.startswith("error: choose a video file")
+    # a checkpoint that does not exist: the detector refuses it, in the background, in one line
+    v.set_source(fall04_clip())
+    v.set_model(tmp_path / "missing.pt")
+    assert v.model_choice == str(tmp_path / "missing.pt")
+    assert v.model_box.currentText() == "Checkpoint: missing.pt"
+    assert v.start()
+    wait_stopped(qtbot, v, 60_000)
+    assert v.status_text.startswith("error:") and "missing.pt" in v.status_text
+    # a file that is no checkpoint
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    v.set_model(bad)
+    assert v.start()
+    wait_stopped(qtbot, v, 60_000)
+    assert v.status_text.startswith("error:") and "Traceback" not in v.status_text
+
+
+def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
+    v = LiveView(settings=settings, events_dir=tmp_path / "ev")
+    qtbot.addWidget(v)
+    texts = [v.model_box.itemText(i) for i in range(v.model_box.count())]
+    assert texts[:2] == ["Falls (shipped)", "Abnormal behaviour (shipped)"]
+    assert texts[-1] == MODEL_BROWSE and "None (skeletons only)" in texts
+    assert v.model_choice == "fall" and v.model_box.currentText() == "Falls (shipped)"
+    v.set_model("abnormal")
+    assert v.config().classifier == "abnormal"
+    v.set_model(None)
+    assert v.config().classifier is None
+    v.prob_box.setValue(0.7)
+    v.hold_box.setValue(1.5)
+    cfg = v.config()
+    assert cfg.enter_prob == pytest.approx(0.7) and cfg.exit_prob == pytest.approx(0.5)
+    assert cfg.alert_hold_s == pytest.approx(1.5) and cfg.realtime is True
+    assert cfg.events_dir == str(tmp_path / "ev")
+    v.events_edit.setText("")
+    assert v.config().events_dir is None
+    # the probe runs in the background and fills the combo (this machine has no webcam)
+    v.refresh_cameras()
+    assert v.probing_cameras and not v.camera_refresh.isEnabled()
+    qtbot.waitUntil(lambda: not v.probing_cameras, timeout=60_000)
+    assert v.camera_box.count() >= 1 and v.camera_refresh.isEnabled()
+    assert "webcam" in v.status_text
+    # choices are remembered
+    v.set_source("rtsp://camera.local/stream")
+    v.set_model("abnormal")
+    v._save()
+    w = LiveView(settings=settings)
+    qtbot.addWidget(w)
+    assert w.source_kind.currentData() == "url" and w.url_edit.text() == "rtsp://camera.local/stream"
+    assert w.model_choice == "abnormal" and w.prob_box.value() == pytest.approx(0.7)
+
+
+def test_default_events_folder_is_under_the_user_data_dir(qtbot, tmp_path, monkeypatch):
+    import platformdirs
+
+    from gui.live_view import default_events_dir
+
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
+    assert default_events_dir() == tmp_path / "data" / "PoseWatch" / "events"
+
+
+def test_event_log_rows_pending_clip_and_open(qtbot, tmp_path, fall04):
+    """Real AlertEvents with a real snapshot: thumbnail, "pending…" until the clip exists, then its
+    name; a double-click opens the clip, or the snapshot while the clip is missing."""
+    import cv2
+
+    from core.video import open_source
+
+    img = open_source(fall04).read(190).image
+    snap = tmp_path / "e_0001.jpg"
+    assert cv2.imwrite(str(snap), img)
+    clip = tmp_path / "e_0001.mp4"
+    opened = []
+    log = EventLog(open_url=lambda url: opened.append(url.toLocalFile()) or True)
+    qtbot.addWidget(log)
+    log.show()
+    ev = AlertEvent(6.5, 190, 3, "lying", 0.87, "2026-11-21T08:00:01.250+00:00", str(snap), str(clip))
+    assert log.add_event(ev) == 0
+    assert [log.item(0, c).text() for c in range(6)] == ["08:00:01", "6.50", "190", "#3", "lying", "0.87"]
+    assert not log.item(0, COL_SNAPSHOT).icon().isNull()
+    assert log.item(0, COL_CLIP).text() == "pending…"
+    assert log.open_row(0) and opened == [str(snap)]  # the clip is not written yet
+    clip.write_bytes(b"\0" * 2000)
+    qtbot.waitUntil(lambda: log.item(0, COL_CLIP).text() == "e_0001.mp4", timeout=5000)
+    assert log.open_row(0) and opened[-1] == str(clip)
+    none = AlertEvent(1.0, 29, 1, "falling", 0.7, "2026-11-21T08:00:02+00:00")
+    log.add_event(none)
+    with qtbot.waitSignal(log.open_failed):
+        assert not log.open_row(1)
+
+
+# ==================================================================== in the main window
+def test_install_adds_the_action_and_closing_the_app_stops_the_detector(window, qtbot, warm_models, tmp_path):
+    from core.defaults import default_classifier_path
+
+    lw = install(window, events_dir=tmp_path / "events")
+    assert isinstance(lw, LiveWindow) and window.live_window is lw and install(window) is lw
+    act = window.actions["live"]
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View")
+    assert act in view_menu.actions()
+    assert act.shortcut() == QKeySequence(LIVE_SHORTCUT)
+    # no other action of the window uses the same keys
+    others = [a for a in window.findChildren(type(act)) if a is not act and a.shortcut() == QKeySequence(LIVE_SHORTCUT)]
+    assert not others
+    assert not lw.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lw.isVisible, timeout=5000)
+    v = lw.live_view
+    # the player's classifier is offered as a model
+    assert window.load_classifier(default_classifier_path("fall"))
+    texts = [v.model_box.itemText(i) for i in range(v.model_box.count())]
+    assert "Player's model: fall_default.pt" in texts
+    v.set_model(window.classifier.path)
+    assert v.model_box.currentText() == "Player's model: fall_default.pt"
+    # a running detector stops when the main window closes, without freezing it
+    v.set_source(fall04_clip())
+    v.config_overrides = {"loop": True}
+    assert v.start()
+    qtbot.waitUntil(lambda: v.frames_shown >= 2, timeout=FIRST_FRAME_MS)
+    det = v.detector
+    probe = LatencyProbe().start()
+    window.close()
+    assert not lw.isVisible()
+    qtbot.waitUntil(lambda: not v.is_running, timeout=60_000)
+    probe.stop()
+    assert not det.running
+    assert probe.max_gap_ms < GAP_LIMIT_MS
+
+
+def test_remote_execution_needs_a_connected_worker(window, qtbot, tmp_path):
+    """With the Remote worker panel installed, *Run on: Remote worker* follows the panel's Live view
+    choice; starting without a connected worker is refused in one line."""
+    remote_panel = pytest.importorskip("gui.remote_panel")
+    panel = remote_panel.install(window)
+    lw = install(window, events_dir=tmp_path / "events")
+    v = lw.live_view
+    lw.show()
+    assert v.execution == "local"
+    v.set_execution("remote")
+    assert panel.task_mode("live") == "remote"
+    panel.set_task_mode("live", "local")
+    assert v.execution == "local"
+    panel.set_task_mode("live", "remote")
+    assert v.execution == "remote"
+    v.set_source(fall04_clip())
+    assert not v.start()
+    assert v.status_text.startswith("error: the remote worker is not connected")
