@@ -332,3 +332,19 @@ class TrackClassifier:
                 k = int(np.argmax(pr))
                 self._memo[key] = out[key[0]] = TrackLabel(self.label_names[k], float(pr[k]))
         return out
+
+
+def iter_load_classifier(path: str | os.PathLike, cancel=None):
+    """Task generator (for :class:`gui.workers.GeneratorWorker`): load a :class:`TrackClassifier` off the
+    GUI thread (the first load imports PyTorch, which takes seconds).
+
+    Yields:
+        one :class:`core.extract.Progress`. Returns: the :class:`TrackClassifier`.
+
+    Raises:
+        ModelError: see :class:`TrackClassifier`.
+    """
+    from .extract import Progress
+
+    yield Progress(0, 1, f"loading classifier {Path(path).name}")
+    return TrackClassifier(path)

@@ -60,3 +60,37 @@ def default_model_card(kind: str = "abnormal") -> Path | None:
     ckpt = default_classifier_path(kind)
     card = resources_dir() / "models" / Path(DEFAULT_CLASSIFIERS[kind]).with_suffix(".md").name
     return card if ckpt is not None and card.is_file() else None
+
+
+def resolve_classifier(spec: str | os.PathLike) -> Path:
+    """A checkpoint path from a user's choice: a shipped default's kind (``"abnormal"``, ``"fall"``) or a path.
+
+    Raises:
+        ModelError: a kind whose checkpoint is not installed, or a path that does not exist.
+    """
+    from .errors import ModelError
+
+    text = str(spec)
+    if text in DEFAULT_CLASSIFIERS:
+        path = default_classifier_path(text)
+        if path is None:
+            raise ModelError(f"the shipped '{text}' classifier is not installed in {resources_dir() / 'models'}")
+        return path
+    path = Path(text).expanduser()
+    if not path.is_file():
+        known = ", ".join(DEFAULT_CLASSIFIERS)
+        raise ModelError(f"classifier checkpoint not found: {path} (or name a shipped one: {known})")
+    return path
+
+
+def shipped_kind(path: str | os.PathLike) -> str | None:
+    """The kind (``"abnormal"``, ``"fall"``) when ``path`` is a shipped default checkpoint, else None."""
+    try:
+        p = Path(path).resolve()
+    except OSError:
+        return None
+    for kind in DEFAULT_CLASSIFIERS:
+        d = default_classifier_path(kind)
+        if d is not None and d.resolve() == p:
+            return kind
+    return None
