@@ -1,0 +1,14 @@
+"""Live detection (issue 5): camera, stream or file → poses, tracks, smoothed labels and alerts, in threads
+connected by bounded queues. See :mod:`core.live.detector` for the pipeline and :mod:`core.live.onnxpose`
+for the lean ONNX Runtime YOLO-pose path it uses on the CPU.
+
+    from core.live import LiveConfig, LiveDetector
+    det = LiveDetector("video.mp4", LiveConfig(classifier="fall", events_dir="out"), on_event=print)
+    det.run()
+"""
+
+from .detector import (BACKOFF_S, AlertEvent, DropQueue, LabelTracker, LiveConfig, LiveDetector, LiveResult,
+                       TrackState, list_cameras, resolve_classifier)
+
+__all__ = ["BACKOFF_S", "AlertEvent", "DropQueue", "LabelTracker", "LiveConfig", "LiveDetector", "LiveResult",
+           "TrackState", "list_cameras", "resolve_classifier"]

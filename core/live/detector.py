@@ -1,0 +1,907 @@
+"""Live detection: a camera, stream or file in; tracked skeletons, smoothed per-track labels and alerts out.
+
+Pipeline (threads connected by bounded queues, :class:`DropQueue`)::
+
+    capture ──q1──▶ pose (resize, YOLO-pose, tracking) ──q2──▶ classify (ring buffers, classifier,
+                                                                smoothing, hysteresis, alerts) ──▶ on_result
+                                                                             └──▶ clip writer (own thread)
+
+* ``capture`` decodes frames. From a live source (webcam, stream) or a file played in real time
+  (``realtime=True``: paced at the file's fps like a camera) it never waits: when ``q1`` is full the
+  OLDEST queued frame is dropped (counted in ``dropped``). A file without pacing blocks instead, so every
+  frame is processed (tests, ``main.py detect`` without ``--realtime``).
+* ``pose`` and ``classify`` run in their own threads so that the classifier of frame i overlaps the
+  detector of frame i+1 (two stages on two cores); ``q2`` blocks (the tracks' buffers need every
+  processed frame), so back-pressure ends at ``q1``, where frames are dropped.
+* The consumer's ``on_result`` runs on the classify thread and must be quick (the GUI only hands the
+  result to its own thread; the CLI writes the annotated video).
+
+Classification per track (:class:`TrackState`): a ring buffer of the track's common-13 keypoints over the
+last ``step * (T - 1) + 1`` frames (T and step from the checkpoint: :func:`core.classify.track_windows`, the
+same predict rule as offline, which pads short tracks by repeating their last detection); every
+``classify_every``-th frame of a track its latest window is classified (all tracks of a frame in one batch);
+the probabilities are averaged over the last ``smooth_windows`` predictions; hysteresis on the averaged
+probability (``enter_prob`` / ``exit_prob``) decides the shown label. An alert fires once per episode when a
+track's label has been abnormal (not in ``normal_labels``) for ``alert_hold_s`` seconds of video time.
+
+Track fragmentation: ByteTrack often gives a falling person a new ID once they are on the floor
+(Fall04: track 1 until 6.7 s, then new IDs). With ``stitch_s > 0`` a new track that starts within
+``stitch_s`` seconds of a lost track's last detection, and whose box overlaps the lost box (or its centre
+lies within one box diagonal's half of the lost box's centre), inherits the lost track's buffer, smoothing
+and alert state (a simple tracklet stitching; ``bench/live.py`` and ``tests/test_fall_alerts.py`` show
+what it changes).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from ..errors import ModelError, PoseWatchError, VideoError
+from ..overlay import TrackLabel, draw_overlay
+from ..pose.base import FramePoses, PoseEstimator
+
+#: Seconds between reconnection attempts of a lost live source: 1, 2, 4, 8, 8, … (capped).
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0)
+
+
+@dataclass
+class LiveConfig:
+    """Settings of a :class:`LiveDetector`.
+
+    Attributes:
+        width: inference width in pixels (frames are downscaled first; None: full size). Results stay in
+            pixels of the original frame.
+        backend: pose backend (``yolo``: the lean ONNX path on CPU, :class:`~core.live.onnxpose.
+            OnnxPoseEstimator`; ``mediapipe``; ``yolo-ultralytics``: ultralytics' predictor).
+        classifier: ``"fall"`` / ``"abnormal"`` (the shipped defaults, :mod:`core.defaults`), a checkpoint
+            path, or None (no labels).
+        smooth_windows: predictions of a track averaged (>= 1).
+        enter_prob, exit_prob: hysteresis thresholds on the averaged probability of an abnormal label
+            (enter when >= enter_prob, keep until < exit_prob).
+        alert_hold_s: seconds (video time) an abnormal label must hold before an alert.
+        normal_labels: labels that never alert.
+        pre_s, post_s: seconds of video kept before / after an alert for its clip.
+        events_dir: folder for the events file, snapshots and clips (None: no files).
+        events_file: the JSONL file (None: ``<events_dir>/events.jsonl``).
+        sound: GUI only: beep on alert.
+        queue_size: capacity of the frame queue (frames); when full the oldest frame is dropped.
+        realtime: pace files at their fps like a camera and drop frames when behind (None: False here;
+            the GUI passes True). Live sources are always real time.
+        imgsz: detector input size in pixels (longest side).
+        pose_model: pose model file (None: the backend's default).
+        tracker: ``bytetrack`` or ``botsort``.
+        threads: ONNX Runtime intra-op threads of the detector (None: one per core).
+        classify_every: classify each track every k-th frame (1: every frame).
+        stitch_s: tracklet stitching window in seconds (0: off).
+        repeat_s: an alert is not repeated for a track whose box overlaps (or lies within half a box
+            diagonal of) the box of an alert raised less than ``repeat_s`` seconds before (the same fall
+            seen through a fragmented or duplicated track); 0: every track episode alerts.
+        loop: restart files at their end (benchmarks, demos).
+        start_frame, stop_frame: frame range of a file (stop None: to the end).
+        device: torch device for the ``yolo-ultralytics`` backend.
+    """
+
+    width: int | None = 640
+    backend: str = "yolo"
+    classifier: str | None = "fall"
+    smooth_windows: int = 5
+    enter_prob: float = 0.6
+    exit_prob: float = 0.4
+    alert_hold_s: float = 0.5
+    normal_labels: tuple[str, ...] = ("normal", "upright")
+    pre_s: float = 2.0
+    post_s: float = 2.0
+    events_dir: str | None = None
+    sound: bool = False
+    queue_size: int = 2
+    realtime: bool | None = None
+    events_file: str | None = None
+    imgsz: int = 640
+    pose_model: str | None = None
+    tracker: str = "bytetrack"
+    threads: int | None = None
+    classify_every: int = 1
+    stitch_s: float = 1.0
+    repeat_s: float = 10.0
+    loop: bool = False
+    start_frame: int = 0
+    stop_frame: int | None = None
+    device: str | None = None
+
+
+@dataclass
+class LiveResult:
+    """One processed frame, delivered to the consumer.
+
+    Attributes:
+        frame_index: 0-based frame index in the source (live sources: frames since connecting).
+        time_s: seconds (files: ``frame_index / fps``; live: since the detector started).
+        image: ``(H, W, 3)`` uint8 BGR, original size, without overlay (do not modify it).
+        poses: persons in pixels of ``image``.
+        labels: smoothed label per track ID (None: no classifier).
+        captured_at: ``time.monotonic()`` when the frame was captured.
+        fps: processed frames per second (average over the last ~2 s).
+        latency_ms: capture-to-result latency of this frame in milliseconds.
+        dropped: frames dropped so far.
+    """
+
+    frame_index: int
+    time_s: float
+    image: np.ndarray
+    poses: FramePoses
+    labels: dict[int, TrackLabel] | None
+    captured_at: float
+    fps: float
+    latency_ms: float
+    dropped: int
+
+
+@dataclass
+class AlertEvent:
+    """An alert: a track's abnormal label held for ``alert_hold_s``.
+
+    Attributes:
+        time_s: video time of the alert frame in seconds; frame_index: its frame.
+        track_id: the track (after stitching: the current ID); label: the abnormal label;
+        prob: its averaged probability in [0, 1].
+        wall_time: ISO 8601 local time with offset.
+        snapshot: JPEG with the overlay (None without events_dir); clip: mp4 of ``pre_s`` before to
+            ``post_s`` after the alert frame (None without events_dir; written once the post buffer is full,
+            or at stop).
+    """
+
+    time_s: float
+    frame_index: int
+    track_id: int
+    label: str
+    prob: float
+    wall_time: str
+    snapshot: str | None = None
+    clip: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (the events file's line)."""
+        return {"time_s": round(float(self.time_s), 3), "frame": int(self.frame_index), "track_id": int(self.track_id),
+                "label": self.label, "prob": round(float(self.prob), 4), "wall_time": self.wall_time,
+                "snapshot": self.snapshot, "clip": self.clip}
+
+
+class DropQueue:
+    """A bounded FIFO between two threads.
+
+    ``put`` on a full queue either drops the oldest item (``drop_oldest=True``; returns how many were
+    dropped) or blocks until there is room. ``close()`` wakes everyone; ``get`` then returns
+    :data:`DropQueue.CLOSED` once the queue is empty.
+    """
+
+    CLOSED = object()
+
+    def __init__(self, maxsize: int, drop_oldest: bool):
+        self.maxsize = max(1, int(maxsize))
+        self.drop_oldest = drop_oldest
+        self._q: collections.deque = collections.deque()
+        self._cv = threading.Condition()
+        self._closed = False
+
+    def put(self, item: Any) -> int:
+        with self._cv:
+            dropped = 0
+            if self.drop_oldest:
+                while len(self._q) >= self.maxsize:
+                    self._q.popleft()
+                    dropped += 1
+            else:
+                while len(self._q) >= self.maxsize and not self._closed:
+                    self._cv.wait(0.1)
+            if self._closed:
+                return dropped
+            self._q.append(item)
+            self._cv.notify_all()
+            return dropped
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The next item, :data:`CLOSED` (closed and empty) or None (timeout)."""
+        with self._cv:
+            end = None if timeout is None else time.monotonic() + timeout
+            while not self._q:
+                if self._closed:
+                    return DropQueue.CLOSED
+                rest = None if end is None else end - time.monotonic()
+                if rest is not None and rest <= 0:
+                    return None
+                self._cv.wait(0.1 if rest is None else min(0.1, rest))
+            item = self._q.popleft()
+            self._cv.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+
+@dataclass
+class _Captured:
+    index: int
+    time_s: float
+    image: np.ndarray
+    captured_at: float
+
+
+@dataclass
+class TrackState:
+    """Per-track classification state.
+
+    Attributes:
+        frames: ring buffer of frame indices (int) of the track's detections.
+        kps: ring buffer of ``(13, 3)`` float32 common keypoints (pixels + score).
+        probs: the last ``smooth_windows`` probability vectors ``(K,)``.
+        label: shown label (after hysteresis) or None before the first prediction.
+        abnormal_since: video time (s) the current abnormal episode began, or None.
+        alerted: an alert was raised in the current episode.
+        last_seen: frame index and time of the last detection; last_box: its ``(4,)`` box.
+        count: detections so far.
+    """
+
+    frames: collections.deque
+    kps: collections.deque
+    probs: collections.deque
+    label: str | None = None
+    prob: float = 0.0
+    abnormal_since: float | None = None
+    alerted: bool = False
+    last_frame: int = -1
+    last_time: float = 0.0
+    last_box: np.ndarray | None = None
+    count: int = 0
+    origin: int = -1
+
+
+@dataclass
+class _PendingClip:
+    path: str
+    end_frame: int
+    fps: float
+    frames: list = field(default_factory=list)
+
+
+def _iso_now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def resolve_classifier(classifier: str | None) -> Path | None:
+    """The checkpoint path of ``LiveConfig.classifier``.
+
+    Raises:
+        ModelError: ``fall``/``abnormal`` not installed, or the path does not exist.
+    """
+    if classifier is None or classifier == "":
+        return None
+    from ..defaults import DEFAULT_CLASSIFIERS, default_classifier_path
+
+    if classifier in DEFAULT_CLASSIFIERS:
+        p = default_classifier_path(classifier)
+        if p is None:
+            raise ModelError(f"the default '{classifier}' classifier is not installed (resources/models)")
+        return p
+    p = Path(classifier).expanduser()
+    if not p.is_file():
+        raise ModelError(f"classifier checkpoint not found: {classifier}")
+    return p
+
+
+class LabelTracker:
+    """Ring buffers, classification, smoothing, hysteresis, stitching and alert decisions for all tracks.
+
+    Independent of threads and sources (the classify stage of :class:`LiveDetector` drives it; tests may
+    drive it directly with poses).
+
+    Args:
+        classifier: a :class:`core.classify.TrackClassifier`.
+        config: the :class:`LiveConfig` (smoothing, thresholds, hold, stitching, stride).
+        fps: video frame rate (sets the window step: :meth:`core.classify.Checkpoint.step_for`).
+    """
+
+    def __init__(self, classifier, config: LiveConfig, fps: float):
+        from ..classify import track_windows
+        from ..layouts import to_common
+
+        self.clf = classifier
+        self.cfg = config
+        self.fps = float(fps) if fps and fps > 0 else 30.0
+        self.names = list(classifier.label_names)
+        self.T = int(classifier.ckpt.window)
+        self.step = classifier.ckpt.step_for(self.fps)
+        self.span = self.step * (self.T - 1) + 1  # frames of history a window needs
+        self.normal = [i for i, n in enumerate(self.names) if n in set(config.normal_labels)]
+        self.tracks: dict[int, TrackState] = {}
+        self._track_windows = track_windows
+        self._to_common = to_common
+        self.stitched = 0
+        self.suppressed = 0
+        self._recent: list[tuple[float, np.ndarray]] = []  # (time_s, box) of raised alerts
+
+    def _new_state(self) -> TrackState:
+        n = max(self.span, self.T) + 2
+        return TrackState(collections.deque(maxlen=n), collections.deque(maxlen=n),
+                          collections.deque(maxlen=max(1, int(self.cfg.smooth_windows))))
+
+    def _stitch(self, box: np.ndarray, time_s: float, present: set[int]) -> tuple[int, TrackState] | None:
+        """A recently lost track (not in ``present``, last seen within ``stitch_s``) whose last box
+        overlaps ``box`` or whose centre lies within half its diagonal of ``box``'s centre; the nearest wins."""
+        if self.cfg.stitch_s <= 0:
+            return None
+        best, best_d = None, None
+        for lid, st in self.tracks.items():
+            if lid in present or st.last_box is None or time_s - st.last_time > self.cfg.stitch_s:
+                continue
+            d = _near(st.last_box, box)
+            if d is not None and (best_d is None or d < best_d):
+                best, best_d = lid, d
+        if best is None:
+            return None
+        self.stitched += 1
+        return best, self.tracks.pop(best)
+
+    def update(self, poses: FramePoses) -> tuple[dict[int, TrackLabel], list[tuple[int, str, float]]]:
+        """Add one frame's persons, classify, smooth, decide alerts.
+
+        Args:
+            poses: one frame's tracked persons (any layout; keypoints in pixels), frames in order.
+
+        Returns:
+            ``(labels, alerts)``: the shown label of every track of this frame that has one, and
+            ``[(track_id, label, prob)]`` of tracks whose abnormal label has just held ``alert_hold_s``.
+        """
+        f, t = poses.frame_index, poses.time_s
+        present = {p.track_id for p in poses.persons}
+        # forget tracks gone for longer than the stitching window (and at least 2 s)
+        for tid in [tid for tid, st in self.tracks.items()
+                    if tid not in present and t - st.last_time > max(self.cfg.stitch_s, 2.0)]:
+            self.tracks.pop(tid)
+        todo: list[TrackState] = []
+        k = max(1, int(self.cfg.classify_every))
+        for p in poses.persons:
+            st = self.tracks.get(p.track_id)
+            if st is None:
+                hit = self._stitch(np.asarray(p.bbox, np.float32), t, present)
+                st = hit[1] if hit else self._new_state()
+                if hit:
+                    st.origin = hit[0] if st.origin < 0 else st.origin
+                self.tracks[p.track_id] = st
+            kp = self._to_common(np.asarray(p.keypoints, np.float32)[None], p.layout)[0].astype(np.float32)
+            st.frames.append(f)
+            st.kps.append(kp)
+            st.last_frame, st.last_time, st.last_box = f, t, np.asarray(p.bbox, np.float32)
+            st.count += 1
+            while st.frames and st.frames[0] < f - self.span - self.step:
+                st.frames.popleft()
+                st.kps.popleft()
+            if st.label is None or (st.count - 1) % k == 0:
+                todo.append(st)
+        if todo:
+            wins = []
+            for st in todo:
+                frames = np.fromiter(st.frames, np.int64, len(st.frames))
+                idx, index = self._track_windows(frames, self.T, self.step)
+                kps = np.stack(st.kps)
+                wins.append(kps[idx[index[-1]]])
+            probs = self.clf.predict_windows(np.stack(wins))
+            for st, pr in zip(todo, probs):
+                st.probs.append(pr.astype(np.float32))
+                self._decide(st)
+        labels: dict[int, TrackLabel] = {}
+        alerts: list[tuple[int, str, float]] = []
+        for tid in present:
+            st = self.tracks[tid]
+            if st.label is None:
+                continue
+            labels[tid] = TrackLabel(st.label, st.prob)
+            if st.label in self.cfg.normal_labels:
+                st.abnormal_since, st.alerted = None, False
+                continue
+            if st.abnormal_since is None:
+                st.abnormal_since = t
+            if not st.alerted and t - st.abnormal_since >= self.cfg.alert_hold_s - 1e-9:
+                st.alerted = True
+                self._recent = [(ta, b) for ta, b in self._recent if t - ta < self.cfg.repeat_s]
+                if any(_near(b, st.last_box) for _ta, b in self._recent):
+                    self.suppressed += 1
+                    continue
+                self._recent.append((t, st.last_box))
+                alerts.append((tid, st.label, st.prob))
+        return labels, alerts
+
+    def _decide(self, st: TrackState) -> None:
+        avg = np.mean(np.stack(st.probs), axis=0)
+        best = int(np.argmax(avg))
+        normal = set(self.cfg.normal_labels)
+        cur = st.label
+        if cur is not None and cur not in normal and cur in self.names:
+            c = self.names.index(cur)
+            if self.names[best] not in normal and best != c and avg[best] >= self.cfg.enter_prob:
+                cur = self.names[best]  # another abnormal label took over (falling -> lying)
+            elif avg[c] < self.cfg.exit_prob:
+                cur = None
+        else:
+            cur = None
+        if cur is None:
+            if self.names[best] not in normal and avg[best] >= self.cfg.enter_prob:
+                cur = self.names[best]
+            elif self.normal:
+                cur = self.names[max(self.normal, key=lambda i: avg[i])]
+            else:
+                cur = self.names[best]
+        st.label = cur
+        st.prob = float(avg[self.names.index(cur)])
+
+    def reset(self) -> None:
+        """Forget every track (new source, reconnect)."""
+        self.tracks.clear()
+
+
+class LiveDetector:
+    """Runs pose estimation, tracking, classification and alerting on a live source or a file.
+
+    Args:
+        source: a file path, webcam index (``0``, ``"0"``, ``"webcam:0"``) or stream URL.
+        config: :class:`LiveConfig` (None: defaults).
+        on_result: called with each :class:`LiveResult` (from the classify thread; keep it short).
+        on_event: called with each :class:`AlertEvent` (from the classify thread).
+        on_status: called with one-line messages ("connecting to …", "camera lost: … — reconnecting in
+            2.0 s", "finished", "stopped", "error: …") from worker threads.
+        estimator_factory: builds the pose estimator (default: from ``config``), called on the pose thread.
+
+    Raises:
+        ModelError: unknown default classifier kind, missing or corrupt checkpoint (checked here).
+        PoseWatchError: bad config values.
+    """
+
+    def __init__(self, source: str | int, config: LiveConfig | None = None, *,
+                 on_result: Callable[[LiveResult], None] | None = None,
+                 on_event: Callable[[AlertEvent], None] | None = None,
+                 on_status: Callable[[str], None] | None = None,
+                 estimator_factory: Callable[[], PoseEstimator] | None = None):
+        self.source = source
+        self.cfg = config or LiveConfig()
+        if self.cfg.enter_prob < self.cfg.exit_prob:
+            raise PoseWatchError(f"enter_prob {self.cfg.enter_prob} must not be below exit_prob {self.cfg.exit_prob}")
+        if self.cfg.queue_size < 1:
+            raise PoseWatchError("queue_size must be at least 1")
+        self._clf_path = resolve_classifier(self.cfg.classifier)
+        self.classifier = None
+        if self._clf_path is not None:
+            from ..classify import TrackClassifier
+
+            self.classifier = TrackClassifier(self._clf_path)
+        self.on_result, self.on_event, self.on_status = on_result, on_event, on_status
+        self.estimator_factory = estimator_factory
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._frames = 0
+        self._dropped = 0
+        self._latencies: collections.deque = collections.deque(maxlen=5000)
+        self._done_times: collections.deque = collections.deque(maxlen=120)
+        self._events: list[AlertEvent] = []
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
+        self.fps_source = 30.0
+        self.info = None
+        self.error: str | None = None
+        self.live = False
+        self._fps_ready = threading.Event()
+        self.labeler: LabelTracker | None = None
+        self._writer_q: DropQueue | None = None
+        self.clips_written = 0
+
+    # ---- public API -------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while any worker thread is alive."""
+        return any(t.is_alive() for t in self._threads)
+
+    @property
+    def events(self) -> list[AlertEvent]:
+        """Alerts raised so far."""
+        return list(self._events)
+
+    def start(self) -> None:
+        """Start the worker threads (non-blocking). A second call while running does nothing."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._started_at, self._ended_at = time.monotonic(), None
+        q1 = DropQueue(self.cfg.queue_size, drop_oldest=True)  # replaced by capture once the source is known
+        q2 = DropQueue(max(2, self.cfg.queue_size), drop_oldest=False)
+        self._q1, self._q2 = q1, q2
+        self._writer_q = DropQueue(64, drop_oldest=False)
+        self._threads = [threading.Thread(target=self._guard, args=(self._capture_loop,), name="live-capture", daemon=True),
+                         threading.Thread(target=self._guard, args=(self._pose_loop,), name="live-pose", daemon=True),
+                         threading.Thread(target=self._guard, args=(self._classify_loop,), name="live-classify", daemon=True),
+                         threading.Thread(target=self._guard, args=(self._writer_loop,), name="live-writer", daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        """Ask the threads to stop (non-blocking); pending clips are still written."""
+        self._stop.set()
+        self._q1.close() if hasattr(self, "_q1") else None
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the threads; True when all have ended."""
+        end = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            rest = None if end is None else max(0.0, end - time.monotonic())
+            t.join(rest)
+        return not self.running
+
+    def run(self) -> None:
+        """Start and wait until the source ends, an error stops it, or :meth:`stop` (blocking)."""
+        self.start()
+        try:
+            while not self.join(0.2):
+                pass
+        except KeyboardInterrupt:
+            self.stop()
+            self.join()
+            raise
+
+    def stats(self) -> dict:
+        """``{"frames", "fps", "fps_recent", "latency_p50_ms", "latency_p95_ms", "dropped", "alerts",
+        "stitched"}``: fps = processed frames / seconds since start (or until the end); fps_recent over
+        the last ~2 s; latencies capture-to-result in ms over the last 5000 frames."""
+        with self._lock:
+            lat = np.asarray(self._latencies, np.float64)
+            frames, dropped = self._frames, self._dropped
+        end = self._ended_at or time.monotonic()
+        wall = (end - self._started_at) if self._started_at else 0.0
+        return {"frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0,
+                "fps_recent": round(self._recent_fps(), 2),
+                "latency_p50_ms": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
+                "latency_p95_ms": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
+                "dropped": dropped, "alerts": len(self._events),
+                "stitched": self.labeler.stitched if self.labeler else 0,
+                "suppressed": self.labeler.suppressed if self.labeler else 0}
+
+    # ---- internals --------------------------------------------------------------------------------
+    def _status(self, msg: str) -> None:
+        if self.on_status is not None:
+            try:
+                self.on_status(msg)
+            except Exception:
+                pass
+
+    def _guard(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except PoseWatchError as e:
+            self._fail(str(e))
+        except Exception as e:  # a bug: report it as one line instead of a silent dead thread
+            self._fail(f"internal error in {threading.current_thread().name}: {type(e).__name__}: "
+                       f"{(str(e).splitlines() or [''])[0][:200]}")
+
+    def _fail(self, msg: str) -> None:
+        if self.error is None:
+            self.error = msg
+            self._status(f"error: {msg}")
+        self._stop.set()
+        for q in (getattr(self, "_q1", None), getattr(self, "_q2", None)):
+            if q is not None:
+                q.close()
+        self._fps_ready.set()
+
+    def _open(self):
+        from ..video import open_source
+
+        return open_source(self.source)
+
+    def _capture_loop(self) -> None:
+        from ..video import parse_source
+
+        kind, _target = parse_source(self.source)
+        self.live = kind in ("webcam", "stream")
+        label = f"webcam {self.source}" if kind == "webcam" else str(self.source)
+        self._status(f"connecting to {label}")
+        try:
+            src = self._open()
+        except VideoError as e:
+            self._fps_ready.set()
+            raise VideoError(str(e)) from None
+        self.info = src.info
+        self.fps_source = src.info.fps
+        realtime = self.live or bool(self.cfg.realtime)
+        self._q1.drop_oldest = realtime
+        self._fps_ready.set()
+        self._status(f"connected to {label} ({src.info.width}x{src.info.height}, {src.info.fps:.1f} fps)")
+        q1 = self._q1
+        backoff = 0
+        offset_frames = 0  # live: frames before the last reconnect; files: frames of earlier loops
+        t0 = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                try:
+                    if self.live:
+                        it = src.frames()
+                    else:
+                        it = src.frames(self.cfg.start_frame, self.cfg.stop_frame)
+                    n_here = 0
+                    loop_t0 = time.monotonic()
+                    for fr in it:
+                        if self._stop.is_set():
+                            break
+                        now = time.monotonic()
+                        idx = offset_frames + fr.index
+                        if self.live:
+                            ts = now - t0
+                        else:
+                            ts = idx / self.fps_source
+                            if realtime:  # pace like a camera
+                                due = loop_t0 + n_here / self.fps_source
+                                if due > now:
+                                    time.sleep(due - now)
+                                    now = time.monotonic()
+                        n_here += 1
+                        backoff = 0
+                        d = q1.put(_Captured(idx, ts, fr.image, now))
+                        if d:
+                            with self._lock:
+                                self._dropped += d
+                    if self._stop.is_set():
+                        break
+                    if not self.live:
+                        if self.cfg.loop and n_here:
+                            offset_frames += n_here
+                            continue
+                        self._status("finished")
+                        break
+                    raise VideoError(f"{label} ended")
+                except VideoError as e:
+                    if not self.live:
+                        raise
+                    offset_frames += getattr(src, "_index", 0)
+                    src.close()
+                    while not self._stop.is_set():
+                        wait = BACKOFF_S[min(backoff, len(BACKOFF_S) - 1)]
+                        backoff += 1
+                        self._status(f"camera lost: {e} — reconnecting in {wait:.1f} s")
+                        if self._stop.wait(wait):
+                            break
+                        try:
+                            src = self._open()
+                            self._status(f"reconnected to {label}")
+                            if self.labeler is not None:
+                                self._q2.put("reset")
+                            break
+                        except VideoError as e2:
+                            e = e2
+                    else:
+                        break
+        finally:
+            try:
+                src.close()
+            except Exception:
+                pass
+            q1.close()
+
+    def _make_estimator(self) -> PoseEstimator:
+        if self.estimator_factory is not None:
+            return self.estimator_factory()
+        cfg = self.cfg
+        kw: dict = {"tracker": cfg.tracker, "frame_rate": self.fps_source}
+        if cfg.pose_model:
+            kw["model"] = cfg.pose_model
+        if cfg.backend == "yolo" and (cfg.device in (None, "cpu")):
+            from .onnxpose import OnnxPoseEstimator
+
+            return OnnxPoseEstimator(imgsz=cfg.imgsz, threads=cfg.threads, **kw)
+        from ..pose import create_estimator
+
+        if cfg.backend in ("yolo", "yolo-ultralytics"):
+            return create_estimator("yolo", imgsz=cfg.imgsz, device=cfg.device, **kw)
+        return create_estimator(cfg.backend, **kw)
+
+    def _pose_loop(self) -> None:
+        from ..extract import estimate_poses
+
+        self._fps_ready.wait()
+        if self._stop.is_set() and self.info is None:
+            self._q2.close()
+            return
+        try:
+            est = self._make_estimator()
+        except (ValueError, TypeError) as e:
+            raise PoseWatchError(f"cannot create the pose estimator: {e}") from None
+        try:
+            while True:
+                item = self._q1.get()
+                if item is DropQueue.CLOSED:
+                    break
+                if item is None:
+                    continue
+                fp = estimate_poses(item.image, est, item.index, item.time_s, self.cfg.width)
+                self._q2.put((item, fp))
+        finally:
+            est.close()
+            self._q2.close()
+
+    def _classify_loop(self) -> None:
+        self._fps_ready.wait()
+        cfg = self.cfg
+        if self.classifier is not None:
+            self.labeler = LabelTracker(self.classifier, cfg, self.fps_source)
+        events_path = None
+        if cfg.events_dir or cfg.events_file:
+            events_path = Path(cfg.events_file) if cfg.events_file else Path(cfg.events_dir) / "events.jsonl"
+            events_path.parent.mkdir(parents=True, exist_ok=True)
+        media_dir = Path(cfg.events_dir) if cfg.events_dir else (events_path.parent if events_path else None)
+        pre = collections.deque(maxlen=max(1, int(round(cfg.pre_s * self.fps_source)) + 1)) if media_dir else None
+        pending: list[_PendingClip] = []
+        clip_w = cfg.width or 640
+        try:
+            while True:
+                item = self._q2.get()
+                if item is DropQueue.CLOSED:
+                    break
+                if item is None:
+                    continue
+                if item == "reset":
+                    if self.labeler is not None:
+                        self.labeler.reset()
+                    continue
+                cap, fp = item
+                labels, alerts = (self.labeler.update(fp) if self.labeler is not None else (None, []))
+                now = time.monotonic()
+                lat = (now - cap.captured_at) * 1000.0
+                with self._lock:
+                    self._frames += 1
+                    self._latencies.append(lat)
+                    self._done_times.append(now)
+                    dropped = self._dropped
+                res = LiveResult(cap.index, cap.time_s, cap.image, fp, labels, cap.captured_at, self._recent_fps(),
+                                 lat, dropped)
+                if media_dir is not None:
+                    small, scale = _small_copy(cap.image, clip_w)
+                    entry = (small, scale, fp, labels)
+                    pre.append(entry)
+                    for pc in pending:
+                        pc.frames.append(entry)
+                    for pc in [pc for pc in pending if cap.index >= pc.end_frame]:
+                        pending.remove(pc)
+                        self._writer_q.put(pc)
+                for tid, lab, prob in alerts:
+                    ev = AlertEvent(cap.time_s, cap.index, tid, lab, prob, _iso_now())
+                    if media_dir is not None:
+                        stem = f"{(events_path.stem if events_path else 'event')}_{len(self._events) + 1:04d}_f{cap.index}_t{tid}"
+                        snap = media_dir / f"{stem}.jpg"
+                        cv2.imwrite(str(snap), draw_overlay(cap.image, fp, labels))
+                        ev.snapshot = str(snap)
+                        ev.clip = str(media_dir / f"{stem}.mp4")
+                        pending.append(_PendingClip(ev.clip, cap.index + int(round(cfg.post_s * self.fps_source)),
+                                                    self.fps_source, list(pre)))
+                    self._events.append(ev)
+                    if events_path is not None:
+                        with open(events_path, "a", encoding="utf-8") as fh:
+                            fh.write(json.dumps(ev.to_dict()) + "\n")
+                    if self.on_event is not None:
+                        self.on_event(ev)
+                if self.on_result is not None:
+                    self.on_result(res)
+        finally:
+            for pc in pending:
+                self._writer_q.put(pc)
+            self._writer_q.close()
+            self._ended_at = time.monotonic()
+            self._q1.close()  # unblock capture if we ended on an error
+
+    def _writer_loop(self) -> None:
+        stopped_msg = False
+        while True:
+            pc = self._writer_q.get()
+            if pc is DropQueue.CLOSED:
+                break
+            if pc is None:
+                continue
+            try:
+                _write_clip(pc)
+                self.clips_written += 1
+            except Exception as e:
+                self._status(f"warning: cannot write clip {pc.path}: {e}")
+        # the last thread to end reports
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join()
+        if self.error is None and not stopped_msg:
+            self._status("stopped")
+
+    def _recent_fps(self) -> float:
+        d = self._done_times
+        if len(d) < 2:
+            return 0.0
+        now = d[-1]
+        recent = [t for t in d if now - t <= 2.0]
+        if len(recent) < 2 or recent[-1] == recent[0]:
+            return 0.0
+        return (len(recent) - 1) / (recent[-1] - recent[0])
+
+
+def _near(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Centre distance (pixels) of boxes ``a``, ``b`` (``(4,)`` xyxy) when they overlap or ``b``'s centre lies
+    within half of ``a``'s diagonal of ``a``'s centre; None otherwise."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    d = float(np.hypot((b[0] + b[2] - a[0] - a[2]) / 2, (b[1] + b[3] - a[1] - a[3]) / 2))
+    diag = float(np.hypot(a[2] - a[0], a[3] - a[1]))
+    return d if (ix * iy > 0 or d <= diag / 2) else None
+
+
+def _small_copy(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    from ..video import resize_to_width
+
+    small, scale = resize_to_width(image, width)
+    return (small.copy() if small is image else small), scale
+
+
+def _scaled(fp: FramePoses, scale: float) -> FramePoses:
+    if scale == 1.0:
+        return fp
+    out = FramePoses(fp.frame_index, fp.time_s, fp.layout, int(round(fp.width * scale)), int(round(fp.height * scale)))
+    from ..pose.base import Person
+
+    for p in fp.persons:
+        k = p.keypoints.copy()
+        k[:, :2] *= scale
+        out.persons.append(Person(p.track_id, p.bbox * scale, k, p.score, p.layout))
+    return out
+
+
+def _write_clip(pc: _PendingClip) -> None:
+    """Write a pending alert clip as mp4 (``mp4v``), overlay drawn on the stored downscaled frames."""
+    if not pc.frames:
+        return
+    h, w = pc.frames[0][0].shape[:2]
+    tmp = pc.path + ".part.mp4"
+    wr = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), float(pc.fps), (w, h))
+    if not wr.isOpened():
+        raise OSError("cv2.VideoWriter (mp4v) could not be opened")
+    try:
+        for small, scale, fp, labels in pc.frames:
+            img = small if small.shape[:2] == (h, w) else cv2.resize(small, (w, h))
+            wr.write(draw_overlay(img, _scaled(fp, scale), labels))
+    finally:
+        wr.release()
+    os.replace(tmp, pc.path)
+
+
+def list_cameras(max_index: int = 5) -> list[tuple[int, str]]:
+    """Probe webcams ``0 .. max_index - 1`` (slow: opens each; call off the GUI thread).
+
+    Returns:
+        ``[(index, "webcam 0 (640x480)"), …]`` for the cameras that open and deliver a frame.
+    """
+    found = []
+    for i in range(max_index):
+        cap = cv2.VideoCapture(i)
+        try:
+            if not cap.isOpened():
+                continue
+            ok, img = cap.read()
+            if ok and img is not None:
+                found.append((i, f"webcam {i} ({img.shape[1]}x{img.shape[0]})"))
+        finally:
+            cap.release()
+    return found

@@ -1,0 +1,130 @@
+"""A lean YOLO-pose estimator for the live pipeline: ONNX Runtime called directly, without ultralytics'
+predictor around it.
+
+The model is ultralytics' own ONNX export of the YOLO-pose checkpoint (:func:`core.pose.yolo.export_onnx`,
+dynamic input size, cached per checkpoint hash). Pre-processing (letterbox to ``imgsz`` on the longest side,
+padded to a multiple of 32 only — the "rectangular" inference ultralytics uses for dynamic models), the
+decoding of the ``(1, 5 + 3 V, N)`` output (cx, cy, w, h, person confidence, then x, y, visibility of each
+keypoint, already decoded by the exported head) and the class-agnostic NMS (IoU 0.7, ultralytics' default)
+follow ``ultralytics.models.yolo.pose.PosePredictor``; tracking is the same ultralytics ByteTrack/BoT-SORT
+as every other backend (:class:`core.pose.tracking.Tracker`). What it saves is the per-call overhead of the
+ultralytics predictor (tensor conversions, result objects), and it lets the caller set ONNX Runtime's
+intra-op thread count (``bench/live.py`` measures both).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ModelError
+from ..modelfiles import resolve_model, sha256_file
+from ..pose.base import FramePoses, Person, PoseEstimator
+from ..pose.tracking import Tracker
+from ..pose.yolo import DEFAULT_MODEL, export_onnx
+
+
+class OnnxPoseEstimator(PoseEstimator):
+    """YOLO-pose on ONNX Runtime (CPU), multi-person COCO-17 keypoints, tracked.
+
+    Args:
+        model: YOLO-pose ``.pt`` name/path (exported to ONNX once, cached) or an ``.onnx`` path.
+        imgsz: inference size in pixels of the longest side (multiple of 32).
+        conf: minimum person confidence in [0, 1].
+        iou: NMS IoU threshold.
+        tracker: ``bytetrack`` or ``botsort``.
+        frame_rate: video fps (the tracker's lost-track buffer).
+        threads: ONNX Runtime intra-op threads (None or 0: ONNX Runtime's default, one per core).
+
+    Raises:
+        ModelError: missing/corrupt model, failed export, or not a pose model.
+    """
+
+    name = "yolo"
+    layout = "coco17"
+
+    def __init__(self, model: str = DEFAULT_MODEL, imgsz: int = 640, conf: float = 0.25, iou: float = 0.7,
+                 tracker: str = "bytetrack", frame_rate: float = 30.0, threads: int | None = None):
+        import onnxruntime as ort
+
+        path = resolve_model(model)
+        self.model_name = path.name
+        self._sha = sha256_file(path)[:16]
+        onnx_path = export_onnx(path) if path.suffix == ".pt" else Path(path)
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise ModelError(f"cannot load pose model {onnx_path}: {str(e).splitlines()[0][:160]}") from None
+        inp = self.session.get_inputs()[0]
+        self._input = inp.name
+        out = self.session.get_outputs()[0].shape
+        nk = out[1] if isinstance(out[1], int) else 56
+        if (nk - 5) % 3 or nk < 8:
+            raise ModelError(f"{path.name} is not a YOLO-pose model (output has {nk} channels)")
+        self.num_kpts = (nk - 5) // 3
+        self.imgsz, self.conf, self.iou, self.threads = int(imgsz), float(conf), float(iou), threads
+        self.tracker_kind = tracker
+        self.tracker = Tracker(tracker, frame_rate)
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self._sha,
+                "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker_kind, "runtime": "onnx-direct"}
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, float, float, float]:
+        h, w = image.shape[:2]
+        r = min(self.imgsz / h, self.imgsz / w)
+        nw, nh = int(round(w * r)), int(round(h * r))
+        pw, ph = (-nw) % 32, (-nh) % 32  # rectangular: pad to a multiple of the stride only
+        img = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        top, left = ph // 2, pw // 2
+        img = cv2.copyMakeBorder(img, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+        return img, r, float(left), float(top)
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Untracked detection on a BGR ``(H, W, 3)`` uint8 image.
+
+        Returns:
+            ``boxes (N, 4)`` xyxy, ``scores (N,)``, ``keypoints (N, V, 3)`` (x, y pixels of ``image``,
+            visibility in [0, 1]), all float32.
+        """
+        img, r, dx, dy = self._letterbox(image)
+        blob = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) * (1.0 / 255.0)
+        pred = self.session.run(None, {self._input: blob})[0][0].T  # (N, 5 + 3V)
+        pred = pred[pred[:, 4] >= self.conf]
+        v = self.num_kpts
+        if len(pred) == 0:
+            return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, v, 3), np.float32)
+        xywh = pred[:, :4].copy()
+        xywh[:, 0] -= xywh[:, 2] / 2
+        xywh[:, 1] -= xywh[:, 3] / 2
+        keep = cv2.dnn.NMSBoxes(xywh.tolist(), pred[:, 4].tolist(), self.conf, self.iou)
+        keep = np.asarray(keep, np.int64).reshape(-1)[:300]
+        pred, xywh = pred[keep], xywh[keep]
+        boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:4]], axis=1)
+        boxes[:, [0, 2]] = (boxes[:, [0, 2]] - dx) / r
+        boxes[:, [1, 3]] = (boxes[:, [1, 3]] - dy) / r
+        h, w = image.shape[:2]
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+        kpts = pred[:, 5:].reshape(-1, v, 3).copy()
+        kpts[..., 0] = (kpts[..., 0] - dx) / r
+        kpts[..., 1] = (kpts[..., 1] - dy) / r
+        return boxes.astype(np.float32), pred[:, 4].astype(np.float32), kpts.astype(np.float32)
+
+    def process(self, image: np.ndarray, frame_index: int, time_s: float) -> FramePoses:
+        h, w = image.shape[:2]
+        boxes, scores, kpts = self.detect(image)
+        out = FramePoses(frame_index, time_s, self.layout, w, h)
+        for det, tid in self.tracker.update(boxes, scores, image):
+            out.persons.append(Person(tid, boxes[det], kpts[det], float(scores[det]), self.layout))
+        out.persons.sort(key=lambda p: p.track_id)
+        return out
