@@ -19,8 +19,9 @@ task, the factory builds :class:`core.remote.client.FallbackEstimator` (remote f
 drops mid-stream it falls back to local inference, says so through the panel, and reconnects with
 back-off — the result of a frame is always that frame's), otherwise the plain local estimator.
 
-Settings (QSettings, keys under ``remote/``): ``url``, ``token_file``, ``extract`` and ``live``
-(``local`` | ``remote``). The token itself is never written to the settings: only the path of the
+Settings (QSettings, keys under ``remote/``): ``url``, ``token_file``, ``cafile`` (a certificate to
+trust for a TLS worker with a self-signed certificate), ``extract`` and ``live`` (``local`` |
+``remote``). The token itself is never written to the settings: only the path of the
 token file it was loaded from, which is read again at the next start.
 
 :func:`install` adds the panel as a "Remote worker" dock to a :class:`gui.main_window.MainWindow`
@@ -78,6 +79,8 @@ REFUSED = "refused"
 UNREACHABLE = "unreachable"
 LOST = "lost"
 INVALID = "invalid"
+UNTRUSTED = "untrusted"
+CERT_FILTER = "Certificates (*.pem *.crt *.cer);;All files (*)"
 
 _POLLERS: set["HealthPoller"] = set()
 
@@ -97,17 +100,20 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
 
     Returns:
         ``(kind, message)`` with kind ``"refused"`` (the worker answered and rejected the request:
-        missing or wrong token, HTTP 401/403) or ``"unreachable"`` (no answer: connection refused,
-        timeout, DNS, TLS failure, the worker died), and a one-line message.
+        missing or wrong token, HTTP 401/403), ``"untrusted"`` (TLS: the worker's certificate is not
+        trusted — a self-signed one needs its file) or ``"unreachable"`` (no answer: connection
+        refused, timeout, DNS, the worker died), and a one-line message.
     """
     message = _one_line(exc) or type(exc).__name__
     kind = getattr(exc, "kind", None)
-    if kind in (REFUSED, UNREACHABLE):
+    if kind in (REFUSED, UNREACHABLE, UNTRUSTED):
         return kind, message
     status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
     if status in (401, 403):
         return REFUSED, message
     low = message.lower()
+    if "certificate_verify_failed" in low or "certificate verify failed" in low:
+        return UNTRUSTED, message
     if low.startswith("cannot reach") or "connection refused" in low:
         # no HTTP answer ("connection refused" is the socket error of a port nobody listens on)
         return UNREACHABLE, message
@@ -202,7 +208,7 @@ class HealthPoller(QObject):
 
     While the worker answers, one request every ``interval`` seconds; while it does not, the next
     attempt waits ``backoff[n]`` seconds after the n-th failure in a row (the last value repeats).
-    A refused request (wrong or missing token) ends the polling.
+    A refused request (wrong or missing token) or an untrusted certificate ends the polling.
 
     Args:
         url: worker URL (``ws(s)://host:port`` or ``http(s)://host:port``).
@@ -210,10 +216,11 @@ class HealthPoller(QObject):
         interval: seconds between requests while connected.
         backoff: seconds to wait after the 1st, 2nd, … failure in a row.
         timeout: timeout of one request in seconds.
+        cafile: certificate (PEM) to trust for ``wss``/``https`` (a self-signed worker certificate).
 
     Signals (delivered in the thread that created the poller, normally the GUI thread):
         answered(dict, float): the worker's info dict and the request's round-trip time in ms.
-        failed(str, str, float, int): kind (``"refused"`` | ``"unreachable"``), one-line reason,
+        failed(str, str, float, int): kind (``"refused"`` | ``"untrusted"`` | ``"unreachable"``), one-line reason,
             seconds until the next attempt (0 when polling ended), failures in a row.
         stopped(): the thread ended.
     """
@@ -226,9 +233,10 @@ class HealthPoller(QObject):
     _q_failed = Signal(str, str, float, int)
 
     def __init__(self, url: str, token: str, interval: float = POLL_INTERVAL_S,
-                 backoff: tuple[float, ...] = BACKOFF_S, timeout: float = REQUEST_TIMEOUT_S):
+                 backoff: tuple[float, ...] = BACKOFF_S, timeout: float = REQUEST_TIMEOUT_S,
+                 cafile: str | None = None):
         super().__init__()
-        self.url, self._token = url, token
+        self.url, self._token, self.cafile = url, token, cafile
         self.interval, self.backoff, self.timeout = float(interval), tuple(backoff) or BACKOFF_S, float(timeout)
         self._stop = threading.Event()
         self._thread: _Thread | None = None
@@ -270,12 +278,12 @@ class HealthPoller(QObject):
         while not self._stop.is_set():
             t0 = time.perf_counter()
             try:
-                info = fetch_info(self.url, self._token, timeout=self.timeout)
+                info = fetch_info(self.url, self._token, timeout=self.timeout, cafile=self.cafile)
             except Exception as e:  # noqa: BLE001 - RemoteError or anything unexpected from the network
                 if self._stop.is_set():
                     return
                 kind, message = classify_error(e)
-                if kind == REFUSED:
+                if kind in (REFUSED, UNTRUSTED):
                     self._q_failed.emit(kind, message, 0.0, failures + 1)
                     return
                 delay = self.backoff[min(failures, len(self.backoff) - 1)]
@@ -335,8 +343,9 @@ class RemotePanel(QWidget):
         changed(): the remote settings or a task's execution choice changed (connect, disconnect,
             refusal, a combo); read :meth:`remote_settings` / :meth:`use_remote` again.
         state_changed(str): the connection state: ``disconnected``, ``connecting``, ``connected``,
-            ``refused`` (token missing or rejected), ``unreachable`` (never answered), ``lost``
-            (answered before, not now) or ``invalid`` (no usable URL).
+            ``refused`` (token missing or rejected), ``untrusted`` (TLS certificate not trusted),
+            ``unreachable`` (never answered), ``lost`` (answered before, not now) or ``invalid`` (no
+            usable URL or certificate file).
         message(str): a one-line notice for the status bar (refusals, a lost worker, fallback to
             local inference during a task and the return to the worker).
     """
@@ -360,7 +369,7 @@ class RemotePanel(QWidget):
         self._info: dict = {}
         self._rtt_ms: float | None = None
         self._token_file: str | None = None
-        self._active: tuple[str, str] | None = None  # (url, token) while connect is on
+        self._active: tuple[str, str, str | None] | None = None  # (url, token, cafile) while connect is on
         self._was_connected = False
         self._execution: dict[str, tuple[bool | None, str]] = {}
         self._retry_in = 0.0
@@ -397,6 +406,17 @@ class RemotePanel(QWidget):
         self.token_file_label = QLabel("")
         self.token_file_label.setWordWrap(True)
         conn.addRow("", self.token_file_label)
+        self.cert_edit = QLineEdit()
+        self.cert_edit.setPlaceholderText("system CAs (for wss/https)")
+        self.cert_edit.setToolTip("Certificate file (PEM) to trust for a wss:// or https:// worker with a self-signed "
+                                  "certificate; empty: the system's certificate authorities")
+        self.cert_edit.textChanged.connect(lambda t: self.settings.setValue(self._key("cafile"), t.strip()))
+        self.cert_button = QPushButton("Trust certificate…")
+        self.cert_button.clicked.connect(self._load_cert_dialog)
+        cert_row = QHBoxLayout()
+        cert_row.addWidget(self.cert_edit, 1)
+        cert_row.addWidget(self.cert_button)
+        conn.addRow("TLS certificate", cert_row)
         conn.addRow("", self.connect_button)
 
         self.state_label = QLabel()
@@ -445,6 +465,7 @@ class RemotePanel(QWidget):
     def _load_settings(self) -> None:
         s = self.settings
         self.url_edit.setText(str(s.value(self._key("url"), DEFAULT_URL) or DEFAULT_URL))
+        self.cert_edit.setText(str(s.value(self._key("cafile"), "") or ""))
         for task in TASKS:
             mode = str(s.value(self._key(task), "local"))
             combo = self.task_combos[task]
@@ -490,12 +511,13 @@ class RemotePanel(QWidget):
         return self.state_label.text()
 
     def remote_settings(self) -> dict | None:
-        """``{"url": …, "token": …}`` of the worker the panel is connected to (also while it is
-        reconnecting after a drop), or None when disconnected, refused or never reached."""
+        """``{"url": …, "token": …, "cafile": path or None}`` of the worker the panel is connected to
+        (also while it is reconnecting after a drop), or None when disconnected, refused or never
+        reached. ``cafile`` is the certificate to trust for a TLS worker (None: the system's CAs)."""
         if self._active is None or self._state not in (CONNECTED, LOST):
             return None
-        url, token = self._active
-        return {"url": url, "token": token}
+        url, token, cafile = self._active
+        return {"url": url, "token": token, "cafile": cafile}
 
     def use_remote(self, task: str) -> bool:
         """True when ``task`` (``"extract"`` or ``"live"``) should run on the worker: its choice is
@@ -517,6 +539,10 @@ class RemotePanel(QWidget):
         if mode not in MODES:
             raise ValueError(f"unknown mode '{mode}'; choose local or remote")
         self.task_combos[task].setCurrentIndex(self.task_combos[task].findData(mode))
+
+    def set_cafile(self, path: str | None) -> None:
+        """Trust the certificate in ``path`` (PEM) for wss/https workers (None or "": the system's CAs)."""
+        self.cert_edit.setText(str(path or ""))
 
     def set_url(self, url: str) -> None:
         """Set the worker URL (saved in the settings)."""
@@ -559,10 +585,14 @@ class RemotePanel(QWidget):
             self._set_state(REFUSED, "no token given (type it or load the token file)")
             return False
         self.settings.setValue(self._key("url"), url)
-        self._active = (url, token)
+        cafile = self.cert_edit.text().strip() or None
+        if cafile is not None and not Path(cafile).expanduser().is_file():
+            self._set_state(INVALID, f"certificate file not found: {cafile}")
+            return False
+        self._active = (url, token, cafile)
         self._was_connected = False
         self._info, self._rtt_ms = {}, None
-        poller = HealthPoller(url, token, self.interval, self.backoff, self.timeout)
+        poller = HealthPoller(url, token, self.interval, self.backoff, self.timeout, cafile=cafile)
         poller.answered.connect(self._on_answered)
         poller.failed.connect(self._on_failed)
         self._poller = poller
@@ -634,6 +664,13 @@ class RemotePanel(QWidget):
             self.load_token_file(path)
 
     @Slot()
+    def _load_cert_dialog(self) -> None:
+        start = self.cert_edit.text().strip() or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Trust worker certificate", start, CERT_FILTER)
+        if path:
+            self.set_cafile(path)
+
+    @Slot()
     def _on_connect_clicked(self) -> None:
         if self._poller is not None and self.sender() is self.connect_button:
             self.disconnect_worker()
@@ -652,10 +689,11 @@ class RemotePanel(QWidget):
 
     @Slot(str, str, float, int)
     def _on_failed(self, kind: str, message: str, retry_in: float, failures: int) -> None:
-        if kind == REFUSED:
+        if kind in (REFUSED, UNTRUSTED):
             self._poller = None  # its thread ends by itself
-            self._set_state(REFUSED, message)
-            self.message.emit(f"remote worker refused the connection: {message}")
+            self._set_state(kind, message)
+            self.message.emit(f"remote worker refused the connection: {message}" if kind == REFUSED else
+                              f"remote worker's certificate is not trusted: {message}")
             return
         state = LOST if self._was_connected else UNREACHABLE
         if state == LOST and self._state != LOST:
@@ -696,11 +734,14 @@ class RemotePanel(QWidget):
             text = f"refused: {self._reason}"
         elif st == INVALID:
             text = self._reason
+        elif st == UNTRUSTED:
+            text = (f"untrusted certificate: {self._reason} — for a self-signed worker certificate, "
+                    "choose its file under TLS certificate")
         else:
             head = "unreachable" if st == UNREACHABLE else "connection lost (local inference meanwhile)"
             text = f"{head}: {self._reason} — retry {self._failures} in {self._retry_in:g} s"
         self.state_label.setText(text)
-        colour = {CONNECTED: "#2a7d2a", REFUSED: "#b00020", INVALID: "#b00020", UNREACHABLE: "#b00020", LOST: "#b05a00"}.get(st, "")
+        colour = {CONNECTED: "#2a7d2a", REFUSED: "#b00020", INVALID: "#b00020", UNTRUSTED: "#b00020", UNREACHABLE: "#b00020", LOST: "#b05a00"}.get(st, "")
         self.state_label.setStyleSheet(f"color: {colour};" if colour else "")
 
         info = self._info if st == CONNECTED or (st == LOST and self._info) else {}
@@ -723,6 +764,8 @@ class RemotePanel(QWidget):
         self.url_edit.setEnabled(not on)
         self.token_edit.setEnabled(not on)
         self.token_file_button.setEnabled(not on)
+        self.cert_edit.setEnabled(not on)
+        self.cert_button.setEnabled(not on)
         usable = self.remote_settings() is not None
         for combo in self.task_combos.values():
             combo.setEnabled(usable)
@@ -770,7 +813,7 @@ def estimator_factory(panel: RemotePanel | None, local_kwargs: dict, task: str =
     remote = panel.remote_settings() if panel is not None and panel.use_remote(task) else None
     if remote is None:
         return local
-    url, token = remote["url"], remote["token"]
+    url, token, cafile = remote["url"], remote["token"], remote.get("cafile")
     rkw = {k: kw[k] for k in ("tracker", "frame_rate") if k in kw}  # the worker's own model and size
     rkw.update(remote_kwargs or {})
     backoff = tuple(panel.backoff) if panel is not None else BACKOFF_S
@@ -781,7 +824,7 @@ def estimator_factory(panel: RemotePanel | None, local_kwargs: dict, task: str =
         made: list[PoseEstimator] = []
 
         def remote_factory() -> "PoseEstimator":
-            return RemotePoseEstimator(url, token, backend=backend, **rkw)
+            return RemotePoseEstimator(url, token, backend=backend, cafile=cafile, **rkw)
 
         def on_status(text: str) -> None:
             # FallbackEstimator reports after switching, so using_remote is already the new state;
@@ -794,6 +837,58 @@ def estimator_factory(panel: RemotePanel | None, local_kwargs: dict, task: str =
         return est
 
     return make
+
+
+def iter_extract_with(factory: Callable[[], "PoseEstimator"], video, width: int | None = None, root=None,
+                      cancel: Callable[[], bool] | None = None):
+    """Generator (see :mod:`core.extract`): build the estimator with ``factory()`` — here, in the
+    background thread that drives the generator, so connecting to a worker never blocks the GUI —
+    then load or extract ``video``'s skeletons with it (:func:`core.extract.iter_load_or_extract`)
+    and close it.
+
+    Args:
+        factory: from :func:`estimator_factory`.
+        video: file or folder path.
+        width: inference width in pixels (None: full size).
+        root: skeleton cache root (None: the per-user cache).
+        cancel: polled once a frame.
+
+    Returns:
+        The :class:`~core.cache.SkeletonCache` (frames in original pixels).
+
+    Raises:
+        VideoError, ModelError, Cancelled (a lost worker is not an error: the estimator goes on locally).
+    """
+    from core.extract import Progress, iter_load_or_extract
+
+    yield Progress(0, None, "preparing pose estimation")
+    est = factory()
+    try:
+        return (yield from iter_load_or_extract(video, width=width, estimator=est, root=root, cancel=cancel))
+    finally:
+        est.close()
+
+
+def extraction_task(panel: RemotePanel | None, video, backend: str, fps: float, width: int | None = None,
+                    root=None, **local_kwargs) -> tuple | None:
+    """``(generator function, *args)`` for :class:`gui.workers.GeneratorWorker` that extracts
+    ``video``'s skeletons through the remote worker, or None when the panel says *Local* for
+    extraction (the caller then runs its usual local task). Call it on the GUI thread.
+
+    Args:
+        panel: the Remote panel (None: always None).
+        video: file or folder path.
+        backend: pose backend (``yolo`` | ``mediapipe``), also of the local fallback.
+        fps: the video's frame rate (tracker buffers).
+        width: inference width in pixels (None: full size).
+        root: skeleton cache root (None: the per-user cache; remote and local caches are kept apart
+            by their settings).
+        **local_kwargs: more arguments of the local fallback's :func:`core.pose.create_estimator`.
+    """
+    if panel is None or not panel.use_remote("extract"):
+        return None
+    factory = estimator_factory(panel, dict(local_kwargs, backend=backend, frame_rate=float(fps)), task="extract")
+    return (iter_extract_with, factory, str(video), width, root)
 
 
 # ==================================================================== wiring into the main window

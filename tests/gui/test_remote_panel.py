@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,8 +25,10 @@ from gui.remote_panel import (
     LOST,
     REFUSED,
     UNREACHABLE,
+    UNTRUSTED,
     RemotePanel,
     estimator_factory,
+    extraction_task,
     install,
     wait_for_pollers,
 )
@@ -44,19 +47,19 @@ def free_port() -> int:
 class WorkerProcess:
     """``main.py worker`` as a child process on 127.0.0.1:port with a token file."""
 
-    def __init__(self, port: int, token_file: Path, log_path: Path):
-        self.port, self.token_file, self.log_path = port, token_file, log_path
+    def __init__(self, port: int, token_file: Path, log_path: Path, *extra: str):
+        self.port, self.token_file, self.log_path, self.extra = port, token_file, log_path, extra
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if '--tls-cert' in self.extra else 'ws'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180.0) -> "WorkerProcess":
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "worker", "--host", "127.0.0.1", "--port", str(self.port),
-             "--token-file", str(self.token_file)],
+             "--token-file", str(self.token_file), *self.extra],
             cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
         log.close()
         deadline = time.monotonic() + timeout
@@ -224,7 +227,8 @@ def test_connect_shows_device_latency_and_models(panel, qtbot, worker):
     assert panel.models_label.text() not in ("", "–")
     assert re.fullmatch(r"\d+(\.\d+)? frames/s", panel.fps_label.text()), panel.fps_label.text()
     assert panel.connect_button.text() == "Disconnect"
-    assert changes and changes[-1] == {"url": worker.url, "token": worker.token_file.read_text().strip()}
+    assert changes and changes[-1] == {"url": worker.url, "token": worker.token_file.read_text().strip(),
+                                       "cafile": None}
     assert all(c.isEnabled() for c in panel.task_combos.values())
     assert not panel.use_remote("live")
     panel.set_task_mode("live", "remote")
@@ -349,4 +353,55 @@ def test_killed_worker_is_reported_retried_and_recovered(panel, qtbot, token_fil
         if est is not None:
             est.close()
         src.close()
+        w.stop()
+
+
+def test_extraction_task_runs_on_the_worker(panel, qtbot, worker, short_clip, tmp_path):
+    from core.remote.client import fetch_info
+    from gui.workers import GeneratorWorker
+
+    connect(panel, qtbot, worker.url, worker.token_file)
+    assert extraction_task(panel, short_clip, "yolo", fps=20.0) is None  # Extraction: Local
+    panel.set_task_mode("extract", "remote")
+    task = extraction_task(panel, short_clip, "yolo", fps=20.0, width=640, root=tmp_path)
+    token = worker.token_file.read_text().strip()
+    before = fetch_info(worker.url, token)["load"]["frames"]
+    job = GeneratorWorker(*task)
+    progress = []
+    job.progress.connect(lambda d, t, m: progress.append(d))
+    with qtbot.waitSignal(job.finished, timeout=300_000) as blocker:
+        job.start()
+    cache = blocker.args[0]
+    assert cache.meta["settings"].get("remote") is True and cache.meta["complete"]
+    assert [cache.poses(i).frame_index for i in range(44)] == list(range(44))
+    assert sum(len(cache.poses(i).persons) for i in range(44)) > 0
+    assert fetch_info(worker.url, token)["load"]["frames"] - before >= 44  # the worker did the frames
+    assert progress and max(progress) == 44
+
+
+def test_tls_worker_needs_its_certificate(panel, qtbot, token_file, tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not found: cannot make a self-signed certificate for the TLS test")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    w = WorkerProcess(free_port(), token_file, tmp_path / "worker.log", "--tls-cert", str(cert), "--tls-key",
+                      str(key)).start()
+    try:
+        panel.set_url(w.url)
+        assert panel.load_token_file(str(token_file))
+        panel.set_cafile(str(tmp_path / "absent.pem"))
+        assert not panel.connect_worker() and "certificate file not found" in panel.state_text()
+        panel.set_cafile(None)  # the system's CAs do not know a self-signed certificate
+        assert panel.connect_worker()
+        qtbot.waitUntil(lambda: panel.state == UNTRUSTED, timeout=30_000)
+        assert panel.state_text().startswith("untrusted certificate") and "\n" not in panel.state_text()
+        assert panel.connect_button.text() == "Connect"  # no retries
+        panel.set_cafile(str(cert))
+        assert panel.connect_worker()
+        qtbot.waitUntil(lambda: panel.state == CONNECTED, timeout=30_000)
+        assert "cpu" in panel.device_label.text()
+        assert panel.remote_settings()["cafile"] == str(cert)
+    finally:
         w.stop()
