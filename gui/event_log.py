@@ -48,7 +48,8 @@ class EventLog(QTableWidget):
 
     Args:
         open_url: how a file is opened on double-click (default :meth:`QDesktopServices.openUrl`);
-            receives a :class:`~PySide6.QtCore.QUrl`, returns True on success.
+            receives a :class:`~PySide6.QtCore.QUrl`, returns True on success. Kept as the public
+            attribute ``open_url``.
 
     Signals:
         file_opened(str): a snapshot or clip file was handed to the desktop (its path).
@@ -60,7 +61,7 @@ class EventLog(QTableWidget):
 
     def __init__(self, parent=None, open_url=None):
         super().__init__(0, len(COLUMNS), parent)
-        self._open_url = open_url or QDesktopServices.openUrl
+        self.open_url = open_url or QDesktopServices.openUrl
         self._events: list[Any] = []
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -175,7 +176,7 @@ class EventLog(QTableWidget):
         if path is None:
             self.open_failed.emit("this event has no snapshot or clip on disk (no events folder, or not written yet)")
             return False
-        ok = bool(self._open_url(QUrl.fromLocalFile(path)))
+        ok = bool(self.open_url(QUrl.fromLocalFile(path)))
         if ok:
             self.file_opened.emit(path)
         else:

@@ -40,10 +40,11 @@ import os
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -436,11 +437,33 @@ class LiveView(QWidget):
         af.addRow("", self.sound_check)
         af.addRow("Events folder", ev_row)
 
+        self.events_open = QPushButton("Open events folder")
+        self.events_open.setToolTip("Show the events folder (events.jsonl, snapshots, clips) in the file manager")
+        self.events_open.clicked.connect(self.open_events_folder)
+        self.events_clear = QPushButton("Clear log")
+        self.events_clear.setToolTip("Remove the rows of the event log (the files stay)")
+        ev_buttons = QHBoxLayout()
+        ev_buttons.addWidget(self.events_open)
+        ev_buttons.addWidget(self.events_clear)
+        af.addRow(ev_buttons)
+
+        self.overlay_checks: dict[str, QCheckBox] = {}
+        display_group = QGroupBox("Display")
+        dl = QHBoxLayout(display_group)
+        for name, text in (("skeleton", "Skeleton"), ("boxes", "Boxes"), ("ids", "IDs"), ("labels", "Labels")):
+            cb = QCheckBox(text)
+            cb.setChecked(getattr(self._overlay, name))
+            cb.setToolTip(f"Draw {text.lower()} on the live picture")
+            cb.toggled.connect(lambda on, n=name: self.set_overlay(**{n: on}))
+            dl.addWidget(cb)
+            self.overlay_checks[name] = cb
+
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(6, 6, 6, 6)
         sl.addWidget(src_group)
         sl.addWidget(alert_group)
+        sl.addWidget(display_group)
         sl.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(side)
@@ -475,6 +498,7 @@ class LiveView(QWidget):
 
         self.event_log = EventLog()
         self.event_log.open_failed.connect(self._set_status)
+        self.events_clear.clicked.connect(self.event_log.clear_events)
         log_box = QGroupBox("Events")
         lb = QVBoxLayout(log_box)
         lb.setContentsMargins(4, 4, 4, 4)
@@ -904,6 +928,39 @@ class LiveView(QWidget):
         skipped = self._session.skipped if self._session is not None else 0
         self.readout.setText(f"{r.fps:5.1f} fps · latency {r.latency_ms:4.0f} ms · dropped {r.dropped}"
                              + (f" · skipped {skipped}" if skipped else ""))
+
+    def set_overlay(self, skeleton: bool | None = None, boxes: bool | None = None, ids: bool | None = None,
+                    labels: bool | None = None) -> None:
+        """Switch overlay layers on or off (None leaves a layer as it is); the last frame is redrawn."""
+        for name, val in (("skeleton", skeleton), ("boxes", boxes), ("ids", ids), ("labels", labels)):
+            if val is None:
+                continue
+            setattr(self._overlay, name, bool(val))
+            cb = self.overlay_checks[name]
+            if cb.isChecked() != bool(val):
+                cb.blockSignals(True)
+                cb.setChecked(bool(val))
+                cb.blockSignals(False)
+        r = self._last_result
+        if r is not None:
+            self.view.set_image(draw_overlay(r.image, r.poses, r.labels, self._overlay))
+
+    @property
+    def overlay_options(self) -> OverlayOptions:
+        """A copy of the overlay layer toggles."""
+        return replace(self._overlay)
+
+    def open_events_folder(self) -> bool:
+        """Show the events folder with the desktop's file manager; False (and a status line) if it
+        does not exist yet."""
+        folder = self.events_edit.text().strip()
+        if not folder or not Path(folder).is_dir():
+            self._set_status(f"no events folder yet: {folder or '(none chosen)'}")
+            return False
+        ok = bool(self.event_log.open_url(QUrl.fromLocalFile(folder)))
+        if not ok:
+            self._set_status(f"the desktop could not open {folder}")
+        return ok
 
     @property
     def last_result(self):

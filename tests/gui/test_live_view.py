@@ -92,6 +92,60 @@ def view(qtbot, settings, tmp_path, warm_models):
     assert wait_for_detectors(30_000)
 
 
+class MjpegServer:
+    """A real MJPEG-over-HTTP camera on 127.0.0.1 (``multipart/x-mixed-replace``, as IP cameras send):
+    the first frames of ``video``, ``fps`` per second; every connection ends after ``frames_per_connection``
+    frames (a stream that drops), and :meth:`close` takes the camera away for good."""
+
+    def __init__(self, video: Path, frames_per_connection: int, fps: float = 15.0):
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import cv2
+
+        cap = cv2.VideoCapture(str(video))
+        self.jpegs = []
+        while len(self.jpegs) < 60:
+            ok, im = cap.read()
+            if not ok:
+                break
+            self.jpegs.append(cv2.imencode(".jpg", im)[1].tobytes())
+        cap.release()
+        assert self.jpegs, f"cannot read {video}"
+        self.connections = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 (http.server API)
+                server.connections += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                for i in range(frames_per_connection):
+                    j = server.jpegs[i % len(server.jpegs)]
+                    try:
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                                         % len(j) + j + b"\r\n")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(1.0 / fps)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/stream.mjpg"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def wait_stopped(qtbot, v: LiveView, timeout_ms: int = 120_000) -> None:
     if v.is_running:
         with qtbot.waitSignal(v.running_changed, timeout=timeout_ms, check_params_cb=lambda r: r is False):
@@ -159,6 +213,12 @@ def test_file_source_is_painted_with_skeletons_labels_and_readout(view, qtbot):
     assert v.start_button.isEnabled() and v.model_box.isEnabled()
     assert v.status_text.startswith("stopped")
     assert running_detectors() == 0
+    # the overlay is the GUI's: switching every layer off shows the detector's clean picture
+    qtbot.mouseClick(v.overlay_checks["skeleton"], Qt.MouseButton.LeftButton,
+                     pos=QPoint(8, v.overlay_checks["skeleton"].height() // 2))
+    assert not v.overlay_options.skeleton
+    v.set_overlay(boxes=False, ids=False, labels=False)
+    assert np.array_equal(v.view.pixmap_bgr(), v.last_result.image)
 
 
 def test_fall_clip_raises_alerts_into_the_event_log_and_files(view, qtbot, tmp_path, monkeypatch):
@@ -169,7 +229,7 @@ def test_fall_clip_raises_alerts_into_the_event_log_and_files(view, qtbot, tmp_p
     beeps = []
     monkeypatch.setattr(QApplication, "beep", staticmethod(lambda: beeps.append(1)))
     opened = []
-    v.event_log._open_url = lambda url: opened.append(url.toLocalFile()) or True
+    v.event_log.open_url = lambda url: opened.append(url.toLocalFile()) or True
     v.set_source(fall04_clip())
     v.set_model("fall")
     v.sound_check.setChecked(True)
@@ -208,6 +268,9 @@ def test_fall_clip_raises_alerts_into_the_event_log_and_files(view, qtbot, tmp_p
     qtbot.mouseClick(log.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # press, release, …
     qtbot.mouseDClick(log.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # … double-click
     assert opened == [ev.clip]
+    assert v.open_events_folder() and opened[-1] == str(events_dir)
+    qtbot.mouseClick(v.events_clear, Qt.MouseButton.LeftButton)
+    assert log.rowCount() == 0
 
 
 # ==================================================================== bad input
@@ -230,6 +293,40 @@ def test_bad_source_gives_a_status_message_and_the_window_stays_responsive(view,
     assert v.status_label.text() == v.status_text
     assert v.start_button.isEnabled() and v.frames_shown == 0
     assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
+
+
+def test_stream_that_drops_is_reported_and_reconnected(view, qtbot):
+    """A real HTTP MJPEG camera whose connection ends every 40 frames: the status line says the camera
+    was lost and is reconnecting (in red), frames come again after the reconnect; when the camera is
+    gone for good the back-off grows; Stop ends it at once; the event loop is never blocked."""
+    v = view
+    srv = MjpegServer(fall04_clip(), frames_per_connection=40)
+    try:
+        v.set_model(None)
+        v.set_source(srv.url)
+        assert v.source_kind.currentData() == "url"
+        probe = LatencyProbe().start()
+        assert v.start()
+        qtbot.waitUntil(lambda: any(m.startswith("camera lost") for m in v.status_history), timeout=FIRST_FRAME_MS)
+        lost = next(m for m in v.status_history if m.startswith("camera lost"))
+        assert "reconnecting in" in lost and "\n" not in lost
+        qtbot.waitUntil(lambda: any(m.startswith("reconnected") for m in v.status_history), timeout=60_000)
+        assert v.is_running and srv.connections >= 2
+        n = v.frames_shown
+        qtbot.waitUntil(lambda: v.frames_shown > n + 3, timeout=60_000)  # pictures again after the reconnect
+        srv.close()  # the camera goes away for good
+        qtbot.waitUntil(lambda: v.status_text.startswith("camera lost") and "reconnecting in" in v.status_text,
+                        timeout=60_000)
+        assert "c62828" in v.status_label.styleSheet()  # shown in red
+        qtbot.waitUntil(lambda: any("reconnecting in 2.0 s" in m for m in v.status_history), timeout=60_000)
+        assert v.is_running  # it keeps trying
+        probe.stop()
+        assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
+        v.stop()
+        wait_stopped(qtbot, v, 30_000)  # even in the middle of a back-off wait
+        assert v.start_button.isEnabled()
+    finally:
+        srv.close()
 
 
 def test_unusable_choices_are_one_line_errors(view, qtbot, tmp_path):
