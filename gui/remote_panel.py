@@ -122,17 +122,27 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     return UNREACHABLE, message
 
 
+#: the load entries shown, in order, with their label and unit (the tooltip lists all of them)
+LOAD_FIELDS = (("clients", "clients", ""), ("queued", "queued", ""), ("cpu_percent", "CPU", "%"),
+               ("mem_percent", "mem", "%"), ("gpu_mem_mb", "GPU mem", " MB"), ("dropped", "dropped", ""),
+               ("errors", "errors", ""))
+
+
 def format_load(load: object) -> str:
-    """A short text for the worker's ``load`` dict (``"key value, …"``; floats with 1 decimal)."""
+    """A short text for the worker's ``load`` dict, e.g. ``"clients 1, queued 0, CPU 35%, mem 20%"``
+    (``dropped``/``errors`` only when not 0; other keys of an unknown dict as ``key value``)."""
     if not isinstance(load, dict) or not load:
         return "–" if not load else _one_line(load)
     parts = []
-    for k, v in load.items():
-        if isinstance(v, float):
-            v = f"{v:.1f}"
-        elif isinstance(v, (dict, list)):
+    known = {k for k, _, _ in LOAD_FIELDS}
+    for key, label, unit in LOAD_FIELDS:
+        v = load.get(key)
+        if v is None or (key in ("dropped", "errors") and not v):
             continue
-        parts.append(f"{k} {v}")
+        parts.append(f"{label} {v:.0f}{unit}" if isinstance(v, float) else f"{label} {v}{unit}")
+    if not any(k in load for k in known):
+        parts = [f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in load.items()
+                 if not isinstance(v, (dict, list))]
     return ", ".join(parts) or "–"
 
 
@@ -752,6 +762,9 @@ class RemotePanel(QWidget):
             fps = info.get("fps")
             self.fps_label.setText(f"{float(fps):.1f} frames/s" if isinstance(fps, (int, float)) else "–")
             self.load_label.setText(format_load(info.get("load")))
+            load = info.get("load")
+            self.load_label.setToolTip("\n".join(f"{k}: {v}" for k, v in load.items())
+                                       if isinstance(load, dict) else "")
             self.models_label.setText(format_models(info.get("models")))
         else:
             for lab in (self.device_label, self.fps_label, self.load_label, self.models_label):
@@ -830,7 +843,10 @@ def estimator_factory(panel: RemotePanel | None, local_kwargs: dict, task: str =
             # FallbackEstimator reports after switching, so using_remote is already the new state;
             # its first report comes from its constructor, before ``made`` holds it.
             remote = made[0].using_remote if made else str(text).startswith("using remote")
-            panel.report_execution(task, str(text), remote)
+            try:
+                panel.report_execution(task, str(text), remote)
+            except RuntimeError:  # the panel is gone (window closed): the task goes on without it
+                log.info("%s: %s", task, text)
 
         est = FallbackEstimator(remote_factory, local, on_status=on_status, backoff=backoff)
         made.append(est)

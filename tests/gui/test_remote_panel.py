@@ -214,6 +214,21 @@ def test_unreachable_worker_keeps_the_window_responsive(panel, qtbot):
     panel.disconnect_worker()
     assert panel.state_text() == "not connected"
 
+    # a worker that accepts the connection and never answers: each request runs into its timeout
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        gaps.clear()
+        last[0] = time.monotonic()
+        timer.start(20)
+        panel.set_url(f"http://127.0.0.1:{silent.getsockname()[1]}")
+        assert panel.connect_worker()
+        qtbot.waitUntil(lambda: panel.state == UNREACHABLE, timeout=30_000)
+        timer.stop()
+        assert "timed out" in panel.state_text(), panel.state_text()
+        assert max(gaps) < 1.0, f"event loop blocked for {max(gaps):.2f} s"
+        panel.disconnect_worker()
+
 
 # ==================================================================== a real worker
 def test_connect_shows_device_latency_and_models(panel, qtbot, worker):
@@ -225,6 +240,7 @@ def test_connect_shows_device_latency_and_models(panel, qtbot, worker):
     assert re.fullmatch(r"\d+(\.\d+)? ms", panel.latency_label.text()), panel.latency_label.text()
     assert panel.rtt_ms is not None and panel.rtt_ms > 0
     assert panel.models_label.text() not in ("", "–")
+    assert "clients" in panel.load_label.text()
     assert re.fullmatch(r"\d+(\.\d+)? frames/s", panel.fps_label.text()), panel.fps_label.text()
     assert panel.connect_button.text() == "Disconnect"
     assert changes and changes[-1] == {"url": worker.url, "token": worker.token_file.read_text().strip(),
