@@ -89,8 +89,11 @@ def fetch_info(url: str, token: str, timeout: float = 5.0, cafile: str | None = 
     http, _ = _urls(url)
     req = urllib.request.Request(http + "/v1/info", headers={"Authorization": f"Bearer {token}"})
     ctx = _ssl_context(http.startswith("https"), cafile)
+    handlers = [urllib.request.ProxyHandler({})]  # direct, like the stream (use an SSH tunnel to get through)
+    if ctx is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=ctx))
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+        with urllib.request.build_opener(*handlers).open(req, timeout=timeout) as r:
             return json.loads(r.read(1 << 20).decode("utf-8"))
     except urllib.error.HTTPError as e:
         raise RemoteError(f"worker at {http} refused the request: {_reason(e.code, e.read(4096))}") from None
@@ -163,7 +166,7 @@ class RemotePoseEstimator(PoseEstimator):
         try:
             self._ws = connect(self.ws_url, additional_headers={"Authorization": f"Bearer {token}"},
                                ssl=_ssl_context(self.ws_url.startswith("wss"), cafile), compression=None,
-                               proxy=None, open_timeout=timeout, close_timeout=2,
+                               proxy=None, open_timeout=timeout, close_timeout=2, legacy=True,
                                max_size=P.MAX_MESSAGE_BYTES, user_agent_header="PoseWatch")
         except InvalidStatus as e:
             raise RemoteError(f"worker at {self.http_url} refused the connection: "
