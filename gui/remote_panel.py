@@ -21,7 +21,8 @@ back-off — the result of a frame is always that frame's), otherwise the plain 
 
 Settings (QSettings, keys under ``remote/``): ``url``, ``token_file``, ``cafile`` (a certificate to
 trust for a TLS worker with a self-signed certificate), ``extract`` and ``live`` (``local`` |
-``remote``). The token itself is never written to the settings: only the path of the
+``remote``), ``autoconnect`` (connected at the last exit: the panel reconnects at the next start when
+the token comes from a file). The token itself is never written to the settings: only the path of the
 token file it was loaded from, which is read again at the next start.
 
 :func:`install` adds the panel as a "Remote worker" dock to a :class:`gui.main_window.MainWindow`
@@ -86,6 +87,11 @@ _POLLERS: set["HealthPoller"] = set()
 
 
 # ==================================================================== helpers (no widgets)
+def _truthy(value: object) -> bool:
+    """A QSettings value as a bool (INI files give back ``"true"``/``"false"`` strings)."""
+    return value is True or str(value).lower() in ("true", "1", "yes")
+
+
 def _one_line(text: object, limit: int = 240) -> str:
     s = (str(text).strip().splitlines() or [""])[0]
     return s[:limit]
@@ -348,6 +354,8 @@ class RemotePanel(QWidget):
         settings: where the URL, the token file path and the per-task choices are kept (default:
             the application's QSettings). The token is never stored, only its file's path.
         interval, backoff, timeout: status polling (see :class:`HealthPoller`).
+        autoconnect: connect at once when the panel was connected at the last exit and the token
+            comes from a file (a typed token is not kept, so it cannot reconnect by itself).
 
     Signals:
         changed(): the remote settings or a task's execution choice changed (connect, disconnect,
@@ -369,7 +377,7 @@ class RemotePanel(QWidget):
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
                  interval: float = POLL_INTERVAL_S, backoff: tuple[float, ...] = BACKOFF_S,
-                 timeout: float = REQUEST_TIMEOUT_S):
+                 timeout: float = REQUEST_TIMEOUT_S, autoconnect: bool = True):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
         self.interval, self.backoff, self.timeout = interval, tuple(backoff), timeout
@@ -389,6 +397,8 @@ class RemotePanel(QWidget):
         self.url_edit.textChanged.connect(lambda text: self.settings.setValue(self._key("url"), text.strip()))
         self._q_execution.connect(self._on_execution, Qt.ConnectionType.QueuedConnection)
         self._update()
+        if autoconnect and self._token_file and _truthy(self.settings.value(self._key("autoconnect"), False)):
+            self.connect_worker()  # connected when the app was last closed, token from a file: reconnect
 
     # ---------------------------------------------------------------- construction
     def _build_ui(self) -> None:
@@ -611,7 +621,9 @@ class RemotePanel(QWidget):
         return True
 
     def disconnect_worker(self) -> None:
-        """Stop polling and forget the connection (tasks run locally)."""
+        """Stop polling and forget the connection (tasks run locally); the next start does not
+        reconnect."""
+        self.settings.setValue(self._key("autoconnect"), False)
         self._stop_poller()
         self._active = None
         self._was_connected = False
@@ -692,6 +704,8 @@ class RemotePanel(QWidget):
         was = self._was_connected
         self._info, self._rtt_ms = dict(info), float(rtt_ms)
         self._was_connected = True
+        if not was:
+            self.settings.setValue(self._key("autoconnect"), True)
         if self._state != CONNECTED:
             gpu = info.get("gpu") or info.get("device") or "?"
             self.message.emit(f"remote worker {'back' if was or self._state == LOST else 'connected'}: {gpu}")

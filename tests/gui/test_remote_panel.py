@@ -252,9 +252,18 @@ def test_connect_shows_device_latency_and_models(panel, qtbot, worker):
     # the latency is measured again and again (periodic requests)
     first = panel.rtt_ms
     qtbot.waitUntil(lambda: panel.rtt_ms != first, timeout=20_000)
+    # a restart while connected reconnects by itself (the token comes from a file)
+    again = RemotePanel(panel.settings, interval=0.5, backoff=FAST_BACKOFF, timeout=3.0)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.state == CONNECTED, timeout=30_000)
+    assert again.use_remote("live")
+    again.shutdown()
     panel.connect_button.click()  # Disconnect
     assert panel.remote_settings() is None and not panel.use_remote("live")
     assert panel.connect_button.text() == "Connect"
+    after = RemotePanel(panel.settings)  # a user's Disconnect sticks
+    qtbot.addWidget(after)
+    assert after.state == "disconnected" and after.connect_button.text() == "Connect"
 
 
 def test_wrong_token_is_refused_with_a_reason(panel, qtbot, worker):
