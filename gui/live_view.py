@@ -19,18 +19,21 @@ thread, on the newest result only, just before it is shown: a few milliseconds p
 that are skipped are never drawn. (Drawing it in the detector's consumer thread would draw every frame,
 including the skipped ones.)
 
-Stopping never blocks the GUI: :meth:`LiveView.stop` asks the detector to stop (non-blocking), and a
-watcher thread — started with the detector, waiting in :meth:`core.live.LiveDetector.join` — reports
-``finished`` through a queued signal once all its threads have ended, whether it was stopped or ended
-by itself (a start error, the end of a file). :func:`wait_for_detectors` blocks until every detector
+Starting and stopping never block the GUI: one background thread per run builds the detector (loading
+the classifier checkpoint takes a moment; a bad one is reported as ``error: …``), starts it and waits
+in :meth:`core.live.LiveDetector.join`; it reports ``finished`` through a queued signal once all the
+detector's threads have ended, whether it was stopped or ended by itself (a start error, the end of a
+file). :meth:`LiveView.stop` only asks the detector to stop. :func:`wait_for_detectors` blocks until every detector
 started here has ended (application exit, tests).
 
 Opening: :func:`install` adds *View > Live detection…* (:data:`LIVE_SHORTCUT`) to a
 :class:`gui.main_window.MainWindow` and returns the :class:`LiveWindow` it opens.
 
-Remote execution (issue 6): :class:`LiveView` takes an ``estimator_factory`` (see
-:meth:`LiveView.set_estimator_factory`), handed to :class:`core.live.LiveDetector` as is; None runs the
-pose model locally.
+Remote execution (issue 6): *Run on* offers *Local* or *Remote worker*. The remote choice is the
+*Live view* choice of the main window's Remote worker panel (:mod:`gui.remote_panel`, kept in step both
+ways); at Start it becomes :func:`gui.remote_panel.estimator_factory` (a ``FallbackEstimator``: the
+worker first, local inference while it is unreachable), handed to :class:`core.live.LiveDetector`. A
+script may also pass its own ``estimator_factory`` (:meth:`LiveView.set_estimator_factory`).
 """
 
 from __future__ import annotations
@@ -329,7 +332,7 @@ class LiveView(QWidget):
         self._build_ui()
         self._restore(events_dir)
         if main_window is not None:
-            main_window.classifier_changed.connect(lambda _c: self._refresh_models())
+            main_window.classifier_changed.connect(self._on_player_classifier)
         self._sync_execution()
         self._update_controls()
 
@@ -573,7 +576,8 @@ class LiveView(QWidget):
                 box.model().item(idx).setEnabled(False)
                 box.setItemData(idx, "not installed", Qt.ItemDataRole.ToolTipRole)
         player = self.player_classifier_path()
-        if player is not None:
+        shipped = {os.path.realpath(p) for p in (default_classifier_path(k) for _t, k in SHIPPED_MODELS) if p}
+        if player is not None and os.path.realpath(player) not in shipped:  # a shipped one is listed already
             box.addItem(f"Player's model: {Path(player).name}", player)
             box.setItemData(box.count() - 1, player, Qt.ItemDataRole.ToolTipRole)
         cur = self._model_value
@@ -588,6 +592,10 @@ class LiveView(QWidget):
                 box.setCurrentIndex(i)
                 break
         box.blockSignals(False)
+
+    @Slot(object)
+    def _on_player_classifier(self, _clf) -> None:
+        self._refresh_models()
 
     def player_classifier_path(self) -> str | None:
         """Path of the classifier loaded in the player window, or None."""

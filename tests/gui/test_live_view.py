@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -443,12 +444,17 @@ def test_install_adds_the_action_and_closing_the_app_stops_the_detector(window, 
     qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lw.isVisible, timeout=5000)
     v = lw.live_view
-    # the player's classifier is offered as a model
+    # the player's classifier is offered as a model (a shipped one is not listed twice)
+    n = v.model_box.count()
     assert window.load_classifier(default_classifier_path("fall"))
+    assert v.model_box.count() == n
+    mine = tmp_path / "my_model.pt"
+    shutil.copyfile(default_classifier_path("fall"), mine)
+    assert window.load_classifier(mine)
     texts = [v.model_box.itemText(i) for i in range(v.model_box.count())]
-    assert "Player's model: fall_default.pt" in texts
+    assert "Player's model: my_model.pt" in texts
     v.set_model(window.classifier.path)
-    assert v.model_box.currentText() == "Player's model: fall_default.pt"
+    assert v.model_box.currentText() == "Player's model: my_model.pt"
     # a running detector stops when the main window closes, without freezing it
     v.set_source(fall04_clip())
     v.config_overrides = {"loop": True}
@@ -482,3 +488,43 @@ def test_remote_execution_needs_a_connected_worker(window, qtbot, tmp_path):
     v.set_source(fall04_clip())
     assert not v.start()
     assert v.status_text.startswith("error: the remote worker is not connected")
+
+
+def test_live_view_runs_pose_on_a_real_remote_worker(window, qtbot, tmp_path, warm_models):
+    """*Run on: Remote worker* with the Remote panel connected to a real ``main.py worker`` on
+    127.0.0.1: the live view shows skeletons and labels, and the frames were processed on the worker."""
+    remote_panel = pytest.importorskip("gui.remote_panel")
+    from core.remote.client import fetch_info
+    from tests.gui.test_remote_panel import WorkerProcess, free_port
+
+    token = tmp_path / "worker.token"
+    token.write_text("live-view-test-token-0123456789\n")
+    worker = WorkerProcess(free_port(), token, tmp_path / "worker.log").start()
+    try:
+        panel = remote_panel.install(window)
+        panel.set_url(worker.url)
+        assert panel.load_token_file(str(token))
+        assert panel.connect_worker()
+        qtbot.waitUntil(lambda: panel.state == remote_panel.CONNECTED, timeout=120_000)
+        lw = install(window, events_dir=tmp_path / "events")
+        lw.show()
+        v = lw.live_view
+        v.set_execution("remote")
+        assert panel.task_mode("live") == "remote" and "worker connected" in v.execution_label.text()
+        frames_before = fetch_info(worker.url, token.read_text().strip())["load"]["frames"]
+        v.set_source(fall04_clip())
+        v.set_model("fall")
+        v.config_overrides = {"loop": True}
+        probe = LatencyProbe().start()
+        assert v.start()
+        qtbot.waitUntil(lambda: bool(v.frames_shown >= 8 and v.last_result.poses.persons and v.last_result.labels),
+                        timeout=FIRST_FRAME_MS)
+        probe.stop()
+        assert set(lab.name for lab in v.last_result.labels.values()) <= FALL_LABELS
+        frames_after = fetch_info(worker.url, token.read_text().strip())["load"]["frames"]
+        assert frames_after - frames_before >= 8, "the frames were not sent to the worker"
+        assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
+        v.stop()
+        wait_stopped(qtbot, v, 60_000)
+    finally:
+        worker.stop()
