@@ -136,12 +136,14 @@ def _gui_figures(project, video, repeats: int = 30) -> dict:
     from PySide6.QtCore import QSettings
 
     from gui.app import create_application
-    from gui.main_window import MainWindow
+    from gui.main_window import CLASSIFIER_KEY, MainWindow
 
     app = create_application()
     folder = project.folder
     with tempfile.TemporaryDirectory() as tmp:
-        win = MainWindow(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), show_dialogs=False)
+        settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
+        settings.setValue(CLASSIFIER_KEY, "none")  # labelling figures without a classifier, as recorded before
+        win = MainWindow(settings, show_dialogs=False)
         win.resize(1300, 850)
         win.show()
         app.processEvents()

@@ -49,7 +49,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.cache import SkeletonCache
-from core.classify import TrackClassifier
+from core.classify import TrackClassifier, iter_load_classifier
+from core.defaults import DEFAULT_CLASSIFIERS, resolve_classifier, shipped_kind
 from core.errors import PoseWatchError
 from core.extract import iter_load_or_extract
 from core.overlay import OverlayOptions, TrackLabel, draw_overlay
@@ -75,6 +76,11 @@ CHECKPOINT_FILTER = "PoseWatch classifiers (*.pt *.pth);;All files (*)"
 
 RECENT_KEY = "recent_files"
 BACKEND_KEY = "backend"
+#: QSettings key of the classifier choice: ``shipped:abnormal`` (default), ``shipped:fall``, ``none`` or ``path:<file>``.
+CLASSIFIER_KEY = "classifier/choice"
+DEFAULT_CLASSIFIER_CHOICE = "shipped:abnormal"
+#: Display names of the shipped default classifiers.
+SHIPPED_NAMES = {"abnormal": "abnormal behaviour", "fall": "falls"}
 
 #: Default keyboard shortcuts, by action name (see :attr:`MainWindow.actions`).
 SHORTCUTS: dict[str, tuple[str, ...]] = {
@@ -177,6 +183,8 @@ class MainWindow(QMainWindow):
         self._labels: dict[int, TrackLabel] | None = None
         self._skeletons: SkeletonCache | None = None
         self._classifier: TrackClassifier | None = None
+        self._classifier_gen = 0  # bumped by every classifier change; a late background load is then ignored
+        self._classifier_worker: GeneratorWorker | None = None
         self._worker: GeneratorWorker | None = None
         self._overlay = OverlayOptions()
         self._speed = 1.0
@@ -200,6 +208,7 @@ class MainWindow(QMainWindow):
         self._build_train_dock()
         self._build_menus()
         self._update_controls()
+        QTimer.singleShot(0, self.restore_classifier)
 
     # ================================================================ construction
     def _action(self, name: str, text: str, slot, checkable: bool = False, checked: bool = False,
@@ -231,6 +240,9 @@ class MainWindow(QMainWindow):
         a("open_folder", "Open &frames folder…", self._open_folder_dialog, icon=sp.SP_DirOpenIcon)
         a("load_classifier", "Load &classifier…", self._load_classifier_dialog)
         a("unload_classifier", "&Unload classifier", self.unload_classifier)
+        for kind in DEFAULT_CLASSIFIERS:
+            a(f"shipped_{kind}", f"Shipped model: {SHIPPED_NAMES.get(kind, kind)}",
+              lambda _=False, k=kind: self.use_shipped_classifier(k))
         a("train", "&Train a classifier…", self.show_train_panel)
         a("compute_skeletons", "&Compute skeletons", self.compute_skeletons)
         a("cancel_skeletons", "Cancel skeleton e&xtraction", self.cancel_skeletons)
@@ -378,6 +390,9 @@ class MainWindow(QMainWindow):
         project_here = m.addSeparator()
         m.addAction(self.actions["load_classifier"])
         m.addAction(self.actions["unload_classifier"])
+        shipped = m.addMenu("Use a s&hipped classifier")
+        for kind in DEFAULT_CLASSIFIERS:
+            shipped.addAction(self.actions[f"shipped_{kind}"])
         m.addAction(self.actions["train"])
         m.addSeparator()
         m.addAction(self.actions["quit"])
@@ -958,7 +973,8 @@ class MainWindow(QMainWindow):
 
     # ================================================================ classifier
     def load_classifier(self, path: str | os.PathLike) -> bool:
-        """Load a classifier checkpoint; labels then come from it. Returns False (and reports) if bad."""
+        """Load a classifier checkpoint; labels then come from it, and it is remembered for the next start.
+        Returns False (and reports) if bad."""
         try:
             clf = TrackClassifier(path)
         except PoseWatchError as e:
@@ -968,15 +984,23 @@ class MainWindow(QMainWindow):
             log.exception("loading classifier %s", path)
             self.report_error(f"cannot load classifier {path}: {type(e).__name__}: {e}")
             return False
-        self._classifier = clf
-        self._update_classifier_label()
-        self._render()
-        self.classifier_changed.emit(clf)
-        self._info(f"classifier loaded: {Path(path).name} ({', '.join(clf.label_names)})")
+        kind = shipped_kind(path)
+        self._remember_classifier(f"shipped:{kind}" if kind else f"path:{Path(path).resolve()}")
+        self._set_classifier(clf)
         return True
 
+    def use_shipped_classifier(self, kind: str) -> bool:
+        """Load the shipped default classifier ``kind`` (``abnormal`` or ``fall``, see :mod:`core.defaults`)."""
+        try:
+            path = resolve_classifier(kind)
+        except PoseWatchError as e:
+            self.report_error(str(e))
+            return False
+        return self.load_classifier(path)
+
     def unload_classifier(self) -> None:
-        """Forget the classifier; the overlay says "no model" again."""
+        """Forget the classifier; the overlay says "no model" again (also after a restart)."""
+        self._remember_classifier("none")
         if self._classifier is None:
             return
         self._classifier = None
@@ -985,6 +1009,58 @@ class MainWindow(QMainWindow):
         self.classifier_changed.emit(None)
         self._info("classifier unloaded")
 
+    @property
+    def classifier_choice(self) -> str:
+        """The remembered choice (:data:`CLASSIFIER_KEY`): ``shipped:<kind>``, ``path:<file>`` or ``none``."""
+        return str(self.settings.value(CLASSIFIER_KEY, DEFAULT_CLASSIFIER_CHOICE))
+
+    def restore_classifier(self) -> GeneratorWorker | None:
+        """Load the remembered classifier — by default the shipped abnormal-behaviour model, so the player
+        labels persons before the user has trained anything — in a background thread (the first load
+        imports PyTorch). A remembered checkpoint that is gone falls back to the shipped default with a
+        message. Returns the worker (None when there is nothing to load)."""
+        choice = self.classifier_choice
+        if choice == "none" or self._classifier is not None:
+            return None
+        path: Path | None = None
+        try:
+            if choice.startswith("path:"):
+                path = Path(choice[5:])
+                if not path.is_file():
+                    self._info(f"remembered classifier {path} is gone; using the shipped default", 10000)
+                    path = None
+            elif choice.startswith("shipped:"):
+                path = resolve_classifier(choice[8:])
+            if path is None:
+                path = resolve_classifier(DEFAULT_CLASSIFIER_CHOICE[8:])
+        except PoseWatchError as e:
+            self._info(f"no classifier: {e}", 10000)
+            return None
+        gen = self._classifier_gen
+        worker = GeneratorWorker(iter_load_classifier, path, cancel_kw=None)
+        worker.finished.connect(lambda clf: self._set_classifier(clf) if gen == self._classifier_gen else None)
+        worker.failed.connect(lambda msg: self.report_error(f"cannot load classifier {path.name}: {msg}")
+                              if gen == self._classifier_gen else None)
+        self._classifier_worker = worker
+        return worker.start()
+
+    def _remember_classifier(self, choice: str) -> None:
+        self._classifier_gen += 1
+        self.settings.setValue(CLASSIFIER_KEY, choice)
+
+    def _set_classifier(self, clf: TrackClassifier) -> None:
+        self._classifier_gen += 1
+        self._classifier = clf
+        self._update_classifier_label()
+        self._render()
+        self.classifier_changed.emit(clf)
+        self._info(f"classifier loaded: {self._classifier_name(clf)} ({', '.join(clf.label_names)})")
+
+    @staticmethod
+    def _classifier_name(clf: TrackClassifier) -> str:
+        kind = shipped_kind(clf.path)
+        return f"{SHIPPED_NAMES.get(kind, kind)} (shipped)" if kind else clf.path.name
+
     def _load_classifier_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load classifier checkpoint", "", CHECKPOINT_FILTER)
         if path:
@@ -992,7 +1068,8 @@ class MainWindow(QMainWindow):
 
     def _update_classifier_label(self) -> None:
         c = self._classifier
-        self.classifier_label.setText(f" Classifier: {c.path.name} " if c else " Classifier: none (no model) ")
+        self.classifier_label.setText(f" Classifier: {self._classifier_name(c)} " if c
+                                      else " Classifier: none (no model) ")
         self.actions["unload_classifier"].setEnabled(c is not None)
 
     # ================================================================ widgets in step with state

@@ -23,10 +23,13 @@ def settings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, settings):
-    """A shown MainWindow; afterwards it is closed and its background workers are waited for."""
-    from gui.main_window import MainWindow
+    """A shown MainWindow with no classifier (the user chose "Unload classifier"): the overlay says
+    "no model" until a test loads one. The shipped default that a fresh install loads is covered by
+    ``test_default_classifier.py``. Afterwards the window is closed and its background workers are waited for."""
+    from gui.main_window import CLASSIFIER_KEY, MainWindow
     from gui.workers import wait_for_all
 
+    settings.setValue(CLASSIFIER_KEY, "none")
     w = MainWindow(settings)
     qtbot.addWidget(w)
     w.show()

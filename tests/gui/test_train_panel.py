@@ -42,9 +42,11 @@ def train_cli() -> None:
 @pytest.fixture
 def win(qtbot, settings):
     """A MainWindow that computes no skeletons by itself and shows no dialogs (errors: status bar)."""
-    from gui.main_window import MainWindow
+    from gui.main_window import CLASSIFIER_KEY, MainWindow
     from gui.train_panel import running_runs
 
+    # no shipped classifier loading in the background: these tests measure the GUI while *training*
+    settings.setValue(CLASSIFIER_KEY, "none")
     w = MainWindow(settings, show_dialogs=False, auto_skeletons=False)
     qtbot.addWidget(w)
     w.show()

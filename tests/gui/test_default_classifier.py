@@ -1,0 +1,83 @@
+"""The player labels persons with the shipped default classifier when the user has trained nothing,
+remembers the user's choice, and falls back to the default when a remembered checkpoint is gone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.classify import TrackClassifier
+from core.defaults import default_classifier_path
+from core.overlay import NO_MODEL
+from gui.main_window import CLASSIFIER_KEY, MainWindow
+from gui.workers import wait_for_all
+
+
+def _window(qtbot, settings):
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_fresh_install_uses_shipped_abnormal_model(qtbot, settings, fall04, fall04_skeletons):
+    assert settings.value(CLASSIFIER_KEY) is None  # nothing chosen or trained yet
+    w = _window(qtbot, settings)
+    try:
+        # loaded in the background (the first load imports PyTorch), not on the GUI thread
+        qtbot.waitUntil(lambda: w.classifier is not None, timeout=120_000)
+        assert w.classifier.path == default_classifier_path("abnormal")
+        assert "abnormal behaviour (shipped)" in w.classifier_label.text()
+        with qtbot.waitSignal(w.skeletons_ready, timeout=180_000):
+            assert w.open_video(fall04)
+        f = 100
+        w.seek(f)
+        labels = w.current_labels
+        assert labels, "the shipped model must label the tracked person"
+        assert NO_MODEL not in {lab.name for lab in labels.values()}
+        assert {lab.name for lab in labels.values()} <= {"theft", "assault", "vandalism", "normal"}
+        # the same labels as core's TrackClassifier with the checkpoint's frame-rate resampling (3 fps model
+        # on ~29 fps video: every 10th frame)
+        clf = TrackClassifier(default_classifier_path("abnormal"))
+        assert clf.ckpt.step_for(fall04_skeletons.fps) == 10
+        expected = clf.labels_for_frame(w.skeletons, f)
+        assert {k: v.name for k, v in labels.items()} == {k: v.name for k, v in expected.items()}
+        assert np.allclose([labels[k].prob for k in labels], [expected[k].prob for k in labels], atol=1e-5)
+    finally:
+        w.close()
+        assert wait_for_all(60_000)
+
+
+def test_choice_is_remembered_and_unload_sticks(qtbot, settings, tmp_path):
+    w = _window(qtbot, settings)
+    qtbot.waitUntil(lambda: w.classifier is not None, timeout=120_000)
+    assert w.use_shipped_classifier("fall")
+    assert w.classifier.label_names == ["upright", "falling", "lying"]
+    assert settings.value(CLASSIFIER_KEY) == "shipped:fall"
+    w.close()
+    assert wait_for_all(60_000)
+
+    w2 = _window(qtbot, settings)
+    qtbot.waitUntil(lambda: w2.classifier is not None, timeout=120_000)
+    assert w2.classifier.path == default_classifier_path("fall")
+    w2.unload_classifier()
+    assert w2.classifier is None and settings.value(CLASSIFIER_KEY) == "none"
+    w2.close()
+    assert wait_for_all(60_000)
+
+    w3 = _window(qtbot, settings)  # the user unloaded it: no model, and none is loaded behind their back
+    qtbot.wait(300)
+    assert wait_for_all(60_000)
+    assert w3.classifier is None and "no model" in w3.classifier_label.text()
+    w3.close()
+
+
+def test_gone_checkpoint_falls_back_to_shipped_default(qtbot, settings, tmp_path):
+    settings.setValue(CLASSIFIER_KEY, f"path:{tmp_path / 'deleted_model.pt'}")
+    w = _window(qtbot, settings)
+    try:
+        qtbot.waitUntil(lambda: w.classifier is not None, timeout=120_000)
+        assert w.classifier.path == default_classifier_path("abnormal")
+    finally:
+        w.close()
+        assert wait_for_all(60_000)
