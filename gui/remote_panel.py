@@ -18,6 +18,9 @@ Estimators for a task come from :func:`estimator_factory`: when the panel says *
 task, the factory builds :class:`core.remote.client.FallbackEstimator` (remote first; if the worker
 drops mid-stream it falls back to local inference, says so through the panel, and reconnects with
 back-off — the result of a frame is always that frame's), otherwise the plain local estimator.
+For the main window's skeleton extraction, :func:`extraction_task` gives a
+:class:`gui.workers.GeneratorWorker` task that builds that estimator in the background thread (None
+when extraction runs locally).
 
 Settings (QSettings, keys under ``remote/``): ``url``, ``token_file``, ``cafile`` (a certificate to
 trust for a TLS worker with a self-signed certificate), ``extract`` and ``live`` (``local`` |
@@ -592,7 +595,8 @@ class RemotePanel(QWidget):
         """Start connecting to the URL with the token (returns at once; the state follows).
 
         Returns:
-            False when the URL or the token is empty (the State says which).
+            False when the URL is empty or ill-formed, the token is empty or the certificate file
+            is missing (the State says which).
         """
         url = self.url_edit.text().strip()
         token = self.token_edit.text().strip()
@@ -600,14 +604,20 @@ class RemotePanel(QWidget):
         bad = check_url(url) if url else "no worker URL given"
         if bad:
             self._set_state(INVALID, bad)
+            self._active = None
+            self.message.emit(f"remote: {bad}")
             return False
         if not token:
             self._set_state(REFUSED, "no token given (type it or load the token file)")
+            self._active = None
+            self.message.emit("remote: no token given (type it or load the token file)")
             return False
         self.settings.setValue(self._key("url"), url)
         cafile = self.cert_edit.text().strip() or None
         if cafile is not None and not Path(cafile).expanduser().is_file():
             self._set_state(INVALID, f"certificate file not found: {cafile}")
+            self._active = None
+            self.message.emit(f"remote: certificate file not found: {cafile}")
             return False
         self._active = (url, token, cafile)
         self._was_connected = False

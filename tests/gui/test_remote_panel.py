@@ -140,6 +140,9 @@ def test_install_adds_a_dock_with_a_view_menu_toggle(window):
     assert panel.remote_settings() is None and not panel.use_remote("extract") and not panel.use_remote("live")
     with pytest.raises(ValueError):
         panel.use_remote("train")
+    panel.set_url("ftp://nowhere")
+    assert not panel.connect_worker()
+    assert panel.state == INVALID and "invalid worker URL" in window.statusBar().currentMessage()
 
 
 def test_settings_keep_url_choices_and_token_file_never_the_token(qtbot, settings, tmp_path):
