@@ -159,14 +159,24 @@ class WorkerState:
         self.yolo_settings = yolo_settings(model, cfg.imgsz)
         runtime = cfg.runtime
         load = model
+        if runtime == "tensorrt" and not self.device.startswith("cuda"):
+            raise WorkerError("--runtime tensorrt needs a CUDA GPU")
+        if runtime == "tensorrt" and not _tensorrt_available():
+            raise WorkerError("--runtime tensorrt needs the tensorrt package (e.g. pip install tensorrt-cu13)")
         if self.device.startswith("cuda"):
             if runtime == "tensorrt" or (runtime == "auto" and _tensorrt_available()):
                 from ..modelfiles import resolve_model
 
-                load, runtime = str(export_engine(resolve_model(model), cfg.imgsz)), "tensorrt"
-            elif runtime in ("auto", "onnx"):
+                try:
+                    load, runtime = str(export_engine(resolve_model(model), cfg.imgsz)), "tensorrt"
+                except ModelError as e:
+                    if runtime == "tensorrt":
+                        raise
+                    log.warning("%s — using PyTorch (half precision) instead", e)
+                    runtime = "torch"
+            if runtime == "auto":
                 runtime = "torch"
-        elif runtime in ("auto", "tensorrt"):
+        elif runtime == "auto":
             runtime = "onnx"
         self.runtime = runtime
         self.yolo = YoloPoseEstimator(load, imgsz=cfg.imgsz, device=self.device,
@@ -349,7 +359,8 @@ class Connection:
         clf = st.classifier(cfg["classifier"]) if cfg["classifier"] else None
         if cfg["backend"] == "yolo":
             self.tracker = Tracker(cfg["tracker"], cfg["fps"])
-            settings = dict(st.yolo_settings, tracker=cfg["tracker"])
+            # the runtime is part of the settings: fp16 TensorRT/CUDA output differs slightly from CPU ONNX
+            settings = dict(st.yolo_settings, tracker=cfg["tracker"], runtime=st.runtime)
             self.layout = st.yolo.layout
         else:
             self.estimator = create_estimator("mediapipe", tracker=cfg["tracker"], frame_rate=cfg["fps"])
@@ -369,6 +380,7 @@ class Connection:
 
         t0 = time.perf_counter()
         img = P.decode_jpeg(jpeg)
+        decode_ms = (time.perf_counter() - t0) * 1000.0
         h, w = img.shape[:2]
         if self.estimator is not None:
             fp = self.estimator.process(img, hdr["frame_index"], hdr["time_s"])
@@ -386,6 +398,7 @@ class Connection:
             probs = self.online.update(hdr["frame_index"], fp.persons, hdr["orig_w"] / w)
             out["probs"] = {str(k): [round(float(v), 4) for v in pr] for k, pr in probs.items()}
         out["proc_ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
+        out["decode_ms"] = round(decode_ms, 2)
         return out
 
     def _reset(self) -> None:
