@@ -316,6 +316,8 @@ class LiveView(QWidget):
         self._execution_label = ""
         self._session: _Session | None = None
         self._camera_worker: GeneratorWorker | None = None
+        self._cameras_probed = False
+        self._run_error = ""
         self._overlay = OverlayOptions()
         self._last_result = None
         self._frames_shown = 0
@@ -370,6 +372,7 @@ class LiveView(QWidget):
                 row.addWidget(w, 1 if i == 0 else 0)
             self.source_stack.addWidget(page)
         self.source_kind.currentIndexChanged.connect(self.source_stack.setCurrentIndex)
+        self.source_kind.currentIndexChanged.connect(self._on_source_kind)
         self.source_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         # -- model and execution
@@ -628,9 +631,11 @@ class LiveView(QWidget):
     # ================================================================ sources
     def refresh_cameras(self) -> None:
         """Probe webcams in the background (:func:`core.live.list_cameras`); the combo is refilled when
-        done. Nothing happens while a probe is running."""
+        done. Nothing happens while a probe is running. Runs by itself the first time *Webcam* is
+        chosen (or the view is shown with it chosen); the ⟳ button runs it again."""
         if self._camera_worker is not None:
             return
+        self._cameras_probed = True
         worker = GeneratorWorker(_probe_cameras, CAMERA_PROBE_MAX)
         worker.finished.connect(self._on_cameras)
         worker.failed.connect(lambda msg: self._set_status(f"cannot list webcams: {msg}"))
@@ -640,6 +645,11 @@ class LiveView(QWidget):
         self._set_status("looking for webcams…")
         worker.start()
 
+    def _on_source_kind(self, index: int) -> None:
+        # the first time the user picks Webcam, look for cameras (in the background)
+        if SOURCE_KINDS[index] == "webcam" and not self._cameras_probed and self._session is None and self.isVisible():
+            self.refresh_cameras()
+
     @property
     def probing_cameras(self) -> bool:
         """True while a webcam probe runs in the background."""
@@ -648,18 +658,20 @@ class LiveView(QWidget):
     @Slot(object)
     def _on_cameras(self, cams) -> None:
         current = self._camera_index()
-        self.camera_box.clear()
+        box = self.camera_box
+        box.clear()
         for idx, name in cams or []:
-            self.camera_box.addItem(f"{idx}: {name}", int(idx))
-        if not cams:
+            box.addItem(f"{idx}: {name}", int(idx))
+        if cams:
+            self._set_status(f"{len(cams)} webcam(s) found")
+        else:
             self._set_status("no webcam found (indices 0–%d); type an index, or use a stream URL or a file"
                              % (CAMERA_PROBE_MAX - 1))
-            self.camera_box.addItem("0", 0)
-        else:
-            self._set_status(f"{len(cams)} webcam(s) found")
-        for i in range(self.camera_box.count()):
-            if self.camera_box.itemData(i) == current:
-                self.camera_box.setCurrentIndex(i)
+        keep = current if current is not None else (None if cams else 0)
+        if keep is not None and box.findData(keep) < 0:
+            box.addItem(str(keep), keep)  # the user's choice stays, even if the probe did not see it
+        if keep is not None:
+            box.setCurrentIndex(box.findData(keep))
 
     def _on_camera_probe_done(self) -> None:
         self._camera_worker = None
@@ -814,8 +826,11 @@ class LiveView(QWidget):
         return estimator_factory(panel, {"backend": "yolo", "frame_rate": 30.0}, "live")
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        """Refresh the execution choice (the Remote panel may have been installed since)."""
+        """Refresh the execution choice (the Remote panel may have been installed since); look for
+        webcams the first time the view is shown with *Webcam* chosen."""
         self._sync_execution()
+        if self.source_kind.currentData() == "webcam" and not self._cameras_probed and self._session is None:
+            self.refresh_cameras()
         super().showEvent(event)
 
     # ================================================================ start / stop
@@ -871,6 +886,7 @@ class LiveView(QWidget):
         b.status.connect(self._on_status)
         b.finished.connect(self._on_finished)
         self._session = session
+        self._run_error = ""
         self._last_result = None
         self._shown_times.clear()
         self._show_readout(None)
@@ -1008,6 +1024,8 @@ class LiveView(QWidget):
     @Slot(str)
     def _on_status(self, message: str) -> None:
         if self._session is not None:
+            if str(message).startswith("error"):
+                self._run_error = " ".join(str(message).split())
             self._set_status(message)
 
     @Slot()
@@ -1023,7 +1041,9 @@ class LiveView(QWidget):
             stats = s.detector.stats() if s.detector is not None else {}
         except Exception:  # noqa: BLE001 - stats are informative only
             log.debug("stats failed", exc_info=True)
-        if not self._last_status.startswith("error"):
+        if self._run_error:  # the run's error stays the last word, whatever came in between
+            self._set_status(self._run_error)
+        else:
             frames = stats.get("frames")
             self._set_status("stopped" + (f" after {frames} frames" if frames is not None else ""))
         self._update_controls()

@@ -31,6 +31,7 @@ from gui.live_view import (
     running_detectors,
     wait_for_detectors,
 )
+from gui.workers import wait_for_all
 from tests.conftest import shared_path
 
 GAP_LIMIT_MS = 1000
@@ -91,14 +92,16 @@ def view(qtbot, settings, tmp_path, warm_models):
     yield v
     assert v.shutdown(60_000), "the live detector did not stop"
     assert wait_for_detectors(30_000)
+    assert wait_for_all(60_000), "a background worker (webcam probe) did not stop"
 
 
 class MjpegServer:
     """A real MJPEG-over-HTTP camera on 127.0.0.1 (``multipart/x-mixed-replace``, as IP cameras send):
     the first frames of ``video``, ``fps`` per second; every connection ends after ``frames_per_connection``
-    frames (a stream that drops), and :meth:`close` takes the camera away for good."""
+    frames (a stream that drops) — or, with ``stall``, stays open and sends nothing more (a stream that
+    stalls) — and :meth:`close` takes the camera away for good."""
 
-    def __init__(self, video: Path, frames_per_connection: int, fps: float = 15.0):
+    def __init__(self, video: Path, frames_per_connection: int, fps: float = 15.0, stall: bool = False):
         import threading
         import time
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -135,7 +138,10 @@ class MjpegServer:
                     except OSError:
                         return
                     time.sleep(1.0 / fps)
+                while stall and not server.closed:
+                    time.sleep(0.1)
 
+        self.closed = False
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/stream.mjpg"
@@ -143,6 +149,7 @@ class MjpegServer:
         self._thread.start()
 
     def close(self) -> None:
+        self.closed = True
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -326,6 +333,27 @@ def test_stream_that_drops_is_reported_and_reconnected(view, qtbot):
         v.stop()
         wait_stopped(qtbot, v, 30_000)  # even in the middle of a back-off wait
         assert v.start_button.isEnabled()
+    finally:
+        srv.close()
+
+
+def test_stream_that_stalls_is_reported_and_retried(view, qtbot):
+    """A real HTTP MJPEG camera that stops sending after 20 frames but keeps the connection open: the
+    read times out, the status line says the camera was lost and it reconnects; the GUI stays live."""
+    v = view
+    srv = MjpegServer(fall04_clip(), frames_per_connection=20, stall=True)
+    try:
+        v.set_model(None)
+        v.set_source(srv.url)
+        probe = LatencyProbe().start()
+        assert v.start()
+        qtbot.waitUntil(lambda: v.frames_shown >= 1, timeout=FIRST_FRAME_MS)
+        qtbot.waitUntil(lambda: any(m.startswith("camera lost") for m in v.status_history), timeout=60_000)
+        qtbot.waitUntil(lambda: srv.connections >= 2, timeout=60_000)  # it tried again
+        probe.stop()
+        assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
+        v.stop()
+        wait_stopped(qtbot, v, 60_000)
     finally:
         srv.close()
 
