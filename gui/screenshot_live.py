@@ -4,6 +4,9 @@ Usage (a real X display, e.g. Xvfb; not the offscreen platform)::
 
     xvfb-run -a -s "-screen 0 1400x900x24" python -m gui.screenshot_live VIDEO docs/screenshot_live.png
 
+``docs/screenshot_live.png`` is ``VIDEO = shared/data/videos/fall/aswinajith_falling.mp4`` with
+``--after 3``.
+
 It plays VIDEO as a camera in a :class:`gui.live_view.LiveWindow` with the shipped fall classifier (or
 ``--model``), from ``--start-frame``, every frame processed (``--paced`` plays it at its frame rate
 instead), waits for the first alert, ``--after`` more frames and then a frame whose largest person has
@@ -25,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("video")
     ap.add_argument("out")
     ap.add_argument("--model", default="fall", help="fall, abnormal, a checkpoint path, or none")
-    ap.add_argument("--start-frame", type=int, default=150)
+    ap.add_argument("--start-frame", type=int, default=0)
     ap.add_argument("--after", type=int, default=12, help="frames to wait after the first alert")
     ap.add_argument("--any-frame", dest="largest_abnormal", action="store_false",
                     help="grab the first frame --after frames after the alert (default: the first such frame "
