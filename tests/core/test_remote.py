@@ -202,6 +202,26 @@ def test_remote_equals_local_on_the_same_jpeg_frames(reference, street_frames):
             assert abs(float(probs[p.track_id].sum()) - 1.0) < 1e-3
 
 
+def test_remote_mediapipe_equals_local_on_the_same_jpeg_frames(worker, fall04):
+    """backend 'mediapipe': one MediaPipe landmarker per stream on the worker (VIDEO mode, in order)."""
+    from core.pose import create_estimator
+    from core.video import open_source
+
+    with open_source(fall04) as src:
+        frames = [(f.image, f.index, f.time_s) for f in src.frames(100, 106)]
+    local = create_estimator("mediapipe", frame_rate=29.0)
+    with RemotePoseEstimator(worker, TOKEN, backend="mediapipe", frame_rate=29.0, timeout=120) as est:
+        assert est.layout == "mediapipe33" and est.settings["backend"] == "mediapipe"
+        found = 0
+        for img, i, t in frames:
+            rfp = est.process(img, i, t)
+            lfp = local.process(P.decode_jpeg(P.encode_jpeg(img, P.DEFAULT_JPEG_QUALITY)), i, t)
+            same_poses(rfp, lfp, tol=0.05)
+            found += len(rfp.persons)
+    local.close()
+    assert found >= 4
+
+
 def _raw_comparison(worker, frames, fps):
     from core.extract import estimate_poses
     from core.pose import create_estimator
@@ -478,3 +498,29 @@ def test_cli_worker_bad_settings(tmp_path, case):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     want = {"missing": "cannot read token file", "empty": "is empty", "half_tls": "TLS needs both"}[case]
     assert r.stderr.startswith("error: ") and want in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------------------------------- protocol
+def test_protocol_checks_jpeg_size_before_decoding_and_whitelists_fields():
+    img = np.full((48, 64, 3), 128, np.uint8)
+    data = bytearray(P.encode_jpeg(img))
+    assert P.jpeg_size(data) == (64, 48)
+    assert P.decode_jpeg(bytes(data)).shape == (48, 64, 3)
+    # claim 60000 x 60000 pixels in the frame header: refused without decoding (no 10 GB allocation)
+    i = bytes(data).index(b"\xff\xc0")
+    data[i + 5:i + 9] = (60000).to_bytes(2, "big") * 2
+    with pytest.raises(P.ProtocolError, match="60000x60000 pixels refused"):
+        P.decode_jpeg(bytes(data))
+    with pytest.raises(P.ProtocolError, match="not a JPEG"):
+        P.decode_jpeg(b"\x89PNG\r\n")
+    hdr, jpeg = P.unpack_frame(P.pack_frame(b"\xff\xd8xx", 7, 3, 0.1, 640, 360))
+    assert hdr == {"seq": 7, "frame_index": 3, "time_s": 0.1, "orig_w": 640, "orig_h": 360} and bytes(jpeg) == b"\xff\xd8xx"
+    assert P.parse_text('{"type": "config"}')["classifier"] is None
+    for text, why in (('{"type": "config", "classifier": "../models/x.pt"}', "no paths"),
+                      ('{"type": "config", "backend": "/tmp/evil.py"}', "unknown backend"),
+                      ('{"type": "config", "model": "x.pt"}', "unknown field"),
+                      ('{"type": "config", "queue": 10000}', "'queue' must be an integer"),
+                      ('{"type": "config", "fps": "NaN"}', "'fps' must be a number"),
+                      ("[1, 2]", "JSON object"), ("x" * 5000, "refused")):
+        with pytest.raises(P.ProtocolError, match=why):
+            P.parse_text(text)
