@@ -47,7 +47,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -125,7 +125,7 @@ def _probe_cameras(max_index: int, cancel: Callable[[], bool] | None = None):
 def running_detectors() -> int:
     """How many detectors started by a :class:`LiveView` have not ended yet."""
     with _RUNNING_LOCK:
-        return len(_RUNNING)
+        return sum(not s.ended for s in _RUNNING)
 
 
 def wait_for_detectors(timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
@@ -150,8 +150,8 @@ class _Bridge(QObject):
 
     The ``_q_*`` signals are emitted in the detector's threads and connected with
     ``QueuedConnection`` to slots of this object (which lives in the GUI thread); those re-emit the
-    public signals there, as :class:`gui.workers.GeneratorWorker` does. Blocking this object's
-    signals (:meth:`QObject.blockSignals`) silences a finished run's late deliveries.
+    public signals there, as :class:`gui.workers.GeneratorWorker` does. The view disconnects from a
+    finished run's bridge, so late deliveries go nowhere.
     """
 
     result_ready = Signal()
@@ -187,6 +187,13 @@ class _Bridge(QObject):
     @Slot()
     def _emit_finished(self) -> None:
         self.finished.emit()
+        # forget the session once this slot has returned (never delete an object inside its own slot)
+        QTimer.singleShot(0, self._release)
+
+    def _release(self) -> None:
+        with _RUNNING_LOCK:
+            for s in [s for s in _RUNNING if s.bridge is self]:
+                _RUNNING.discard(s)
 
 
 class _Session:
@@ -252,8 +259,8 @@ class _Session:
             log.exception("live detector thread failed")
         finally:
             self._ended.set()
-            with _RUNNING_LOCK:
-                _RUNNING.discard(self)
+            # _RUNNING keeps this session (and its bridge) alive until the GUI thread has handled the
+            # finished signal: the bridge must not be destroyed here, in a thread that does not own it
             self.bridge._q_finished.emit()
 
     # -- GUI thread
@@ -1034,7 +1041,13 @@ class LiveView(QWidget):
         if s is None:
             return
         # the run is over: drop its late deliveries (a shutdown() that joined before the queue drained)
-        s.bridge.blockSignals(True)
+        b = s.bridge
+        for sig, slot in ((b.result_ready, self._on_result_ready), (b.event, self._on_event),
+                          (b.status, self._on_status), (b.finished, self._on_finished)):
+            try:
+                sig.disconnect(slot)
+            except (RuntimeError, TypeError):  # already disconnected
+                pass
         self._session = None
         stats = {}
         try:
