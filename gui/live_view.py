@@ -492,7 +492,8 @@ class LiveView(QWidget):
         self.readout.setToolTip("Processed frames per second · capture-to-result latency · frames the detector "
                                 "dropped (inference behind the source) · results the display skipped")
         self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
+        # one line that never widens the window (the full history is in its tooltip)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.persons_label = QLabel()
         info = QHBoxLayout()
@@ -669,11 +670,11 @@ class LiveView(QWidget):
         box.clear()
         for idx, name in cams or []:
             box.addItem(f"{idx}: {name}", int(idx))
-        if cams:
-            self._set_status(f"{len(cams)} webcam(s) found")
-        else:
-            self._set_status("no webcam found (indices 0–%d); type an index, or use a stream URL or a file"
-                             % (CAMERA_PROBE_MAX - 1))
+        note = (f"{len(cams)} webcam(s) found" if cams else
+                "no webcam found (indices 0–%d); type an index, or use a stream URL or a file" % (CAMERA_PROBE_MAX - 1))
+        box.setToolTip(f"Webcam (index: name); type an index if it is not listed — {note}")
+        if self._session is None:  # a running detector's status line is not overwritten
+            self._set_status(note)
         keep = current if current is not None else (None if cams else 0)
         if keep is not None and box.findData(keep) < 0:
             box.addItem(str(keep), keep)  # the user's choice stays, even if the probe did not see it
