@@ -255,8 +255,9 @@ class _Session:
             if self._stop_requested.is_set():  # a stop that came between the check and start()
                 det.stop()
             det.join()
-        except Exception:  # noqa: BLE001 - the thread must always report its end
+        except Exception as e:  # noqa: BLE001 - the thread must always report its end
             log.exception("live detector thread failed")
+            status(f"error: live detection failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}")
         finally:
             self._ended.set()
             # _RUNNING keeps this session (and its bridge) alive until the GUI thread has handled the
