@@ -383,7 +383,13 @@ class LiveView(QWidget):
         self.source_kind.currentIndexChanged.connect(self._on_source_kind)
         self.source_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
-        # -- model and execution
+        # -- pose backend, model and execution
+        from core.pose import BACKENDS
+
+        self.backend_box = QComboBox()
+        self.backend_box.addItems(list(BACKENDS))
+        self.backend_box.setToolTip("Pose backend: yolo (multi-person, tracked; ONNX Runtime on the CPU) or "
+                                    "mediapipe")
         self.model_box = QComboBox()
         self.model_box.setToolTip("Classifier for the per-person labels (None: skeletons and IDs only)")
         self.model_box.activated.connect(self._on_model_activated)
@@ -408,6 +414,7 @@ class LiveView(QWidget):
         sf = QFormLayout(src_group)
         sf.addRow("Type", self.source_kind)
         sf.addRow("", self.source_stack)
+        sf.addRow("Pose", self.backend_box)
         sf.addRow("Model", self.model_box)
         self.execution_row = QWidget()
         er = QHBoxLayout(self.execution_row)
@@ -546,6 +553,9 @@ class LiveView(QWidget):
         cam = str(s.value(p + "camera", "0") or "0")
         self.camera_box.addItem(f"{cam}", int(cam) if cam.isdigit() else 0)
         self._model_value = self._setting_model(s.value(p + "model", "fall"))
+        backend = str(s.value(p + "backend", "") or getattr(self._mw, "backend", "") or "yolo")
+        if self.backend_box.findText(backend) >= 0:
+            self.backend_box.setCurrentText(backend)
         self.hold_box.setValue(float(s.value(p + "hold_s", 0.5)))
         self.prob_box.setValue(float(s.value(p + "enter_prob", 0.6)))
         self.sound_check.setChecked(str(s.value(p + "sound", "false")).lower() in ("true", "1"))
@@ -567,6 +577,7 @@ class LiveView(QWidget):
         s.setValue(p + "file", self.file_edit.text().strip())
         s.setValue(p + "camera", str(self._camera_index() if self._camera_index() is not None else 0))
         s.setValue(p + "model", self._model_value or "none")
+        s.setValue(p + "backend", self.backend_box.currentText())
         s.setValue(p + "hold_s", self.hold_box.value())
         s.setValue(p + "enter_prob", self.prob_box.value())
         s.setValue(p + "sound", self.sound_check.isChecked())
@@ -832,7 +843,7 @@ class LiveView(QWidget):
                              "or choose Run on: Local")
         from .remote_panel import estimator_factory
 
-        return estimator_factory(panel, {"backend": "yolo", "frame_rate": 30.0}, "live")
+        return estimator_factory(panel, {"backend": self.backend_box.currentText(), "frame_rate": 30.0}, "live")
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """Refresh the execution choice (the Remote panel may have been installed since); look for
@@ -850,7 +861,8 @@ class LiveView(QWidget):
 
         enter = float(self.prob_box.value())
         events = self.events_edit.text().strip() or None
-        kw: dict[str, Any] = dict(classifier=self._model_value, enter_prob=enter, exit_prob=max(0.0, enter - 0.2),
+        kw: dict[str, Any] = dict(backend=self.backend_box.currentText(), classifier=self._model_value,
+                                  enter_prob=enter, exit_prob=max(0.0, enter - 0.2),
                                   alert_hold_s=float(self.hold_box.value()), events_dir=events,
                                   sound=self.sound_check.isChecked(), realtime=bool(self.pace_files))
         kw.update(self.config_overrides)
@@ -1089,7 +1101,7 @@ class LiveView(QWidget):
         running = self._session is not None
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
-        for w in (self.source_kind, self.source_stack, self.model_box, self.hold_box, self.prob_box,
+        for w in (self.source_kind, self.source_stack, self.backend_box, self.model_box, self.hold_box, self.prob_box,
                   self.events_edit, self.events_browse, self.execution_box):
             w.setEnabled(not running)
 

@@ -395,6 +395,7 @@ def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
     v.prob_box.setValue(0.7)
     v.hold_box.setValue(1.5)
     cfg = v.config()
+    assert cfg.backend == "yolo"
     assert cfg.enter_prob == pytest.approx(0.7) and cfg.exit_prob == pytest.approx(0.5)
     assert cfg.alert_hold_s == pytest.approx(1.5) and cfg.realtime is True
     assert cfg.events_dir == str(tmp_path / "ev")
@@ -409,11 +410,13 @@ def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
     # choices are remembered
     v.set_source("rtsp://camera.local/stream")
     v.set_model("abnormal")
+    v.backend_box.setCurrentText("mediapipe")
     v._save()
     w = LiveView(settings=settings)
     qtbot.addWidget(w)
     assert w.source_kind.currentData() == "url" and w.url_edit.text() == "rtsp://camera.local/stream"
     assert w.model_choice == "abnormal" and w.prob_box.value() == pytest.approx(0.7)
+    assert w.config().backend == "mediapipe"
 
 
 def test_default_events_folder_is_under_the_user_data_dir(qtbot, tmp_path, monkeypatch):
@@ -556,3 +559,18 @@ def test_live_view_runs_pose_on_a_real_remote_worker(window, qtbot, tmp_path, wa
         wait_stopped(qtbot, v, 60_000)
     finally:
         worker.stop()
+
+
+def test_mediapipe_backend_runs_live(view, qtbot):
+    """The Pose choice reaches the detector: MediaPipe (one person) on Fall04, skeletons without labels."""
+    v = view
+    v.backend_box.setCurrentText("mediapipe")
+    v.set_model(None)
+    v.set_source(fall04_clip())
+    v.config_overrides = {"loop": True}
+    assert v.start()
+    qtbot.waitUntil(lambda: bool(v.frames_shown >= 3 and v.last_result.poses.persons), timeout=FIRST_FRAME_MS)
+    r = v.last_result
+    assert r.labels is None and r.poses.layout != "coco17"
+    v.stop()
+    wait_stopped(qtbot, v, 60_000)
