@@ -137,8 +137,9 @@ class RemotePoseEstimator(PoseEstimator):
         last_probs: ``{track_id: (K,) float32}`` class probabilities of the last frame (classifier set).
         labels: class names of the classifier (or None).
         rtt_ms: round trip of the last frame (encode → result decoded), milliseconds.
-        proc_ms: the worker's own time for the last frame (JPEG decode included), milliseconds.
+        proc_ms: the worker's own time for the last frame (decode, inference, result JSON), milliseconds.
         decode_ms: the worker's JPEG decode of the last frame, milliseconds.
+        infer_ms: the worker's pose + tracking (+ classification) time of the last frame, milliseconds.
         worker_fps: the worker's recent throughput over all streams, frames/s.
         gpu_name: the worker's GPU (None on a CPU worker).
         device: ``"cuda"`` or ``"cpu"``.
@@ -159,7 +160,7 @@ class RemotePoseEstimator(PoseEstimator):
         self.width, self.timeout, self.jpeg_quality = width, timeout, int(jpeg_quality)
         self.name = backend
         self.last_probs: dict[int, np.ndarray] = {}
-        self.rtt_ms = self.proc_ms = self.decode_ms = self.worker_fps = 0.0
+        self.rtt_ms = self.proc_ms = self.decode_ms = self.infer_ms = self.worker_fps = 0.0
         self.dropped = 0
         self._seq = 0
         self._abandoned: set[int] = set()  # frames of an abandoned stream(): their results are skipped
@@ -249,6 +250,7 @@ class RemotePoseEstimator(PoseEstimator):
                            if isinstance(probs, dict) else {})
         self.proc_ms = float(msg.get("proc_ms", 0.0))
         self.decode_ms = float(msg.get("decode_ms", 0.0))
+        self.infer_ms = float(msg.get("infer_ms", 0.0))
         self.worker_fps = float(msg.get("fps", 0.0))
         return fp
 

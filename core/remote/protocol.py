@@ -16,9 +16,9 @@ Worker → client (text JSON):
 
 - ``{"type": "result", "seq", "frame_index", "time_s", "w", "h", "layout", "persons": [{"id": track_id,
   "box": [x1, y1, x2, y2], "score": s, "kp": [[x, y, score], ...]}], "probs": {track_id: [p, ...]}
-  (only with a classifier), "proc_ms": worker-side time of this frame (JPEG decode included),
-  "decode_ms": its JPEG decode, "queue": frames waiting, "fps": worker frames/s}`` — coordinates in
-  pixels of the JPEG the worker received.
+  (only with a classifier), "proc_ms": worker-side time of this frame (all of it), "decode_ms": its
+  JPEG decode, "infer_ms": pose + tracking + classification, "queue": frames waiting, "fps": worker
+  frames/s}`` — coordinates in pixels of the JPEG the worker received.
 - ``{"type": "dropped", "seq", "frame_index", "reason"}``: the frame was dropped (queue full: the
   oldest waiting frame of that stream goes).
 - ``{"type": "error", "message", "seq"?}``: a message was refused; the connection stays open unless

@@ -392,13 +392,15 @@ class Connection:
             for det, tid in self.tracker.update(boxes, scores, img):
                 fp.persons.append(Person(tid, boxes[det], kpts[det], float(scores[det]), self.layout))
             fp.persons.sort(key=lambda p: p.track_id)
+        probs = self.online.update(hdr["frame_index"], fp.persons, hdr["orig_w"] / w) if self.online is not None else None
+        infer_ms = (time.perf_counter() - t0) * 1000.0 - decode_ms
         out = {"type": "result", "seq": hdr["seq"], "frame_index": hdr["frame_index"], "time_s": hdr["time_s"],
                "w": w, "h": h, "layout": self.layout, "persons": P.persons_to_wire(fp.persons)}
-        if self.online is not None:
-            probs = self.online.update(hdr["frame_index"], fp.persons, hdr["orig_w"] / w)
+        if probs is not None:
             out["probs"] = {str(k): [round(float(v), 4) for v in pr] for k, pr in probs.items()}
         out["proc_ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
         out["decode_ms"] = round(decode_ms, 2)
+        out["infer_ms"] = round(infer_ms, 2)
         return out
 
     def _reset(self) -> None:
