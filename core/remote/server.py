@@ -607,6 +607,9 @@ def serve(cfg: WorkerConfig, host: str = "127.0.0.1", port: int = 8765, tls_cert
     for f in (tls_cert, tls_key):
         if f and not Path(f).is_file():
             raise WorkerError(f"TLS file not found: {f}")
+    if not tls_cert and host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("warning: listening on %s without TLS: the token and frames travel in clear text; "
+                    "use --tls-cert/--tls-key or an SSH tunnel (docs/REMOTE_WORKER.md)", host)
     state = WorkerState(cfg)
     if on_ready is not None:
         on_ready(state)
