@@ -369,6 +369,23 @@ def test_bad_messages_get_errors_while_others_are_served(worker, street_frames, 
     assert fetch_info(worker, TOKEN)["load"]["errors"] >= len(cases)
 
 
+def test_streams_beyond_max_clients_are_refused(worker):
+    conns = []
+    try:
+        deadline = time.monotonic() + 60
+        while fetch_info(worker, TOKEN)["load"]["clients"] and time.monotonic() < deadline:
+            time.sleep(0.2)  # earlier tests' connections are gone
+        for _ in range(8):  # the worker's default --max-clients
+            ws, ready = _raw(worker, fps=30.0)
+            assert ready["type"] == "ready"
+            conns.append(ws)
+        with pytest.raises(RemoteError, match="HTTP 503: worker full: 8 streams already connected"):
+            RemotePoseEstimator(worker, TOKEN)
+    finally:
+        for ws in conns:
+            ws.close()
+
+
 # ------------------------------------------------------------------------------------- fallback
 def test_worker_killed_mid_stream_falls_back_to_local_and_reconnects(token_file, worker, street_frames):
     from core.extract import estimate_poses
