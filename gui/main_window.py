@@ -58,6 +58,9 @@ from core.pose import BACKENDS, DEFAULT_BACKEND
 from core.video import VIDEO_EXTENSIONS, Frame, VideoInfo, VideoSource, open_source
 
 from .labelling import Labeller
+from .live_view import install as install_live_view
+from .remote_panel import extraction_task
+from .remote_panel import install as install_remote_panel
 from .timeline import TimelineWidget
 from .train_panel import TrainPanel
 from .video_view import VideoView
@@ -207,6 +210,8 @@ class MainWindow(QMainWindow):
         self.labelling = Labeller(self)
         self._build_train_dock()
         self._build_menus()
+        self.remote_panel = install_remote_panel(self)  # View > Remote worker (issue 6)
+        self.live_window = install_live_view(self)  # View > Live detection… (issue 5)
         self._update_controls()
         QTimer.singleShot(0, self.restore_classifier)
 
@@ -887,6 +892,8 @@ class MainWindow(QMainWindow):
         self._skeletons = None
         self._render()
         task = self.labelling.skeleton_task(self._backend)  # inside the project folder, if one is open
+        if task is None:  # the player's own cache: on the remote worker when the Remote panel says so
+            task = extraction_task(self.remote_panel, self._path, self._backend, fps=self.fps or 30.0)
         worker = (GeneratorWorker(*task) if task is not None
                   else GeneratorWorker(iter_load_or_extract, self._path, self._backend))
         worker.progress.connect(lambda d, t, m, w=worker: self._on_extract_progress(w, d, t, m))
