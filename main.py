@@ -9,6 +9,7 @@ Commands:
     train    train a skeleton classifier (lstm, transformer, stgcn) on labelled skeletons
     evaluate frame-level metrics of a classifier checkpoint on labelled skeletons
     predict  label every row of a skeleton CSV, or every track and frame of a video, with a checkpoint
+    detect   run the live detector headless on a file, webcam or stream; alerts to a JSONL file
     worker   serve pose estimation to PoseWatch desktops (the remote GPU worker; see docs/REMOTE_WORKER.md)
 
 Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
@@ -434,6 +435,92 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
     df = predict_cache(model, cache)
     _write_csv_atomic(df, Path(out))
     click.echo(f"wrote {out}: {len(df)} rows, {df['track_id'].nunique()} track(s)", err=True)
+
+
+@cli.command("detect")
+@click.argument("video")
+@click.option("--model", "model", default="fall", show_default=True,
+              help="Classifier: a checkpoint path, or 'fall' / 'abnormal' for the shipped defaults.")
+@click.option("--events", "events", required=True, type=click.Path(dir_okay=False),
+              help="Alerts file (JSON lines); snapshots (.jpg) and clips (.mp4) are saved next to it.")
+@click.option("--realtime", is_flag=True,
+              help="Play a file at its frame rate like a camera, dropping frames when inference falls behind.")
+@click.option("--width", type=click.IntRange(min=32), default=640, show_default=True,
+              help="Downscale frames to this width (pixels) before inference.")
+@click.option("--imgsz", type=click.IntRange(min=32), default=640, show_default=True, help="Detector input size (pixels).")
+@click.option("--hold", "hold", type=click.FloatRange(min=0), default=None,
+              help="Seconds an abnormal label must hold before an alert (default: LiveConfig's).")
+@click.option("--out-video", default=None, type=click.Path(dir_okay=False),
+              help="Also write the annotated video (mp4).")
+@_tracker_opt
+def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, imgsz: int, hold: float | None,
+               out_video: str | None, tracker: str) -> None:
+    """Run the live detector headless on VIDEO (a file, webcam index or stream URL): every alert (an
+    abnormal label held for the hold time) becomes one JSON line in EVENTS (time_s, frame, track_id, label,
+    prob, wall_time, snapshot, clip). Without --realtime every frame of a file is processed."""
+    from pathlib import Path
+
+    from core.errors import PoseWatchError
+    from core.live import LiveConfig, LiveDetector
+    from core.video import parse_source
+
+    kind, _ = parse_source(video)  # VideoError for a missing file or unsupported type
+    ev_path = Path(events)
+    if not ev_path.absolute().parent.is_dir():
+        raise PoseWatchError(f"folder of --events does not exist: {ev_path.absolute().parent}")
+    if ev_path.exists():
+        ev_path.unlink()  # a new run writes a new events file
+    cfg = LiveConfig(width=width, imgsz=imgsz, classifier=model, tracker=tracker, realtime=realtime,
+                     events_file=str(ev_path), events_dir=str(ev_path.absolute().parent))
+    if hold is not None:
+        cfg.alert_hold_s = hold
+    det = LiveDetector(video, cfg)  # ModelError for a bad checkpoint, before any progress bar
+    total = None
+    if kind in ("file", "folder"):
+        from core.video import open_source
+
+        with open_source(video) as src:
+            total = src.info.frame_count
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="detect", unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True)
+    state: dict = {"writer": None, "errors": []}
+
+    def on_result(r) -> None:
+        bar.update(1)
+        if out_video:
+            import cv2
+
+            from core.overlay import draw_overlay
+
+            if state["writer"] is None:
+                h, w = r.image.shape[:2]
+                state["writer"] = cv2.VideoWriter(out_video, cv2.VideoWriter_fourcc(*"mp4v"),
+                                                  float(det.fps_source), (w, h))
+            state["writer"].write(draw_overlay(r.image, r.poses, r.labels))
+
+    def on_event(e) -> None:
+        bar.write(f"alert: {e.label} ({e.prob:.2f}) track {e.track_id} at {e.time_s:.2f} s (frame {e.frame_index})",
+                  file=sys.stderr)
+
+    def on_status(msg: str) -> None:
+        if msg.startswith("error: "):
+            state["errors"].append(msg[7:])
+        elif not msg.startswith(("connecting", "connected", "finished", "stopped")):
+            bar.write(msg, file=sys.stderr)
+
+    det.on_result, det.on_event, det.on_status = on_result, on_event, on_status
+    try:
+        det.run()
+    finally:
+        bar.close()
+        if state["writer"] is not None:
+            state["writer"].release()
+    if state["errors"]:
+        _fail(state["errors"][0])
+    s = det.stats()
+    click.echo(f"{s['frames']} frames, {s['fps']:.1f} frames/s, {s['dropped']} dropped, {s['alerts']} alert(s); "
+               f"wrote {events}" + (f" and {out_video}" if out_video else ""), err=True)
 
 
 if __name__ == "__main__":

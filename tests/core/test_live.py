@@ -1,0 +1,297 @@
+"""core.live: the live detector on real clips, real models and a real local MJPEG stream (no mocks).
+
+Timings are never asserted (the machine is shared); what is checked is behaviour: every frame processed
+without pacing, frames dropped (bounded queues) with pacing, smoothing and hysteresis, events files,
+reconnect with back-off after a stream dies, a clear message for a missing camera.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from core.errors import ModelError
+from core.live import BACKOFF_S, AlertEvent, DropQueue, LabelTracker, LiveConfig, LiveDetector, TrackState
+from tests.conftest import ROOT, shared_path
+
+
+def _collect(source, cfg, timeout=300):
+    results, events, status = [], [], []
+    det = LiveDetector(source, cfg, on_result=results.append, on_event=events.append, on_status=status.append)
+    det.start()
+    assert det.join(timeout), "detector did not finish"
+    return det, results, events, status
+
+
+# ---- bounded queue ----------------------------------------------------------------------------------
+def test_drop_queue_drops_oldest_when_full():
+    q = DropQueue(2, drop_oldest=True)
+    assert q.put(1) == 0 and q.put(2) == 0
+    assert q.put(3) == 1  # 1 dropped
+    assert len(q) == 2
+    assert q.get(0.1) == 2 and q.get(0.1) == 3
+    assert q.get(0.05) is None
+    q.close()
+    assert q.get(0.05) is DropQueue.CLOSED
+
+
+def test_drop_queue_blocks_without_dropping_until_consumed():
+    q = DropQueue(1, drop_oldest=False)
+    q.put("a")
+    done = threading.Event()
+    threading.Thread(target=lambda: (q.put("b"), done.set()), daemon=True).start()
+    assert not done.wait(0.3)  # blocked: full, nothing dropped
+    assert q.get(1) == "a"
+    assert done.wait(2)
+    assert q.get(1) == "b"
+
+
+# ---- label smoothing / hysteresis / alerts (the real fall checkpoint) ---------------------------------
+@pytest.fixture(scope="module")
+def fall_clf():
+    from core.classify import TrackClassifier
+    from core.defaults import default_classifier_path
+
+    p = default_classifier_path("fall")
+    if p is None:
+        pytest.skip("shipped fall checkpoint not installed")
+    return TrackClassifier(p)
+
+
+def test_hysteresis_enters_high_and_leaves_low(fall_clf):
+    lt = LabelTracker(fall_clf, LiveConfig(smooth_windows=1, enter_prob=0.6, exit_prob=0.4), 30.0)
+    st = lt._new_state()
+    seq = [([0.9, 0.05, 0.05], "upright"), ([0.45, 0.55, 0.0], "upright"),   # 0.55 < enter: stays upright
+           ([0.3, 0.7, 0.0], "falling"), ([0.5, 0.45, 0.05], "falling"),       # 0.45 >= exit: keeps falling
+           ([0.2, 0.1, 0.7], "lying"),                                         # another abnormal label >= enter
+           ([0.65, 0.0, 0.35], "upright")]                                     # lying 0.35 < exit: back
+    for probs, want in seq:
+        st.probs.append(np.asarray(probs, np.float32))
+        lt._decide(st)
+        assert st.label == want, (probs, st.label)
+
+
+def test_smoothing_averages_last_windows(fall_clf):
+    lt = LabelTracker(fall_clf, LiveConfig(smooth_windows=3), 30.0)
+    st = lt._new_state()
+    for p in ([1, 0, 0], [1, 0, 0], [0, 1, 0]):
+        st.probs.append(np.asarray(p, np.float32))
+    lt._decide(st)
+    assert st.label == "upright" and st.prob == pytest.approx(2 / 3)
+    st.probs.append(np.asarray([0, 1, 0], np.float32))  # window now [1,0,0], [0,1,0], [0,1,0]
+    lt._decide(st)
+    assert st.label == "falling" and st.prob == pytest.approx(2 / 3)
+
+
+def test_label_tracker_on_fall04_poses(fall_clf, fall04_skeletons):
+    """The classify stage alone on Fall04's cached skeletons: track 1 is upright well before the fall and
+    a fall alert comes after the labelled fall start (frame 174)."""
+    c = fall04_skeletons
+    lt = LabelTracker(fall_clf, LiveConfig(), c.fps)
+    alerts = []
+    for f in range(c.frame_count):
+        labels, a = lt.update(c.poses(f))
+        if f == 100:
+            assert labels[1].name == "upright"
+        alerts += [(f, *x) for x in a]
+    assert alerts and alerts[0][0] >= 174 and alerts[0][2] in ("falling", "lying")
+    assert all(isinstance(t, TrackState) for t in lt.tracks.values())
+
+
+def test_short_new_track_gets_a_label_and_can_inherit_by_stitching(fall_clf):
+    """A track of 2 detections is classified (padded window); a new track starting where a lost one ended
+    inherits its buffer."""
+    from core.pose.base import FramePoses, Person
+
+    lt = LabelTracker(fall_clf, LiveConfig(stitch_s=1.0), 30.0)
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 0] = np.linspace(100, 140, 17)
+    kp[:, 1] = np.linspace(50, 300, 17)
+    kp[:, 2] = 0.9
+    box = np.array([90, 40, 150, 310], np.float32)
+    for f in range(2):
+        labels, _ = lt.update(FramePoses(f, f / 30, "coco17", 640, 480, [Person(5, box, kp, 0.9, "coco17")]))
+    assert 5 in labels  # 2 detections: padded window, still a label
+    lt.update(FramePoses(2, 2 / 30, "coco17", 640, 480, []))
+    labels, _ = lt.update(FramePoses(3, 3 / 30, "coco17", 640, 480, [Person(9, box + 5, kp, 0.9, "coco17")]))
+    assert lt.stitched == 1 and lt.tracks[9].count == 3 and 5 not in lt.tracks
+
+
+# ---- the detector on files ----------------------------------------------------------------------------
+def test_bad_classifier_raises_at_construction(tmp_path, fall04):
+    with pytest.raises(ModelError, match="not found"):
+        LiveDetector(str(fall04), LiveConfig(classifier=str(tmp_path / "none.pt")))
+    with pytest.raises(ModelError):
+        LiveDetector(str(fall04), LiveConfig(classifier="nonsense-kind"))
+
+
+def test_file_without_pacing_processes_every_frame_in_order(fall04):
+    det, results, events, status = _collect(str(fall04), LiveConfig(stop_frame=48, classifier="fall"))
+    assert det.error is None and not det.running
+    assert [r.frame_index for r in results] == list(range(48))
+    r = results[-1]
+    assert r.image.shape == (720, 406, 3) and r.image.dtype == np.uint8
+    assert r.labels is not None and set(r.labels) == {p.track_id for p in r.poses.persons}
+    assert all(lab.name == "upright" for lab in r.labels.values())  # the person walks upright at 1.6 s
+    p = r.poses.persons[0]
+    assert p.keypoints.shape == (17, 3) and 0 <= p.bbox[0] < p.bbox[2] <= 406  # original pixels
+    assert r.time_s == pytest.approx(47 / det.fps_source)
+    st = det.stats()
+    assert st["frames"] == 48 and st["dropped"] == 0 and st["latency_p95_ms"] > 0
+    assert status[0].startswith("connecting to") and "finished" in status and status[-1] == "stopped"
+    assert events == []
+
+
+def test_no_classifier_gives_no_labels(fall04):
+    det, results, _, _ = _collect(str(fall04), LiveConfig(stop_frame=5, classifier=None))
+    assert len(results) == 5 and all(r.labels is None for r in results)
+
+
+def test_realtime_pacing_drops_oldest_frames_when_behind(street_clip):
+    """Paced at 500 frames/s (far beyond what the CPU can pose): frames are dropped, never queued without
+    bound, and the newest frames still arrive in order."""
+    cfg = LiveConfig(realtime=True, pace_fps=500.0, stop_frame=150, classifier=None, queue_size=2)
+    det, results, _, _ = _collect(str(street_clip), cfg)
+    idx = [r.frame_index for r in results]
+    st = det.stats()
+    assert st["dropped"] > 0
+    assert len(idx) + st["dropped"] <= 150
+    assert idx == sorted(idx) and idx[-1] >= 140  # the last frames were processed: it kept up with the newest
+    assert results[-1].dropped == st["dropped"] or results[-1].dropped <= st["dropped"]
+
+
+def test_loop_restarts_a_file(tmp_path):
+    clip = shared_path("data", "videos", "normal", "nofi004.mp4")  # 50 frames
+    seen = []
+    det = LiveDetector(str(clip), LiveConfig(loop=True, classifier=None, width=320),
+                       on_result=lambda r: seen.append(r.frame_index))
+    det.start()
+    t0 = time.monotonic()
+    while len(seen) < 70 and time.monotonic() - t0 < 120:
+        time.sleep(0.1)
+    det.stop()
+    assert det.join(30)
+    assert len(seen) >= 70 and seen[:70] == list(range(70))  # indices keep counting across loops
+
+
+def test_alert_writes_jsonl_snapshot_and_clip(tmp_path, fall04):
+    cfg = LiveConfig(classifier="fall", events_dir=str(tmp_path), pre_s=1.0, post_s=0.5, start_frame=150,
+                     stop_frame=260)
+    det, results, events, status = _collect(str(fall04), cfg)
+    assert det.error is None
+    assert events and all(isinstance(e, AlertEvent) for e in events)
+    e = events[0]
+    assert e.label in ("falling", "lying") and 174 <= e.frame_index <= 174 + 2 * 29
+    lines = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert len(lines) == len(events)
+    assert set(lines[0]) == {"time_s", "frame", "track_id", "label", "prob", "wall_time", "snapshot", "clip"}
+    assert lines[0]["frame"] == e.frame_index and lines[0]["time_s"] == pytest.approx(e.frame_index / det.fps_source, abs=1e-3)
+    snap = cv2.imread(lines[0]["snapshot"])
+    assert snap is not None and snap.shape == (720, 406, 3)
+    cap = cv2.VideoCapture(lines[0]["clip"])
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    want = round(1.0 * det.fps_source) + 1 + round(0.5 * det.fps_source)  # pre buffer incl. alert frame + post
+    assert abs(n - want) <= 2, (n, want)
+    assert det.clips_written == len(events)
+
+
+# ---- live sources: missing camera, a stream that dies and comes back -------------------------------------
+def test_missing_webcam_reports_a_clear_error():
+    status = []
+    det = LiveDetector(9, LiveConfig(classifier=None), on_status=status.append)
+    det.start()
+    assert det.join(30)
+    assert not det.running
+    assert any(s.startswith("error: ") and "webcam" in s and "9" in s for s in status), status
+    assert det.error
+
+
+_MJPEG_SERVER = r'''
+import sys, time, cv2, numpy as np
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        i = 0
+        try:
+            while True:
+                img = np.full((240, 320, 3), (i * 5) % 255, np.uint8)
+                jpg = cv2.imencode(".jpg", img)[1].tobytes()
+                self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpg) + jpg + b"\r\n")
+                i += 1
+                time.sleep(0.04)
+        except Exception:
+            pass
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(port: int) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-c", _MJPEG_SERVER, str(port)], cwd=ROOT)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return p
+        except OSError:
+            time.sleep(0.1)
+    p.kill()
+    raise RuntimeError("MJPEG test server did not start")
+
+
+def test_stream_lost_reconnects_with_backoff_and_keeps_delivering():
+    port = _free_port()
+    server = _serve(port)
+    status: list[str] = []
+    frames = collections.deque(maxlen=1000)
+    det = LiveDetector(f"http://127.0.0.1:{port}/cam.mjpg", LiveConfig(classifier=None, width=320),
+                       on_result=frames.append, on_status=status.append)
+    try:
+        det.start()
+        t0 = time.monotonic()
+        while len(frames) < 10 and time.monotonic() - t0 < 60:
+            time.sleep(0.1)
+        assert len(frames) >= 10, status
+        server.kill()
+        server.wait()
+        t0 = time.monotonic()
+        while sum("reconnecting in" in s for s in status) < 2 and time.monotonic() - t0 < 60:
+            time.sleep(0.1)
+        lost = [s for s in status if s.startswith("camera lost:")]
+        assert len(lost) >= 2, status
+        assert f"reconnecting in {BACKOFF_S[0]:.1f} s" in lost[0] and f"reconnecting in {BACKOFF_S[1]:.1f} s" in lost[1]
+        assert det.running  # no error, still trying
+        n_before = len(frames)
+        server = _serve(port)
+        t0 = time.monotonic()
+        while len(frames) < n_before + 10 and time.monotonic() - t0 < 60:
+            time.sleep(0.1)
+        assert any(s.startswith("reconnected") for s in status), status
+        assert len(frames) >= n_before + 10
+        idx = [r.frame_index for r in frames]
+        assert idx == sorted(idx)  # frame indices keep increasing across the reconnect
+    finally:
+        det.stop()
+        assert det.join(30)
+        server.kill()
+        server.wait()
+    assert status[-1] == "stopped" and det.error is None
