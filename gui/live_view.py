@@ -439,7 +439,8 @@ class LiveView(QWidget):
         self.prob_box.setSingleStep(0.05)
         self.prob_box.setDecimals(2)
         self.prob_box.setToolTip("Smoothed probability at which an abnormal label is shown (and can alert); it is "
-                                 "kept until the probability falls 0.2 below")
+                                 "kept until the probability falls below the exit threshold (the defaults' gap "
+                                 "below it)")
         self.sound_check = QCheckBox("Sound")
         self.sound_check.setToolTip("Beep on every alert")
         self.events_edit = QLineEdit()
@@ -556,8 +557,11 @@ class LiveView(QWidget):
         backend = str(s.value(p + "backend", "") or getattr(self._mw, "backend", "") or "yolo")
         if self.backend_box.findText(backend) >= 0:
             self.backend_box.setCurrentText(backend)
-        self.hold_box.setValue(float(s.value(p + "hold_s", 0.5)))
-        self.prob_box.setValue(float(s.value(p + "enter_prob", 0.6)))
+        from core.live import LiveConfig
+
+        d = LiveConfig()  # the detector's defaults until the user changes them
+        self.hold_box.setValue(float(s.value(p + "hold_s", d.alert_hold_s)))
+        self.prob_box.setValue(float(s.value(p + "enter_prob", d.enter_prob)))
         self.sound_check.setChecked(str(s.value(p + "sound", "false")).lower() in ("true", "1"))
         if events_dir is None:
             events_dir = s.value(p + "events_dir", None) or default_events_dir()
@@ -805,10 +809,10 @@ class LiveView(QWidget):
         panel = self.remote_panel()
         box = self.execution_box
         remote_item = box.model().item(box.findData("remote"))
-        if panel is not None and not getattr(self, "_panel_hooked", False):
+        if panel is not None and getattr(self, "_hooked_panel", None) is not panel:
             panel.changed.connect(self._sync_execution)
-            panel.state_changed.connect(lambda _s: self._sync_execution())
-            self._panel_hooked = True
+            panel.state_changed.connect(self._on_panel_state)
+            self._hooked_panel = panel
         box.blockSignals(True)
         if panel is None:
             remote_item.setEnabled(False)
@@ -826,6 +830,10 @@ class LiveView(QWidget):
             text = ""
         self.execution_label.setText(text)
         self.execution_label.setVisible(bool(text))
+
+    @Slot(str)
+    def _on_panel_state(self, _state: str) -> None:
+        self._sync_execution()
 
     def _pose_factory(self) -> Callable[[], Any] | None:
         """The estimator factory for the next run (None: the detector's own local pipeline).
@@ -860,9 +868,10 @@ class LiveView(QWidget):
         from core.live import LiveConfig
 
         enter = float(self.prob_box.value())
+        gap = LiveConfig.enter_prob - LiveConfig.exit_prob  # hysteresis width of the defaults
         events = self.events_edit.text().strip() or None
         kw: dict[str, Any] = dict(backend=self.backend_box.currentText(), classifier=self._model_value,
-                                  enter_prob=enter, exit_prob=max(0.0, enter - 0.2),
+                                  enter_prob=enter, exit_prob=max(0.0, enter - gap),
                                   alert_hold_s=float(self.hold_box.value()), events_dir=events,
                                   sound=self.sound_check.isChecked(), realtime=bool(self.pace_files))
         kw.update(self.config_overrides)
@@ -1150,8 +1159,8 @@ def install(main_window: "MainWindow", events_dir: str | os.PathLike | None = No
     """Add *View > Live detection…* (:data:`LIVE_SHORTCUT`; also ``main_window.actions["live"]``) to
     ``main_window`` and return the :class:`LiveWindow` it shows (``main_window.live_window``).
 
-    Closing the main window closes the live window and stops its detector. Calling it twice returns
-    the same window.
+    Closing the main window closes the live window and stops its detector. Calling it again returns
+    the same window (with ``events_dir``, its events folder is set, unless it is running).
 
     Args:
         main_window: a :class:`gui.main_window.MainWindow`.
@@ -1159,6 +1168,8 @@ def install(main_window: "MainWindow", events_dir: str | os.PathLike | None = No
     """
     existing = getattr(main_window, "live_window", None)
     if isinstance(existing, LiveWindow):
+        if events_dir is not None and not existing.live_view.is_running:
+            existing.live_view.events_edit.setText(os.fspath(events_dir))
         return existing
     live = LiveWindow(main_window, events_dir=events_dir)
     act = QAction("&Live detection…", main_window)

@@ -388,6 +388,11 @@ def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
     assert texts[:2] == ["Falls (shipped)", "Abnormal behaviour (shipped)"]
     assert texts[-1] == MODEL_BROWSE and "None (skeletons only)" in texts
     assert v.model_choice == "fall" and v.model_box.currentText() == "Falls (shipped)"
+    from core.live import LiveConfig
+
+    d = LiveConfig()
+    assert v.config().alert_hold_s == pytest.approx(d.alert_hold_s)  # the detector's defaults at first
+    assert v.config().enter_prob == pytest.approx(d.enter_prob) and v.config().exit_prob == pytest.approx(d.exit_prob)
     v.set_model("abnormal")
     assert v.config().classifier == "abnormal"
     v.set_model(None)
@@ -396,7 +401,8 @@ def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
     v.hold_box.setValue(1.5)
     cfg = v.config()
     assert cfg.backend == "yolo"
-    assert cfg.enter_prob == pytest.approx(0.7) and cfg.exit_prob == pytest.approx(0.5)
+    assert cfg.enter_prob == pytest.approx(0.7)
+    assert cfg.exit_prob == pytest.approx(0.7 - (d.enter_prob - d.exit_prob))
     assert cfg.alert_hold_s == pytest.approx(1.5) and cfg.realtime is True
     assert cfg.events_dir == str(tmp_path / "ev")
     v.events_edit.setText("")
@@ -462,8 +468,9 @@ def test_event_log_rows_pending_clip_and_open(qtbot, tmp_path, fall04):
 def test_install_adds_the_action_and_closing_the_app_stops_the_detector(window, qtbot, warm_models, tmp_path):
     from core.defaults import default_classifier_path
 
-    lw = install(window, events_dir=tmp_path / "events")
+    lw = install(window, events_dir=tmp_path / "events")  # MainWindow may have installed it already
     assert isinstance(lw, LiveWindow) and window.live_window is lw and install(window) is lw
+    assert lw.live_view.events_edit.text() == str(tmp_path / "events")  # never the user's folder in tests
     act = window.actions["live"]
     view_menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View")
     assert act in view_menu.actions()
@@ -505,7 +512,7 @@ def test_remote_execution_needs_a_connected_worker(window, qtbot, tmp_path):
     """With the Remote worker panel installed, *Run on: Remote worker* follows the panel's Live view
     choice; starting without a connected worker is refused in one line."""
     remote_panel = pytest.importorskip("gui.remote_panel")
-    panel = remote_panel.install(window)
+    panel = getattr(window, "remote_panel", None) or remote_panel.install(window)  # MainWindow may install it
     lw = install(window, events_dir=tmp_path / "events")
     v = lw.live_view
     lw.show()
@@ -532,7 +539,7 @@ def test_live_view_runs_pose_on_a_real_remote_worker(window, qtbot, tmp_path, wa
     token.write_text("live-view-test-token-0123456789\n")
     worker = WorkerProcess(free_port(), token, tmp_path / "worker.log").start()
     try:
-        panel = remote_panel.install(window)
+        panel = getattr(window, "remote_panel", None) or remote_panel.install(window)
         panel.set_url(worker.url)
         assert panel.load_token_file(str(token))
         assert panel.connect_worker()
