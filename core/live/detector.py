@@ -77,7 +77,9 @@ class LiveConfig:
         events_dir: folder for the events file, snapshots and clips (None: no files).
         events_file: the JSONL file (None: ``<events_dir>/events.jsonl``).
         sound: GUI only: beep on alert.
-        queue_size: capacity of the frame queue (frames); when full the oldest frame is dropped.
+        queue_size: capacity of the frame queue (frames); when full the oldest frame is dropped. 1 (the
+            pose stage always takes the newest frame) halves the latency of 2 at the same frame rate
+            (``bench/live.py`` ``live_camera`` vs ``live_camera_q1``).
         realtime: pace files at their fps like a camera and drop frames when behind (None: False here;
             the GUI passes True). Live sources are always real time.
         imgsz: detector input size in pixels (longest side).
@@ -119,7 +121,7 @@ class LiveConfig:
     post_s: float = 2.0
     events_dir: str | None = None
     sound: bool = False
-    queue_size: int = 2
+    queue_size: int = 1
     realtime: bool | None = None
     events_file: str | None = None
     imgsz: int = 640
