@@ -199,8 +199,9 @@ def worker_cmd(host: str, port: int, token_file: str, tls_cert: str | None, tls_
 @cli.command()
 @click.argument("video")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output video path (.mp4 or .avi).")
-@click.option("--classifier", default=None, type=click.Path(dir_okay=False),
-              help="Classifier checkpoint for the labels (without one the overlay says 'no model').")
+@click.option("--classifier", default=None,
+              help="Classifier checkpoint for the labels, or a shipped one: abnormal, fall (without one the overlay "
+                   "says 'no model').")
 @click.option("--no-skeleton", is_flag=True, help="Do not draw skeletons.")
 @click.option("--no-boxes", is_flag=True, help="Do not draw boxes.")
 @click.option("--no-ids", is_flag=True, help="Do not draw track IDs.")
@@ -218,7 +219,9 @@ def render(video: str, out: str, classifier: str | None, no_skeleton: bool, no_b
     from core.extract import iter_render, run
     from core.overlay import OverlayOptions, draw_overlay
 
-    clf = TrackClassifier(classifier) if classifier else None  # fail early on a bad checkpoint
+    from core.defaults import resolve_classifier
+
+    clf = TrackClassifier(resolve_classifier(classifier)) if classifier else None  # fail early on a bad checkpoint
     cache = _load_skeletons(video, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
     opts = OverlayOptions(skeleton=not no_skeleton, boxes=not no_boxes, ids=not no_ids, labels=not no_labels)
 
@@ -405,7 +408,7 @@ def evaluate_cmd(model: str, data: str, more_data: tuple[str, ...], out: str | N
 
 
 @cli.command("predict")
-@click.option("--model", "model", required=True, type=click.Path(dir_okay=False), help="Classifier checkpoint.")
+@click.option("--model", "model", required=True, help="Classifier checkpoint, or a shipped one: abnormal, fall.")
 @click.option("--input", "input_path", required=True, help="Skeleton CSV (AI-Hub, URFD, PoseWatch) or a video.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
 @_backend_opt
@@ -421,8 +424,10 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
     from pathlib import Path
 
     from core.classify import load_checkpoint
+    from core.defaults import resolve_classifier
     from core.training import TrainingError, _write_csv_atomic, predict_cache, predict_skeleton_csv
 
+    model = str(resolve_classifier(model))
     load_checkpoint(model)
     if not Path(out).absolute().parent.is_dir():
         raise TrainingError(f"output folder does not exist: {Path(out).absolute().parent}")
