@@ -22,7 +22,12 @@ same predict rule as offline, which pads short tracks by repeating their last de
 ``classify_every``-th frame of a track its latest window is classified (all tracks of a frame in one batch);
 the probabilities are averaged over the last ``smooth_windows`` predictions; hysteresis on the averaged
 probability (``enter_prob`` / ``exit_prob``) decides the shown label. An alert fires once per episode when a
-track's label has been abnormal (not in ``normal_labels``) for ``alert_hold_s`` seconds of video time.
+track's label has been abnormal (not in ``normal_labels``) for ``alert_hold_s`` seconds of video time, its
+averaged probability is >= ``enter_prob`` and its keypoints are confidently seen (``min_kp_score``); a
+``fall_labels`` alert ("falling", "lying") also needs a visible fall — the box turning from tall to wide
+(``fall_aspect_gain``); an alert near one raised less than ``repeat_s`` before is not repeated. On the shared
+clips (``tests/test_fall_alerts.py``, ``docs/BENCHMARKS.md``) every fall alerts 0.5-0.8 s after its labelled
+start, no normal clip alerts.
 
 Track fragmentation: ByteTrack often gives a falling person a new ID once they are on the floor
 (Fall04: track 1 until 6.7 s, then new IDs). With ``stitch_s > 0`` a new track that starts within

@@ -324,3 +324,25 @@ def test_memory_stays_flat_on_a_looping_clip():
     assert len(rss) == 2, f"only {len(seen)} frames in 300 s"
     assert (rss[400] - rss[80]) / 2**20 < 50
     assert len(det.labeler.tracks) < 30
+
+
+def test_lean_onnx_pose_matches_the_ultralytics_predictor(street_clip):
+    """core/live/onnxpose.py calls ONNX Runtime directly; on the same exported model it must find the same
+    people as the ultralytics predictor (same boxes, scores and keypoints)."""
+    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose import create_estimator
+    from core.video import open_source, resize_to_width
+
+    lean = OnnxPoseEstimator()
+    ref = create_estimator("yolo", runtime="onnx", device="cpu")
+    with open_source(street_clip) as src:
+        for i in (0, 60, 120):
+            img, _ = resize_to_width(src.read(i).image, 640)
+            b1, s1, k1 = lean.detect(img)
+            b2, s2, k2 = ref.detect(img)
+            assert len(b1) == len(b2) >= 3
+            o1, o2 = np.argsort(-s1), np.argsort(-s2)
+            np.testing.assert_allclose(b1[o1], b2[o2], atol=1.0)
+            np.testing.assert_allclose(s1[o1], s2[o2], atol=1e-3)
+            np.testing.assert_allclose(k1[o1][..., :2], k2[o2][..., :2], atol=1.0)
+    assert lean.describe()["imgsz"] == 640
