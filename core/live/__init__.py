@@ -7,6 +7,7 @@ for the lean ONNX Runtime YOLO-pose path it uses on the CPU.
     det.run()
 """
 
+from .. import video as _video  # noqa: F401  (sets OpenCV's log level before cv2 loads)
 from .detector import (BACKOFF_S, AlertEvent, DropQueue, LabelTracker, LiveConfig, LiveDetector, LiveResult,
                        TrackState, list_cameras, resolve_classifier)
 
