@@ -492,7 +492,7 @@ def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, 
     state: dict = {"writer": None, "errors": []}
 
     def on_result(r) -> None:
-        bar.update(1)
+        bar.update(max(0, r.frame_index + 1 - bar.n) if total else 1)  # frames dropped with --realtime count too
         if out_video:
             import cv2
 

@@ -555,6 +555,7 @@ class LiveDetector:
         self.error: str | None = None
         self.live = False
         self._fps_ready = threading.Event()
+        self._pose_ready = threading.Event()
         self.labeler: LabelTracker | None = None
         self._writer_q: DropQueue | None = None
         self.clips_written = 0
@@ -575,6 +576,7 @@ class LiveDetector:
         if self.running:
             return
         self._stop.clear()
+        self._pose_ready.clear()
         self._started_at, self._ended_at = time.monotonic(), None
         q1 = DropQueue(self.cfg.queue_size, drop_oldest=True)  # replaced by capture once the source is known
         q2 = DropQueue(max(2, self.cfg.queue_size), drop_oldest=False)
@@ -679,6 +681,10 @@ class LiveDetector:
         self._fps_ready.set()
         self._status(f"connected to {label} ({src.info.width}x{src.info.height}, {src.info.fps:.1f} fps)")
         q1 = self._q1
+        while not self._pose_ready.wait(0.1):  # models load first: no frames dropped while they do
+            if self._stop.is_set():
+                break
+        self._started_at = time.monotonic()
         backoff = 0
         offset_frames = 0  # live: frames before the last reconnect; files: frames of earlier loops
         t0 = time.monotonic()
@@ -776,6 +782,8 @@ class LiveDetector:
             est = self._make_estimator()
         except (ValueError, TypeError) as e:
             raise PoseWatchError(f"cannot create the pose estimator: {e}") from None
+        finally:
+            self._pose_ready.set()
         try:
             while True:
                 item = self._q1.get()
