@@ -689,7 +689,7 @@ class LiveView(QWidget):
         note = (f"{len(cams)} webcam(s) found" if cams else
                 "no webcam found (indices 0–%d); type an index, or use a stream URL or a file" % (CAMERA_PROBE_MAX - 1))
         box.setToolTip(f"Webcam (index: name); type an index if it is not listed — {note}")
-        if self._session is None:  # a running detector's status line is not overwritten
+        if self._session is None and not self._run_error:  # a detector's status or last error stays in view
             self._set_status(note)
         keep = current if current is not None else (None if cams else 0)
         if keep is not None and box.findData(keep) < 0:

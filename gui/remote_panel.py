@@ -947,11 +947,14 @@ def install(main_window: "MainWindow") -> RemotePanel:
     """Add the Remote panel to ``main_window`` as a hidden "Remote worker" dock, with a checkable
     "Remote worker" action in its View menu that shows and hides it; notices go to its status bar.
 
-    Sets ``main_window.remote_panel`` and ``main_window.remote_dock``.
+    Sets ``main_window.remote_panel`` and ``main_window.remote_dock``. Calling it again returns the same panel.
 
     Returns:
         The panel.
     """
+    existing = getattr(main_window, "remote_panel", None)
+    if isinstance(existing, RemotePanel):  # MainWindow installs it itself; a second call returns the same panel
+        return existing
     panel = RemotePanel(getattr(main_window, "settings", None), parent=main_window)
     dock = QDockWidget("Remote worker", main_window)
     dock.setObjectName("dock_remote")
