@@ -313,24 +313,17 @@ def _iso_now() -> str:
 
 
 def resolve_classifier(classifier: str | None) -> Path | None:
-    """The checkpoint path of ``LiveConfig.classifier``.
+    """The checkpoint path of ``LiveConfig.classifier`` (None: no classifier): a shipped kind (``fall``,
+    ``abnormal``) or a path, via :func:`core.defaults.resolve_classifier`.
 
     Raises:
-        ModelError: ``fall``/``abnormal`` not installed, or the path does not exist.
+        ModelError: a shipped kind that is not installed, or a path that does not exist.
     """
     if classifier is None or classifier == "":
         return None
-    from ..defaults import DEFAULT_CLASSIFIERS, default_classifier_path
+    from ..defaults import resolve_classifier as resolve
 
-    if classifier in DEFAULT_CLASSIFIERS:
-        p = default_classifier_path(classifier)
-        if p is None:
-            raise ModelError(f"the default '{classifier}' classifier is not installed (resources/models)")
-        return p
-    p = Path(classifier).expanduser()
-    if not p.is_file():
-        raise ModelError(f"classifier checkpoint not found: {classifier}")
-    return p
+    return resolve(classifier)
 
 
 class LabelTracker:
