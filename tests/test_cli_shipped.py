@@ -23,5 +23,5 @@ def test_predict_with_the_shipped_fall_model_by_name(tmp_path):
 def test_unknown_classifier_name_is_one_line(tmp_path):
     r = cli("predict", "--model", "falls", "--input", tmp_path / "x.csv", "--out", tmp_path / "p.csv")
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines()[-1] == (f"error: classifier checkpoint not found: falls "
+    assert r.stderr.strip().splitlines()[-1] == ("error: classifier checkpoint not found: falls "
                                                  "(or name a shipped one: abnormal, fall)")

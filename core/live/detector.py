@@ -53,7 +53,7 @@ from ..video import resize_to_width  # first: sets OpenCV's log level before cv2
 import cv2
 import numpy as np
 
-from ..errors import ModelError, PoseWatchError, VideoError
+from ..errors import PoseWatchError, VideoError
 from ..overlay import TrackLabel, draw_overlay
 from ..pose.base import FramePoses, PoseEstimator
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..modelfiles import resolve_model, sha256_file
-from ..pose.base import FramePoses, Person, PoseEstimator
+from ..pose.base import FramePoses, PoseEstimator, track_detections
 from ..pose.tracking import Tracker
 from ..pose.yolo import DEFAULT_MODEL, export_onnx
 
@@ -121,10 +121,5 @@ class OnnxPoseEstimator(PoseEstimator):
         return boxes.astype(np.float32), pred[:, 4].astype(np.float32), kpts.astype(np.float32)
 
     def process(self, image: np.ndarray, frame_index: int, time_s: float) -> FramePoses:
-        h, w = image.shape[:2]
         boxes, scores, kpts = self.detect(image)
-        out = FramePoses(frame_index, time_s, self.layout, w, h)
-        for det, tid in self.tracker.update(boxes, scores, image):
-            out.persons.append(Person(tid, boxes[det], kpts[det], float(scores[det]), self.layout))
-        out.persons.sort(key=lambda p: p.track_id)
-        return out
+        return track_detections(self.tracker, boxes, scores, kpts, image, frame_index, time_s, self.layout)

@@ -96,3 +96,21 @@ class PoseEstimator(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def track_detections(tracker, boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray, image: np.ndarray,
+                     frame_index: int, time_s: float, layout: str) -> FramePoses:
+    """Run a tracker on one frame's detections and build its :class:`FramePoses` (persons sorted by track ID).
+
+    Args:
+        tracker: a :class:`core.pose.tracking.Tracker`.
+        boxes: ``(N, 4)`` float32 x1, y1, x2, y2 in pixels of ``image``; scores: ``(N,)`` float32 in [0, 1].
+        keypoints: ``(N, V, 3)`` float32 x, y pixels, score in [0, 1]; image: ``(H, W, 3)`` uint8 BGR.
+        frame_index, time_s, layout: stored in the result.
+    """
+    h, w = image.shape[:2]
+    out = FramePoses(frame_index, time_s, layout, w, h)
+    for det, tid in tracker.update(boxes, scores, image):
+        out.persons.append(Person(tid, boxes[det], keypoints[det], float(scores[det]), layout))
+    out.persons.sort(key=lambda p: p.track_id)
+    return out

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..modelfiles import copy_into_cache, resolve_model, sha256_file
-from .base import FramePoses, Person, PoseEstimator
+from .base import FramePoses, PoseEstimator, track_detections
 from .tracking import Tracker
 
 DEFAULT_MODEL = "yolo11n-pose.pt"
@@ -146,10 +146,5 @@ class YoloPoseEstimator(PoseEstimator):
         return boxes, scores, kpts
 
     def process(self, image: np.ndarray, frame_index: int, time_s: float) -> FramePoses:
-        h, w = image.shape[:2]
         boxes, scores, kpts = self.detect(image)
-        out = FramePoses(frame_index, time_s, self.layout, w, h)
-        for det, tid in self.tracker.update(boxes, scores, image):
-            out.persons.append(Person(tid, boxes[det], kpts[det], float(scores[det]), self.layout))
-        out.persons.sort(key=lambda p: p.track_id)
-        return out
+        return track_detections(self.tracker, boxes, scores, kpts, image, frame_index, time_s, self.layout)
