@@ -128,6 +128,7 @@ def iter_extract(video: str | os.PathLike, estimator: PoseEstimator, width: int 
 def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEND, width: int | None = None,
                          estimator: PoseEstimator | None = None, root: Path | None = None,
                          cancel: Callable[[], bool] | None = None, also_look_in: tuple[Path, ...] = (),
+                         extract: Callable[..., Generator[Progress, None, SkeletonCache]] | None = None,
                          **estimator_kwargs) -> Generator[Progress, None, SkeletonCache]:
     """Return the cached skeletons of ``video``, extracting and caching them first if needed.
 
@@ -140,6 +141,9 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
         cancel: see :func:`iter_extract`.
         also_look_in: other cache roots; a cache found there (same video and settings) is copied
             into ``root`` instead of running pose estimation again.
+        extract: the task generator that computes the skeletons when nothing is cached, called as
+            ``extract(video, estimator, cancel=cancel)`` (default: :func:`iter_extract` with ``width``;
+            e.g. :func:`core.remote.extract.iter_extract_remote`, which keeps frames in flight).
 
     Raises:
         VideoError, ModelError, Cancelled.
@@ -168,7 +172,8 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
         yield Progress(0, None, "loading pose model")
         estimator = create_estimator(backend, frame_rate=fps, **estimator_kwargs)
     try:
-        cache = yield from iter_extract(video, estimator, width, cancel)
+        cache = yield from (extract(video, estimator, cancel=cancel) if extract is not None
+                            else iter_extract(video, estimator, width, cancel))
         cache.save(path)
         return cache
     finally:

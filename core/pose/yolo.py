@@ -30,33 +30,46 @@ def _quiet_ultralytics() -> None:
     logging.getLogger("ultralytics").setLevel(logging.ERROR)
 
 
-def export_onnx(pt_path: Path, imgsz: int = 640) -> Path:
-    """Export a YOLO ``.pt`` checkpoint to ONNX once and return the cached ``.onnx`` path.
+def cached_export(pt_path: Path, fmt: str, imgsz: int = 640, key_extra: str = "", label: str = "",
+                  **export_kwargs) -> Path:
+    """Export a YOLO ``.pt`` checkpoint with ultralytics' ``export(format=fmt)`` once and return the cached file.
 
-    The cache key is the checkpoint's SHA-256 plus ``imgsz`` and the ultralytics version, so a
-    changed checkpoint or ultralytics release exports afresh.
+    The cache folder (``<cache>/<fmt>/<key>``) is keyed by the checkpoint's SHA-256, ``imgsz``, the ultralytics
+    version and ``key_extra`` (e.g. the TensorRT version and GPU name), so a changed checkpoint or release
+    exports afresh. ``label`` names the format in the error message (default ``fmt``).
 
     Raises:
-        ModelError: the export failed (corrupt checkpoint, missing onnx packages).
+        ModelError: the export failed (corrupt checkpoint, missing export packages).
     """
     import ultralytics
     from ultralytics import YOLO
 
-    key = f"{sha256_file(pt_path)[:16]}-{imgsz}-ul{ultralytics.__version__}"
-    src = copy_into_cache(pt_path, f"onnx/{key}")
-    out = src.with_suffix(".onnx")
+    key = f"{sha256_file(pt_path)[:16]}-{imgsz}-ul{ultralytics.__version__}{key_extra}"
+    src = copy_into_cache(pt_path, f"{fmt}/{key}")
+    out = src.with_suffix(f".{fmt}")
     if out.is_file() and out.stat().st_size > 0:
         return out
     _quiet_ultralytics()
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            made = YOLO(str(src), task="pose").export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True, verbose=False)
+            made = YOLO(str(src), task="pose").export(format=fmt, imgsz=imgsz, verbose=False, **export_kwargs)
     except Exception as e:
-        raise ModelError(f"cannot export {pt_path.name} to ONNX: {e}") from None
+        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise ModelError(f"cannot export {pt_path.name} to {label or fmt}: {first}") from None
     made = Path(made)
     if made != out:
         os.replace(made, out)
     return out
+
+
+def export_onnx(pt_path: Path, imgsz: int = 640) -> Path:
+    """Export a YOLO ``.pt`` checkpoint to ONNX (dynamic input size, simplified) once and return the cached
+    ``.onnx`` path (:func:`cached_export`).
+
+    Raises:
+        ModelError: the export failed (corrupt checkpoint, missing onnx packages).
+    """
+    return cached_export(pt_path, "onnx", imgsz, label="ONNX", dynamic=True, simplify=True)
 
 
 def yolo_settings(model: str = DEFAULT_MODEL, imgsz: int = 640, conf: float = 0.25, tracker: str = "bytetrack",

@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Callable, Generator
 
-from ..cache import SkeletonCache, cache_path
-from ..errors import PoseWatchError, VideoError
-from ..extract import Cancelled, Progress
+from ..cache import SkeletonCache
+from ..errors import VideoError
+from ..extract import Cancelled, Progress, iter_load_or_extract
 from ..video import open_source
 from . import RemoteError
 from .client import RemotePoseEstimator
@@ -69,20 +69,11 @@ def iter_extract_remote(video: str | os.PathLike, est: RemotePoseEstimator, dept
 
 def iter_load_or_extract_remote(video: str | os.PathLike, est: RemotePoseEstimator, root: Path | None = None,
                                 cancel: Callable[[], bool] | None = None) -> Generator[Progress, None, SkeletonCache]:
-    """The cached remote skeletons of ``video``, extracting them on the worker first if needed.
+    """The cached remote skeletons of ``video``, extracting them on the worker first if needed: the cache lookup
+    of :func:`core.extract.iter_load_or_extract` with :func:`iter_extract_remote` as its extraction.
 
     Raises:
         VideoError, RemoteError, Cancelled.
     """
-    with open_source(video) as src:
-        if not src.info.seekable:
-            raise VideoError(f"{src.info.source} is a live source; extraction needs a file or folder")
-    path = cache_path(video, dict(est.describe(), width=est.width), root)
-    if path.is_file():
-        try:
-            return SkeletonCache.load(path)
-        except PoseWatchError:
-            path.unlink(missing_ok=True)
-    cache = yield from iter_extract_remote(video, est, cancel=cancel)
-    cache.save(path)
-    return cache
+    return (yield from iter_load_or_extract(video, width=est.width, estimator=est, root=root, cancel=cancel,
+                                            extract=iter_extract_remote))

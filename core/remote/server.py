@@ -23,7 +23,6 @@ import asyncio
 import collections
 import contextlib
 import hmac
-import io
 import logging
 import os
 import platform
@@ -114,27 +113,12 @@ def export_engine(pt_path: Path, imgsz: int = 640) -> Path:
     """
     import tensorrt
     import torch
-    import ultralytics
-    from ultralytics import YOLO
 
-    from ..modelfiles import copy_into_cache, sha256_file
+    from ..pose.yolo import cached_export
 
     gpu = torch.cuda.get_device_name(0).replace(" ", "_")
-    key = f"{sha256_file(pt_path)[:16]}-{imgsz}-ul{ultralytics.__version__}-trt{tensorrt.__version__}-{gpu}"
-    src = copy_into_cache(pt_path, f"engine/{key}")
-    out = src.with_suffix(".engine")
-    if out.is_file() and out.stat().st_size > 0:
-        return out
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            made = YOLO(str(src), task="pose").export(format="engine", imgsz=imgsz, half=True, dynamic=False,
-                                                      device=0, verbose=False)
-    except Exception as e:
-        raise ModelError(f"cannot export {pt_path.name} to TensorRT: {str(e).splitlines()[0][:200]}") from None
-    made = Path(made)
-    if made != out:
-        os.replace(made, out)
-    return out
+    return cached_export(pt_path, "engine", imgsz, f"-trt{tensorrt.__version__}-{gpu}", label="TensorRT", half=True,
+                         dynamic=False, device=0)
 
 
 class WorkerState:
