@@ -47,7 +47,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -77,7 +77,7 @@ from core.overlay import OverlayOptions, draw_overlay
 
 from .event_log import EventLog
 from .video_view import VideoView
-from .workers import GeneratorWorker
+from .workers import GeneratorWorker, call_on_close
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -1142,19 +1142,6 @@ class LiveWindow(QMainWindow):
         super().closeEvent(event)
 
 
-class _MainCloseFilter(QObject):
-    """Closes the live window (stopping its detector) when the main window closes."""
-
-    def __init__(self, live: LiveWindow, parent: QObject):
-        super().__init__(parent)
-        self._live = live
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.Close:
-            self._live.close()
-        return False
-
-
 def install(main_window: "MainWindow", events_dir: str | os.PathLike | None = None) -> LiveWindow:
     """Add *View > Live detection…* (:data:`LIVE_SHORTCUT`; also ``main_window.actions["live"]``) to
     ``main_window`` and return the :class:`LiveWindow` it shows (``main_window.live_window``).
@@ -1202,7 +1189,7 @@ def install(main_window: "MainWindow", events_dir: str | os.PathLike | None = No
         view_menu.addSeparator()
     view_menu.addAction(act)
     main_window.live_window = live
-    main_window.installEventFilter(_MainCloseFilter(live, main_window))
+    call_on_close(main_window, live.close)
     global _QUIT_HOOKED
     app = QApplication.instance()
     if app is not None and not _QUIT_HOOKED:

@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -54,6 +54,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .workers import TargetThread, call_on_close
 
 if TYPE_CHECKING:
     from core.pose import PoseEstimator
@@ -213,15 +215,6 @@ def read_token_file(path: str) -> str:
 
 
 # ==================================================================== background status polling
-class _Thread(QThread):
-    def __init__(self, target):
-        super().__init__()
-        self._target = target
-
-    def run(self) -> None:  # noqa: D401 (Qt override)
-        self._target()
-
-
 class HealthPoller(QObject):
     """Asks a worker for its status (``/v1/info``) from a background thread, with back-off.
 
@@ -258,7 +251,7 @@ class HealthPoller(QObject):
         self.url, self._token, self.cafile = url, token, cafile
         self.interval, self.backoff, self.timeout = float(interval), tuple(backoff) or BACKOFF_S, float(timeout)
         self._stop = threading.Event()
-        self._thread: _Thread | None = None
+        self._thread: TargetThread | None = None
         self._q_answered.connect(self._emit_answered, Qt.ConnectionType.QueuedConnection)
         self._q_failed.connect(self._emit_failed, Qt.ConnectionType.QueuedConnection)
 
@@ -266,7 +259,7 @@ class HealthPoller(QObject):
         """Start polling (once); returns ``self``."""
         if self._thread is not None:
             raise RuntimeError("poller already started")
-        self._thread = _Thread(self._run)
+        self._thread = TargetThread(self._run)
         _POLLERS.add(self)
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()
@@ -932,17 +925,6 @@ def extraction_task(panel: RemotePanel | None, video, backend: str, fps: float, 
 
 
 # ==================================================================== wiring into the main window
-class _CloseWatcher(QObject):
-    def __init__(self, panel: RemotePanel, parent: QObject):
-        super().__init__(parent)
-        self._panel = panel
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.Close:
-            self._panel.shutdown()
-        return False
-
-
 def install(main_window: "MainWindow") -> RemotePanel:
     """Add the Remote panel to ``main_window`` as a hidden "Remote worker" dock, with a checkable
     "Remote worker" action in its View menu that shows and hides it; notices go to its status bar.
@@ -977,7 +959,7 @@ def install(main_window: "MainWindow") -> RemotePanel:
     view_menu.addSeparator()
     view_menu.addAction(action)
     panel.message.connect(lambda text: main_window.statusBar().showMessage(text, 10_000))
-    main_window.installEventFilter(_CloseWatcher(panel, main_window))
+    call_on_close(main_window, panel.shutdown)
     main_window.remote_panel = panel
     main_window.remote_dock = dock
     main_window.remote_action = action

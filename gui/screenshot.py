@@ -87,25 +87,42 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         QTimer.singleShot(50, loop.quit)
         loop.exec()
+    pix = grab_window(win)
+    if not save_png(pix, args.out, args.max_kb):
+        print(f"error: cannot write {args.out}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({pix.width()}x{pix.height()}, {os.path.getsize(args.out) // 1024} KB), frame {frame}, "
+          f"{len(cache.poses(frame).persons)} people", file=sys.stderr)
+    win.close()
+    return 0
+
+
+def grab_window(win):
+    """The window as the screen shows it, frame included (a ``QPixmap``); when the screen grab is empty (no
+    compositor) the widget's own rendering, with a warning on stderr."""
+    from PySide6.QtGui import QGuiApplication
+
     screen = win.screen() or QGuiApplication.primaryScreen()
     geo = win.frameGeometry()
     pix = screen.grabWindow(0, geo.x(), geo.y(), geo.width(), geo.height())
     if pix.isNull() or pix.toImage().allGray():
         print("warning: screen grab empty, falling back to rendering the widget", file=sys.stderr)
         pix = win.grab()
-    if not pix.save(args.out):
-        print(f"error: cannot write {args.out}", file=sys.stderr)
-        return 2
-    if os.path.getsize(args.out) > args.max_kb * 1024:
+    return pix
+
+
+def save_png(pix, out: str, max_kb: int) -> bool:
+    """Save ``pix`` as PNG at ``out``; above ``max_kb`` KB, save it again as a dithered 8-bit palette PNG.
+    Returns False when the file cannot be written."""
+    if not pix.save(out):
+        return False
+    if os.path.getsize(out) > max_kb * 1024:
         from PySide6.QtCore import Qt
         from PySide6.QtGui import QImage
 
         small = pix.toImage().convertToFormat(QImage.Format.Format_Indexed8, Qt.ImageConversionFlag.DiffuseDither)
-        small.save(args.out, "PNG", 0)
-    print(f"wrote {args.out} ({pix.width()}x{pix.height()}, {os.path.getsize(args.out) // 1024} KB), frame {frame}, "
-          f"{len(cache.poses(frame).persons)} people", file=sys.stderr)
-    win.close()
-    return 0
+        small.save(out, "PNG", 0)
+    return True
 
 
 def add_demo_clips(win, cache, frame: int) -> None:

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QGuiApplication
 
     from .live_view import LiveWindow, wait_for_detectors
+    from .screenshot import grab_window, save_png
 
     print(f"Qt platform: {QGuiApplication.platformName()}", file=sys.stderr)
     tmp = tempfile.mkdtemp(prefix="posewatch-live-shot-")
@@ -90,28 +91,17 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         QTimer.singleShot(30, loop.quit)
         loop.exec()
-    screen = win.screen() or QGuiApplication.primaryScreen()
-    geo = win.frameGeometry()
-    pix = screen.grabWindow(0, geo.x(), geo.y(), geo.width(), geo.height())
-    if pix.isNull() or pix.toImage().allGray():
-        print("warning: screen grab empty, falling back to rendering the widget", file=sys.stderr)
-        pix = win.grab()
+    pix = grab_window(win)
     r = v.last_result
     summary = (f"frame {r.frame_index if r else None}, {len(r.poses.persons) if r else 0} people, labels "
                f"{ {k: (lab.name, round(lab.prob, 2)) for k, lab in (r.labels or {}).items()} if r else None}, "
                f"events {v.event_log.rowCount()}, readout '{v.readout.text().strip()}', status '{v.status_text}'")
     v.stop()
-    ok = pix.save(args.out)
+    ok = save_png(pix, args.out, args.max_kb)
     wait_for_detectors(30_000)
     if not ok:
         print(f"error: cannot write {args.out}", file=sys.stderr)
         return 2
-    if os.path.getsize(args.out) > args.max_kb * 1024:
-        from PySide6.QtCore import Qt
-        from PySide6.QtGui import QImage
-
-        small = pix.toImage().convertToFormat(QImage.Format.Format_Indexed8, Qt.ImageConversionFlag.DiffuseDither)
-        small.save(args.out, "PNG", 0)
     print(f"wrote {args.out} ({pix.width()}x{pix.height()}, {os.path.getsize(args.out) // 1024} KB): {summary}",
           file=sys.stderr)
     if state.get("event") is None:

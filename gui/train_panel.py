@@ -43,7 +43,6 @@ from PySide6.QtCore import (
     QSettings,
     QStandardPaths,
     Qt,
-    QThread,
     QTimer,
     Signal,
     Slot,
@@ -69,6 +68,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .workers import TargetThread
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -168,15 +169,6 @@ def train_command(data: list[str], model: str, out_dir: str, preset: str = "defa
 
 
 # ==================================================================== the child process
-class _Thread(QThread):
-    def __init__(self, target):
-        super().__init__()
-        self._target = target
-
-    def run(self) -> None:  # noqa: D401 (Qt override)
-        self._target()
-
-
 class TrainRun(QObject):
     """A training child process driven from a background thread.
 
@@ -211,7 +203,7 @@ class TrainRun(QObject):
         self._proc: subprocess.Popen | None = None
         self._stop_requested = False
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
-        self._thread: _Thread | None = None
+        self._thread: TargetThread | None = None
         self._kill_timer: QTimer | None = None
         self.done_event: dict | None = None
         self.returncode: int | None = None
@@ -223,7 +215,7 @@ class TrainRun(QObject):
         """Start the background thread, which starts the child; returns ``self``."""
         if self._thread is not None:
             raise RuntimeError("training run already started")
-        self._thread = _Thread(self._run)
+        self._thread = TargetThread(self._run)
         _RUNNING.add(self)
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()

@@ -24,7 +24,7 @@ import logging
 import threading
 from typing import Any, Callable, Generator
 
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QThread, Qt, Signal, Slot
 
 from core.errors import PoseWatchError
 from core.extract import Cancelled, Progress
@@ -39,13 +39,33 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] if isinstance(exc, PoseWatchError) and text else f"{type(exc).__name__}: {text[:300]}"
 
 
-class _Thread(QThread):
+class TargetThread(QThread):
+    """A QThread that runs ``target()`` (the background half of :class:`GeneratorWorker`, the Train panel's
+    :class:`~gui.train_panel.TrainRun` and the Remote panel's poller)."""
+
     def __init__(self, target: Callable[[], None]):
         super().__init__()
         self._target = target
 
     def run(self) -> None:  # noqa: D401 (Qt override)
         self._target()
+
+
+class _OnClose(QObject):
+    def __init__(self, callback: Callable[[], None], parent: QObject):
+        super().__init__(parent)
+        self._callback = callback
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Close:
+            self._callback()
+        return False
+
+
+def call_on_close(window: QObject, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` whenever ``window`` receives a close event (before it closes; the event is not
+    consumed): how the Live and Remote panels stop their threads with the main window."""
+    window.installEventFilter(_OnClose(callback, window))
 
 
 class GeneratorWorker(QObject):
@@ -84,7 +104,7 @@ class GeneratorWorker(QObject):
         super().__init__()
         self._func, self._args, self._kwargs, self._cancel_kw = func, args, kwargs, cancel_kw
         self._cancel = threading.Event()
-        self._thread: _Thread | None = None
+        self._thread: TargetThread | None = None
         self._started = False
         self._q_progress.connect(self._emit_progress, Qt.ConnectionType.QueuedConnection)
         self._q_finished.connect(self._emit_finished, Qt.ConnectionType.QueuedConnection)
@@ -97,7 +117,7 @@ class GeneratorWorker(QObject):
         if self._started:
             raise RuntimeError("worker already started")
         self._started = True
-        self._thread = _Thread(self._run)
+        self._thread = TargetThread(self._run)
         _RUNNING.add(self)
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()
