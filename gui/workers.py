@@ -204,8 +204,9 @@ def start_worker(func: Callable[..., Generator], *args, **kwargs) -> GeneratorWo
 
 
 def running_workers() -> list[GeneratorWorker]:
-    """Workers whose thread has not ended yet."""
-    return list(_RUNNING)
+    """Workers whose thread has not ended yet (the registry itself lets go of a worker only when its
+    thread's ``finished`` signal reaches the GUI thread, which may be later)."""
+    return [w for w in _RUNNING if w.is_running()]
 
 
 def wait_for_all(timeout_ms: int = 30_000) -> bool:
