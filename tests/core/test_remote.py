@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +25,7 @@ import pytest
 
 from core.remote import FallbackEstimator, RemoteError, RemotePoseEstimator, fetch_info, read_token
 from core.remote import protocol as P
-from tests.conftest import ROOT
+from tests.conftest import ROOT, self_signed_cert
 
 TOKEN = "pw-test-token-6f1d2c"
 N_FRAMES = 12
@@ -445,12 +444,7 @@ def test_unreachable_worker_falls_back_from_the_start(street_frames):
 
 # ------------------------------------------------------------------------------------------ TLS
 def test_tls_worker(tmp_path, token_file, street_frames):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not found: cannot make a self-signed certificate for the TLS test")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    cert, key = self_signed_cert(tmp_path)
     port = free_port()
     proc = start_worker(token_file, port, "--tls-cert", str(cert), "--tls-key", str(key))
     try:

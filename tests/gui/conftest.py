@@ -13,6 +13,35 @@ from tests.conftest import shared_path
 prepare_qt_environment()
 
 
+class LatencyProbe:
+    """A 10 ms QTimer on the GUI thread; ``max_gap_ms`` is the longest time between two ticks (event-loop
+    responsiveness during background work)."""
+
+    def __init__(self):
+        from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.clock = QElapsedTimer()
+        self.max_gap_ms = 0
+        self.ticks = 0
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> "LatencyProbe":
+        self.clock.start()
+        self.timer.start()
+        return self
+
+    def _tick(self):
+        gap = self.clock.restart()
+        self.ticks += 1
+        self.max_gap_ms = max(self.max_gap_ms, gap)
+
+    def stop(self):
+        self.timer.stop()
+
+
 @pytest.fixture
 def settings(tmp_path):
     """A private QSettings (INI file in tmp_path), so tests never touch the user's settings."""

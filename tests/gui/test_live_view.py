@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
@@ -33,36 +33,11 @@ from gui.live_view import (
 )
 from gui.workers import wait_for_all
 from tests.conftest import shared_path
+from tests.gui.conftest import LatencyProbe
 
 GAP_LIMIT_MS = 1000
 FIRST_FRAME_MS = 240_000  # the first frame waits for the ONNX session and the classifier (busy CI machine)
 FALL_LABELS = {"upright", "falling", "lying"}
-
-
-class LatencyProbe:
-    """A 10 ms QTimer on the GUI thread; ``max_gap_ms`` is the longest time between two ticks."""
-
-    def __init__(self):
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.clock = QElapsedTimer()
-        self.max_gap_ms = 0
-        self.ticks = 0
-        self.timer.timeout.connect(self._tick)
-
-    def start(self):
-        self.clock.start()
-        self.timer.start()
-        return self
-
-    def _tick(self):
-        gap = self.clock.restart()
-        self.ticks += 1
-        self.max_gap_ms = max(self.max_gap_ms, gap)
-
-    def stop(self):
-        self.timer.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +31,7 @@ from gui.remote_panel import (
     install,
     wait_for_pollers,
 )
+from tests.conftest import self_signed_cert
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_BACKOFF = (0.3, 0.6, 1.2)
@@ -408,12 +408,7 @@ def test_extraction_task_runs_on_the_worker(panel, qtbot, worker, short_clip, tm
 
 
 def test_tls_worker_needs_its_certificate(panel, qtbot, token_file, tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl not found: cannot make a self-signed certificate for the TLS test")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    cert, key = self_signed_cert(tmp_path)
     w = WorkerProcess(free_port(), token_file, tmp_path / "worker.log", "--tls-cert", str(cert), "--tls-key",
                       str(key)).start()
     try:

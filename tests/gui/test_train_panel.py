@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from gui.train_panel import TrainPanel, format_duration, parse_event, train_command
 from tests.conftest import shared_path
+from tests.gui.conftest import LatencyProbe
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).with_name("fake_trainer.py")
@@ -57,31 +57,6 @@ def win(qtbot, settings):
     for r in running_runs():
         r.kill()
         assert r.wait(30_000), "a training thread did not end"
-
-
-class LatencyProbe:
-    """A 10 ms QTimer on the GUI thread; ``max_gap_ms`` is the longest time between two ticks."""
-
-    def __init__(self):
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.clock = QElapsedTimer()
-        self.max_gap_ms = 0
-        self.ticks = 0
-        self.timer.timeout.connect(self._tick)
-
-    def start(self):
-        self.clock.start()
-        self.timer.start()
-
-    def _tick(self):
-        gap = self.clock.restart()
-        self.ticks += 1
-        self.max_gap_ms = max(self.max_gap_ms, gap)
-
-    def stop(self):
-        self.timer.stop()
 
 
 def fake_args(out: Path, *extra: str) -> list[str]:
