@@ -76,7 +76,7 @@ from core.extract import Progress
 from core.overlay import OverlayOptions, draw_overlay
 
 from .event_log import EventLog
-from .video_view import VideoView
+from .video_view import VideoView, set_overlay_layers
 from .workers import GeneratorWorker, call_on_close
 
 if TYPE_CHECKING:
@@ -986,15 +986,7 @@ class LiveView(QWidget):
     def set_overlay(self, skeleton: bool | None = None, boxes: bool | None = None, ids: bool | None = None,
                     labels: bool | None = None) -> None:
         """Switch overlay layers on or off (None leaves a layer as it is); the last frame is redrawn."""
-        for name, val in (("skeleton", skeleton), ("boxes", boxes), ("ids", ids), ("labels", labels)):
-            if val is None:
-                continue
-            setattr(self._overlay, name, bool(val))
-            cb = self.overlay_checks[name]
-            if cb.isChecked() != bool(val):
-                cb.blockSignals(True)
-                cb.setChecked(bool(val))
-                cb.blockSignals(False)
+        set_overlay_layers(self._overlay, self.overlay_checks, skeleton=skeleton, boxes=boxes, ids=ids, labels=labels)
         r = self._last_result
         if r is not None:
             self.view.set_image(draw_overlay(r.image, r.poses, r.labels, self._overlay))

@@ -63,7 +63,7 @@ from .remote_panel import extraction_task
 from .remote_panel import install as install_remote_panel
 from .timeline import TimelineWidget
 from .train_panel import TrainPanel
-from .video_view import VideoView
+from .video_view import VideoView, set_overlay_layers
 from .workers import GeneratorWorker
 
 log = logging.getLogger(__name__)
@@ -850,15 +850,7 @@ class MainWindow(QMainWindow):
     def set_overlay(self, skeleton: bool | None = None, boxes: bool | None = None, ids: bool | None = None,
                     labels: bool | None = None) -> None:
         """Switch overlay layers on or off (None leaves a layer as it is) and redraw."""
-        for name, val in (("skeleton", skeleton), ("boxes", boxes), ("ids", ids), ("labels", labels)):
-            if val is None:
-                continue
-            setattr(self._overlay, name, bool(val))
-            act = self.actions[name]
-            if act.isChecked() != bool(val):
-                act.blockSignals(True)
-                act.setChecked(bool(val))
-                act.blockSignals(False)
+        set_overlay_layers(self._overlay, self.actions, skeleton=skeleton, boxes=boxes, ids=ids, labels=labels)
         self._render()
 
     # ================================================================ skeletons

@@ -65,6 +65,24 @@ def qimage_to_bgr(image: QImage) -> np.ndarray:
     return arr[:, : w * 3].reshape(h, w, 3).copy()
 
 
+def set_overlay_layers(options, controls: dict, **layers: bool | None) -> None:
+    """Switch overlay layers of ``options`` (:class:`core.overlay.OverlayOptions`) on or off and keep their
+    checkable controls (``{name: QAction or QCheckBox}``) in step without re-emitting their signals.
+
+    Args:
+        layers: ``skeleton``, ``boxes``, ``ids``, ``labels`` → True/False (None leaves a layer as it is).
+    """
+    for name, val in layers.items():
+        if val is None:
+            continue
+        setattr(options, name, bool(val))
+        control = controls[name]
+        if control.isChecked() != bool(val):
+            control.blockSignals(True)
+            control.setChecked(bool(val))
+            control.blockSignals(False)
+
+
 class VideoView(QGraphicsView):
     """Shows frames; zoom with the mouse wheel (towards the cursor) or :meth:`zoom_in` /
     :meth:`zoom_out`, drag to pan, :meth:`fit` to fit the window.
