@@ -26,6 +26,31 @@ from ..pose.tracking import Tracker
 from ..pose.yolo import DEFAULT_MODEL, export_onnx
 
 
+def letterbox(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, float, float]:
+    """Resize a BGR ``(H, W, 3)`` uint8 image so its longest side is ``imgsz`` pixels and pad it with grey 114 to
+    a multiple of 32 only (ultralytics' "rectangular" inference for dynamic models).
+
+    Returns:
+        ``(padded (H', W', 3) uint8 BGR, scale r, left pad dx, top pad dy)``: a model pixel ``(x, y)`` is the
+        image pixel ``((x - dx) / r, (y - dy) / r)``.
+    """
+    h, w = image.shape[:2]
+    r = min(imgsz / h, imgsz / w)
+    nw, nh = int(round(w * r)), int(round(h * r))
+    pw, ph = (-nw) % 32, (-nh) % 32  # rectangular: pad to a multiple of the stride only
+    img = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    top, left = ph // 2, pw // 2
+    img = cv2.copyMakeBorder(img, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+    return img, r, float(left), float(top)
+
+
+def letterbox_blob(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, float, float]:
+    """:func:`letterbox` as the model input: ``((1, 3, H', W') float32 RGB in [0, 1], r, dx, dy)``."""
+    img, r, dx, dy = letterbox(image, imgsz)
+    blob = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) * (1.0 / 255.0)
+    return blob, r, dx, dy
+
+
 class OnnxPoseEstimator(PoseEstimator):
     """YOLO-pose on ONNX Runtime (CPU), multi-person COCO-17 keypoints, tracked.
 
@@ -37,22 +62,35 @@ class OnnxPoseEstimator(PoseEstimator):
         tracker: ``bytetrack`` or ``botsort``.
         frame_rate: video fps (the tracker's lost-track buffer).
         threads: ONNX Runtime intra-op threads (None or 0: ONNX Runtime's default, one per core).
+        precision: ``"fp32"`` (the float export) or ``"int8"``: the static INT8 model of
+            :func:`core.pose.int8.int8_model` with its shipped calibration table (about 22 % faster on CPUs with
+            AVX512-VNNI; needs a ``.pt`` with a table, i.e. ``yolo11n-pose.pt``).
 
     Raises:
-        ModelError: missing/corrupt model, failed export, or not a pose model.
+        ModelError: missing/corrupt model, failed export, or not a pose model; ``precision="int8"`` with an
+            ``.onnx`` path or a model without a calibration table; an unknown precision.
     """
 
     name = "yolo"
     layout = "coco17"
 
     def __init__(self, model: str = DEFAULT_MODEL, imgsz: int = 640, conf: float = 0.25, iou: float = 0.7,
-                 tracker: str = "bytetrack", frame_rate: float = 30.0, threads: int | None = None):
+                 tracker: str = "bytetrack", frame_rate: float = 30.0, threads: int | None = None,
+                 precision: str = "fp32"):
         import onnxruntime as ort
 
+        if precision not in ("fp32", "int8"):
+            raise ModelError(f"unknown precision '{precision}' (fp32 or int8)")
         path = resolve_model(model)
         self.model_name = path.name
         self._sha = sha256_file(path)[:16]
-        onnx_path = export_onnx(path) if path.suffix == ".pt" else Path(path)
+        self.precision = precision
+        if precision == "int8":
+            from ..pose.int8 import int8_model
+
+            onnx_path = int8_model(path)
+        else:
+            onnx_path = export_onnx(path) if path.suffix == ".pt" else Path(path)
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = int(threads)
@@ -74,20 +112,11 @@ class OnnxPoseEstimator(PoseEstimator):
 
     def describe(self) -> dict:
         return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self._sha,
-                "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker_kind, "runtime": "onnx-direct"}
+                "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker_kind, "runtime": "onnx-direct",
+                "precision": self.precision}
 
     def reset(self) -> None:
         self.tracker.reset()
-
-    def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, float, float, float]:
-        h, w = image.shape[:2]
-        r = min(self.imgsz / h, self.imgsz / w)
-        nw, nh = int(round(w * r)), int(round(h * r))
-        pw, ph = (-nw) % 32, (-nh) % 32  # rectangular: pad to a multiple of the stride only
-        img = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        top, left = ph // 2, pw // 2
-        img = cv2.copyMakeBorder(img, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114))
-        return img, r, float(left), float(top)
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Untracked detection on a BGR ``(H, W, 3)`` uint8 image.
@@ -96,8 +125,7 @@ class OnnxPoseEstimator(PoseEstimator):
             ``boxes (N, 4)`` xyxy, ``scores (N,)``, ``keypoints (N, V, 3)`` (x, y pixels of ``image``,
             visibility in [0, 1]), all float32.
         """
-        img, r, dx, dy = self._letterbox(image)
-        blob = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) * (1.0 / 255.0)
+        blob, r, dx, dy = letterbox_blob(image, self.imgsz)
         pred = self.session.run(None, {self._input: blob})[0][0].T  # (N, 5 + 3V)
         pred = pred[pred[:, 4] >= self.conf]
         v = self.num_kpts
