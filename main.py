@@ -11,6 +11,7 @@ Commands:
     predict  label every row of a skeleton CSV, or every track and frame of a video, with a checkpoint
     detect   run the live detector headless on a file, webcam or stream; alerts to a JSONL file
     worker   serve pose estimation to PoseWatch desktops (the remote GPU worker; see docs/REMOTE_WORKER.md)
+    calibrate-int8  make the INT8 calibration table of a YOLO-pose checkpoint from a few clips
 
 Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
 with status 2; no traceback.
@@ -531,3 +532,28 @@ def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, 
 if __name__ == "__main__":
     os.environ.setdefault("YOLO_VERBOSE", "False")
     cli()
+
+
+# --- calibrate-int8: INT8 calibration tables for YOLO-pose checkpoints (core.pose.int8) ---
+@cli.command("calibrate-int8")
+@click.argument("videos", nargs=-1, required=True)
+@_model_opt
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="Calibration table to write (.json); name it <model>.int8.json next to the .pt to have it used.")
+@click.option("--frames-per-video", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Frames taken from each video.")
+@click.option("--every", type=click.IntRange(min=1), default=7, show_default=True, help="Frames between those taken.")
+@click.option("--width", type=click.IntRange(min=32), default=640, show_default=True,
+              help="Downscale frames to this width (pixels), as extraction does.")
+def calibrate_int8_cmd(videos: tuple[str, ...], pose_model: str | None, out: str, frames_per_video: int, every: int,
+                       width: int) -> None:
+    """Make the INT8 calibration table of a YOLO-pose checkpoint from VIDEO... (clips like the scenes to be watched,
+    ~10 of them), then check that the INT8 model builds with it. Use it with
+    core.pose.int8.int8_model(model, calibration=TABLE) or save it as <model>.int8.json next to the .pt."""
+    from core.pose.int8 import calibrate, int8_model, read_table
+
+    model = pose_model or "yolo11n-pose.pt"
+    path = calibrate(model, list(videos), out, frames_per_video=frames_per_video, every=every, width=width)
+    built = int8_model(model, calibration=path)
+    n = read_table(path)["posewatch"]["frames"]
+    click.echo(f"wrote {path} ({n} frames from {len(videos)} video(s)); INT8 model: {built}", err=True)
