@@ -529,11 +529,6 @@ def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, 
                f"wrote {events}" + (f" and {out_video}" if out_video else ""), err=True)
 
 
-if __name__ == "__main__":
-    os.environ.setdefault("YOLO_VERBOSE", "False")
-    cli()
-
-
 # --- calibrate-int8: INT8 calibration tables for YOLO-pose checkpoints (core.pose.int8) ---
 @cli.command("calibrate-int8")
 @click.argument("videos", nargs=-1, required=True)
@@ -557,3 +552,8 @@ def calibrate_int8_cmd(videos: tuple[str, ...], pose_model: str | None, out: str
     built = int8_model(model, calibration=path)
     n = read_table(path)["posewatch"]["frames"]
     click.echo(f"wrote {path} ({n} frames from {len(videos)} video(s)); INT8 model: {built}", err=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    cli()
