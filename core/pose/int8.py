@@ -56,6 +56,13 @@ def shipped_table(model_name: str) -> Path | None:
     return p if p.is_file() else None
 
 
+def default_table(pt: Path) -> Path | None:
+    """The table :func:`int8_model` uses when none is given: ``<stem>.int8.json`` next to the checkpoint (where
+    ``python main.py calibrate-int8 ... --out`` can put a user's own), else the shipped one, else None."""
+    beside = pt.with_name(f"{pt.stem}.int8.json")
+    return beside if beside.is_file() else shipped_table(pt.name)
+
+
 def _ort_part(data: dict) -> dict:
     return {k: v for k, v in data.items() if k != "posewatch"}
 
@@ -207,7 +214,8 @@ def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | 
     Args:
         model: YOLO-pose ``.pt`` file name or path.
         calibration: calibration table (JSON from :func:`calibrate` / ``python main.py calibrate-int8``);
-            default: the table shipped for the model's file name (only ``yolo11n-pose.pt`` has one).
+            default (:func:`default_table`): ``<stem>.int8.json`` next to the checkpoint, else the table shipped
+            for the model's file name (only ``yolo11n-pose.pt`` has one).
 
     Returns:
         Path of the cached INT8 ``.onnx`` file.
@@ -225,9 +233,9 @@ def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | 
     pt = resolve_model(model)
     if pt.suffix != ".pt":
         raise ModelError(f"INT8 needs a YOLO-pose .pt checkpoint (it is exported and quantized here), not {pt.name}")
-    how = (f"make one with `python main.py calibrate-int8 VIDEO... --pose-model {pt} --out TABLE.json` "
-           "and pass it as int8_model(model, calibration=TABLE.json)")
-    table_path = Path(calibration) if calibration is not None else shipped_table(pt.name)
+    how = (f"make one with `python main.py calibrate-int8 VIDEO... --pose-model {pt} "
+           f"--out {pt.with_name(pt.stem + '.int8.json')}` (a table there is used automatically)")
+    table_path = Path(calibration) if calibration is not None else default_table(pt)
     if table_path is None:
         raise ModelError(f"no INT8 calibration table for {pt.name}: {how}")
     table = read_table(table_path)
@@ -419,7 +427,7 @@ def agreement(ref: list[tuple], test: list[tuple], iou: float = 0.5, strong: flo
         ntest += len(tb)
         used = np.zeros(len(tb), bool)
         for i in range(len(rb)):
-            nstrong += rs[i] >= strong
+            nstrong += int(rs[i] >= strong)
             if not len(tb):
                 continue
             ious = np.where(used, 0.0, _iou(rb[i], tb))
@@ -428,7 +436,7 @@ def agreement(ref: list[tuple], test: list[tuple], iou: float = 0.5, strong: flo
                 continue
             used[j] = True
             match += 1
-            mstrong += rs[i] >= strong
+            mstrong += int(rs[i] >= strong)
             vis = rk[i, :, 2] > 0.5
             diag = float(np.hypot(rb[i, 2] - rb[i, 0], rb[i, 3] - rb[i, 1]))
             errs.extend((np.hypot(*(rk[i, vis, :2] - tk[j, vis, :2]).T) / max(diag, 1e-6) * 100).tolist())
