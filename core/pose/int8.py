@@ -112,7 +112,6 @@ def float_nodes(model) -> list[str]:
 
 def _ort_quiet():
     logging.getLogger("onnxruntime").setLevel(logging.ERROR)
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
 
 
 def _preprocess(onnx_path: Path, out: Path) -> None:
