@@ -454,13 +454,17 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 @click.option("--width", type=click.IntRange(min=32), default=640, show_default=True,
               help="Downscale frames to this width (pixels) before inference.")
 @click.option("--imgsz", type=click.IntRange(min=32), default=640, show_default=True, help="Detector input size (pixels).")
+@click.option("--precision", type=click.Choice(["int8", "fp32"]), default="int8", show_default=True,
+              help="YOLO pose model precision on the CPU: INT8 (shipped calibration table; faster) or float32.")
+@click.option("--pose-workers", "pose_workers", type=click.IntRange(min=1), default=None,
+              help="Pose threads taking frames in turn (default: 2 on 2 or more cores).")
 @click.option("--hold", "hold", type=click.FloatRange(min=0), default=None,
               help="Seconds an abnormal label must hold before an alert (default: LiveConfig's).")
 @click.option("--out-video", default=None, type=click.Path(dir_okay=False),
               help="Also write the annotated video (mp4).")
 @_tracker_opt
-def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, imgsz: int, hold: float | None,
-               out_video: str | None, tracker: str) -> None:
+def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, imgsz: int, precision: str,
+               pose_workers: int | None, hold: float | None, out_video: str | None, tracker: str) -> None:
     """Run the live detector headless on VIDEO (a file, webcam index or stream URL): every alert (an
     abnormal label held for the hold time) becomes one JSON line in EVENTS (time_s, frame, track_id, label,
     prob, wall_time, snapshot, clip). Without --realtime every frame of a file is processed."""
@@ -477,6 +481,7 @@ def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, 
     if ev_path.exists():
         ev_path.unlink()  # a new run writes a new events file
     cfg = LiveConfig(width=width, imgsz=imgsz, classifier=model, tracker=tracker, realtime=realtime,
+                     precision=precision, pose_workers=pose_workers,
                      events_file=str(ev_path), events_dir=str(ev_path.absolute().parent))
     if hold is not None:
         cfg.alert_hold_s = hold

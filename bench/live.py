@@ -15,19 +15,23 @@ What is measured (each entry of the JSON line, per clip):
     (:class:`models.lstm.SeedLSTM`, untrained weights: only its cost matters) on each track's last 16
     frames every 16 frames, and drawing. Latency = frame read to drawn.
 ``live``
-    :class:`core.live.LiveDetector` with its defaults (lean ONNX Runtime YOLO-pose at imgsz 640, ByteTrack,
-    the shipped fall ST-GCN on every track every frame, smoothing, alerts), files processed as fast as
-    possible without drops: ``fps`` = processed frames / s.
+    :class:`core.live.LiveDetector` with its defaults: two pose threads taking frames in turn, each running
+    the INT8 YOLO-pose model (:mod:`core.pose.int8`, imgsz 640) on its own one-thread ONNX Runtime session,
+    ByteTrack in frame order, the shipped fall ST-GCN on one ONNX Runtime thread for every track on every
+    frame, smoothing, alerts. Files processed as fast as possible without drops: ``fps`` = processed
+    frames / s (the pipeline's capacity).
 ``live_camera``
     The same detector fed like a 30 fps camera (``realtime`` with ``pace_fps=30``; frames dropped when
     behind) and a display thread that draws the overlay of the newest result, as the GUI does:
-    ``fps`` = displayed frames / s, ``latency_p50_ms`` / ``latency_p95_ms`` = capture to drawn, ``dropped``.
-    ``live_camera_q2``: the same with a two-frame capture queue (``queue_size=2``; the default is 1).
-Variants (``live_*``; skipped with ``--quick``): ``imgsz`` 480/416/320 (with ``persons_agree`` = share of
-frames whose person count equals imgsz 640's, and the mean count of both: the accuracy check), ``threads1`` (ONNX Runtime with one
-intra-op thread), ``every2`` / ``every4`` (each track classified every 2nd / 4th frame),
-``ultralytics`` (the ultralytics predictor around the same ONNX model instead of the lean path) and
-``serial`` (the same components one after another in one thread: what pipelining buys).
+    ``fps`` = displayed frames / s (at most 30), ``latency_p50_ms`` / ``latency_p95_ms`` = capture to drawn,
+    ``dropped``. ``live_camera_before`` / ``live_before``: the same with the previous defaults (:data:`BEFORE`:
+    one pose thread with a two-thread float32 session, the classifier on PyTorch).
+Variants (skipped with ``--quick``): ``live_camera_q2`` (two-frame capture queue), ``live_fp32`` (float32 pose
+model), ``live_workers1`` (one pose thread with a two-thread session), ``live_torch_classifier`` (classifier
+on PyTorch), ``live_imgsz`` 480/416/320 (with ``persons_agree`` = share of frames whose person count equals
+imgsz 640's, and the mean count of both: the accuracy check), ``live_every2`` (each track classified every
+2nd frame), ``live_ultralytics`` (the ultralytics predictor around the float ONNX model instead of the lean
+path) and ``serial`` (float32 components one after another in one thread: what pipelining buys).
 
 ``memory`` (with ``--memory-minutes N``): RSS (psutil) sampled every 10 s while the live detector loops
 the street clip at camera pace for N minutes; ``growth_mb`` = last sample minus the sample after the first
@@ -54,6 +58,10 @@ SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
 os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_VERBOSE", "False")
+
+#: The live detector as it was before INT8, pose workers and the ONNX Runtime classifier (LiveConfig's
+#: defaults then): one pose thread with a two-thread float32 session, the classifier on PyTorch.
+BEFORE = {"precision": "fp32", "pose_workers": 1, "classifier_threads": 0}
 
 CLIPS = {"street": SHARED / "data/videos/normal/openpose_examples_video.avi",
          "fall04": SHARED / "data/videos/fall/thanhnc58_Fall04.mp4"}
@@ -279,8 +287,13 @@ def main() -> None:
         r: dict = {"seed": bench_seed(path, args.width, args.frames)}
         r["live"], ref = bench_live(path, args.width, args.frames)
         r["live_camera"], _ = bench_live(path, args.width, args.frames, camera=True)
-        r["live_camera_q2"], _ = bench_live(path, args.width, args.frames, camera=True, queue_size=2)
+        r["live_camera_before"], _ = bench_live(path, args.width, args.frames, camera=True, **BEFORE)
         if not args.quick:
+            r["live_camera_q2"], _ = bench_live(path, args.width, args.frames, camera=True, queue_size=2)
+            r["live_before"], _ = bench_live(path, args.width, args.frames, **BEFORE)
+            r["live_fp32"], _ = bench_live(path, args.width, args.frames, precision="fp32")
+            r["live_workers1"], _ = bench_live(path, args.width, args.frames, pose_workers=1)
+            r["live_torch_classifier"], _ = bench_live(path, args.width, args.frames, classifier_threads=0)
             for sz in (480, 416, 320):
                 res, pers = bench_live(path, args.width, args.frames, imgsz=sz)
                 m = min(len(pers), len(ref))
@@ -288,9 +301,7 @@ def main() -> None:
                 res["persons_agree"] = round(float(np.mean(a == b)), 3) if m else None
                 res["persons_mean_vs_640"] = [round(float(a.mean()), 2), round(float(b.mean()), 2)] if m else None
                 r[f"live_imgsz{sz}"] = res
-            r["live_threads1"], _ = bench_live(path, args.width, args.frames, threads=1)
             r["live_every2"], _ = bench_live(path, args.width, args.frames, classify_every=2)
-            r["live_every4"], _ = bench_live(path, args.width, args.frames, classify_every=4)
             r["live_ultralytics"], _ = bench_live(path, args.width, args.frames, backend="yolo-ultralytics")
             r["serial"] = bench_serial(path, args.width, args.frames)
         r["speedup_vs_seed"] = round(r["live"]["fps"] / r["seed"]["fps"], 2) if r["seed"]["fps"] else None

@@ -3,7 +3,7 @@
 Every fall clip must raise a fall alert no later than 2 s after the labelled fall start
 (``bench/make_fall_project.py`` ``FALLS``) and none before it (the upright phase); the normal clips raise
 no alert at all. The detector runs on the real files without pacing (every frame processed), at 640 px
-width, exactly as ``main.py detect`` does. The fall model was trained on these fall clips (plus URFD), so
+width, with its defaults (INT8 pose model, two pose workers), exactly as ``main.py detect`` does. The fall model was trained on these fall clips (plus URFD), so
 the fall clips are in-sample; the normal clips are not in its training data.
 """
 
@@ -23,10 +23,13 @@ LATE_S = 2.0
 
 
 def _alerts(path, **kw):
-    events = []
-    det = LiveDetector(str(path), LiveConfig(classifier="fall", **kw), on_event=events.append)
+    events, status = [], []
+    det = LiveDetector(str(path), LiveConfig(classifier="fall", **kw), on_event=events.append, on_status=status.append)
     det.run()
     assert det.error is None, det.error
+    # the defaults under test: the INT8 pose model on two pose workers, the classifier on ONNX Runtime
+    assert not [m for m in status if "INT8 pose model not available" in m or "classifier runs on PyTorch" in m], status
+    assert det.pose_workers() == 2 and det.classifier._ort is not None
     return det, events
 
 

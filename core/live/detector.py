@@ -53,9 +53,9 @@ from ..video import resize_to_width  # first: sets OpenCV's log level before cv2
 import cv2
 import numpy as np
 
-from ..errors import PoseWatchError, VideoError
+from ..errors import ModelError, PoseWatchError, VideoError
 from ..overlay import TrackLabel, draw_overlay
-from ..pose.base import FramePoses, PoseEstimator
+from ..pose.base import FramePoses, PoseEstimator, track_detections
 
 #: Seconds between reconnection attempts of a lost live source: 1, 2, 4, 8, 8, … (capped).
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0)
@@ -88,10 +88,21 @@ class LiveConfig:
         realtime: pace files at their fps like a camera and drop frames when behind (None: False here;
             the GUI passes True). Live sources are always real time.
         imgsz: detector input size in pixels (longest side).
+        precision: ``"int8"`` (the lean ``yolo`` path runs the INT8 model built from the shipped calibration
+            table, :func:`core.pose.int8.int8_model`; where none fits the pose model it says so once and runs
+            float) or ``"fp32"``. Other backends ignore it.
         pose_model: pose model file (None: the backend's default).
         tracker: ``bytetrack`` or ``botsort``.
-        threads: ONNX Runtime intra-op threads of the detector (None: one per core).
+        threads: ONNX Runtime intra-op threads of each pose worker (None: the cores shared out among the
+            workers, at least one each).
+        pose_workers: pose threads, each with its own ONNX Runtime session, taking frames in turn; their
+            detections are tracked in frame order (None: 2 where there are at least 2 cores, else 1; only
+            the lean ``yolo`` CPU path runs more than one). On 2 cores two one-thread sessions give 30-45 %
+            more frames per second than one two-thread session (``bench/live.py`` ``live_workers1``):
+            ONNX Runtime's intra-op threads synchronise after every operator of a small model.
         classify_every: classify each track every k-th frame (1: every frame).
+        classifier_threads: ONNX Runtime threads of the classifier (:meth:`core.classify.TrackClassifier.use_onnx`;
+            0: PyTorch, whose process-wide thread pool then competes with the pose workers for the cores).
         stitch_s: tracklet stitching window in seconds (0: off).
         repeat_s: an alert is not repeated for a track whose box overlaps (or lies within half a box
             diagonal of) the box of an alert raised less than ``repeat_s`` seconds before (the same fall
@@ -130,10 +141,13 @@ class LiveConfig:
     realtime: bool | None = None
     events_file: str | None = None
     imgsz: int = 640
+    precision: str = "int8"
     pose_model: str | None = None
     tracker: str = "bytetrack"
     threads: int | None = None
+    pose_workers: int | None = None
     classify_every: int = 1
+    classifier_threads: int = 1
     stitch_s: float = 1.0
     repeat_s: float = 10.0
     fall_labels: tuple[str, ...] = ("falling", "lying")
@@ -550,6 +564,7 @@ class LiveDetector:
         self._fps_ready = threading.Event()
         self._pose_ready = threading.Event()
         self.labeler: LabelTracker | None = None
+        self._int8_failed = False
         self._writer_q: DropQueue | None = None
         self.clips_written = 0
 
@@ -747,17 +762,36 @@ class LiveDetector:
                 pass
             q1.close()
 
-    def _make_estimator(self) -> PoseEstimator:
+    def _lean_path(self) -> bool:
+        """True when the pose stage is the lean ONNX Runtime YOLO path (which can run several workers)."""
+        return self.estimator_factory is None and self.cfg.backend == "yolo" and self.cfg.device in (None, "cpu")
+
+    def pose_workers(self) -> int:
+        """The number of pose threads this detector runs (see :attr:`LiveConfig.pose_workers`)."""
+        if not self._lean_path():
+            return 1
+        if self.cfg.pose_workers is not None:
+            return max(1, int(self.cfg.pose_workers))
+        return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+    def _make_estimator(self, workers: int = 1) -> PoseEstimator:
         if self.estimator_factory is not None:
             return self.estimator_factory()
         cfg = self.cfg
         kw: dict = {"tracker": cfg.tracker, "frame_rate": self.fps_source}
         if cfg.pose_model:
             kw["model"] = cfg.pose_model
-        if cfg.backend == "yolo" and (cfg.device in (None, "cpu")):
+        if self._lean_path():
             from .onnxpose import OnnxPoseEstimator
 
-            return OnnxPoseEstimator(imgsz=cfg.imgsz, threads=cfg.threads, **kw)
+            threads = cfg.threads or (max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None)
+            if cfg.precision == "int8" and not self._int8_failed:
+                try:
+                    return OnnxPoseEstimator(imgsz=cfg.imgsz, threads=threads, precision="int8", **kw)
+                except ModelError as e:
+                    self._int8_failed = True
+                    self._status(f"INT8 pose model not available, running float32: {e}")
+            return OnnxPoseEstimator(imgsz=cfg.imgsz, threads=threads, precision="fp32", **kw)
         from ..pose import create_estimator
 
         if cfg.backend in ("yolo", "yolo-ultralytics"):
@@ -771,12 +805,16 @@ class LiveDetector:
         if self._stop.is_set() and self.info is None:
             self._q2.close()
             return
+        workers = self.pose_workers()
         try:
-            est = self._make_estimator()
+            ests = [self._make_estimator(workers) for _ in range(workers)]
         except (ValueError, TypeError) as e:
             raise PoseWatchError(f"cannot create the pose estimator: {e}") from None
         finally:
             self._pose_ready.set()
+        if workers > 1:
+            return self._parallel_pose(ests)
+        est = ests[0]
         try:
             while True:
                 item = self._q1.get()
@@ -790,10 +828,63 @@ class LiveDetector:
             est.close()
             self._q2.close()
 
+    def _parallel_pose(self, ests: list) -> None:
+        """Pose stage with one thread per estimator: each takes the next frame, detects (ONNX Runtime releases
+        the GIL), and the detections are then tracked strictly in the order the frames were taken (a reorder
+        buffer: the tracker of ``ests[0]`` sees every frame once, in order)."""
+        take_lock, track_lock = threading.Lock(), threading.Lock()
+        pending: dict[int, tuple] = {}
+        state = {"next_take": 0, "next_track": 0, "alive": len(ests)}
+        tracker, layout = ests[0].tracker, ests[0].layout
+
+        def flush() -> None:  # called with track_lock held
+            while state["next_track"] in pending:
+                item, small, scale, (boxes, scores, kpts) = pending.pop(state["next_track"])
+                state["next_track"] += 1
+                fp = track_detections(tracker, boxes, scores, kpts, small, item.index, item.time_s, layout)
+                if scale != 1.0:
+                    fp = _scaled(fp, 1.0 / scale)
+                    fp.height, fp.width = item.image.shape[:2]
+                self._q2.put((item, fp))
+
+        def work(est) -> None:
+            try:
+                while True:
+                    with take_lock:
+                        item = self._q1.get()
+                        if item is DropQueue.CLOSED:
+                            break
+                        if item is None:
+                            continue
+                        seq = state["next_take"]
+                        state["next_take"] += 1
+                    small, scale = resize_to_width(item.image, self.cfg.width)
+                    dets = est.detect(small)
+                    with track_lock:
+                        pending[seq] = (item, small, scale, dets)
+                        flush()
+            finally:
+                est.close()
+                with track_lock:
+                    state["alive"] -= 1
+                    if state["alive"] == 0:
+                        self._q2.close()
+
+        helpers = [threading.Thread(target=self._guard, args=(lambda e=e: work(e),), name=f"live-pose-{k + 1}",
+                                    daemon=True) for k, e in enumerate(ests[1:])]
+        for t in helpers:
+            t.start()
+        work(ests[0])
+        for t in helpers:
+            t.join()
+
     def _classify_loop(self) -> None:
         self._fps_ready.wait()
         cfg = self.cfg
         if self.classifier is not None:
+            if cfg.classifier_threads > 0 and self.classifier._ort is None \
+                    and not self.classifier.use_onnx(cfg.classifier_threads):
+                self._status(f"classifier runs on PyTorch (ONNX Runtime not usable: {self.classifier.onnx_error})")
             self.labeler = LabelTracker(self.classifier, cfg, self.fps_source)
         events_path = None
         if cfg.events_dir or cfg.events_file:

@@ -346,3 +346,39 @@ def test_lean_onnx_pose_matches_the_ultralytics_predictor(street_clip):
             np.testing.assert_allclose(s1[o1], s2[o2], atol=1e-3)
             np.testing.assert_allclose(k1[o1][..., :2], k2[o2][..., :2], atol=1.0)
     assert lean.describe()["imgsz"] == 640
+
+
+def test_two_pose_workers_track_every_frame_in_order_like_one(street_clip):
+    """Two pose threads (each its own ONNX Runtime session) take frames in turn; the reorder buffer must hand
+    the tracker every frame once, in order, so the tracks equal those of the single-worker path."""
+    base = dict(stop_frame=40, classifier="fall", pose_model=None, precision="fp32")
+    one, r1, _, _ = _collect(str(street_clip), LiveConfig(pose_workers=1, **base))
+    two, r2, _, _ = _collect(str(street_clip), LiveConfig(pose_workers=2, **base))
+    assert one.pose_workers() == 1 and two.pose_workers() == 2
+    assert one.error is None and two.error is None
+    assert [r.frame_index for r in r2] == list(range(40)) == [r.frame_index for r in r1]
+    for a, b in zip(r1, r2):
+        assert [p.track_id for p in a.poses.persons] == [p.track_id for p in b.poses.persons]
+        for p, q in zip(a.poses.persons, b.poses.persons):
+            np.testing.assert_allclose(p.bbox, q.bbox, atol=0.05)  # 1 vs 2 ORT threads: float rounding only
+            np.testing.assert_allclose(p.keypoints[:, :2], q.keypoints[:, :2], atol=0.05)
+        assert a.poses.width == b.poses.width == 1280  # original pixels
+        assert set(a.labels) == set(b.labels)
+    assert max(len(r.poses.persons) for r in r2) >= 4
+
+
+def test_onnx_classifier_equals_pytorch(fall_clf):
+    """TrackClassifier.use_onnx(): the same probabilities as PyTorch (the live detector's default)."""
+    from core.classify import TrackClassifier
+
+    rng = np.random.default_rng(3)
+    w = np.concatenate([rng.uniform(100, 400, (7, fall_clf.ckpt.window, 13, 2)),
+                        rng.uniform(0.2, 1, (7, fall_clf.ckpt.window, 13, 1))], -1).astype(np.float32)
+    ref = fall_clf.predict_windows(w)
+    clf = TrackClassifier(fall_clf.path)
+    assert clf.use_onnx(1), clf.onnx_error
+    out = clf.predict_windows(w)
+    assert out.shape == ref.shape == (7, len(clf.label_names)) and out.dtype == np.float32
+    np.testing.assert_allclose(out, ref, atol=1e-5)
+    np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-5)
+    assert clf.predict_windows(w[:0]).shape == (0, len(clf.label_names))
