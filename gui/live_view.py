@@ -288,6 +288,10 @@ class _Session:
 
 
 # ==================================================================== the view
+READOUT_TIP = ("Processed frames per second · capture-to-result latency · frames the detector dropped (inference "
+               "behind the source) · results the display skipped")
+
+
 class LiveView(QWidget):
     """The live-detection panel: source, model and alert settings, Start/Stop, the video with the
     overlay, an FPS / latency readout, a status line and the event log.
@@ -505,8 +509,7 @@ class LiveView(QWidget):
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.readout = QLabel()
         self.readout.setFont(fixed)
-        self.readout.setToolTip("Processed frames per second · capture-to-result latency · frames the detector "
-                                "dropped (inference behind the source) · results the display skipped")
+        self.readout.setToolTip(READOUT_TIP)
         self.status_label = QLabel()
         # one line that never widens the window (the full history is in its tooltip)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -993,6 +996,8 @@ class LiveView(QWidget):
         skipped = self._session.skipped if self._session is not None else 0
         self.readout.setText(f"{r.fps:5.1f} fps · latency {r.latency_ms:4.0f} ms · dropped {r.dropped}"
                              + (f" · skipped {skipped}" if skipped else ""))
+        pose = getattr(self._session.detector, "pose_description", "") if self._session is not None else ""
+        self.readout.setToolTip(READOUT_TIP + (f"\nPose model: {pose}" if pose else ""))
 
     def set_overlay(self, skeleton: bool | None = None, boxes: bool | None = None, ids: bool | None = None,
                     labels: bool | None = None) -> None:

@@ -565,6 +565,7 @@ class LiveDetector:
         self._pose_ready = threading.Event()
         self.labeler: LabelTracker | None = None
         self._int8_failed = False
+        self.pose_description = ""
         self._writer_q: DropQueue | None = None
         self.clips_written = 0
 
@@ -623,7 +624,8 @@ class LiveDetector:
 
     def stats(self) -> dict:
         """``{"frames", "fps", "fps_recent", "latency_p50_ms", "latency_p95_ms", "dropped", "alerts",
-        "stitched"}``: fps = processed frames / seconds since start (or until the end); fps_recent over
+        "stitched", "suppressed", "pose"}`` ("pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
+        x2 workers``): fps = processed frames / seconds since start (or until the end); fps_recent over
         the last ~2 s; latencies capture-to-result in ms over the last 5000 frames."""
         with self._lock:
             lat = np.asarray(self._latencies, np.float64)
@@ -635,7 +637,7 @@ class LiveDetector:
                 "latency_p50_ms": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
                 "latency_p95_ms": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
                 "dropped": dropped, "alerts": len(self._events),
-                "stitched": self.labeler.stitched if self.labeler else 0,
+                "stitched": self.labeler.stitched if self.labeler else 0, "pose": self.pose_description,
                 "suppressed": self.labeler.suppressed if self.labeler else 0}
 
     # ---- internals --------------------------------------------------------------------------------
@@ -812,6 +814,9 @@ class LiveDetector:
             raise PoseWatchError(f"cannot create the pose estimator: {e}") from None
         finally:
             self._pose_ready.set()
+        d = ests[0].describe()
+        self.pose_description = (f"{d.get('model', d.get('backend', '?'))} {d.get('precision', '')}".rstrip()
+                                 + (f" x{workers} workers" if workers > 1 else ""))
         if workers > 1:
             return self._parallel_pose(ests)
         est = ests[0]

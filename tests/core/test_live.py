@@ -355,6 +355,7 @@ def test_two_pose_workers_track_every_frame_in_order_like_one(street_clip):
     one, r1, _, _ = _collect(str(street_clip), LiveConfig(pose_workers=1, **base))
     two, r2, _, _ = _collect(str(street_clip), LiveConfig(pose_workers=2, **base))
     assert one.pose_workers() == 1 and two.pose_workers() == 2
+    assert one.stats()["pose"] == "yolo11n-pose.pt fp32" and two.stats()["pose"] == "yolo11n-pose.pt fp32 x2 workers"
     assert one.error is None and two.error is None
     assert [r.frame_index for r in r2] == list(range(40)) == [r.frame_index for r in r1]
     for a, b in zip(r1, r2):
