@@ -383,3 +383,17 @@ def test_onnx_classifier_equals_pytorch(fall_clf):
     np.testing.assert_allclose(out, ref, atol=1e-5)
     np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-5)
     assert clf.predict_windows(w[:0]).shape == (0, len(clf.label_names))
+
+
+def test_int8_without_a_table_for_the_pose_model_says_so_and_runs_float(tmp_path, fall04):
+    """A pose checkpoint with no INT8 calibration table: one status line, then the float model runs."""
+    import shutil
+
+    other = tmp_path / "mine-pose.pt"
+    shutil.copy(shared_path("models", "yolo11n-pose.pt"), other)
+    det, results, _, status = _collect(str(fall04), LiveConfig(stop_frame=6, classifier=None, pose_model=str(other)))
+    assert det.error is None and len(results) == 6
+    fallback = [m for m in status if m.startswith("INT8 pose model not available, running float32")]
+    assert len(fallback) == 1 and "mine-pose.pt" in fallback[0], status  # said once for both workers
+    assert det.stats()["pose"].startswith("mine-pose.pt fp32")
+    assert any(r.poses.persons for r in results)

@@ -172,7 +172,7 @@ def test_file_source_is_painted_with_skeletons_labels_and_readout(view, qtbot):
     m = re.match(r"\s*(\d+\.\d) fps · latency\s+(\d+) ms · dropped (\d+)", v.readout.text())
     assert m, v.readout.text()
     assert float(m.group(1)) > 0
-    assert "Pose model: yolo11n-pose.pt int8 x2 workers" in v.readout.toolTip()  # the defaults, as run
+    assert "Pose model: yolo11n-pose.pt int8" in v.readout.toolTip()  # the defaults, as run
     assert re.match(r"\d+ (person|people)$", v.persons_label.text())
     assert "connected to" in " ".join(v.status_history)
     assert probe.max_gap_ms < GAP_LIMIT_MS, f"GUI event loop blocked for {probe.max_gap_ms} ms"
