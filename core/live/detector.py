@@ -97,7 +97,7 @@ class LiveConfig:
             workers, at least one each).
         pose_workers: pose threads, each with its own ONNX Runtime session, taking frames in turn; their
             detections are tracked in frame order (None: 2 where there are at least 2 cores, else 1; only
-            the lean ``yolo`` CPU path runs more than one). On 2 cores two one-thread sessions give 30-45 %
+            the lean ``yolo`` CPU path runs more than one). On 2 cores two one-thread sessions give 35-44 %
             more frames per second than one two-thread session (``bench/live.py`` ``live_workers1``):
             ONNX Runtime's intra-op threads synchronise after every operator of a small model.
         classify_every: classify each track every k-th frame (1: every frame).
