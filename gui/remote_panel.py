@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .workers import TargetThread, call_on_close
+from .workers import ThreadOwner, ThreadRegistry, call_on_close
 
 if TYPE_CHECKING:
     from core.pose import PoseEstimator
@@ -87,8 +87,6 @@ LOST = "lost"
 INVALID = "invalid"
 UNTRUSTED = "untrusted"
 CERT_FILTER = "Certificates (*.pem *.crt *.cer);;All files (*)"
-
-_POLLERS: set["HealthPoller"] = set()
 
 
 # ==================================================================== helpers (no widgets)
@@ -215,7 +213,7 @@ def read_token_file(path: str) -> str:
 
 
 # ==================================================================== background status polling
-class HealthPoller(QObject):
+class HealthPoller(ThreadOwner):
     """Asks a worker for its status (``/v1/info``) from a background thread, with back-off.
 
     While the worker answers, one request every ``interval`` seconds; while it does not, the next
@@ -237,6 +235,9 @@ class HealthPoller(QObject):
         stopped(): the thread ended.
     """
 
+    registry = ThreadRegistry()
+    kind = "poller"
+
     answered = Signal(object, float)
     failed = Signal(str, str, float, int)
     stopped = Signal()
@@ -251,33 +252,18 @@ class HealthPoller(QObject):
         self.url, self._token, self.cafile = url, token, cafile
         self.interval, self.backoff, self.timeout = float(interval), tuple(backoff) or BACKOFF_S, float(timeout)
         self._stop = threading.Event()
-        self._thread: TargetThread | None = None
         self._q_answered.connect(self._emit_answered, Qt.ConnectionType.QueuedConnection)
         self._q_failed.connect(self._emit_failed, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> "HealthPoller":
         """Start polling (once); returns ``self``."""
-        if self._thread is not None:
-            raise RuntimeError("poller already started")
-        self._thread = TargetThread(self._run)
-        _POLLERS.add(self)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._thread.start()
+        self.start_thread()
         return self
 
     def stop(self) -> None:
         """Ask the thread to end (it does after the request in flight, at most ``timeout`` s); no
         more signals are emitted after this call."""
         self._stop.set()
-
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
-
-    def wait(self, timeout_ms: int = -1) -> bool:
-        """Block until the thread ended (``-1``: no limit); True if it did. Avoid on the GUI thread."""
-        if self._thread is None:
-            return True
-        return self._thread.wait() if timeout_ms < 0 else self._thread.wait(timeout_ms)
 
     # -- background thread ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -323,21 +309,21 @@ class HealthPoller(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        _POLLERS.discard(self)
+        super()._on_thread_finished()
         self.stopped.emit()
 
 
 def running_pollers() -> list[HealthPoller]:
-    """Pollers whose thread has not ended yet."""
-    return list(_POLLERS)
+    """Pollers whose thread has not ended yet (:meth:`gui.workers.ThreadRegistry.running`)."""
+    return HealthPoller.registry.running()
 
 
 def wait_for_pollers(timeout_ms: int = 15_000) -> bool:
     """Stop every poller and wait for their threads (application exit, tests); True if all ended."""
-    for p in list(_POLLERS):
+    for p in HealthPoller.registry.members():
         p.stop()
     ok = True
-    for p in list(_POLLERS):
+    for p in HealthPoller.registry.members():
         ok = p.wait(timeout_ms) and ok
     return ok
 

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import (
-    QObject,
     QSettings,
     QStandardPaths,
     Qt,
@@ -69,7 +68,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .workers import TargetThread
+from .workers import ThreadOwner, ThreadRegistry
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -87,7 +86,6 @@ STOP_GRACE_MS = 20_000
 STDERR_KEEP = 200
 TRAIN_NICENESS = 0  # > 0: the child runs at a lower CPU priority than the GUI (POSIX)
 
-_RUNNING: set[TrainRun] = set()
 
 
 # ==================================================================== event parsing
@@ -169,7 +167,7 @@ def train_command(data: list[str], model: str, out_dir: str, preset: str = "defa
 
 
 # ==================================================================== the child process
-class TrainRun(QObject):
+class TrainRun(ThreadOwner):
     """A training child process driven from a background thread.
 
     The thread starts ``args`` with :class:`subprocess.Popen`, reads its stdout line by line and
@@ -188,6 +186,9 @@ class TrainRun(QObject):
             it could not start), and the ``done`` event (dict) or None if it never sent one.
     """
 
+    registry = ThreadRegistry()
+    kind = "training run"
+
     event = Signal(object)
     finished = Signal(int, str, object)
 
@@ -203,7 +204,6 @@ class TrainRun(QObject):
         self._proc: subprocess.Popen | None = None
         self._stop_requested = False
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_KEEP)
-        self._thread: TargetThread | None = None
         self._kill_timer: QTimer | None = None
         self.done_event: dict | None = None
         self.returncode: int | None = None
@@ -213,12 +213,7 @@ class TrainRun(QObject):
     # -- control (GUI thread) -------------------------------------------------------------------
     def start(self) -> TrainRun:
         """Start the background thread, which starts the child; returns ``self``."""
-        if self._thread is not None:
-            raise RuntimeError("training run already started")
-        self._thread = TargetThread(self._run)
-        _RUNNING.add(self)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._thread.start()
+        self.start_thread()
         return self
 
     @property
@@ -226,10 +221,6 @@ class TrainRun(QObject):
         """The child's process id (None before it started)."""
         with self._lock:
             return self._proc.pid if self._proc is not None else None
-
-    def is_running(self) -> bool:
-        """True until the background thread has ended (the child exited and its output was read)."""
-        return self._thread is not None and self._thread.isRunning()
 
     @property
     def stop_requested(self) -> bool:
@@ -274,12 +265,6 @@ class TrainRun(QObject):
                 proc.kill()
             except OSError:
                 pass
-
-    def wait(self, timeout_ms: int = -1) -> bool:
-        """Block until the thread ended (``-1``: no limit); True if it did. Avoid on the GUI thread."""
-        if self._thread is None:
-            return True
-        return self._thread.wait() if timeout_ms < 0 else self._thread.wait(int(timeout_ms))
 
     # -- background thread ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -344,21 +329,17 @@ class TrainRun(QObject):
             self._kill_timer.stop()
         self.finished.emit(rc, last, done)
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        _RUNNING.discard(self)
-
 
 def running_runs() -> list[TrainRun]:
-    """Training runs whose thread has not ended yet."""
-    return list(_RUNNING)
+    """Training runs whose thread has not ended yet (:meth:`gui.workers.ThreadRegistry.running`)."""
+    return TrainRun.registry.running()
 
 
 def stop_all(timeout_ms: int = 20_000) -> bool:
     """Stop every running training (SIGTERM, then kill) and wait for their threads; True if all ended.
 
     For application exit: blocks the calling thread up to about ``timeout_ms`` (+10 s after kill)."""
-    runs = list(_RUNNING)
+    runs = TrainRun.registry.members()
     for r in runs:
         r.stop(timeout_ms)
     ok = True

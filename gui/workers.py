@@ -14,8 +14,9 @@ slot (a bound method, a lambda, pytest-qt's ``waitSignal``) runs there and may t
     ...
     worker.cancel()                         # cooperative: the generator raises Cancelled
 
-Running workers are kept alive by a module-level registry until their thread ends, so dropping the
-last reference to a worker never destroys a running QThread.
+Running workers are kept alive by a registry (:class:`ThreadRegistry`) until their thread ends, so dropping the
+last reference to a worker never destroys a running QThread; the Train panel's runs and the Remote panel's
+status poller share the same mechanism (:class:`ThreadOwner`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ from core.errors import PoseWatchError
 from core.extract import Cancelled, Progress
 
 log = logging.getLogger(__name__)
-
-_RUNNING: set["GeneratorWorker"] = set()
-
 
 def _one_line(exc: BaseException) -> str:
     text = (str(exc).strip().splitlines() or [""])[0]
@@ -49,6 +47,75 @@ class TargetThread(QThread):
 
     def run(self) -> None:  # noqa: D401 (Qt override)
         self._target()
+
+
+class ThreadRegistry:
+    """The objects of one kind (:class:`ThreadOwner` subclasses) that started their thread, each held from
+    :meth:`ThreadOwner.start_thread` until its thread's ``finished`` signal reaches the GUI thread, so dropping the
+    last other reference never destroys a running QThread."""
+
+    def __init__(self):
+        self._items: set = set()
+
+    def add(self, owner) -> None:
+        self._items.add(owner)
+
+    def discard(self, owner) -> None:
+        self._items.discard(owner)
+
+    def members(self) -> list:
+        """Every object held (threads running or ended but not yet reported), for stopping them all."""
+        return list(self._items)
+
+    def running(self) -> list:
+        """The objects whose thread has not ended yet (the registry lets go of one only when its thread's
+        ``finished`` signal reaches the GUI thread, which may be later)."""
+        return [o for o in self._items if o.is_running()]
+
+
+class ThreadOwner(QObject):
+    """A QObject whose :meth:`_run` runs once on its own :class:`TargetThread` (GeneratorWorker, the Train panel's
+    TrainRun, the Remote panel's HealthPoller).
+
+    Subclasses set ``registry`` (one :class:`ThreadRegistry` per kind) and ``kind`` (named in the error of a
+    second start) and call :meth:`start_thread` from their ``start``."""
+
+    registry: ThreadRegistry
+    kind = "task"
+
+    def __init__(self):
+        super().__init__()
+        self._thread: TargetThread | None = None
+
+    def start_thread(self) -> None:
+        """Start :meth:`_run` on a new thread and hold ``self`` in :attr:`registry` until the thread ends.
+
+        Raises:
+            RuntimeError: already started.
+        """
+        if self._thread is not None:
+            raise RuntimeError(f"{self.kind} already started")
+        self._thread = TargetThread(self._run)
+        self.registry.add(self)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def is_running(self) -> bool:
+        """True while the background thread runs."""
+        return self._thread is not None and self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until the thread ends (``-1``: no limit); True if it ended. Avoid on the GUI thread."""
+        if self._thread is None:
+            return True
+        return self._thread.wait() if timeout_ms < 0 else self._thread.wait(int(timeout_ms))
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self.registry.discard(self)
 
 
 class _OnClose(QObject):
@@ -68,7 +135,7 @@ def call_on_close(window: QObject, callback: Callable[[], None]) -> None:
     window.installEventFilter(_OnClose(callback, window))
 
 
-class GeneratorWorker(QObject):
+class GeneratorWorker(ThreadOwner):
     """Runs ``func(*args, cancel=…, **kwargs)`` — a core task generator — in a background thread.
 
     Signals (all delivered in the thread that created the worker, normally the GUI thread):
@@ -87,6 +154,9 @@ class GeneratorWorker(QObject):
             (``None``: do not pass one; cancellation is then checked between yields only).
     """
 
+    registry = ThreadRegistry()
+    kind = "worker"
+
     progress = Signal(int, int, str)
     finished = Signal(object)
     failed = Signal(str)
@@ -104,8 +174,6 @@ class GeneratorWorker(QObject):
         super().__init__()
         self._func, self._args, self._kwargs, self._cancel_kw = func, args, kwargs, cancel_kw
         self._cancel = threading.Event()
-        self._thread: TargetThread | None = None
-        self._started = False
         self._q_progress.connect(self._emit_progress, Qt.ConnectionType.QueuedConnection)
         self._q_finished.connect(self._emit_finished, Qt.ConnectionType.QueuedConnection)
         self._q_failed.connect(self._emit_failed, Qt.ConnectionType.QueuedConnection)
@@ -114,13 +182,7 @@ class GeneratorWorker(QObject):
     # -- control (GUI thread) -------------------------------------------------------------------
     def start(self) -> "GeneratorWorker":
         """Start the background thread (once); returns ``self``."""
-        if self._started:
-            raise RuntimeError("worker already started")
-        self._started = True
-        self._thread = TargetThread(self._run)
-        _RUNNING.add(self)
-        self._thread.finished.connect(self._on_thread_finished)
-        self._thread.start()
+        self.start_thread()
         return self
 
     def cancel(self) -> None:
@@ -130,16 +192,6 @@ class GeneratorWorker(QObject):
     def is_cancelled(self) -> bool:
         """True once :meth:`cancel` was called (the callable handed to the generator)."""
         return self._cancel.is_set()
-
-    def is_running(self) -> bool:
-        """True while the background thread runs."""
-        return self._thread is not None and self._thread.isRunning()
-
-    def wait(self, timeout_ms: int = -1) -> bool:
-        """Block until the thread ends (``-1``: no limit); True if it ended. Avoid on the GUI thread."""
-        if self._thread is None:
-            return True
-        return self._thread.wait() if timeout_ms < 0 else self._thread.wait(timeout_ms)
 
     # -- background thread ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -193,10 +245,6 @@ class GeneratorWorker(QObject):
         self.cancelled.emit()
         self.done.emit()
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        _RUNNING.discard(self)
-
 
 def start_worker(func: Callable[..., Generator], *args, **kwargs) -> GeneratorWorker:
     """Create a :class:`GeneratorWorker` for ``func(*args, **kwargs)`` and start it."""
@@ -204,16 +252,15 @@ def start_worker(func: Callable[..., Generator], *args, **kwargs) -> GeneratorWo
 
 
 def running_workers() -> list[GeneratorWorker]:
-    """Workers whose thread has not ended yet (the registry itself lets go of a worker only when its
-    thread's ``finished`` signal reaches the GUI thread, which may be later)."""
-    return [w for w in _RUNNING if w.is_running()]
+    """Workers whose thread has not ended yet (:meth:`ThreadRegistry.running`)."""
+    return GeneratorWorker.registry.running()
 
 
 def wait_for_all(timeout_ms: int = 30_000) -> bool:
     """Cancel every running worker and wait for their threads (at application exit); True if all ended."""
     ok = True
-    for w in list(_RUNNING):
+    for w in GeneratorWorker.registry.members():
         w.cancel()
-    for w in list(_RUNNING):
+    for w in GeneratorWorker.registry.members():
         ok = w.wait(timeout_ms) and ok
     return ok
