@@ -11,7 +11,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Generator
+from typing import Callable, Generator, Iterator
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .cache import SkeletonCache, cache_path
 from .errors import PoseWatchError, VideoError
 from .layouts import get_layout
 from .pose import DEFAULT_BACKEND, FramePoses, PoseEstimator, create_estimator, estimator_settings
-from .video import open_source, resize_to_width
+from .video import Frame, open_source, resize_to_width
 
 
 @dataclass
@@ -103,6 +103,30 @@ def iter_extract(video: str | os.PathLike, estimator: PoseEstimator, width: int 
     Raises:
         VideoError: unreadable video; Cancelled.
     """
+    def poses_of(frames: Iterator[Frame]) -> Iterator[tuple[int, FramePoses]]:
+        for fr in frames:
+            yield fr.index, estimate_poses(fr.image, estimator, fr.index, fr.time_s, width)
+
+    return (yield from iter_extract_frames(video, estimator, poses_of, extraction_settings(estimator, width),
+                                           cancel=cancel))
+
+
+def iter_extract_frames(video: str | os.PathLike, estimator: PoseEstimator,
+                        poses_of: Callable[[Iterator[Frame]], Iterator[tuple[int, FramePoses]]], settings: dict,
+                        message: str = "extracting poses", cancel: Callable[[], bool] | None = None,
+                        extra_meta: dict | None = None) -> Generator[Progress, None, SkeletonCache]:
+    """The frame loop of a whole-video extraction, shared by :func:`iter_extract` (one frame at a time) and
+    :func:`core.remote.extract.iter_extract_remote` (frames pipelined to a worker).
+
+    Opens ``video`` (a file or folder; a live source is refused), resets ``estimator``, hands the frames to
+    ``poses_of`` (``cancel`` polled before each frame is handed on) and collects the ``(frame index, poses)`` pairs
+    it yields, one :class:`Progress` each, into a :class:`SkeletonCache` whose meta holds the video's fps and size,
+    ``estimator.layout``, ``settings`` (the cache key), ``complete`` and ``extra_meta``; ``truncated_at`` is set
+    when decoding ended before the announced frame count.
+
+    Raises:
+        VideoError: unreadable or live source, no decodable frame; Cancelled; whatever ``poses_of`` raises.
+    """
     frames: list[FramePoses] = []
     with open_source(video) as src:
         info = src.info
@@ -110,16 +134,21 @@ def iter_extract(video: str | os.PathLike, estimator: PoseEstimator, width: int 
             raise VideoError(f"{info.source} is a live source; extraction needs a file or folder")
         announced = info.frame_count
         estimator.reset()
-        yield Progress(0, announced, "extracting poses")
-        for fr in src.frames():
-            if cancel is not None and cancel():
-                raise Cancelled("extraction cancelled")
-            frames.append(estimate_poses(fr.image, estimator, fr.index, fr.time_s, width))
-            yield Progress(fr.index + 1, src.info.frame_count, "extracting poses")
+        yield Progress(0, announced, message)
+
+        def checked() -> Iterator[Frame]:
+            for fr in src.frames():
+                if cancel is not None and cancel():
+                    raise Cancelled("extraction cancelled")
+                yield fr
+
+        for fi, fp in poses_of(checked()):
+            frames.append(fp)
+            yield Progress(fi + 1, src.info.frame_count, message)
         if not frames:
             raise VideoError(f"video has no decodable frames: {video}")
         meta = {"video": str(video), "fps": info.fps, "width": info.width, "height": info.height,
-                "layout": estimator.layout, "settings": extraction_settings(estimator, width), "complete": True}
+                "layout": estimator.layout, "settings": settings, "complete": True, **(extra_meta or {})}
         if len(frames) < (announced or 0):
             meta["truncated_at"] = len(frames)
     return SkeletonCache.from_frames(frames, meta)

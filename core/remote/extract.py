@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Callable, Generator
 
 from ..cache import SkeletonCache
-from ..errors import VideoError
-from ..extract import Cancelled, Progress, iter_load_or_extract
-from ..video import open_source
+from ..extract import Progress, iter_extract_frames, iter_load_or_extract
 from . import RemoteError
 from .client import RemotePoseEstimator
 
@@ -37,34 +35,15 @@ def iter_extract_remote(video: str | os.PathLike, est: RemotePoseEstimator, dept
         VideoError: unreadable or live source; RemoteError: the worker was lost or dropped a frame
         (extraction needs every frame; run it again, cached frames are not kept).
     """
-    frames = []
-    with open_source(video) as src:
-        info = src.info
-        if not info.seekable:
-            raise VideoError(f"{info.source} is a live source; extraction needs a file or folder")
-        announced = info.frame_count
-        est.reset()
-        yield Progress(0, announced, "extracting poses (remote)")
-
-        def feed():
-            for fr in src.frames():
-                if cancel is not None and cancel():
-                    raise Cancelled("extraction cancelled")
-                yield fr.image, fr.index, fr.time_s
-
-        for fi, fp in est.stream(feed(), depth=depth):
+    def poses_of(frames):
+        for fi, fp in est.stream(((fr.image, fr.index, fr.time_s) for fr in frames), depth=depth):
             if fp is None:
                 raise RemoteError(f"worker dropped frame {fi} (busy); extraction needs every frame — try again")
-            frames.append(fp)
-            yield Progress(fi + 1, src.info.frame_count, "extracting poses (remote)")
-        if not frames:
-            raise VideoError(f"video has no decodable frames: {video}")
-        meta = {"video": str(video), "fps": info.fps, "width": info.width, "height": info.height,
-                "layout": est.layout, "settings": dict(est.describe(), width=est.width), "complete": True,
-                "worker": {"url": est.http_url, "device": est.device, "gpu": est.gpu_name}}
-        if len(frames) < (announced or 0):
-            meta["truncated_at"] = len(frames)
-    return SkeletonCache.from_frames(frames, meta)
+            yield fi, fp
+
+    return (yield from iter_extract_frames(
+        video, est, poses_of, dict(est.describe(), width=est.width), message="extracting poses (remote)",
+        cancel=cancel, extra_meta={"worker": {"url": est.http_url, "device": est.device, "gpu": est.gpu_name}}))
 
 
 def iter_load_or_extract_remote(video: str | os.PathLike, est: RemotePoseEstimator, root: Path | None = None,
