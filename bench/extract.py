@@ -13,17 +13,12 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("YOLO_OFFLINE", "1")
+from benchenv import SHARED  # noqa: E402  (sys.path, shared data, offline)
 
 CLIPS = {"street": SHARED / "data/videos/normal/openpose_examples_video.avi",
          "fall04": SHARED / "data/videos/fall/thanhnc58_Fall04.mp4"}

@@ -17,17 +17,11 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("YOLO_OFFLINE", "1")
+from benchenv import SHARED  # noqa: E402  (sys.path, shared data, offline)
 V = SHARED / "data/videos"
 CLIPS = {"street": V / "normal/openpose_examples_video.avi", "fall04": V / "fall/thanhnc58_Fall04.mp4",
          "nofi010": V / "normal/nofi010.mp4", "fi010": V / "fight/fi010.mp4"}

@@ -45,18 +45,13 @@ import collections
 import json
 import os
 import platform
-import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("YOLO_OFFLINE", "1")
+from benchenv import SHARED  # noqa: E402  (sys.path, shared data, offline)
 os.environ.setdefault("YOLO_VERBOSE", "False")
 
 #: The live detector as it was before INT8, pose workers and the ONNX Runtime classifier (LiveConfig's

@@ -15,18 +15,13 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("YOLO_OFFLINE", "1")
+import benchenv  # noqa: E402,F401  (sys.path, shared data, offline)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 N_FRAMES, N_CLIPS, N_TRACKS = 100_000, 2_000, 3

@@ -37,11 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("YOLO_OFFLINE", "1")
+from benchenv import ROOT, SHARED  # noqa: E402  (sys.path, shared data, offline)
 os.environ.setdefault("POSEWATCH_OFFLINE", "1")
 CLIP = SHARED / "data/videos/normal/openpose_examples_video.avi"
 
