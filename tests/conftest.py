@@ -103,3 +103,87 @@ def write_mjpg_avi(path: Path, n: int) -> Path:
         w.write(np.full((48, 64, 3), i * 20, np.uint8))
     w.release()
     return path
+
+
+# ---- a real worker process (tests/core/test_remote.py, tests/gui/test_remote_panel.py, tests/gui/test_live_view.py)
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class WorkerProcess:
+    """``main.py worker`` as a child process on ``127.0.0.1:port`` with a token file (``extra``: more CLI options,
+    e.g. ``--tls-cert C --tls-key K``); its stdout and stderr go to ``log_path``."""
+
+    def __init__(self, port: int, token_file: Path, log_path: Path, *extra: str):
+        self.port, self.token_file, self.log_path, self.extra = port, token_file, log_path, extra
+        self.proc = None
+        self.tls = "--tls-cert" in extra
+
+    @property
+    def url(self) -> str:
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 240.0) -> "WorkerProcess":
+        """Start it and return once ``/health`` answers ``{"status": "ok"}``.
+
+        Raises:
+            RuntimeError: it exited, or did not answer within ``timeout`` seconds (with the end of its log).
+        """
+        import json
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "main.py"), "worker", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--token-file", str(self.token_file), *self.extra],
+                cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        ctx = None
+        if self.tls:
+            import ssl
+
+            ctx = ssl._create_unverified_context()  # only to poll /health while it starts
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/health",
+                                            timeout=2, context=ctx) as r:
+                    if json.loads(r.read()) == {"status": "ok"}:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        self.kill()
+        raise RuntimeError(f"worker did not answer /health within {timeout:.0f} s: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL (a worker that dies) and wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        """SIGINT (uvicorn's graceful shutdown), then SIGKILL after 15 s."""
+        import signal
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").strip().splitlines()[-lines:])
+        except OSError:
+            return ""

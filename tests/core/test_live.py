@@ -21,7 +21,7 @@ import pytest
 
 from core.errors import ModelError
 from core.live import BACKOFF_S, AlertEvent, DropQueue, LabelTracker, LiveConfig, LiveDetector, TrackState
-from tests.conftest import ROOT, shared_path
+from tests.conftest import ROOT, free_port, shared_path
 
 
 def _collect(source, cfg, timeout=300):
@@ -240,12 +240,6 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(port: int) -> subprocess.Popen:
     p = subprocess.Popen([sys.executable, "-c", _MJPEG_SERVER, str(port)], cwd=ROOT)
     for _ in range(100):
@@ -259,7 +253,7 @@ def _serve(port: int) -> subprocess.Popen:
 
 
 def test_stream_lost_reconnects_with_backoff_and_keeps_delivering():
-    port = _free_port()
+    port = free_port()
     server = _serve(port)
     status: list[str] = []
     frames = collections.deque(maxlen=1000)

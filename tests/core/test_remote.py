@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,52 +23,15 @@ import pytest
 
 from core.remote import FallbackEstimator, RemoteError, RemotePoseEstimator, fetch_info, read_token
 from core.remote import protocol as P
-from tests.conftest import ROOT, self_signed_cert
+from tests.conftest import ROOT, WorkerProcess, free_port, self_signed_cert
 
 TOKEN = "pw-test-token-6f1d2c"
 N_FRAMES = 12
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_worker(token_file: Path, port: int, *extra: str) -> subprocess.Popen:
-    """A real worker process; returns once /health answers (fails with its stderr if it dies)."""
-    log = token_file.parent / f"worker-{port}.log"
-    proc = subprocess.Popen([sys.executable, "main.py", "worker", "--host", "127.0.0.1", "--port", str(port),
-                             "--token-file", str(token_file), *extra], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
-    scheme = "https" if "--tls-cert" in extra else "http"
-    ctx = None
-    if scheme == "https":
-        import ssl
-
-        ctx = ssl._create_unverified_context()  # only to poll /health while it starts
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"worker exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/health", timeout=2, context=ctx) as r:
-                if json.loads(r.read()) == {"status": "ok"}:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail(f"worker did not answer /health within 240 s: {log.read_text()[-2000:]}")
-
-
-def stop_worker(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def start_worker(token_file: Path, port: int, *extra: str) -> WorkerProcess:
+    """A real worker process (:class:`tests.conftest.WorkerProcess`); returns once /health answers."""
+    return WorkerProcess(port, token_file, token_file.parent / f"worker-{port}.log", *extra).start()
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +45,9 @@ def token_file(tmp_path_factory, _session_cache, models_dir) -> Path:
 def worker(token_file) -> str:
     """URL of a worker process shared by the tests of this module."""
     port = free_port()
-    proc = start_worker(token_file, port)
+    w = start_worker(token_file, port)
     yield f"ws://127.0.0.1:{port}"
-    stop_worker(proc)
+    w.stop()
 
 
 @pytest.fixture(scope="module")
@@ -391,7 +352,7 @@ def test_worker_killed_mid_stream_falls_back_to_local_and_reconnects(token_file,
     from core.pose import create_estimator
 
     port = free_port()
-    proc = start_worker(token_file, port)
+    w = start_worker(token_file, port)
     target = [f"ws://127.0.0.1:{port}"]
     statuses: list[str] = []
     fb = FallbackEstimator(lambda: RemotePoseEstimator(target[0], TOKEN, frame_rate=50.0, timeout=60),
@@ -401,8 +362,7 @@ def test_worker_killed_mid_stream_falls_back_to_local_and_reconnects(token_file,
         local_ref = create_estimator("yolo", frame_rate=50.0)
         for k, (img, i, t) in enumerate(street_frames[:10]):
             if k == 3:
-                proc.kill()  # the worker dies mid-stream
-                proc.wait()
+                w.kill()  # the worker dies mid-stream
             if k == 6:
                 target[0] = worker  # a worker is back at the address the factory uses
             fp = estimate_poses(img, fb, i, t, 640)
@@ -425,7 +385,7 @@ def test_worker_killed_mid_stream_falls_back_to_local_and_reconnects(token_file,
         local_ref.close()
     finally:
         fb.close()
-        stop_worker(proc)
+        w.stop()
 
 
 def test_unreachable_worker_falls_back_from_the_start(street_frames):
@@ -446,7 +406,7 @@ def test_unreachable_worker_falls_back_from_the_start(street_frames):
 def test_tls_worker(tmp_path, token_file, street_frames):
     cert, key = self_signed_cert(tmp_path)
     port = free_port()
-    proc = start_worker(token_file, port, "--tls-cert", str(cert), "--tls-key", str(key))
+    w = start_worker(token_file, port, "--tls-cert", str(cert), "--tls-key", str(key))
     try:
         url = f"wss://127.0.0.1:{port}"
         assert fetch_info(url, TOKEN, cafile=str(cert))["device"] == "cpu"
@@ -459,7 +419,7 @@ def test_tls_worker(tmp_path, token_file, street_frames):
             fp = est.process(img, i, t)
             assert fp.frame_index == i and len(fp.persons) >= 3
     finally:
-        stop_worker(proc)
+        w.stop()
 
 
 # ------------------------------------------------------------------------------------------ CLI

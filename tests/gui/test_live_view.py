@@ -509,7 +509,7 @@ def test_live_view_runs_pose_on_a_real_remote_worker(window, qtbot, tmp_path, wa
     127.0.0.1: the live view shows skeletons and labels, and the frames were processed on the worker."""
     remote_panel = pytest.importorskip("gui.remote_panel")
     from core.remote.client import fetch_info
-    from tests.gui.test_remote_panel import WorkerProcess, free_port
+    from tests.conftest import WorkerProcess, free_port
 
     token = tmp_path / "worker.token"
     token.write_text("live-view-test-token-0123456789\n")

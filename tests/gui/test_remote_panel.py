@@ -6,13 +6,9 @@ kill-and-recover test kills it and starts a new one on the same port.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,67 +27,10 @@ from gui.remote_panel import (
     install,
     wait_for_pollers,
 )
-from tests.conftest import self_signed_cert
+from tests.conftest import WorkerProcess, free_port, self_signed_cert
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_BACKOFF = (0.3, 0.6, 1.2)
-
-
-# ==================================================================== a real worker process
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class WorkerProcess:
-    """``main.py worker`` as a child process on 127.0.0.1:port with a token file."""
-
-    def __init__(self, port: int, token_file: Path, log_path: Path, *extra: str):
-        self.port, self.token_file, self.log_path, self.extra = port, token_file, log_path, extra
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{'wss' if '--tls-cert' in self.extra else 'ws'}://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 180.0) -> "WorkerProcess":
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "worker", "--host", "127.0.0.1", "--port", str(self.port),
-             "--token-file", str(self.token_file), *self.extra],
-            cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"worker did not listen on port {self.port} within {timeout:.0f} s: {self.log_tail()}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self) -> str:
-        try:
-            return " | ".join(self.log_path.read_text(errors="replace").strip().splitlines()[-5:])
-        except OSError:
-            return ""
 
 
 @pytest.fixture(scope="module")
