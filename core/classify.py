@@ -289,6 +289,11 @@ class TrackClassifier:
                 out.append(self._torch.softmax(self.model(self._torch.from_numpy(x[b:b + 512])), -1).numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
 
+    @property
+    def runtime(self) -> str:
+        """What :meth:`predict_windows` runs on: ``"onnxruntime"`` (after :meth:`use_onnx`) or ``"torch"``."""
+        return "onnxruntime" if self._ort is not None else "torch"
+
     def use_onnx(self, threads: int = 1) -> bool:
         """Run :meth:`predict_windows` on ONNX Runtime (CPU) with ``threads`` intra-op threads instead of PyTorch.
 

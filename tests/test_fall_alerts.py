@@ -30,7 +30,7 @@ def _alerts(path, **kw):
     assert det.error is None, det.error
     # the defaults under test: the INT8 pose model on two pose workers, the classifier on ONNX Runtime
     assert not [m for m in status if "INT8 pose model not available" in m or "classifier runs on PyTorch" in m], status
-    assert det.pose_workers() == min(2, os.cpu_count() or 1) and det.classifier._ort is not None
+    assert det.pose_workers() == min(2, os.cpu_count() or 1) and det.classifier.runtime == "onnxruntime"
     return det, events
 
 

@@ -887,7 +887,7 @@ class LiveDetector:
         self._fps_ready.wait()
         cfg = self.cfg
         if self.classifier is not None:
-            if cfg.classifier_threads > 0 and self.classifier._ort is None \
+            if cfg.classifier_threads > 0 and self.classifier.runtime == "torch" \
                     and not self.classifier.use_onnx(cfg.classifier_threads):
                 self._status(f"classifier runs on PyTorch (ONNX Runtime not usable: {self.classifier.onnx_error})")
             self.labeler = LabelTracker(self.classifier, cfg, self.fps_source)

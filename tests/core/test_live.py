@@ -371,7 +371,9 @@ def test_onnx_classifier_equals_pytorch(fall_clf):
                         rng.uniform(0.2, 1, (7, fall_clf.ckpt.window, 13, 1))], -1).astype(np.float32)
     ref = fall_clf.predict_windows(w)
     clf = TrackClassifier(fall_clf.path)
+    assert clf.runtime == "torch"
     assert clf.use_onnx(1), clf.onnx_error
+    assert clf.runtime == "onnxruntime"
     out = clf.predict_windows(w)
     assert out.shape == ref.shape == (7, len(clf.label_names)) and out.dtype == np.float32
     np.testing.assert_allclose(out, ref, atol=1e-5)
