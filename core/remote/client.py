@@ -153,7 +153,8 @@ class RemotePoseEstimator(PoseEstimator):
                  frame_rate: float = 30.0, jpeg_quality: int = P.DEFAULT_JPEG_QUALITY, queue: int = P.DEFAULT_QUEUE,
                  cafile: str | None = None):
         from websockets.exceptions import InvalidStatus, WebSocketException
-        from websockets.sync.client import connect
+
+        from .transport import AsyncioWebSocket
 
         self.url = url
         self.http_url, self.ws_url = _urls(url)
@@ -166,14 +167,17 @@ class RemotePoseEstimator(PoseEstimator):
         self._abandoned: set[int] = set()  # frames of an abandoned stream(): their results are skipped
         self._ws = None
         try:
-            self._ws = connect(self.ws_url, additional_headers={"Authorization": f"Bearer {token}"},
-                               ssl=_ssl_context(self.ws_url.startswith("wss"), cafile), compression=None,
-                               proxy=None, open_timeout=timeout, close_timeout=2, legacy=True,
-                               max_size=P.MAX_MESSAGE_BYTES, user_agent_header="PoseWatch")
+            # one event-loop thread owns the socket and its TLS state (core.remote.transport says why)
+            self._ws = AsyncioWebSocket(self.ws_url, headers={"Authorization": f"Bearer {token}"},
+                                        ssl_context=_ssl_context(self.ws_url.startswith("wss"), cafile),
+                                        open_timeout=timeout, close_timeout=2, max_size=P.MAX_MESSAGE_BYTES,
+                                        user_agent="PoseWatch").connect()
         except InvalidStatus as e:
             raise RemoteError(f"worker at {self.http_url} refused the connection: "
                               f"{_reason(e.response.status_code, e.response.body)}") from None
-        except (OSError, TimeoutError, WebSocketException) as e:
+        except TimeoutError:
+            raise RemoteError(f"cannot reach worker at {self.http_url}: no answer within {timeout:g} s") from None
+        except (OSError, WebSocketException) as e:
             raise RemoteError(f"cannot reach worker at {self.http_url}: {e}") from None
         cfg = {"type": "config", "backend": backend, "tracker": tracker, "fps": float(frame_rate),
                "classifier": classifier, "queue": int(queue)}
@@ -200,7 +204,9 @@ class RemotePoseEstimator(PoseEstimator):
         if self._ws is None:
             raise RemoteError("remote estimator is closed")
         try:
-            self._ws.send(data)
+            self._ws.send(data, timeout=max(self.timeout, 10.0))
+        except TimeoutError:
+            raise RemoteError(f"worker {self.http_url} took no data for {max(self.timeout, 10.0):g} s") from None
         except (OSError, WebSocketException) as e:
             raise RemoteError(f"connection to worker {self.http_url} lost: {_closed_reason(e)}") from None
 
