@@ -201,7 +201,7 @@ def worker_cmd(host: str, port: int, token_file: str, tls_cert: str | None, tls_
 @click.argument("video")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output video path (.mp4 or .avi).")
 @click.option("--classifier", default=None,
-              help="Classifier checkpoint for the labels, or a shipped one: abnormal, fall (without one the overlay "
+              help="Classifier checkpoint for the labels, or a shipped one: abnormal, fall, fight (without one the overlay "
                    "says 'no model').")
 @click.option("--no-skeleton", is_flag=True, help="Do not draw skeletons.")
 @click.option("--no-boxes", is_flag=True, help="Do not draw boxes.")
@@ -365,6 +365,8 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
         ds = load_data([data, *more_data], chunk_frames=int(cfg["chunk_frames"]))
         cbs = jsonl_callbacks() if events == "jsonl" else tqdm_callbacks()
         trainer = Trainer(ds, model, preset, overrides, out_dir=out, seed=seed, callbacks=cbs)
+        if events != "jsonl":  # the GUI gets these in the start event
+            _echo_data_summary(trainer.summary, trainer.warnings)
         with stop_on_sigterm(trainer):
             done = trainer.fit()
     except PoseWatchError as e:
@@ -380,6 +382,21 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
         m = done["metrics"]
         click.echo(f"{'stopped' if done['stopped'] else 'done'}: validation macro-F1 {m.get('macro_f1', 0):.3f}, "
                    f"accuracy {m.get('accuracy', 0):.3f} (epoch {m.get('best_epoch')}); wrote {done['path']}", err=True)
+        why = {"early_stopping": "stopped early: no better validation macro-F1 for the preset's patience",
+               "time_limit": "stopped at the time limit", "stopped": "stopped on request"}.get(done["stop_reason"])
+        if why:
+            click.echo(f"{why}, after {done['epochs_run']} of {done['epochs']} epochs", err=True)
+
+
+def _echo_data_summary(summary: dict, warnings: list[str]) -> None:
+    """Windows per class and split, and the data warnings, on stderr before a training run."""
+    names = list(summary["train"])
+    w = max([len(n) for n in names] + [5])
+    click.echo(f"{'class':<{w}}  train windows  validation frames", err=True)
+    for n in names:
+        click.echo(f"{n:<{w}}  {summary['train'][n]:>13}  {summary['val'].get(n, 0):>17}", err=True)
+    for msg in warnings:
+        click.echo(f"warning: {msg}", err=True)
 
 
 @cli.command("evaluate")
@@ -409,7 +426,7 @@ def evaluate_cmd(model: str, data: str, more_data: tuple[str, ...], out: str | N
 
 
 @cli.command("predict")
-@click.option("--model", "model", required=True, help="Classifier checkpoint, or a shipped one: abnormal, fall.")
+@click.option("--model", "model", required=True, help="Classifier checkpoint, or a shipped one: abnormal, fall, fight.")
 @click.option("--input", "input_path", required=True, help="Skeleton CSV (AI-Hub, URFD, PoseWatch) or a video.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
 @_backend_opt
@@ -446,7 +463,10 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 @cli.command("detect")
 @click.argument("video")
 @click.option("--model", "model", default="fall", show_default=True,
-              help="Classifier: a checkpoint path, or 'fall' / 'abnormal' for the shipped defaults.")
+              help="Classifier: a checkpoint path, or 'fall' / 'fight' / 'abnormal' for the shipped defaults.")
+@click.option("--sensitivity", default=None,
+              help="A scene (fight) model's alert operating point by name (see its model card; default: the "
+                   "checkpoint's, at most 1 in 10 validation no-fight clips alerting).")
 @click.option("--events", "events", required=True, type=click.Path(dir_okay=False),
               help="Alerts file (JSON lines); snapshots (.jpg) and clips (.mp4) are saved next to it.")
 @click.option("--realtime", is_flag=True,
@@ -463,8 +483,9 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 @click.option("--out-video", default=None, type=click.Path(dir_okay=False),
               help="Also write the annotated video (mp4).")
 @_tracker_opt
-def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, imgsz: int, precision: str,
-               pose_workers: int | None, hold: float | None, out_video: str | None, tracker: str) -> None:
+def detect_cmd(video: str, model: str, sensitivity: str | None, events: str, realtime: bool, width: int, imgsz: int,
+               precision: str, pose_workers: int | None, hold: float | None, out_video: str | None,
+               tracker: str) -> None:
     """Run the live detector headless on VIDEO (a file, webcam index or stream URL): every alert (an
     abnormal label held for the hold time) becomes one JSON line in EVENTS (time_s, frame, track_id, label,
     prob, wall_time, snapshot, clip). Without --realtime every frame of a file is processed."""
@@ -481,10 +502,11 @@ def detect_cmd(video: str, model: str, events: str, realtime: bool, width: int, 
     if ev_path.exists():
         ev_path.unlink()  # a new run writes a new events file
     cfg = LiveConfig(width=width, imgsz=imgsz, classifier=model, tracker=tracker, realtime=realtime,
-                     precision=precision, pose_workers=pose_workers,
+                     precision=precision, pose_workers=pose_workers, sensitivity=sensitivity,
                      events_file=str(ev_path), events_dir=str(ev_path.absolute().parent))
     if hold is not None:
         cfg.alert_hold_s = hold
+        cfg.scene_hold_s = hold
     det = LiveDetector(video, cfg)  # ModelError for a bad checkpoint, before any progress bar
     total = None
     if kind in ("file", "folder"):

@@ -29,11 +29,31 @@ from .cache import SkeletonCache
 from .errors import ModelError
 from .features import NORMALISATIONS, feature_channels, feature_spec, make_features
 from .layouts import to_common
-from .overlay import TrackLabel
+from .overlay import UNCERTAIN, TrackLabel
 
 CHECKPOINT_FORMAT = "posewatch-classifier/2"
 #: Formats :func:`load_checkpoint` reads.
 CHECKPOINT_FORMATS = ("posewatch-classifier/1", CHECKPOINT_FORMAT)
+#: A window is judged only when at least this share of its samples lies within the track's detections ...
+MIN_COVERAGE = 0.5
+#: ... and on average at least this share of the 13 joints is seen in its samples.
+MIN_VISIBLE = 0.6
+
+
+def judgeable(window: np.ndarray, coverage: float) -> bool:
+    """Whether a model may label a window: ``coverage`` (share of the window's samples within the track's
+    detections) at least :data:`MIN_COVERAGE` and, over its samples, at least :data:`MIN_VISIBLE` of the joints
+    seen (``window`` ``(T, 13, 3)``, score > 0 = seen)."""
+    return coverage >= MIN_COVERAGE - 1e-9 and float(np.mean(np.asarray(window)[..., 2] > 0)) >= MIN_VISIBLE
+
+
+def window_coverage(frames: np.ndarray, idx: np.ndarray, window: int, step: int) -> float:
+    """Share of a window's ``window`` samples (``step`` frames apart) covered by the track's detections: 1 for a
+    full window, less for a track shorter than the window (padded by :func:`track_windows`). ``frames (L,)``,
+    ``idx (T,)`` its detection indices."""
+    span = step * (window - 1) + 1
+    have = int(frames[idx[-1]] - frames[idx[0]]) + 1 if step > 1 else len(np.unique(idx))
+    return min(1.0, have / (span if step > 1 else window))
 
 
 @dataclass
@@ -57,6 +77,10 @@ class Checkpoint:
         created: ISO time of writing.
         fps: frames per second of the training detections (None: unknown; windows are then taken
             from consecutive detections at any video rate).
+        alert: alert settings of a scene model (:mod:`core.fight`): ``operating_points`` (list of
+            ``{"threshold", "hold_s", "tpr", "fpr", "name"}`` from validation source groups, least to most
+            sensitive), ``default`` (index), ``smooth_windows``, ``min_coverage``, ``scene_labels``; None
+            for per-track models.
     """
 
     model_name: str
@@ -74,6 +98,12 @@ class Checkpoint:
     train_config: dict = field(default_factory=dict)
     created: str = ""
     fps: float | None = None
+    alert: dict | None = None
+
+    @property
+    def is_scene(self) -> bool:
+        """True for a scene model (input :func:`core.scene.scene_features`: one vector per moment of the scene)."""
+        return bool(self.feature_spec.get("scene"))
 
     def step_for(self, video_fps: float | None) -> int:
         """Frames between window samples on video at ``video_fps``: ``round(video_fps / fps)``, at least 1
@@ -97,7 +127,8 @@ class Checkpoint:
                 "normalisation": spec["normalisation"], "layout": self.layout, "metrics": self.metrics,
                 "features": spec, "in_channels": self.in_channels or feature_channels(spec),
                 "data_hash": self.data_hash, "train_config": self.train_config, "created": self.created,
-                "fps": None if self.fps is None else float(self.fps), "state_dict": self.state_dict}
+                "fps": None if self.fps is None else float(self.fps), "alert": self.alert,
+                "state_dict": self.state_dict}
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
@@ -165,9 +196,16 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise ModelError(f"{p}: fps must be a number") from None
     if fps is not None and not (0 < fps < 10_000):
         raise ModelError(f"{p}: fps must be positive, got {fps}")
+    alert = d.get("alert")
+    if alert is not None and not (isinstance(alert, dict) and isinstance(alert.get("operating_points"), list)
+                                  and alert["operating_points"]):
+        raise ModelError(f"{p}: alert settings without operating points")
+    if features is not None and features.get("scene") and alert is None:
+        raise ModelError(f"{p}: a scene model needs alert settings")
     return Checkpoint(d["model_name"], d["model_config"], list(d["label_names"]), window, stride,
                       d["normalisation"], d["state_dict"], d["layout"], d.get("metrics", {}), features,
-                      d.get("in_channels"), d.get("data_hash", ""), d.get("train_config", {}), d.get("created", ""), fps)
+                      d.get("in_channels"), d.get("data_hash", ""), d.get("train_config", {}), d.get("created", ""), fps,
+                      alert)
 
 
 def frame_windows(kps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,6 +303,50 @@ class TrackClassifier:
         """Class names."""
         return self.ckpt.label_names
 
+    @property
+    def is_scene(self) -> bool:
+        """True for a scene (fight) model: use :meth:`predict_scene`."""
+        return self.ckpt.is_scene
+
+    @property
+    def operating_point(self) -> dict | None:
+        """The default alert operating point of a scene model (``{"threshold", "hold_s", "tpr", "fpr", "name"}``)."""
+        a = self.ckpt.alert
+        return a["operating_points"][int(a.get("default", 0))] if a else None
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        if self._ort is not None:
+            logits = self._ort.run(None, {"x": np.ascontiguousarray(x, np.float32)})[0]
+            e = np.exp(logits - logits.max(-1, keepdims=True))
+            return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+        out = []
+        with self._torch.no_grad():
+            for b in range(0, len(x), 512):
+                out.append(self._torch.softmax(self.model(self._torch.from_numpy(x[b:b + 512])), -1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
+
+    def predict_scene(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities of scene-feature vectors (a scene model).
+
+        Args:
+            features: ``(N, F)`` float32 :func:`core.scene.scene_features` vectors.
+
+        Returns:
+            ``(N, num_classes)`` float32 probabilities.
+
+        Raises:
+            ValueError: not a scene model, or a wrong feature count.
+        """
+        if not self.is_scene:
+            raise ValueError(f"{self.path.name} is a per-track model: use predict_windows")
+        x = np.asarray(features, np.float32)
+        f = feature_channels(self.ckpt.feature_spec)
+        if x.ndim != 2 or x.shape[1] != f:
+            raise ValueError(f"expected (N, {f}) scene vectors, got {x.shape}")
+        if len(x) == 0:
+            return np.zeros((0, len(self.label_names)), np.float32)
+        return self._run(x)
+
     def predict_windows(self, windows: np.ndarray) -> np.ndarray:
         """Class probabilities for windows of common-joint skeletons.
 
@@ -275,19 +357,12 @@ class TrackClassifier:
         Returns:
             ``(N, num_classes)`` float32 probabilities (softmax).
         """
+        if self.is_scene:
+            raise ValueError(f"{self.path.name} is a scene model: use predict_scene")
         windows = np.asarray(windows, np.float32)
         if len(windows) == 0:
             return np.zeros((0, len(self.label_names)), np.float32)
-        x = make_features(windows, self.ckpt.feature_spec)  # (N, C, T, V)
-        out = []
-        if self._ort is not None:
-            logits = self._ort.run(None, {"x": np.ascontiguousarray(x, np.float32)})[0]
-            e = np.exp(logits - logits.max(-1, keepdims=True))
-            return (e / e.sum(-1, keepdims=True)).astype(np.float32)
-        with self._torch.no_grad():
-            for b in range(0, len(x), 512):
-                out.append(self._torch.softmax(self.model(self._torch.from_numpy(x[b:b + 512])), -1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
+        return self._run(make_features(windows, self.ckpt.feature_spec))  # (N, C, T, V) in
 
     @property
     def runtime(self) -> str:
@@ -314,8 +389,12 @@ class TrackClassifier:
 
         torch = self._torch
         cfg = self.ckpt.model_config
-        probe = make_features(np.random.default_rng(0).uniform(0, 500, (3, self.ckpt.window, 13, 3)).astype(np.float32),
-                              self.ckpt.feature_spec)
+        rng = np.random.default_rng(0)
+        if self.is_scene:
+            probe = rng.uniform(0, 3, (3, feature_channels(self.ckpt.feature_spec))).astype(np.float32)
+        else:
+            probe = make_features(rng.uniform(0, 500, (3, self.ckpt.window, 13, 3)).astype(np.float32),
+                                  self.ckpt.feature_spec)
         x = torch.from_numpy(probe)
         buf = io.BytesIO()
         try:
@@ -366,11 +445,16 @@ class TrackClassifier:
 
     def labels_for_frame(self, cache: SkeletonCache, frame_index: int) -> dict[int, TrackLabel]:
         """Predicted label of every track present at ``frame_index``: ``{track_id: TrackLabel}``
-        (windows resampled to the checkpoint's rate from ``cache.fps``)."""
+        (windows resampled to the checkpoint's rate from ``cache.fps``). A window the model cannot judge
+        (:func:`judgeable`: too few detections for its window, joints mostly unseen) gets
+        ``TrackLabel(UNCERTAIN, 0.0)``, not a class. A scene (fight) model judges the scene from the last
+        second up to this frame, as live (:meth:`scene_labels`)."""
         if self._cache_id != id(cache):
             self._memo.clear()
             self._windows.clear()
             self._cache_id = id(cache)
+        if self.is_scene:
+            return self.scene_labels(cache, frame_index)[0]
         step = self.ckpt.step_for(cache.fps)
         todo, out = [], {}
         for p in cache.poses(frame_index).persons:
@@ -382,14 +466,118 @@ class TrackClassifier:
             key = (p.track_id, int(index[pos]))
             if key in self._memo:
                 out[p.track_id] = self._memo[key]
+                continue
+            win = to_common(kps[idx[key[1]]], cache.layout)
+            if not judgeable(win, window_coverage(frames, idx[key[1]], self.ckpt.window, step)):
+                self._memo[key] = out[p.track_id] = TrackLabel(UNCERTAIN, 0.0)
             else:
-                todo.append((key, to_common(kps[idx[key[1]]], cache.layout)))
+                todo.append((key, win))
         if todo:
             probs = self.predict_windows(np.stack([w for _, w in todo]))
             for (key, _), pr in zip(todo, probs, strict=True):
                 k = int(np.argmax(pr))
                 self._memo[key] = out[key[0]] = TrackLabel(self.label_names[k], float(pr[k]))
         return out
+
+    def scene_labels(self, cache: SkeletonCache, frame_index: int, smooth: int | None = None
+                     ) -> tuple[dict[int, TrackLabel], float]:
+        """Per-track labels and the scene score of a scene model at ``frame_index``, computed as the live detector
+        does (:class:`core.live.detector.LabelTracker`): the scene vectors of the last ``smooth`` frames
+        (:class:`core.scene.SceneBuffer`, causal) classified and averaged; the scene label goes to the people
+        close to another person (:func:`core.scene.involved`) when the score reaches the default operating
+        threshold, "uncertain" to people seen too briefly or poorly, the other label to the rest.
+
+        Args:
+            smooth: frames averaged (None: the checkpoint's ``smooth_windows``).
+
+        Returns:
+            ``({track_id: TrackLabel}, scene score in [0, 1])``.
+        """
+        from .scene import SceneBuffer
+
+        alert = self.ckpt.alert or {}
+        n = max(1, int(smooth or alert.get("smooth_windows", 5)))
+        key = ("scene", int(frame_index), n)
+        if key in self._memo:
+            return self._memo[key]
+        span = float(self.ckpt.feature_spec["span_s"])
+        buf = SceneBuffer(span)
+        first = max(0, int(frame_index - np.ceil((span + n / cache.fps) * cache.fps)) - 1)
+        feats, multi = [], []
+        for f in range(first, frame_index + 1):
+            fp = cache.poses(f)
+            buf.add(f / cache.fps, [(p.track_id, to_common(p.keypoints[None], cache.layout)[0], p.bbox)
+                                    for p in fp.persons])
+            if f > frame_index - n:
+                feats.append(buf.features(f / cache.fps))
+                multi.append(buf.multi_person())
+        probs = self.predict_scene(np.stack(feats))
+        k = self.scene_index
+        score = float(np.mean(np.where(multi, probs[:, k], 0.0)))
+        labels = label_scene(cache.poses(frame_index), buf, score, self.scene_threshold(), self.label_names, k)
+        self._memo[key] = (labels, score)
+        return labels, score
+
+    @property
+    def scene_index(self) -> int:
+        """Class index of a scene model's event label (``alert.scene_labels[0]``, else the last class)."""
+        names = (self.ckpt.alert or {}).get("scene_labels") or [self.label_names[-1]]
+        return self.label_names.index(names[0]) if names[0] in self.label_names else len(self.label_names) - 1
+
+    def scene_threshold(self) -> float:
+        """The default operating point's threshold on the scene score (0.5 without one)."""
+        op = self.operating_point
+        return float(op["threshold"]) if op else 0.5
+
+
+def label_scene(poses, buf, score: float, threshold: float, names: list[str], k_scene: int) -> dict[int, TrackLabel]:
+    """Per-track labels of a scene judgement (shared by the player and the live detector).
+
+    Args:
+        poses: the frame's :class:`~core.pose.base.FramePoses`; buf: the :class:`core.scene.SceneBuffer` holding
+            the last second (this frame included); score: the scene score; threshold: the operating threshold;
+            names: class names; k_scene: index of the event label.
+
+    Returns:
+        ``{track_id: TrackLabel}``: :data:`UNCERTAIN` for a person first seen less than :data:`MIN_COVERAGE` of
+        the window ago, missing from more than half the frames since, or with too few joints seen
+        (:data:`MIN_VISIBLE`); else the event label with ``score`` for
+        people close to another (:func:`core.scene.involved`) when ``score >= threshold``; else the other label
+        with ``1 - score``.
+    """
+    from .scene import involved
+
+    other = next((i for i in range(len(names)) if i != k_scene), k_scene)
+    frames = buf.frames()
+    seen: dict[int, list[tuple[float, np.ndarray]]] = {}
+    for t, persons in frames:
+        for tid, kp, _box in persons:
+            seen.setdefault(int(tid), []).append((t, kp))
+    t_now = frames[-1][0] if frames else 0.0
+    frame_times = np.array([t for t, _p in frames])
+
+    def judged(tid: int) -> bool:
+        det = seen.get(int(tid))
+        if not det:
+            return False
+        t0 = det[0][0]
+        if t_now - t0 < MIN_COVERAGE * buf.span_s - 1e-6:  # seen for less than half the window
+            return False
+        since = int((frame_times >= t0 - 1e-9).sum())
+        kp = np.stack([k for _t, k in det])
+        return len(det) >= MIN_COVERAGE * since and float(np.mean(kp[..., 2] > 0)) >= MIN_VISIBLE
+
+    boxes = {p.track_id: p.bbox for p in poses.persons}
+    close = involved(boxes) if score >= threshold else set()
+    out = {}
+    for p in poses.persons:
+        if not judged(p.track_id):
+            out[p.track_id] = TrackLabel(UNCERTAIN, 0.0)
+        elif p.track_id in close:
+            out[p.track_id] = TrackLabel(names[k_scene], float(score))
+        else:
+            out[p.track_id] = TrackLabel(names[other], float(1.0 - score))
+    return out
 
 
 def iter_load_classifier(path: str | os.PathLike, cancel=None):
@@ -406,3 +594,31 @@ def iter_load_classifier(path: str | os.PathLike, cancel=None):
 
     yield Progress(0, 1, f"loading classifier {Path(path).name}")
     return TrackClassifier(path)
+
+
+def iter_alert_settings(spec: str | os.PathLike, cancel=None):
+    """Task generator (for :class:`gui.workers.GeneratorWorker`): the alert settings of a classifier off the GUI
+    thread (reading a checkpoint may first import PyTorch).
+
+    Args:
+        spec: a shipped kind (``fight`` …) or a checkpoint path (:func:`core.defaults.resolve_classifier`).
+
+    Yields:
+        one :class:`core.extract.Progress`. Returns: :attr:`Checkpoint.alert` — a scene model's operating points —
+        or None for a per-track model.
+
+    Raises:
+        ModelError: see :func:`load_checkpoint`.
+    """
+    from .defaults import resolve_classifier
+    from .extract import Progress
+
+    path = resolve_classifier(spec)
+    yield Progress(0, 1, f"reading {Path(path).name}")
+    return load_checkpoint(path).alert
+
+
+def describe_operating_point(p: dict) -> str:
+    """One line for a scene model's operating point: what it did on the validation source groups."""
+    return (f"on held-out videos: {p['tpr']:.0%} of fights alerted, {p['fpr']:.0%} of no-fight clips alerting "
+            f"(threshold {p['threshold']:.2f}, hold {p['hold_s']:.1f} s)")

@@ -1,12 +1,15 @@
 """The classifier checkpoints shipped with PoseWatch (``resources/models``).
 
-Two small defaults, each with a model card next to it (``<name>.md``: data, layout, window, metrics,
+Three small defaults, each with a model card next to it (``<name>.md``: data, layout, window, metrics,
 the command that reproduces it, the data licences):
 
 - ``abnormal_default.pt``: normal / theft / assault / vandalism, trained on the AI-Hub abnormal-behaviour
   skeletons (``datavalid.csv``).
 - ``fall_default.pt``: upright / falling / lying, trained on the URFD pose CSV plus the labelled fall clips
   (``bench/make_fall_project.py``).
+- ``fight_default.pt``: normal / fight for the whole scene, trained on real CCTV fight and no-fight clips (the
+  Surveillance Camera Fight Dataset) with alert operating points chosen on held-out source videos
+  (:mod:`core.fight`, ``bench/train_fight.py``).
 
 The player and the live view use them when the user has trained (or chosen) nothing. Both are trained
 on data licensed for non-commercial use only (see the model cards).
@@ -21,7 +24,8 @@ import os
 from pathlib import Path
 
 #: Default classifier kinds and their checkpoint file names in ``<resources>/models``.
-DEFAULT_CLASSIFIERS: dict[str, str] = {"abnormal": "abnormal_default.pt", "fall": "fall_default.pt"}
+DEFAULT_CLASSIFIERS: dict[str, str] = {"abnormal": "abnormal_default.pt", "fall": "fall_default.pt",
+                                       "fight": "fight_default.pt"}
 
 
 def resources_dir() -> Path:
@@ -34,7 +38,8 @@ def default_classifier_path(kind: str = "abnormal") -> Path | None:
     """Path of the shipped default classifier checkpoint of ``kind``.
 
     Args:
-        kind: ``"abnormal"`` (normal/theft/assault/vandalism) or ``"fall"`` (upright/falling/lying).
+        kind: ``"abnormal"`` (normal/theft/assault/vandalism), ``"fall"`` (upright/falling/lying) or ``"fight"``
+            (normal/fight, a scene model).
 
     Returns:
         The checkpoint path (load it with :func:`core.classify.load_checkpoint` or
@@ -63,7 +68,8 @@ def default_model_card(kind: str = "abnormal") -> Path | None:
 
 
 def resolve_classifier(spec: str | os.PathLike) -> Path:
-    """A checkpoint path from a user's choice: a shipped default's kind (``"abnormal"``, ``"fall"``) or a path.
+    """A checkpoint path from a user's choice: a shipped default's kind (``"abnormal"``, ``"fall"``, ``"fight"``) or a
+    path.
 
     Raises:
         ModelError: a kind whose checkpoint is not installed, or a path that does not exist.

@@ -68,19 +68,33 @@ def normalise_window(x: np.ndarray, method: str) -> np.ndarray:
 DEFAULT_FEATURES: dict = {"normalisation": "hip_torso", "velocity": True, "score": False}
 #: Keys of a feature spec.
 FEATURE_KEYS = ("normalisation", "velocity", "score")
+#: Keys of a scene spec (:mod:`core.scene`): ``scene`` True, ``span_s`` seconds of the window summed up,
+#: ``rate`` scene vectors per second in training (the live detector computes one per frame).
+SCENE_KEYS = ("scene", "span_s", "rate")
 
 
 def feature_spec(spec: dict | None = None, **overrides) -> dict:
     """A complete, validated FeatureSpec dict: ``normalisation`` (one of :data:`NORMALISATIONS`),
-    ``velocity`` (bool), ``score`` (bool); missing keys take :data:`DEFAULT_FEATURES`.
+    ``velocity`` (bool), ``score`` (bool); missing keys take :data:`DEFAULT_FEATURES`. A scene spec
+    (``scene`` true: the input is :func:`core.scene.scene_features`, not skeleton windows) also holds ``span_s``
+    (default 1.0) and ``rate`` (default 15.0); other specs never hold the :data:`SCENE_KEYS`.
 
     Raises:
-        ValueError: unknown key or normalisation.
+        ValueError: unknown key or normalisation, or a scene spec whose span or rate is not positive.
     """
     out = dict(DEFAULT_FEATURES)
     out.update(spec or {})
     out.update(overrides)
-    unknown = set(out) - set(FEATURE_KEYS)
+    if out.get("scene"):
+        out["scene"] = True
+        out["span_s"] = float(out.get("span_s") or 1.0)
+        out["rate"] = float(out.get("rate") or 15.0)
+        if not (out["span_s"] > 0 and out["rate"] > 0):
+            raise ValueError(f"a scene feature spec needs a positive span_s and rate, got {out['span_s']}, {out['rate']}")
+    else:
+        for k in SCENE_KEYS:
+            out.pop(k, None)
+    unknown = set(out) - set(FEATURE_KEYS) - set(SCENE_KEYS)
     if unknown:
         raise ValueError(f"unknown feature option(s) {', '.join(sorted(unknown))}; known: {', '.join(FEATURE_KEYS)}")
     if out["normalisation"] not in NORMALISATIONS:
@@ -94,8 +108,13 @@ FeatureSpec = dict
 
 
 def feature_channels(spec: dict) -> int:
-    """Number of channels C :func:`make_features` gives for ``spec``: 2 (x, y) [+1 score] [+2 dx, dy]."""
+    """Number of channels C :func:`make_features` gives for ``spec``: 2 (x, y) [+1 score] [+2 dx, dy]; a scene
+    spec: the number of :data:`core.scene.SCENE_FEATURES`."""
     s = feature_spec(spec)
+    if s.get("scene"):
+        from .scene import SCENE_FEATURES
+
+        return len(SCENE_FEATURES)
     return 2 + int(s["score"]) + 2 * int(s["velocity"])
 
 
@@ -179,6 +198,8 @@ def make_features(windows: np.ndarray, spec: dict | None = None) -> np.ndarray:
         ValueError: wrong shape or bad spec.
     """
     s = feature_spec(spec)
+    if s.get("scene"):
+        raise ValueError("a scene model's input is core.scene.scene_features, not skeleton windows")
     w = np.asarray(windows)
     if w.ndim != 4 or w.shape[2:] != (len(COMMON_JOINTS), 3):
         raise ValueError(f"expected (N, T, {len(COMMON_JOINTS)}, 3) windows, got {w.shape}")

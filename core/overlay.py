@@ -49,6 +49,10 @@ class OverlayOptions:
     thickness: int = 2
 
 
+#: The label shown where a model cannot judge (too few detections for its window, a person seen too poorly).
+UNCERTAIN = "uncertain"
+
+
 @dataclass
 class TrackLabel:
     """A predicted label for one track: ``name`` and probability ``prob`` in [0, 1]."""
@@ -100,7 +104,7 @@ def draw_overlay(image: np.ndarray, poses: FramePoses, labels: dict[int, TrackLa
                 parts.append(NO_MODEL)
             elif p.track_id in labels:
                 lab = labels[p.track_id]
-                parts.append(f"{lab.name} {lab.prob:.2f}")
+                parts.append(lab.name if lab.name == UNCERTAIN else f"{lab.name} {lab.prob:.2f}")
             else:
                 parts.append("…")
         if parts:

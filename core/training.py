@@ -73,6 +73,34 @@ PRESETS: dict[str, dict] = {
 #: Augmentation parameters: scale range per axis, rotation (degrees), flip probability, joint dropout.
 AUGMENT = {"scale": (0.9, 1.1), "rotate_deg": 10.0, "flip_p": 0.5, "dropout_p": 0.05}
 EVENTS = ("on_start", "on_epoch_end", "on_checkpoint", "on_done")
+#: A class with fewer training windows than this gets a warning before a run ("fewer than a handful").
+MIN_CLASS_WINDOWS = 10
+#: Why a run ended (``done`` event ``stop_reason``).
+STOP_REASONS = ("completed", "early_stopping", "time_limit", "stopped")
+
+
+def data_warnings(summary: dict[str, dict[str, int]], label_names: Sequence[str]) -> list[str]:
+    """Warnings about a run's data (one line each): a validation split that lacks a class (its recall and the
+    macro-F1 cannot be measured), a class with no or fewer than :data:`MIN_CLASS_WINDOWS` training windows.
+
+    Args:
+        summary: ``{"train": {class: windows}, "val": {class: frames}}`` (:meth:`Trainer.data_summary`).
+        label_names: the classes.
+    """
+    out = []
+    train, val = summary.get("train", {}), summary.get("val", {})
+    missing_val = [n for n in label_names if val.get(n, 0) == 0]
+    if missing_val:
+        out.append(f"the validation split has no frames of {', '.join(missing_val)}: their recall and the macro-F1 "
+                   "cannot be measured; label more videos of them (the split is by video)")
+    for n in label_names:
+        k = train.get(n, 0)
+        if k == 0:
+            out.append(f"class {n} has no training windows: the model cannot learn it")
+        elif k < MIN_CLASS_WINDOWS:
+            out.append(f"class {n} has only {k} training window(s) (fewer than {MIN_CLASS_WINDOWS}): "
+                       "the model will barely learn it")
+    return out
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -510,8 +538,8 @@ def resolve_config(model: str, preset: str = "default", overrides: dict | None =
 
     if preset not in PRESETS:
         raise TrainingError(f"unknown preset '{preset}'; known: {', '.join(PRESETS)}")
-    if model not in models.MODELS:
-        raise TrainingError(f"unknown model '{model}'; known: {', '.join(models.MODELS)}")
+    if model not in models.SKELETON_MODELS:
+        raise TrainingError(f"unknown model '{model}'; known: {', '.join(models.SKELETON_MODELS)}")
     cfg = json.loads(json.dumps(PRESETS[preset]))
     o = dict(overrides or {})
     cfg["features"] = {**cfg["features"], **(o.pop("features", None) or {})}
@@ -544,7 +572,9 @@ class Trainer:
         callbacks: ``{event: [fn(trainer, payload)]}`` for events in :data:`EVENTS`.
 
     Attributes after :meth:`fit`: ``model`` (best weights), ``metrics`` (validation), ``best_epoch``,
-    ``stopped`` (True if :meth:`stop` ended it early), ``checkpoint_path``.
+    ``stopped`` (True if :meth:`stop` ended it early), ``stop_reason`` (one of :data:`STOP_REASONS`),
+    ``epochs_run``, ``checkpoint_path``. From the constructor: ``summary`` (:meth:`data_summary`) and ``warnings``
+    (:func:`data_warnings`), also in the ``on_start`` and ``on_done`` payloads.
 
     Raises (from the constructor):
         TrainingError: single class, no window, bad options.
@@ -587,6 +617,18 @@ class Trainer:
             self.x_train, self.y_train = self.x_train[keep], self.y_train[keep]
         if len(np.unique(self.y_train)) < 2:
             raise TrainingError("the training split has a single class; add sequences of the other classes")
+        self.summary = self.data_summary()
+        self.warnings = data_warnings(self.summary, data.label_names)
+        self.stop_reason = "completed"
+
+    def data_summary(self) -> dict[str, dict[str, int]]:
+        """Windows per class of the training split and labelled frames per class of the validation split (which is
+        evaluated frame by frame): ``{"train": {class: n}, "val": {class: n}}``."""
+        names = self.data.label_names
+        tr = np.bincount(self.y_train, minlength=len(names))
+        lab = np.concatenate([t.labels for t in self.val_tracks]) if self.val_tracks else np.zeros(0, np.int64)
+        va = np.bincount(lab[lab >= 0], minlength=len(names))
+        return {"train": {n: int(tr[i]) for i, n in enumerate(names)}, "val": {n: int(va[i]) for i, n in enumerate(names)}}
 
     # -- callbacks
     def add_callback(self, event: str, fn: Callable) -> None:
@@ -660,10 +702,12 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         n_val = sum(max(1, len(t.frames) - int(cfg["window"]) + 1) for t in self.val_tracks)
         self.run_callbacks("on_start", {"model": cfg["model"], "epochs": epochs, "train_windows": int(len(self.y_train)),
-                                        "val_windows": int(n_val), "label_names": list(self.data.label_names)})
+                                        "val_windows": int(n_val), "label_names": list(self.data.label_names),
+                                        "summary": self.summary, "warnings": list(self.warnings)})
         best, best_state, bad = -1.0, None, 0
         t0 = time.monotonic()
         bs = int(cfg["batch_size"])
+        epoch = 0
         for epoch in range(1, epochs + 1):
             model.train()
             order = rng.permutation(len(self.y_train))
@@ -687,6 +731,7 @@ class Trainer:
                 correct += int((logits.argmax(1) == y).sum())
                 seen += len(idx)
             if self._stop and seen < len(order) and best_state is not None:
+                self.stop_reason = "stopped"
                 break  # an interrupted epoch is not evaluated; the best checkpoint is on disk
             sched.step()
             metrics, val_loss = self.evaluate(model, self.val_tracks)
@@ -709,12 +754,16 @@ class Trainer:
                 self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
                                                      "val_macro_f1": f1})
             if self._stop:
+                self.stop_reason = "stopped"
                 break
-            if bad >= int(cfg["patience"]):
+            if bad >= int(cfg["patience"]) and epoch < epochs:
+                self.stop_reason = "early_stopping"
                 break
-            if cfg.get("time_limit_s") and elapsed + per > float(cfg["time_limit_s"]):
+            if cfg.get("time_limit_s") and elapsed + per > float(cfg["time_limit_s"]) and epoch < epochs:
+                self.stop_reason = "time_limit"
                 break
         self.stopped = self._stop
+        self.epochs_run = epoch
         if best_state is not None:
             model.load_state_dict(best_state)
         model.eval()
@@ -731,7 +780,8 @@ class Trainer:
         done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
             k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
             "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),
-            "stopped": self.stopped}
+            "stopped": self.stopped, "stop_reason": self.stop_reason, "epochs_run": int(self.epochs_run),
+            "epochs": epochs, "warnings": list(self.warnings)}
         self.run_callbacks("on_done", done)
         return done
 
@@ -839,6 +889,9 @@ def evaluate_checkpoint(path: str | os.PathLike, data: TrainingData) -> dict:
     from .classify import TrackClassifier
 
     clf = TrackClassifier(path)
+    if clf.is_scene:
+        raise TrainingError(f"{Path(path).name} judges whole scenes, not labelled skeleton frames: evaluate it with "
+                            "bench/fight_cv.py")
     names = clf.label_names
     remap = np.array([names.index(n) if n in names else -1 for n in data.label_names] + [-1], np.int64)
     tracks = [Track(t.name, t.group, t.keypoints, remap[t.labels], t.frames, t.track_id, t.fps) for t in data.tracks]
@@ -904,6 +957,9 @@ def predict_skeleton_csv(checkpoint: str | os.PathLike, path: str | os.PathLike,
     from .importing import _match_columns, _read_csv, parse_file
 
     clf = TrackClassifier(checkpoint)
+    if clf.is_scene:
+        raise TrainingError(f"{Path(checkpoint).name} judges whole scenes from tracked boxes and skeletons; give it a "
+                            "video, not a skeleton CSV")
     path, out = Path(path), Path(out)
     if not out.parent.is_dir():
         raise TrainingError(f"output folder does not exist: {out.parent}")
@@ -976,13 +1032,25 @@ def predict_cache(checkpoint: str | os.PathLike, cache) -> "object":
 
     Returns:
         pandas DataFrame with ``frame``, ``time_s``, ``track_id``, ``pred_label`` (the checkpoint's class
-        index), ``pred_label_name``, ``pred_prob``, one row per detection, ordered by frame then track.
+        index), ``pred_label_name``, ``pred_prob``, one row per detection, ordered by frame then track. A scene
+        model gives each frame's scene judgement per person (:meth:`core.classify.TrackClassifier.scene_labels`;
+        ``pred_label`` -1 and ``pred_label_name`` "uncertain" where it cannot judge a person).
     """
     import pandas as pd
 
     from .classify import TrackClassifier
 
     clf = TrackClassifier(checkpoint)
+    cols = ["frame", "time_s", "track_id", "pred_label", "pred_label_name", "pred_prob"]
+    if clf.is_scene:  # the scene judgement of every frame, as the player and the live detector make it
+        rows = []
+        for f in range(cache.frame_count):
+            labels, _score = clf.scene_labels(cache, f)
+            for tid in sorted(labels):
+                lab = labels[tid]
+                k = clf.label_names.index(lab.name) if lab.name in clf.label_names else -1
+                rows.append((f, round(f / cache.fps, 6), int(tid), k, lab.name, round(lab.prob, 4)))
+        return pd.DataFrame(rows, columns=cols)
     parts = []
     for tid in cache.track_ids():
         frames, kp, _ = cache.track(int(tid))
@@ -992,7 +1060,6 @@ def predict_cache(checkpoint: str | os.PathLike, cache) -> "object":
                                    "track_id": int(tid), "pred_label": k,
                                    "pred_label_name": [clf.label_names[i] for i in k],
                                    "pred_prob": np.round(pr[np.arange(len(k)), k], 4)}))
-    cols = ["frame", "time_s", "track_id", "pred_label", "pred_label_name", "pred_prob"]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts).sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)[cols]

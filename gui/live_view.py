@@ -64,6 +64,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSlider,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -92,7 +93,8 @@ SOURCE_TITLES = {"webcam": "Webcam", "url": "Stream URL", "file": "Video file"}
 #: Webcam indices probed by *Refresh* (:func:`core.live.list_cameras`).
 CAMERA_PROBE_MAX = 5
 #: Shipped classifier choices: (combo text, LiveConfig.classifier value).
-SHIPPED_MODELS = (("Falls (shipped)", "fall"), ("Abnormal behaviour (shipped)", "abnormal"))
+SHIPPED_MODELS = (("Falls (shipped)", "fall"), ("Fights (shipped)", "fight"),
+                  ("Abnormal behaviour (shipped)", "abnormal"))
 MODEL_NONE = "None (skeletons only)"
 MODEL_BROWSE = "Checkpoint…"
 CHECKPOINT_FILTER = "PoseWatch classifiers (*.pt *.pth);;All files (*)"
@@ -463,10 +465,23 @@ class LiveView(QWidget):
         ev_row = QHBoxLayout()
         ev_row.addWidget(self.events_edit, 1)
         ev_row.addWidget(self.events_browse)
+        self.sensitivity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.sensitivity_slider.setToolTip("A scene model's alert operating point, chosen on source videos it was not "
+                                           "trained on: left fewer false alerts, right more fights alerted")
+        self.sensitivity_slider.setPageStep(1)
+        self.sensitivity_slider.valueChanged.connect(self._on_sensitivity)
+        self.sensitivity_label = QLabel("")
+        self.sensitivity_label.setWordWrap(True)
+        self.sensitivity_label.setObjectName("sensitivity_label")
+        self._alert_points: list[dict] = []
+        self._alert_default = 0
+        self._alert_worker = None
         alert_group = QGroupBox("Alerts")
         af = QFormLayout(alert_group)
         af.addRow("Hold", self.hold_box)
         af.addRow("Enter prob.", self.prob_box)
+        af.addRow("Sensitivity", self.sensitivity_slider)
+        af.addRow("", self.sensitivity_label)
         af.addRow("", self.sound_check)
         af.addRow("Events folder", ev_row)
 
@@ -579,12 +594,18 @@ class LiveView(QWidget):
             events_dir = s.value(p + "events_dir", None) or default_events_dir()
         self.events_edit.setText(os.fspath(events_dir))
         self._refresh_models()
+        self._load_alert_settings()
 
     @staticmethod
     def _setting_model(v) -> str | None:
         if v in (None, "", "none", "None"):
             return None
         return str(v)
+
+    def save_settings(self) -> None:
+        """Remember the current choices (source, model, sensitivity, alert settings) in the settings now (they
+        are saved at every start as well)."""
+        self._save()
 
     def _save(self) -> None:
         s, p = self.settings, SETTINGS_PREFIX
@@ -597,6 +618,8 @@ class LiveView(QWidget):
         s.setValue(p + "precision", self.precision_box.currentData())
         s.setValue(p + "hold_s", self.hold_box.value())
         s.setValue(p + "enter_prob", self.prob_box.value())
+        if self.sensitivity is not None:
+            s.setValue(p + "sensitivity", self.sensitivity)
         s.setValue(p + "sound", self.sound_check.isChecked())
         s.setValue(p + "events_dir", self.events_edit.text().strip())
 
@@ -653,6 +676,7 @@ class LiveView(QWidget):
         at the next :meth:`start`."""
         self._model_value = None if value is None else os.fspath(value)
         self._refresh_models()
+        self._load_alert_settings()
 
     def _on_model_activated(self, index: int) -> None:
         data = self.model_box.itemData(index)
@@ -664,6 +688,74 @@ class LiveView(QWidget):
                 self._refresh_models()  # back to the previous choice
             return
         self._model_value = data
+        self._load_alert_settings()
+
+    # ================================================================ sensitivity (scene models)
+    def _load_alert_settings(self) -> None:
+        """Read the chosen model's alert operating points off the GUI thread; the slider shows them (a scene
+        model) or is disabled (a per-track model, none)."""
+        from core.classify import iter_alert_settings
+
+        from .workers import GeneratorWorker
+
+        self._set_alert_points(None)
+        if self._model_value is None:
+            return
+        def task(spec):  # the result names the model it belongs to: a later choice may have replaced it
+            alert = yield from iter_alert_settings(spec)
+            return spec, alert
+
+        worker = GeneratorWorker(task, self._model_value, cancel_kw=None)
+        worker.finished.connect(self._on_alert_settings)  # bound slots: disconnected if this view goes first
+        worker.failed.connect(self.sensitivity_label.setText)
+        self._alert_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_alert_settings(self, result) -> None:
+        spec, alert = result
+        if spec == self._model_value:
+            self._set_alert_points(alert)
+
+    def _set_alert_points(self, alert: dict | None) -> None:
+        pts = list((alert or {}).get("operating_points") or [])
+        self._alert_points = pts
+        self._alert_default = int((alert or {}).get("default", 0)) if pts else 0
+        slider = self.sensitivity_slider
+        slider.blockSignals(True)
+        slider.setRange(0, max(0, len(pts) - 1))
+        saved = str(self.settings.value(SETTINGS_PREFIX + "sensitivity", "") or "")
+        names = [str(p.get("name")) for p in pts]
+        slider.setValue(names.index(saved) if saved in names else self._alert_default)
+        slider.blockSignals(False)
+        slider.setEnabled(len(pts) > 1)
+        self._on_sensitivity(slider.value())
+
+    @property
+    def alert_points(self) -> list[dict]:
+        """The chosen scene model's operating points (least to most sensitive; empty for a per-track model)."""
+        return list(self._alert_points)
+
+    @property
+    def sensitivity(self) -> str | None:
+        """The operating point chosen on the slider (its name), None for a per-track model."""
+        if not self._alert_points:
+            return None
+        return str(self._alert_points[self.sensitivity_slider.value()].get("name"))
+
+    def set_sensitivity(self, index: int) -> None:
+        """Move the slider to operating point ``index`` (0: least sensitive)."""
+        self.sensitivity_slider.setValue(int(index))
+
+    def _on_sensitivity(self, index: int) -> None:
+        from core.classify import describe_operating_point
+
+        if not self._alert_points:
+            self.sensitivity_label.setText("")
+            return
+        p = self._alert_points[max(0, min(index, len(self._alert_points) - 1))]
+        tag = " (default)" if index == self._alert_default else ""
+        self.sensitivity_label.setText(describe_operating_point(p) + tag)
 
     # ================================================================ sources
     def refresh_cameras(self) -> None:
@@ -887,7 +979,8 @@ class LiveView(QWidget):
                                   precision=self.precision_box.currentData(),
                                   enter_prob=enter, exit_prob=max(0.0, enter - gap),
                                   alert_hold_s=float(self.hold_box.value()), events_dir=events,
-                                  sound=self.sound_check.isChecked(), realtime=bool(self.pace_files))
+                                  sound=self.sound_check.isChecked(), realtime=bool(self.pace_files),
+                                  sensitivity=self.sensitivity)
         kw.update(self.config_overrides)
         try:
             return LiveConfig(**kw)

@@ -79,11 +79,13 @@ CHECKPOINT_FILTER = "PoseWatch classifiers (*.pt *.pth);;All files (*)"
 
 RECENT_KEY = "recent_files"
 BACKEND_KEY = "backend"
-#: QSettings key of the classifier choice: ``shipped:abnormal`` (default), ``shipped:fall``, ``none`` or ``path:<file>``.
+#: QSettings key of the classifier choice: ``shipped:fight`` (default), ``shipped:fall``, ``shipped:abnormal``,
+#: ``none`` or ``path:<file>``. The default is the fight model, trained on real CCTV clips: the AI-Hub abnormal-
+#: behaviour model labelled people standing still "vandalism" and punches "normal" on such footage (issue 15).
 CLASSIFIER_KEY = "classifier/choice"
-DEFAULT_CLASSIFIER_CHOICE = "shipped:abnormal"
+DEFAULT_CLASSIFIER_CHOICE = "shipped:fight"
 #: Display names of the shipped default classifiers.
-SHIPPED_NAMES = {"abnormal": "abnormal behaviour", "fall": "falls"}
+SHIPPED_NAMES = {"abnormal": "abnormal behaviour", "fall": "falls", "fight": "fights"}
 
 #: Default keyboard shortcuts, by action name (see :attr:`MainWindow.actions`).
 SHORTCUTS: dict[str, tuple[str, ...]] = {
@@ -989,7 +991,7 @@ class MainWindow(QMainWindow):
         return True
 
     def use_shipped_classifier(self, kind: str) -> bool:
-        """Load the shipped default classifier ``kind`` (``abnormal`` or ``fall``, see :mod:`core.defaults`)."""
+        """Load the shipped default classifier ``kind`` (``fight``, ``fall`` or ``abnormal``, see :mod:`core.defaults`)."""
         try:
             path = resolve_classifier(kind)
         except PoseWatchError as e:
@@ -1014,7 +1016,7 @@ class MainWindow(QMainWindow):
         return str(self.settings.value(CLASSIFIER_KEY, DEFAULT_CLASSIFIER_CHOICE))
 
     def restore_classifier(self) -> GeneratorWorker | None:
-        """Load the remembered classifier — by default the shipped abnormal-behaviour model, so the player
+        """Load the remembered classifier — by default the shipped fight model, so the player
         labels persons before the user has trained anything — in a background thread (the first load
         imports PyTorch). A remembered checkpoint that is gone falls back to the shipped default with a
         message. Returns the worker (None when there is nothing to load)."""

@@ -8,12 +8,14 @@ training ends only the child — the window, the open project and its labels are
 
 The child prints one JSON object per line (the trainer's event protocol)::
 
-    {"event": "start", "model": …, "epochs": E, "train_windows": n, "val_windows": m, "label_names": […]}
+    {"event": "start", "model": …, "epochs": E, "train_windows": n, "val_windows": m, "label_names": […],
+     "summary": {"train": {class: windows}, "val": {class: frames}}, "warnings": ["one line", …]}
     {"event": "epoch_end", "epoch": i, "epochs": E, "train_loss": …, "val_loss": …, "train_acc": …,
      "val_acc": …, "val_macro_f1": …, "best_macro_f1": …, "elapsed_s": …, "eta_s": …}
     {"event": "checkpoint", "path": "DIR/model.pt", "epoch": i, "val_macro_f1": …}
     {"event": "done", "path": …, "metrics": {…}, "confusion_matrix": [[…]], "label_names": […],
-     "stopped": bool}
+     "stopped": bool, "stop_reason": "completed"|"early_stopping"|"time_limit"|"stopped", "epochs_run": i,
+     "epochs": E, "warnings": […]}
     {"event": "error", "message": "one line"}            (then exit status 2)
 
 Lines that are not such objects (warnings printed by libraries, progress bars) are ignored; stderr
@@ -452,6 +454,7 @@ class TrainPanel(QWidget):
         self.history: list[dict] = []
         self.start_event: dict | None = None
         self.result: dict | None = None
+        self.data_warnings: list[str] = []
         self.checkpoint_path: str | None = None
         self.out_dir: str | None = None
         self.last_message: str = ""
@@ -778,6 +781,7 @@ class TrainPanel(QWidget):
         self.history = []
         self.start_event = None
         self.result = None
+        self.data_warnings: list[str] = []
         self.checkpoint_path = None
         self.last_message = ""
         for c in self.curves.values():
@@ -795,9 +799,16 @@ class TrainPanel(QWidget):
             self.start_event = ev
             e = ev.get("epochs")
             self.epoch_label.setText(f"Epoch 0/{e}" if e else "Epoch 0")
-            self._set_status(f"training {ev.get('model', '')}: {ev.get('train_windows', '?')} training windows, "
-                             f"{ev.get('val_windows', '?')} validation windows; classes "
-                             f"{', '.join(map(str, ev.get('label_names', [])))}")
+            summary = ev.get("summary") or {}
+            per = ", ".join(f"{n} {summary.get('train', {}).get(n, '?')}/{summary.get('val', {}).get(n, '?')}"
+                            for n in ev.get("label_names", []))
+            text = (f"training {ev.get('model', '')}: {ev.get('train_windows', '?')} training windows, "
+                    f"{ev.get('val_windows', '?')} validation windows; per class (train windows/validation frames): "
+                    f"{per}")
+            self.data_warnings = [str(x) for x in ev.get("warnings") or []]
+            if self.data_warnings:
+                text += "\nwarning: " + "\nwarning: ".join(self.data_warnings)
+            self._set_status(text)
         elif kind == "epoch_end":
             self.history.append(ev)
             epochs = [float(h.get("epoch", i + 1)) for i, h in enumerate(self.history)]
@@ -836,7 +847,16 @@ class TrainPanel(QWidget):
             m = done.get("metrics") or {}
             parts = [f"{k} {m[k]:.3f}" for k in ("accuracy", "macro_f1") if isinstance(m.get(k), (int, float))]
             what = "training stopped; the best model so far is kept" if done.get("stopped") else "training finished"
-            self._set_status(f"{what}: {done.get('path', '')}" + (f" ({', '.join(parts)})" if parts else ""))
+            reason = {"early_stopping": "stopped early (no better validation macro-F1 for the patience)",
+                      "time_limit": "stopped at the time limit"}.get(done.get("stop_reason"))
+            text = f"{what}: {done.get('path', '')}" + (f" ({', '.join(parts)})" if parts else "")
+            if reason:
+                text += f"; {reason} after {done.get('epochs_run', '?')} of {done.get('epochs', '?')} epochs"
+            if self.useless_result():
+                text += "\nwarning: validation macro-F1 is 0: this model did not learn; \"Use this model\" is off"
+            for msg in self.data_warnings:
+                text += f"\nwarning: {msg}"
+            self._set_status(text)
             if self.w is not None:
                 self.w.statusBar().showMessage(f"{what}: {done.get('path', '')}", 10_000)
             self.run_finished.emit(done)
@@ -870,7 +890,13 @@ class TrainPanel(QWidget):
         self.start_button.setEnabled(not running and bool(self._data))
         self.stop_button.setEnabled(running and not (self._run is not None and self._run.stop_requested))
         path = (self.result or {}).get("path") or self.checkpoint_path
-        self.use_button.setEnabled(not running and bool(path))
+        self.use_button.setEnabled(not running and bool(path) and not self.useless_result())
+
+    def useless_result(self) -> bool:
+        """True when the finished run's validation macro-F1 is 0 (the model learned nothing to offer)."""
+        m = (self.result or {}).get("metrics") or {}
+        f1 = m.get("macro_f1")
+        return isinstance(f1, (int, float)) and f1 <= 0.0
 
     def _set_status(self, text: str) -> None:
         self.status_label.setText(text)

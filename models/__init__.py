@@ -1,7 +1,8 @@
 """Skeleton classifier architectures and their registry.
 
-Every model takes ``(N, C, T, V)`` float32 input (C channels per joint, T frames, V joints) and
-returns ``(N, num_classes)`` logits. Build them by name from a small config dict with
+Every skeleton model takes ``(N, C, T, V)`` float32 input (C channels per joint, T frames, V joints) and
+returns ``(N, num_classes)`` logits; the scene model ``scene_mlp`` takes ``(N, F)`` scene-feature vectors
+(:mod:`core.scene`). Build them by name from a small config dict with
 :func:`build_model`.
 """
 
@@ -12,11 +13,16 @@ from typing import Callable
 import torch.nn as nn
 
 from .lstm import SeedLSTM
+from .scene_mlp import SceneMLP
 from .stgcn import STGCN
 from .transformer import FrameTransformer
 
 #: Model classes by registry name. Each is built as ``cls(num_classes, in_channels, num_joints=13, **config)``.
-MODELS: dict[str, Callable[..., nn.Module]] = {"lstm": SeedLSTM, "transformer": FrameTransformer, "stgcn": STGCN}
+MODELS: dict[str, Callable[..., nn.Module]] = {"lstm": SeedLSTM, "transformer": FrameTransformer, "stgcn": STGCN,
+                                              "scene_mlp": SceneMLP}
+
+#: The models of skeleton windows ``(N, C, T, V)`` (the per-track classifiers the trainer builds).
+SKELETON_MODELS: tuple[str, ...] = ("lstm", "transformer", "stgcn")
 
 #: The default ("small") config of each model: keyword arguments besides num_classes/in_channels/num_joints.
 DEFAULT_CONFIGS: dict[str, dict] = {
@@ -26,6 +32,8 @@ DEFAULT_CONFIGS: dict[str, dict] = {
                     "positional": "learned", "pool": "mean"},
     "stgcn": {"channels": [64, 64, 128], "strides": None, "extra_64": False, "temporal_kernel": 9,
               "dropout": 0.0, "partition": "spatial", "edge_importance": True},
+    # scene models (core.fight): input (N, F) scene features, not skeleton windows
+    "scene_mlp": {"hidden": 64, "layers": 2, "dropout": 0.2, "members": 3},
 }
 
 

@@ -24,4 +24,4 @@ def test_unknown_classifier_name_is_one_line(tmp_path):
     r = cli("predict", "--model", "falls", "--input", tmp_path / "x.csv", "--out", tmp_path / "p.csv")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1] == ("error: classifier checkpoint not found: falls "
-                                                 "(or name a shipped one: abnormal, fall)")
+                                                 "(or name a shipped one: abnormal, fall, fight)")

@@ -17,11 +17,12 @@ from tests.conftest import ROOT, shared_path
 from tests.test_cli import cli
 
 EVENT_KEYS = {
-    "start": {"model", "epochs", "train_windows", "val_windows", "label_names"},
+    "start": {"model", "epochs", "train_windows", "val_windows", "label_names", "summary", "warnings"},
     "epoch_end": {"epoch", "epochs", "train_loss", "val_loss", "train_acc", "val_acc", "val_macro_f1", "best_macro_f1",
                   "elapsed_s", "eta_s"},
     "checkpoint": {"path", "epoch", "val_macro_f1"},
-    "done": {"path", "metrics", "confusion_matrix", "label_names", "stopped"},
+    "done": {"path", "metrics", "confusion_matrix", "label_names", "stopped", "stop_reason", "epochs_run", "epochs",
+             "warnings"},
 }
 
 
@@ -63,8 +64,12 @@ def test_train_evaluate_predict_on_aihub(tmp_path, aihub_subset):
     assert ev[0]["label_names"] == list(AIHUB_LABELS) and ev[0]["train_windows"] > 0 and ev[0]["val_windows"] > 0
     ck = [e for e in ev if e["event"] == "checkpoint"]
     assert ck and ck[-1]["path"] == str(out / "model.pt") and (out / "model.pt").is_file()
+    summary = ev[0]["summary"]
+    assert set(summary["train"]) == set(AIHUB_LABELS) and sum(summary["train"].values()) == ev[0]["train_windows"]
+    assert all(v > 0 for v in summary["val"].values())
     done = ev[-1]
     assert done["stopped"] is False and done["path"] == str(out / "model.pt")
+    assert done["stop_reason"] == "completed" and done["epochs_run"] == done["epochs"] == 2
     assert done["metrics"]["macro_f1"] == max(e["val_macro_f1"] for e in epochs)
     assert np.array(done["confusion_matrix"]).shape == (4, 4)
     saved = json.loads((out / "metrics.json").read_text())
@@ -195,3 +200,31 @@ def test_bad_input_gives_one_line_and_exit_2(case, tmp_path, aihub_subset):
     if args[0] == "train":
         assert _events(r.stdout) == [{"event": "error", "message": lines[0][len("error: "):]}]
     assert not (tmp_path / "o" / "model.pt").exists() and not (tmp_path / "p.csv").exists()
+
+
+def test_train_warns_about_a_split_without_a_class(tmp_path):
+    """Five short sequences (three normal, two theft) from AI-Hub: the validation split (one sequence) lacks a class
+    and theft has few windows: the summary and the warnings come before the run, in the CLI and the event stream."""
+    src = shared_path("data", "skeleton", "aihub", "datavalid.csv")
+    seqs = parse_file(src).sequences
+    starts = np.cumsum([0] + [s.frame_count for s in seqs])
+    picked, per = [], {}
+    for k, s in enumerate(seqs):
+        lab = s.clips[0].label
+        want = {"normal": 3, "theft": 2}.get(lab, 0)
+        if per.get(lab, 0) < want and s.frame_count >= 20:
+            per[lab] = per.get(lab, 0) + 1
+            picked += list(range(starts[k], starts[k] + min(s.frame_count, 60 if lab == "normal" else 24)))
+    data = tmp_path / "three.csv"
+    _text(src).iloc[picked].to_csv(data, index=False)
+    r = cli("train", "--data", data, "--model", "lstm", "--preset", "quick", "--window", "4", "--out", tmp_path / "a")
+    assert r.returncode == 0, r.stderr
+    assert "train windows  validation frames" in r.stderr
+    assert "warning: the validation split has no frames of" in r.stderr, r.stderr
+    assert "warning: class theft has only" in r.stderr or "warning: class normal has only" in r.stderr, r.stderr
+    r = cli("train", "--data", data, "--model", "lstm", "--preset", "quick", "--window", "4", "--out", tmp_path / "b",
+            "--events", "jsonl")
+    assert r.returncode == 0, r.stderr
+    ev = _events(r.stdout)
+    assert any("validation split has no frames" in w for w in ev[0]["warnings"])
+    assert ev[-1]["warnings"] == ev[0]["warnings"]

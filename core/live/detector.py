@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError, PoseWatchError, VideoError
-from ..overlay import TrackLabel, draw_overlay
+from ..overlay import UNCERTAIN, TrackLabel, draw_overlay
 from ..pose.base import FramePoses, PoseEstimator, track_detections
 
 #: Seconds between reconnection attempts of a lost live source: 1, 2, 4, 8, 8, … (capped).
@@ -123,6 +123,11 @@ class LiveConfig:
         loop: restart files at their end (benchmarks, demos).
         start_frame, stop_frame: frame range of a file (stop None: to the end).
         device: torch device for the ``yolo-ultralytics`` backend.
+        sensitivity: a scene model's alert operating point — its ``name`` in the checkpoint's
+            ``alert.operating_points`` (chosen on validation source groups, least to most sensitive), or None for
+            the checkpoint's default (at most 1 in 10 validation no-fight clips alerting). Per-track models ignore it.
+        scene_threshold, scene_hold_s: override the operating point's threshold on the scene score and its hold
+            time in seconds (None: from the operating point).
     """
 
     width: int | None = 640
@@ -159,6 +164,9 @@ class LiveConfig:
     start_frame: int = 0
     stop_frame: int | None = None
     device: str | None = None
+    sensitivity: str | None = None
+    scene_threshold: float | None = None
+    scene_hold_s: float | None = None
 
 
 @dataclass
@@ -175,6 +183,7 @@ class LiveResult:
         fps: processed frames per second (average over the last ~2 s).
         latency_ms: capture-to-result latency of this frame in milliseconds.
         dropped: frames dropped so far.
+        scene: a scene (fight) model's scene score of this frame in [0, 1] (None: a per-track model or none).
     """
 
     frame_index: int
@@ -186,6 +195,7 @@ class LiveResult:
     fps: float
     latency_ms: float
     dropped: int
+    scene: float | None = None
 
 
 @dataclass
@@ -297,6 +307,8 @@ class TrackState:
         alerted: an alert was raised in the current episode.
         last_seen: frame index and time of the last detection; last_box: its ``(4,)`` box.
         count: detections so far.
+        judged: the track could be judged (scene models: seen long and well enough in the last second,
+            :func:`core.classify.label_scene`); otherwise it shows "uncertain".
     """
 
     frames: collections.deque
@@ -312,6 +324,7 @@ class TrackState:
     count: int = 0
     origin: int = -1
     hist: collections.deque = field(default_factory=lambda: collections.deque(maxlen=300))
+    judged: bool = True
 
 
 @dataclass
@@ -340,6 +353,24 @@ def resolve_classifier(classifier: str | None) -> Path | None:
     return resolve(classifier)
 
 
+def scene_operating_point(ckpt, sensitivity: str | None = None) -> dict:
+    """The alert operating point of a scene checkpoint: the one named ``sensitivity`` (its ``name``, or a
+    0-based index as text), or the checkpoint's default.
+
+    Raises:
+        PoseWatchError: no operating point of that name (the message lists them).
+    """
+    alert = ckpt.alert or {}
+    pts = alert.get("operating_points") or [{"threshold": 0.5, "hold_s": 0.0, "name": "1"}]
+    if sensitivity in (None, ""):
+        return pts[min(int(alert.get("default", 0)), len(pts) - 1)]
+    for p in pts:
+        if str(p.get("name")) == str(sensitivity):
+            return p
+    raise PoseWatchError(f"unknown sensitivity '{sensitivity}'; this model has "
+                         f"{', '.join(str(p.get('name')) for p in pts)}")
+
+
 class LabelTracker:
     """Ring buffers, classification, smoothing, hysteresis, stitching and alert decisions for all tracks.
 
@@ -361,8 +392,22 @@ class LabelTracker:
         self.fps = float(fps) if fps and fps > 0 else 30.0
         self.names = list(classifier.label_names)
         self.T = int(classifier.ckpt.window)
-        self.step = classifier.ckpt.step_for(self.fps)
+        self.scene = bool(getattr(classifier, "is_scene", False))
+        self.step = 1 if self.scene else classifier.ckpt.step_for(self.fps)
         self.span = self.step * (self.T - 1) + 1  # frames of history a window needs
+        if self.scene:  # a scene model: one judgement of the whole scene per frame (core.scene)
+            from ..scene import SceneBuffer
+
+            alert = classifier.ckpt.alert or {}
+            op = scene_operating_point(classifier.ckpt, config.sensitivity)
+            self.operating_point = op
+            self.scene_threshold = float(config.scene_threshold if config.scene_threshold is not None else op["threshold"])
+            self.scene_hold = float(config.scene_hold_s if config.scene_hold_s is not None else op["hold_s"])
+            self.k_scene = classifier.scene_index
+            self.scene_label = self.names[self.k_scene]
+            self.scene_buffer = SceneBuffer(float(classifier.ckpt.feature_spec["span_s"]))
+            self._scene_probs: collections.deque = collections.deque(
+                maxlen=max(1, int(alert.get("smooth_windows", config.smooth_windows))))
         self.normal = [i for i, n in enumerate(self.names) if n in set(config.normal_labels)]
         self._hist_len = max(8, int(round(config.fall_window_s * self.fps)) + 1)
         self.tracks: dict[int, TrackState] = {}
@@ -371,6 +416,13 @@ class LabelTracker:
         self.stitched = 0
         self.suppressed = 0
         self._recent: list[tuple[float, np.ndarray]] = []  # (time_s, box) of raised alerts
+        #: the scene's event score of the last frame (scene models: the scene label's probability averaged over the
+        #: last frames; 0 while no frame of the last second holds two people), and the track alerts name
+        self.scene_score = 0.0
+        self.scene_track: int | None = None
+        self._scene_since: float | None = None
+        self._scene_alerted = False
+        self._scene_below_since: float | None = None
 
     def _new_state(self) -> TrackState:
         n = max(self.span, self.T) + 2
@@ -425,6 +477,7 @@ class LabelTracker:
                     if tid not in present and t - st.last_time > max(self.cfg.stitch_s, 2.0)]:
             self.tracks.pop(tid)
         todo: list[TrackState] = []
+        kps_by_track: dict[int, np.ndarray] = {}
         k = max(1, int(self.cfg.classify_every))
         for p in poses.persons:
             st = self.tracks.get(p.track_id)
@@ -435,6 +488,7 @@ class LabelTracker:
                     st.origin = hit[0] if st.origin < 0 else st.origin
                 self.tracks[p.track_id] = st
             kp = self._to_common(np.asarray(p.keypoints, np.float32)[None], p.layout)[0].astype(np.float32)
+            kps_by_track[p.track_id] = kp
             st.frames.append(f)
             st.kps.append(kp)
             st.last_frame, st.last_time, st.last_box = f, t, np.asarray(p.bbox, np.float32)
@@ -446,6 +500,8 @@ class LabelTracker:
                 st.kps.popleft()
             if st.label is None or (st.count - 1) % k == 0:
                 todo.append(st)
+        if self.scene:
+            return self._scene_update(poses, kps_by_track, present, t)
         if todo:
             wins = []
             for st in todo:
@@ -483,6 +539,51 @@ class LabelTracker:
                 alerts.append((tid, st.label, st.prob))
         return labels, alerts
 
+    def _scene_update(self, poses: FramePoses, kps: dict[int, np.ndarray], present: set[int], t: float
+                      ) -> tuple[dict[int, TrackLabel], list[tuple[int, str, float]]]:
+        """A scene model's frame: the frame's people into the scene buffer (raw track IDs, as offline), one scene
+        vector classified, its event probability averaged over the last frames (0 while no frame of the last
+        second holds two people), per-track labels (:func:`core.classify.label_scene`), and the alert: when the
+        scene score has stayed at or above the operating threshold for the hold time (once per episode: the next
+        one needs the score below the threshold for ``max(2 s, hold)`` first, and is suppressed near a box
+        alerted within ``repeat_s``). The alert names the involved person nearest to another."""
+        from ..classify import label_scene
+        from ..scene import involved
+
+        self.scene_buffer.add(t, [(p.track_id, kps[p.track_id], np.asarray(p.bbox, np.float32)) for p in poses.persons])
+        pr = self.clf.predict_scene(self.scene_buffer.features(t)[None])[0]
+        self._scene_probs.append(float(pr[self.k_scene]) if self.scene_buffer.multi_person() else 0.0)
+        best = float(np.mean(self._scene_probs))
+        self.scene_score = best
+        labels = label_scene(poses, self.scene_buffer, best, self.scene_threshold, self.names, self.k_scene)
+        for tid, lab in labels.items():
+            st = self.tracks[tid]
+            st.label, st.prob, st.judged = lab.name, lab.prob, lab.name != UNCERTAIN
+        boxes = {p.track_id: np.asarray(p.bbox, np.float32) for p in poses.persons}
+        close = sorted(involved(boxes)) or sorted(boxes)
+        self.scene_track = close[0] if close else None
+        alerts: list[tuple[int, str, float]] = []
+        if best >= self.scene_threshold and self.scene_track is not None:
+            self._scene_below_since = None
+            if self._scene_since is None:
+                self._scene_since = t
+            if not self._scene_alerted and t - self._scene_since >= self.scene_hold - 1e-9:
+                self._scene_alerted = True
+                box = boxes[self.scene_track]
+                self._recent = [(ta, b) for ta, b in self._recent if t - ta < self.cfg.repeat_s]
+                if any(_near(b, box) for _ta, b in self._recent):
+                    self.suppressed += 1
+                else:
+                    self._recent.append((t, box))
+                    alerts.append((self.scene_track, self.scene_label, best))
+        else:
+            self._scene_since = None
+            if self._scene_below_since is None:
+                self._scene_below_since = t
+            if self._scene_alerted and t - self._scene_below_since >= max(2.0, self.scene_hold):
+                self._scene_alerted = False
+        return labels, alerts
+
     def _decide(self, st: TrackState) -> None:
         avg = np.mean(np.stack(st.probs), axis=0)
         best = int(np.argmax(avg))
@@ -509,6 +610,11 @@ class LabelTracker:
     def reset(self) -> None:
         """Forget every track (new source, reconnect)."""
         self.tracks.clear()
+        if self.scene:
+            self.scene_buffer.clear()
+            self._scene_probs.clear()
+        self.scene_score, self.scene_track = 0.0, None
+        self._scene_since, self._scene_alerted, self._scene_below_since = None, False, None
 
 
 class LiveDetector:
@@ -545,6 +651,8 @@ class LiveDetector:
             from ..classify import TrackClassifier
 
             self.classifier = TrackClassifier(self._clf_path)
+            if self.classifier.is_scene:
+                scene_operating_point(self.classifier.ckpt, self.cfg.sensitivity)  # an unknown name fails here
         self.on_result, self.on_event, self.on_status = on_result, on_event, on_status
         self.estimator_factory = estimator_factory
         self._stop = threading.Event()
@@ -919,8 +1027,9 @@ class LiveDetector:
                     self._latencies.append(lat)
                     self._done_times.append(now)
                     dropped = self._dropped
+                scene = self.labeler.scene_score if self.labeler is not None and self.labeler.scene else None
                 res = LiveResult(cap.index, cap.time_s, cap.image, fp, labels, cap.captured_at, self._recent_fps(),
-                                 lat, dropped)
+                                 lat, dropped, scene)
                 if media_dir is not None:
                     small, scale = _small_copy(cap.image, clip_w)
                     entry = (small, scale, fp, labels)

@@ -195,7 +195,11 @@ class WorkerState:
             raise P.ProtocolError(f"unknown classifier '{name}'; this worker has: {', '.join(self.registry) or 'none'}")
         with self._clf_lock:
             if name not in self._classifiers:
-                self._classifiers[name] = TrackClassifier(self.registry[name])
+                clf = TrackClassifier(self.registry[name])
+                if clf.is_scene:
+                    raise P.ProtocolError(f"classifier '{name}' judges whole scenes; the worker serves per-track "
+                                          "classifiers (run it on the desktop, with remote pose estimation)")
+                self._classifiers[name] = clf
             return self._classifiers[name]
 
     def note_done(self) -> None:

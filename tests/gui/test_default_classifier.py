@@ -20,13 +20,37 @@ def _window(qtbot, settings):
     return w
 
 
-def test_fresh_install_uses_shipped_abnormal_model(qtbot, settings, fall04, fall04_skeletons):
+def test_fresh_install_uses_shipped_fight_model(qtbot, settings, fall04, fall04_skeletons):
+    """A fresh install labels with the shipped fight model (trained on real CCTV; the AI-Hub model's labels were
+    confidently wrong there), judging the scene: one person alone is never in a fight."""
     assert settings.value(CLASSIFIER_KEY) is None  # nothing chosen or trained yet
     w = _window(qtbot, settings)
     try:
         # loaded in the background (the first load imports PyTorch), not on the GUI thread
         qtbot.waitUntil(lambda: w.classifier is not None, timeout=120_000)
-        assert w.classifier.path == default_classifier_path("abnormal")
+        assert w.classifier.path == default_classifier_path("fight")
+        assert "fights (shipped)" in w.classifier_label.text()
+        with qtbot.waitSignal(w.skeletons_ready, timeout=180_000):
+            assert w.open_video(fall04)
+        f = 100
+        w.seek(f)
+        labels = w.current_labels
+        assert labels, "the shipped model must label the tracked person"
+        assert {lab.name for lab in labels.values()} <= {"normal", "uncertain"}  # nobody else: no fight
+        expected = TrackClassifier(default_classifier_path("fight")).labels_for_frame(w.skeletons, f)
+        assert {k: v.name for k, v in labels.items()} == {k: v.name for k, v in expected.items()}
+    finally:
+        w.close()
+        assert wait_for_all(60_000)
+
+
+def test_shipped_abnormal_model_labels_like_core(qtbot, settings, fall04, fall04_skeletons):
+    w = _window(qtbot, settings)
+    try:
+        qtbot.waitUntil(lambda: w.classifier is not None, timeout=120_000)
+        assert w.use_shipped_classifier("abnormal")
+        qtbot.waitUntil(lambda: w.classifier is not None and w.classifier.path == default_classifier_path("abnormal"),
+                        timeout=120_000)
         assert "abnormal behaviour (shipped)" in w.classifier_label.text()
         with qtbot.waitSignal(w.skeletons_ready, timeout=180_000):
             assert w.open_video(fall04)
@@ -35,7 +59,7 @@ def test_fresh_install_uses_shipped_abnormal_model(qtbot, settings, fall04, fall
         labels = w.current_labels
         assert labels, "the shipped model must label the tracked person"
         assert NO_MODEL not in {lab.name for lab in labels.values()}
-        assert {lab.name for lab in labels.values()} <= {"theft", "assault", "vandalism", "normal"}
+        assert {lab.name for lab in labels.values()} <= {"theft", "assault", "vandalism", "normal", "uncertain"}
         # the same labels as core's TrackClassifier with the checkpoint's frame-rate resampling (3 fps model
         # on ~29 fps video: every 10th frame)
         clf = TrackClassifier(default_classifier_path("abnormal"))
@@ -77,7 +101,7 @@ def test_gone_checkpoint_falls_back_to_shipped_default(qtbot, settings, tmp_path
     w = _window(qtbot, settings)
     try:
         qtbot.waitUntil(lambda: w.classifier is not None, timeout=120_000)
-        assert w.classifier.path == default_classifier_path("abnormal")
+        assert w.classifier.path == default_classifier_path("fight")
     finally:
         w.close()
         assert wait_for_all(60_000)

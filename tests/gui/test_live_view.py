@@ -361,7 +361,7 @@ def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
     v = LiveView(settings=settings, events_dir=tmp_path / "ev")
     qtbot.addWidget(v)
     texts = [v.model_box.itemText(i) for i in range(v.model_box.count())]
-    assert texts[:2] == ["Falls (shipped)", "Abnormal behaviour (shipped)"]
+    assert texts[:3] == ["Falls (shipped)", "Fights (shipped)", "Abnormal behaviour (shipped)"]
     assert texts[-1] == MODEL_BROWSE and "None (skeletons only)" in texts
     assert v.model_choice == "fall" and v.model_box.currentText() == "Falls (shipped)"
     from core.live import LiveConfig
@@ -371,6 +371,8 @@ def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
     assert v.config().enter_prob == pytest.approx(d.enter_prob) and v.config().exit_prob == pytest.approx(d.exit_prob)
     v.set_model("abnormal")
     assert v.config().classifier == "abnormal"
+    qtbot.wait(200)
+    assert not v.sensitivity_slider.isEnabled() and v.config().sensitivity is None  # a per-track model
     v.set_model(None)
     assert v.config().classifier is None
     v.prob_box.setValue(0.7)
@@ -557,3 +559,34 @@ def test_mediapipe_backend_runs_live(view, qtbot):
     assert r.labels is None and r.poses.layout != "coco17"
     v.stop()
     wait_stopped(qtbot, v, 60_000)
+
+
+def test_sensitivity_moves_along_the_fight_models_operating_points(qtbot, settings, tmp_path):
+    """The fight model's operating points (chosen on held-out source videos) are the slider's positions; the label
+    shows each one's validation figures, the config carries the chosen one, and the choice is remembered."""
+    from core.classify import load_checkpoint
+    from core.defaults import default_classifier_path
+
+    alert = load_checkpoint(default_classifier_path("fight")).alert
+    pts = alert["operating_points"]
+    v = LiveView(settings=settings, events_dir=tmp_path / "ev")
+    qtbot.addWidget(v)
+    v.set_model("fight")
+    qtbot.waitUntil(lambda: len(v.alert_points) == len(pts), timeout=60_000)  # read off the GUI thread
+    assert v.sensitivity_slider.isEnabled() and v.sensitivity_slider.maximum() == len(pts) - 1
+    assert v.sensitivity_slider.value() == alert["default"]
+    assert v.config().sensitivity == pts[alert["default"]]["name"] and "(default)" in v.sensitivity_label.text()
+    v.set_sensitivity(0)
+    p0 = pts[0]
+    assert v.config().sensitivity == p0["name"]
+    assert f"{p0['tpr']:.0%} of fights alerted" in v.sensitivity_label.text()
+    assert f"{p0['fpr']:.0%} of no-fight clips alerting" in v.sensitivity_label.text()
+    v.set_sensitivity(len(pts) - 1)
+    assert f"{pts[-1]['tpr']:.0%} of fights alerted" in v.sensitivity_label.text()
+    v.set_sensitivity(1)
+    v.save_settings()
+    v2 = LiveView(settings=settings, events_dir=tmp_path / "ev")
+    qtbot.addWidget(v2)
+    assert v2.model_choice == "fight"
+    qtbot.waitUntil(lambda: len(v2.alert_points) == len(pts), timeout=60_000)
+    assert v2.config().sensitivity == pts[1]["name"]

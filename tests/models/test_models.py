@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from core.layouts import COMMON13, common_adjacency
-from models import DEFAULT_CONFIGS, MODELS, build_model
+from models import DEFAULT_CONFIGS, MODELS, SKELETON_MODELS, build_model
 from models.stgcn import STGCN, partitioned_adjacency
 
-NAMES = sorted(MODELS)
+NAMES = sorted(SKELETON_MODELS)
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +28,8 @@ def _model(name: str, num_classes: int = 3, in_channels: int = 3, **over) -> tor
 
 
 def test_registry_names_and_defaults():
-    assert set(MODELS) == {"lstm", "transformer", "stgcn"}
+    assert set(MODELS) == {"lstm", "transformer", "stgcn", "scene_mlp"}
+    assert set(SKELETON_MODELS) == {"lstm", "transformer", "stgcn"}
     assert set(DEFAULT_CONFIGS) == set(MODELS)
     with pytest.raises(KeyError, match="known: "):
         build_model("nope", {"num_classes": 2})

@@ -1,0 +1,131 @@
+"""Scene features (core.scene) on synthetic people whose true motion is known, at several frame rates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.cache import SkeletonCache
+from core.layouts import COMMON_JOINTS, to_common
+from core.pose.base import FramePoses, Person
+from core.scene import FAR, SCENE_FEATURES, SceneBuffer, involved, scene_features
+
+F = {n: i for i, n in enumerate(SCENE_FEATURES)}
+J = {n: i for i, n in enumerate(COMMON_JOINTS)}
+
+
+def person(cx: float, feet_y: float = 400.0, height: float = 170.0, wrist_dx: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A standing person: common-13 keypoints (13, 3) and box (4,), centred at x = cx, ``height`` pixels tall."""
+    top = feet_y - height
+    y = lambda frac: top + frac * height  # noqa: E731
+    pts = {"HEAD": (cx, y(0.06)), "SHOULDER_LEFT": (cx - 20, y(0.2)), "SHOULDER_RIGHT": (cx + 20, y(0.2)),
+           "ELBOW_LEFT": (cx - 25, y(0.35)), "ELBOW_RIGHT": (cx + 25, y(0.35)),
+           "WRIST_LEFT": (cx - 25 - wrist_dx, y(0.48)), "WRIST_RIGHT": (cx + 25 + wrist_dx, y(0.48)),
+           "HIP_LEFT": (cx - 12, y(0.52)), "HIP_RIGHT": (cx + 12, y(0.52)), "KNEE_LEFT": (cx - 12, y(0.75)),
+           "KNEE_RIGHT": (cx + 12, y(0.75)), "ANKLE_LEFT": (cx - 12, y(0.98)), "ANKLE_RIGHT": (cx + 12, y(0.98))}
+    kp = np.zeros((13, 3), np.float32)
+    for n, (x, yy) in pts.items():
+        kp[J[n]] = (x, yy, 0.9)
+    return kp, np.array([cx - 35, top, cx + 35, feet_y], np.float32)
+
+
+def approach(fps: float, seconds: float = 2.0, speed_px: float = 100.0, start_gap: float = 400.0):
+    """Two people walking towards each other at ``speed_px`` pixels/s each; yields (time, [(tid, kp, box)])."""
+    for f in range(int(round(seconds * fps))):
+        t = f / fps
+        gap = max(start_gap - 2 * speed_px * t, 60.0)
+        a = person(300 - gap / 2)
+        b = person(300 + gap / 2)
+        yield t, [(1, *a), (2, *b)]
+
+
+def features_at(fps: float, t_end: float, **kw) -> np.ndarray:
+    buf = SceneBuffer(1.0)
+    for t, persons in approach(fps, **kw):
+        if t > t_end + 1e-9:
+            break
+        buf.add(t, persons)
+    return buf.features(t_end), buf
+
+
+def test_two_people_closing_in():
+    v, buf = features_at(30.0, 1.5)
+    assert buf.multi_person()
+    assert v[F["persons_mean"]] == pytest.approx(2.0)
+    assert v[F["multi_person_share"]] == pytest.approx(1.0)
+    assert v[F["track_churn"]] == pytest.approx(1.0)  # two tracks, two people: no churn
+    # at 1.5 s the gap is 400 - 300 = 100 px, boxes 170 px tall: 0.59 box heights, closing at 200 px/s = 1.18 heights/s
+    assert v[F["closest_pair_min"]] == pytest.approx(100 / 170, abs=0.02)
+    assert v[F["closing_speed_max"]] == pytest.approx(200 / 170, rel=0.05)
+    assert v[F["box_speed_max"]] == pytest.approx(100 / 170, rel=0.05)  # each walks at 100 px/s
+    assert v[F["limb_motion_max"]] == pytest.approx(0.0, abs=1e-5)  # limbs do not move relative to the hips
+    assert v[F["box_iou_max"]] == 0.0  # 70-px-wide boxes whose centres are 100 px apart do not overlap
+    late, _ = features_at(30.0, 1.9)  # the gap stops at 60 px: 70-px boxes overlap by 10 px, IoU 10 / 130
+    assert late[F["box_iou_max"]] == pytest.approx(10 / 130, abs=0.005)
+    assert involved({1: person(250)[1], 2: person(350)[1]}) == {1, 2}
+    assert involved({1: person(0)[1], 2: person(900)[1]}) == set()
+
+
+def test_one_person_is_not_a_pair():
+    buf = SceneBuffer(1.0)
+    for f in range(30):
+        kp, box = person(200 + f)
+        buf.add(f / 30, [(1, kp, box)])
+    v = buf.features(29 / 30)
+    assert not buf.multi_person()
+    assert v[F["closest_pair_min"]] == FAR and v[F["closing_speed_max"]] == 0.0 and v[F["box_iou_max"]] == 0.0
+    assert v.shape == (len(SCENE_FEATURES),) and v.dtype == np.float32
+    assert np.all(scene_features([], 1.0)[[F["persons_mean"], F["wrist_speed_max"]]] == 0)
+
+
+def test_punch_shows_in_wrist_speed_not_box_speed():
+    buf = SceneBuffer(1.0)
+    for f in range(30):
+        a = person(200, wrist_dx=40.0 * (f % 2))  # the wrists jab 40 px every frame
+        b = person(290)
+        buf.add(f / 30, [(1, *a), (2, *b)])
+    v = buf.features(29 / 30)
+    assert v[F["wrist_speed_max"]] == pytest.approx(40 * 30 / 170, rel=0.05)
+    assert v[F["box_speed_max"]] == pytest.approx(0.0, abs=1e-5)
+    assert v[F["limb_motion_max"]] > 5.0
+
+
+@pytest.mark.parametrize("fps", [10.0, 25.0, 50.0])
+def test_windows_span_the_same_seconds_at_any_rate(fps):
+    """The same motion at 10, 25 and 50 fps gives the same per-second features, and the buffer holds 1 s."""
+    ref, _ = features_at(30.0, 1.5)
+    v, buf = features_at(fps, 1.5)
+    times = [t for t, _p in buf.frames()]
+    assert 1.5 - 1.0 / fps < times[-1] <= 1.5 + 1e-9
+    assert times[-1] - times[0] == pytest.approx(1.0 - 1.0 / fps, abs=1.01 / fps)  # (t - 1 s, t]
+    for name in ("closest_pair_min", "box_speed_max", "closing_speed_max", "persons_mean"):
+        assert v[F[name]] == pytest.approx(ref[F[name]], rel=0.06, abs=0.02), name
+
+
+def _cache(fps: float, seconds: float = 2.0) -> SkeletonCache:
+    frames = []
+    for i, (t, persons) in enumerate(approach(fps, seconds)):
+        fp = FramePoses(i, t, "common13", 640, 480)
+        for tid, kp, box in persons:
+            fp.persons.append(Person(tid, box, kp, 0.9, "common13"))
+        frames.append(fp)
+    return SkeletonCache.from_frames(frames, {"fps": fps, "layout": "common13", "width": 640, "height": 480})
+
+
+@pytest.mark.parametrize("fps", [10.0, 30.0])
+def test_training_vectors_of_mixed_rate_clips(fps):
+    """core.fight.clip_vectors: one vector per 1/15 s from 1 s on, at the latest frame at or before it, whatever
+    the clip's rate; a 10 fps and a 30 fps clip of the same scene give matching vectors at the same seconds."""
+    from core.fight import clip_vectors
+
+    assert to_common(np.zeros((1, 13, 3), np.float32), "common13").shape == (1, 13, 3)
+    v, t = clip_vectors(_cache(fps), span_s=1.0, rate=15.0)
+    last = (int(round(2.0 * fps)) - 1) / fps  # the clip's last frame time
+    grid = np.arange(1.0, last + 1e-9, 1 / 15)
+    assert len(v) == len(np.unique(np.floor(grid * fps + 1e-6))) and t[0] >= 1.0 - 1e-9
+    assert np.all(np.diff(t) > 0) and np.all(np.diff(t) <= 1 / 15 + 1 / fps + 1e-9)
+    ref, tref = clip_vectors(_cache(30.0), span_s=1.0, rate=15.0)
+    k = int(np.argmin(np.abs(tref - 1.5)))
+    j = int(np.argmin(np.abs(t - tref[k])))
+    assert abs(t[j] - tref[k]) <= 1 / fps
+    assert v[j, F["box_speed_max"]] == pytest.approx(ref[k, F["box_speed_max"]], rel=0.06)
