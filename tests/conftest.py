@@ -187,3 +187,25 @@ class WorkerProcess:
             return " | ".join(self.log_path.read_text(errors="replace").strip().splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def aihub_few_sequences(out: Path) -> Path:
+    """Five short AI-Hub sequences (three normal of 60 rows, two theft of 24) as an AI-Hub CSV at ``out``: too little
+    data on purpose — a split by sequence leaves the validation set without a class and theft with few windows."""
+    import numpy as np
+    import pandas as pd
+
+    from core.importing import parse_file
+
+    src = shared_path("data", "skeleton", "aihub", "datavalid.csv")
+    seqs = parse_file(src).sequences
+    starts = np.cumsum([0] + [s.frame_count for s in seqs])
+    picked, per = [], {}
+    for k, s in enumerate(seqs):
+        lab = s.clips[0].label
+        want = {"normal": 3, "theft": 2}.get(lab, 0)
+        if per.get(lab, 0) < want and s.frame_count >= 20:
+            per[lab] = per.get(lab, 0) + 1
+            picked += list(range(starts[k], starts[k] + min(s.frame_count, 60 if lab == "normal" else 24)))
+    pd.read_csv(src, dtype=str, keep_default_na=False).iloc[picked].to_csv(out, index=False)
+    return out

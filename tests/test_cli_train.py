@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from core.importing import AIHUB_LABELS, URFD_LABELS, parse_file
-from tests.conftest import ROOT, shared_path
+from tests.conftest import ROOT, aihub_few_sequences, shared_path
 from tests.test_cli import cli
 
 EVENT_KEYS = {
@@ -205,18 +205,7 @@ def test_bad_input_gives_one_line_and_exit_2(case, tmp_path, aihub_subset):
 def test_train_warns_about_a_split_without_a_class(tmp_path):
     """Five short sequences (three normal, two theft) from AI-Hub: the validation split (one sequence) lacks a class
     and theft has few windows: the summary and the warnings come before the run, in the CLI and the event stream."""
-    src = shared_path("data", "skeleton", "aihub", "datavalid.csv")
-    seqs = parse_file(src).sequences
-    starts = np.cumsum([0] + [s.frame_count for s in seqs])
-    picked, per = [], {}
-    for k, s in enumerate(seqs):
-        lab = s.clips[0].label
-        want = {"normal": 3, "theft": 2}.get(lab, 0)
-        if per.get(lab, 0) < want and s.frame_count >= 20:
-            per[lab] = per.get(lab, 0) + 1
-            picked += list(range(starts[k], starts[k] + min(s.frame_count, 60 if lab == "normal" else 24)))
-    data = tmp_path / "three.csv"
-    _text(src).iloc[picked].to_csv(data, index=False)
+    data = aihub_few_sequences(tmp_path / "five.csv")
     r = cli("train", "--data", data, "--model", "lstm", "--preset", "quick", "--window", "4", "--out", tmp_path / "a")
     assert r.returncode == 0, r.stderr
     assert "train windows  validation frames" in r.stderr

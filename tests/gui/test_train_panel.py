@@ -309,3 +309,25 @@ def test_real_training_bad_data_is_one_line(win, qtbot, tmp_path, train_cli):
     assert panel.run.returncode == 2
     assert win.statusBar().currentMessage() == msg
     assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_real_training_shows_data_warnings(win, qtbot, tmp_path, train_cli):
+    """Too little data (five AI-Hub sequences): the panel shows windows per class and split and the warnings
+    before the curves, and offers "Use this model" only when the validation macro-F1 is above 0."""
+    from tests.conftest import aihub_few_sequences
+
+    panel: TrainPanel = win.train_panel
+    panel.set_data([str(aihub_few_sequences(tmp_path / "five.csv"))])
+    panel.model_box.setCurrentText("lstm")
+    panel.preset_box.setCurrentText("quick")
+    panel.window_spin.setValue(4)
+    with qtbot.waitSignal(panel.run_finished, timeout=180_000) as blocker:
+        assert panel.start(out_dir=tmp_path / "run")
+    done = blocker.args[0]
+    assert done is not None, panel.last_message
+    assert any("validation split has no frames of" in w for w in panel.start_event["warnings"])
+    text = panel.status_label.text()
+    assert "warning: the validation split has no frames of" in text
+    f1 = done["metrics"]["macro_f1"]
+    assert panel.use_button.isEnabled() == (f1 > 0), (f1, text)
+    assert ("did not learn" in text) == (f1 <= 0)
