@@ -180,6 +180,21 @@ class SceneBuffer:
         return scene_features(self.tracks(), time_s, self.span_s)
 
 
+def nearest_pair(boxes: dict[int, np.ndarray]) -> tuple[int, int] | None:
+    """The two track IDs of a frame whose boxes are closest (box-centre distance in mean box heights); None with
+    fewer than two people (``boxes``: track ID → ``(4,)`` x1, y1, x2, y2 pixels)."""
+    ids = list(boxes)
+    if len(ids) < 2:
+        return None
+    b = np.stack([np.asarray(boxes[i], np.float32) for i in ids])
+    cen = (b[:, :2] + b[:, 2:]) / 2
+    hh = np.maximum(b[:, 3] - b[:, 1], 1.0)
+    d = np.linalg.norm(cen[:, None] - cen[None], axis=-1) / ((hh[:, None] + hh[None]) / 2)
+    np.fill_diagonal(d, np.inf)
+    i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+    return ids[i], ids[j]
+
+
 def involved(boxes: dict[int, np.ndarray], near: float = NEAR) -> set[int]:
     """Track IDs of a frame whose nearest other person is within ``near`` box heights (``boxes``: track ID →
     ``(4,)`` x1, y1, x2, y2 pixels)."""

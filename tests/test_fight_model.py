@@ -95,3 +95,42 @@ def test_player_labels_come_from_the_scene(fight_ckpt):
 
 def _fight_clip() -> str:
     return next(c for c, lab in _test_clips() if lab == 1)
+
+
+def test_scene_alert_rule_threshold_hold_and_rearm(fight_ckpt):
+    """The LabelTracker's scene alert on synthetic frames (two people side by side, then one alone): with the
+    threshold near 0 the alert fires once the hold has passed, once per episode; the second person leaving ends the
+    episode (no two people: score 0) and, after 2 s below, a new episode alerts again; an unreachable threshold
+    never alerts; one person alone never scores."""
+    from core.classify import TrackClassifier
+    from core.live import LiveConfig
+    from core.live.detector import LabelTracker
+    from core.pose.base import FramePoses, Person
+    from tests.core.test_scene import person
+
+    def frames(fps=10.0):
+        i = 0
+        for seg, two in ((3.0, True), (4.0, False), (3.0, True)):
+            for _ in range(int(seg * fps)):
+                fp = FramePoses(i, i / fps, "common13", 640, 480)
+                a = person(200)
+                fp.persons.append(Person(1, a[1], a[0], 0.9, "common13"))
+                if two:
+                    b = person(280)
+                    fp.persons.append(Person(2, b[1], b[0], 0.9, "common13"))
+                yield fp
+                i += 1
+
+    clf = TrackClassifier(fight_ckpt)
+    lt = LabelTracker(clf, LiveConfig(classifier=None, scene_threshold=1e-6, scene_hold_s=0.5), 10.0)
+    alerts, alone = [], []
+    for fp in frames():
+        _labels, al = lt.update(fp)
+        alerts += [(fp.time_s, a) for a in al]
+        if len(fp.persons) == 1 and fp.time_s > 4.5:  # the other left over 1 s + 5 smoothed frames ago
+            alone.append(lt.scene_score)
+    assert [round(t, 1) for t, _a in alerts] == [0.5, 7.5], alerts
+    assert all(a[1] == "fight" and a[0] in (1, 2) for _t, a in alerts)
+    assert alone and max(alone) == 0.0
+    never = LabelTracker(clf, LiveConfig(classifier=None, scene_threshold=1.01), 10.0)
+    assert not any(never.update(fp)[1] for fp in frames())

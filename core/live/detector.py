@@ -29,6 +29,14 @@ averaged probability is >= ``enter_prob`` and its keypoints are confidently seen
 clips (``tests/test_fall_alerts.py``, ``docs/BENCHMARKS.md``) every fall alerts 0.5-0.8 s after its labelled
 start, no normal clip alerts.
 
+Scene models (the shipped fight model, :mod:`core.fight`): instead of per-track windows, every frame's people go
+into a one-second :class:`core.scene.SceneBuffer` by raw track ID; one scene vector per frame is classified, its
+event probability averaged over the last frames is the *scene score* (:attr:`LabelTracker.scene_score`,
+:attr:`LiveResult.scene`; 0 while no frame of the last second holds two people), and an alert fires once per
+episode when the scene score stays at or above the checkpoint's operating threshold for its hold time
+(:attr:`LiveConfig.sensitivity` picks another operating point). The people close to another person show the
+scene label while the score is above the threshold (:func:`core.classify.label_scene`).
+
 Track fragmentation: ByteTrack often gives a falling person a new ID once they are on the floor
 (Fall04: track 1 until 6.7 s, then new IDs). With ``stitch_s > 0`` a new track that starts within
 ``stitch_s`` seconds of a lost track's last detection, and whose box overlaps the lost box (or its centre
@@ -354,8 +362,8 @@ def resolve_classifier(classifier: str | None) -> Path | None:
 
 
 def scene_operating_point(ckpt, sensitivity: str | None = None) -> dict:
-    """The alert operating point of a scene checkpoint: the one named ``sensitivity`` (its ``name``, or a
-    0-based index as text), or the checkpoint's default.
+    """The alert operating point of a scene checkpoint: the one named ``sensitivity`` (its ``name``), or the
+    checkpoint's default.
 
     Raises:
         PoseWatchError: no operating point of that name (the message lists them).
@@ -548,7 +556,7 @@ class LabelTracker:
         one needs the score below the threshold for ``max(2 s, hold)`` first, and is suppressed near a box
         alerted within ``repeat_s``). The alert names the involved person nearest to another."""
         from ..classify import label_scene
-        from ..scene import involved
+        from ..scene import nearest_pair
 
         self.scene_buffer.add(t, [(p.track_id, kps[p.track_id], np.asarray(p.bbox, np.float32)) for p in poses.persons])
         pr = self.clf.predict_scene(self.scene_buffer.features(t)[None])[0]
@@ -560,8 +568,8 @@ class LabelTracker:
             st = self.tracks[tid]
             st.label, st.prob, st.judged = lab.name, lab.prob, lab.name != UNCERTAIN
         boxes = {p.track_id: np.asarray(p.bbox, np.float32) for p in poses.persons}
-        close = sorted(involved(boxes)) or sorted(boxes)
-        self.scene_track = close[0] if close else None
+        pair = nearest_pair(boxes)
+        self.scene_track = pair[0] if pair else next(iter(boxes), None)
         alerts: list[tuple[int, str, float]] = []
         if best >= self.scene_threshold and self.scene_track is not None:
             self._scene_below_since = None

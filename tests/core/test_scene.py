@@ -129,3 +129,11 @@ def test_training_vectors_of_mixed_rate_clips(fps):
     j = int(np.argmin(np.abs(t - tref[k])))
     assert abs(t[j] - tref[k]) <= 1 / fps
     assert v[j, F["box_speed_max"]] == pytest.approx(ref[k, F["box_speed_max"]], rel=0.06)
+
+
+def test_nearest_pair():
+    from core.scene import nearest_pair
+
+    boxes = {7: person(100)[1], 3: person(600)[1], 5: person(180)[1]}
+    assert set(nearest_pair(boxes)) == {7, 5}
+    assert nearest_pair({1: person(0)[1]}) is None
