@@ -1087,8 +1087,10 @@ class LiveView(QWidget):
             self.persons_label.setText("")
             return
         skipped = self._session.skipped if self._session is not None else 0
+        scene = getattr(r, "scene", None)
         self.readout.setText(f"{r.fps:5.1f} fps · latency {r.latency_ms:4.0f} ms · dropped {r.dropped}"
-                             + (f" · skipped {skipped}" if skipped else ""))
+                             + (f" · skipped {skipped}" if skipped else "")
+                             + (f" · scene {scene:.2f}" if scene is not None else ""))
         pose = getattr(self._session.detector, "pose_description", "") if self._session is not None else ""
         self.readout.setToolTip(READOUT_TIP + (f"\nPose model: {pose}" if pose else ""))
 

@@ -590,3 +590,22 @@ def test_sensitivity_moves_along_the_fight_models_operating_points(qtbot, settin
     assert v2.model_choice == "fight"
     qtbot.waitUntil(lambda: len(v2.alert_points) == len(pts), timeout=60_000)
     assert v2.config().sensitivity == pts[1]["name"]
+
+
+def test_fight_clip_alerts_with_the_shipped_fight_model(view, qtbot):
+    """A fight from a source video the shipped fight model never saw (fi026, source video 6), every frame: the
+    readout shows the scene score, the people in the fight are labelled, and the alert reaches the event log."""
+    v = view
+    v.set_source(shared_path("data", "videos", "fight", "fi026.mp4"))
+    v.set_model("fight")
+    qtbot.waitUntil(lambda: bool(v.alert_points), timeout=60_000)
+    v.pace_files = False
+    scenes = []
+    with qtbot.waitSignal(v.event_added, timeout=FIRST_FRAME_MS + 120_000) as blocker:
+        assert v.start()
+        v.frame_shown.connect(lambda: scenes.append(v.readout.text()))
+    ev = blocker.args[0]
+    assert ev.label == "fight" and v.event_log.item(0, COL_LABEL).text() == "fight"
+    wait_stopped(qtbot, v, 120_000)
+    assert any(re.search(r"scene [01]\.\d\d$", t) for t in scenes), scenes[-3:]
+    assert {lab.name for lab in v.last_result.labels.values()} <= {"fight", "normal", "uncertain"}
