@@ -28,10 +28,10 @@ RUN apt-get update -qq \
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /usr/local/bin/uv
 
 WORKDIR /opt/posewatch
-COPY requirements.lock pyproject.toml ./
+COPY requirements.lock requirements-overrides.txt pyproject.toml ./
 RUN uv python install 3.11 \
  && uv venv --python 3.11 .venv \
- && uv pip install --python .venv/bin/python --no-cache -r requirements.lock \
+ && uv pip install --python .venv/bin/python --no-cache -r requirements.lock --override requirements-overrides.txt \
  && if [ -n "$TENSORRT" ]; then uv pip install --python .venv/bin/python --no-cache "$TENSORRT"; fi
 
 COPY . .

@@ -29,6 +29,6 @@ fi
 
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
-.venv/bin/python -m uv pip install -q --python .venv/bin/python -r requirements.lock
+.venv/bin/python -m uv pip install -q --python .venv/bin/python -r requirements.lock --override requirements-overrides.txt
 .venv/bin/python -m uv pip install -q --python .venv/bin/python --no-deps -e .
 echo "setup: done (.venv)"

@@ -39,3 +39,14 @@ def test_torch_and_torchvision_are_a_matching_pair():
     assert tv == (0, t[1] + 15), f"torchvision {torchvision.__version__} does not pair with torch {torch.__version__}"
     # the same CUDA build (local version label, e.g. +cu130), so torchvision's GPU ops load on a GPU worker
     assert torch.__version__.partition("+")[2] == torchvision.__version__.partition("+")[2]
+
+
+def test_one_distribution_writes_cv2():
+    """opencv-python and opencv-contrib-python both install ``cv2``; only one of them may be there (the code
+    needs no contrib module), and the lock says the same."""
+    from importlib.metadata import packages_distributions
+
+    providers = sorted(set(packages_distributions().get("cv2", [])))
+    assert providers == ["opencv-python"], providers
+    lock = _lock()
+    assert "opencv-python" in lock and "opencv-contrib-python" not in lock
