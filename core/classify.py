@@ -264,6 +264,46 @@ def track_windows(frames: np.ndarray, window: int, step: int = 1) -> tuple[np.nd
     return idx.astype(np.int64), np.maximum(np.arange(n) - first, 0)
 
 
+def build_classifier(name: str, config: dict, layout: str = "common13"):
+    """Build classifier architecture ``name`` of :mod:`models` from its ``config``, with the skeleton graph of
+    ``layout`` filled in for a model that works on the graph (ST-GCN) when ``config`` has none — checkpoints
+    written before the graph was stored in their config were all trained on the common 13-joint graph.
+
+    Args:
+        name: registry name (``lstm``, ``transformer``, ``stgcn``; see :data:`models.MODELS`).
+        config: keyword arguments (``num_classes``, ``in_channels``, ``num_joints``, the model's options).
+        layout: the input's joint layout (:mod:`core.layouts`).
+
+    Returns:
+        The ``torch.nn.Module`` (untrained weights).
+
+    Raises:
+        KeyError: unknown model; TypeError/ValueError: a config the model does not take.
+    """
+    import models
+
+    return models.build_model(name, with_graph(name, config, layout))
+
+
+def with_graph(name: str, config: dict, layout: str = "common13") -> dict:
+    """``config`` plus the skeleton graph of ``layout`` (``edges``, ``centre``, :func:`core.layouts.skeleton_graph`)
+    when model ``name`` takes one and ``config`` has no ``edges``; otherwise ``config`` unchanged (a copy).
+
+    Raises:
+        KeyError: unknown model.
+    """
+    import models
+
+    config = dict(config)
+    if models.takes_graph(name) and not config.get("edges"):
+        from .layouts import skeleton_graph
+
+        graph = skeleton_graph(layout)
+        config.setdefault("num_joints", graph["num_joints"])
+        config["edges"], config["centre"] = graph["edges"], graph["centre"]
+    return config
+
+
 class TrackClassifier:
     """Labels every track of a video from a checkpoint, window by window.
 
@@ -281,14 +321,12 @@ class TrackClassifier:
     def __init__(self, path: str | os.PathLike):
         import torch
 
-        from models import build_model
-
         self.path = Path(path)
         self.ckpt = load_checkpoint(path)
         try:
-            self.model = build_model(self.ckpt.model_name, self.ckpt.model_config)
+            self.model = build_classifier(self.ckpt.model_name, self.ckpt.model_config, self.ckpt.layout)
             self.model.load_state_dict(self.ckpt.state_dict)
-        except (KeyError, TypeError, RuntimeError) as e:
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise ModelError(f"{self.path.name}: weights do not fit model '{self.ckpt.model_name}': {str(e).splitlines()[0][:160]}") from None
         self.model.eval()
         self._torch = torch

@@ -193,3 +193,23 @@ def common_adjacency() -> np.ndarray:
     for i, j in COMMON13.bones:
         a[i, j] = a[j, i] = 1.0
     return a
+
+
+#: Joints of the common layout next to the body's centre of gravity (ST-GCN's spatial partition): shoulders, hips.
+COMMON_CENTRE: tuple[str, ...] = ("SHOULDER_LEFT", "SHOULDER_RIGHT", "HIP_LEFT", "HIP_RIGHT")
+
+
+def skeleton_graph(layout: str | SkeletonLayout = "common13") -> dict:
+    """The graph a graph classifier (``models.stgcn.STGCN``) is built on, as model-config entries.
+
+    Returns:
+        ``{"num_joints": V, "edges": [[i, j], …] (the layout's bones), "centre": [joint indices]}`` (JSON-able,
+        so it is stored with the checkpoint's ``model_config``). ``centre`` is the shoulders and hips the layout
+        has (empty when it has none).
+
+    Raises:
+        KeyError: unknown layout.
+    """
+    lay = get_layout(layout) if isinstance(layout, str) else layout
+    centre = [lay.joints.index(j) for j in COMMON_CENTRE if j in lay.joints]
+    return {"num_joints": lay.num_joints, "edges": [[int(i), int(j)] for i, j in lay.bones], "centre": centre}

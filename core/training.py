@@ -647,13 +647,14 @@ class Trainer:
 
     # -- pieces
     def _build(self):
-        import models
+        from .classify import build_classifier, with_graph
 
         k = len(self.data.label_names)
         c = feature_channels(self.cfg["features"])
-        self.model_config = {"num_classes": k, "in_channels": c, "num_joints": len(COMMON_JOINTS),
-                             **self.cfg["model_config"]}
-        return models.build_model(self.cfg["model"], self.model_config)
+        # the graph (for ST-GCN) goes into the config, so the checkpoint carries it
+        self.model_config = with_graph(self.cfg["model"], {"num_classes": k, "in_channels": c,
+                                                           "num_joints": len(COMMON_JOINTS), **self.cfg["model_config"]})
+        return build_classifier(self.cfg["model"], self.model_config)
 
     def evaluate(self, model, tracks: Sequence[Track]) -> tuple[dict, float]:
         """Frame-level metrics of ``model`` on ``tracks`` with the predict rule; returns (metrics, loss)."""

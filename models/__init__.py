@@ -2,8 +2,15 @@
 
 Every skeleton model takes ``(N, C, T, V)`` float32 input (C channels per joint, T frames, V joints) and
 returns ``(N, num_classes)`` logits; the scene model ``scene_mlp`` takes ``(N, F)`` scene-feature vectors
-(:mod:`core.scene`). Build them by name from a small config dict with
-:func:`build_model`.
+(:mod:`core.scene`). Build them by name from a small config dict with :func:`build_model`. This package imports
+only torch: a model that works on the skeleton graph (its class has ``takes_graph = True``: ST-GCN) gets the graph
+in its config (``edges``, ``centre``), which :func:`core.classify.build_classifier` supplies from
+:mod:`core.layouts`.
+
+Adding a classifier: write the ``nn.Module`` here (constructor ``(num_classes, in_channels, num_joints,
+**options)``, forward ``(N, C, T, V) → (N, K)``), add it to :data:`MODELS` (and :data:`SKELETON_MODELS` for a
+per-track model) and its small default options to :data:`DEFAULT_CONFIGS`; training (``--model NAME``),
+checkpoints and the GUI's model list pick it up.
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ def build_model(name: str, config: dict) -> nn.Module:
 
     ``config`` must hold ``num_classes`` (and usually ``in_channels``; ``num_joints`` defaults to 13) plus
     any of the model's own options; options left out take the class defaults, which equal
-    :data:`DEFAULT_CONFIGS` ``[name]``. Example: ``build_model("stgcn", {"num_classes": 4, "in_channels": 5})``.
+    :data:`DEFAULT_CONFIGS` ``[name]``. Example: ``build_model("lstm", {"num_classes": 4, "in_channels": 5})``;
+    a model with :func:`takes_graph` also needs ``edges`` and ``centre`` (see :mod:`models.stgcn`).
 
     Raises:
         KeyError: unknown model name (message lists the known ones).
@@ -52,3 +60,15 @@ def build_model(name: str, config: dict) -> nn.Module:
     except KeyError:
         raise KeyError(f"unknown model '{name}'; known: {', '.join(MODELS)}") from None
     return cls(**config)
+
+
+def takes_graph(name: str) -> bool:
+    """True when model ``name`` needs the skeleton graph (``edges``, ``centre``) in its config.
+
+    Raises:
+        KeyError: unknown model name.
+    """
+    try:
+        return bool(getattr(MODELS[name], "takes_graph", False))
+    except KeyError:
+        raise KeyError(f"unknown model '{name}'; known: {', '.join(MODELS)}") from None

@@ -1,4 +1,4 @@
-"""ST-GCN over the 13-joint common skeleton graph.
+"""ST-GCN over a skeleton graph that is passed in (PoseWatch uses the 13-joint common graph).
 
 Spatial-Temporal Graph Convolutional Network of Yan, Xiong and Lin, "Spatial Temporal Graph
 Convolutional Networks for Skeleton-Based Action Recognition", AAAI 2018
@@ -12,14 +12,17 @@ a linear head. The paper uses 9 blocks (64-64-64-64-128-128-128-256-256-256) for
 windows are 8-64 frames, so the default is 3 blocks (64-64-128, the last with temporal stride 2) and a
 temporal kernel of 9 (smaller kernels via the config for very short windows).
 
-Graph: :func:`core.layouts.common_adjacency` (bones of the 13 common joints) with self-loops. Partitioning
-is the paper's **spatial configuration** strategy (K = 3: the root node, centripetal neighbours that are
+Graph: the caller gives the bones (``edges``: pairs of joint indices) and the joints next to the body's
+centre (``centre``); they are part of the model config, so a checkpoint carries its graph
+(:func:`core.classify.build_classifier` supplies the common graph of :mod:`core.layouts`, and fills it in
+for checkpoints written before the graph was stored). This package imports only torch. Partitioning is
+the paper's **spatial configuration** strategy (K = 3: the root node, centripetal neighbours that are
 closer to the body's centre of gravity, centrifugal neighbours farther from it) by default, or the
 **uniform** strategy (K = 1) with ``partition="uniform"``. The common graph has no neck or pelvis joint,
-so the centre of gravity is a virtual node joined to the four torso joints (both shoulders and hips): a
-joint's distance to the centre is 1 + its hop distance to the nearest torso joint. Each partition matrix is
-column-normalised by the degree of the full graph with self-loops (``A Λ^-1``, as ``normalize_digraph`` in
-the reference code).
+so the centre of gravity is a virtual node joined to the ``centre`` joints (both shoulders and hips): a
+joint's distance to the centre is 1 + its hop distance to the nearest centre joint. Each partition matrix
+is column-normalised by the degree of the full graph with self-loops (``A Λ^-1``, as ``normalize_digraph``
+in the reference code).
 
 STEP (Banerjee et al., "STEP: Spatial Temporal Graph Convolutional Networks for Emotion Perception from
 Gaits", AAAI 2020) found one extra 64-channel graph layer better than wider channels; ``extra_64=True``
@@ -28,60 +31,77 @@ inserts that extra 64-channel block (64-64-64-128) instead of widening.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Sequence
+
 import torch
 import torch.nn as nn
 
-from core.layouts import COMMON_JOINTS, common_adjacency
 
-#: Indices (in :data:`core.layouts.COMMON_JOINTS`) of the torso joints that the virtual centre joins.
-TORSO = tuple(COMMON_JOINTS.index(j) for j in ("SHOULDER_LEFT", "SHOULDER_RIGHT", "HIP_LEFT", "HIP_RIGHT"))
+def adjacency(edges: Sequence[Sequence[int]], num_joints: int) -> torch.Tensor:
+    """``(V, V)`` float64 symmetric 0/1 adjacency of the bones ``edges`` (pairs of joint indices), no self loops.
+
+    Raises:
+        ValueError: an edge names a joint outside ``0..num_joints-1`` or joins a joint to itself.
+    """
+    a = torch.zeros(num_joints, num_joints, dtype=torch.float64)
+    for e in edges:
+        i, j = (int(v) for v in e)
+        if not (0 <= i < num_joints and 0 <= j < num_joints) or i == j:
+            raise ValueError(f"graph edge ({i}, {j}) is not a bone between two of the {num_joints} joints")
+        a[i, j] = a[j, i] = 1.0
+    return a
 
 
-def hop_distance(adjacency: np.ndarray) -> np.ndarray:
+def hop_distance(adjacency: torch.Tensor) -> torch.Tensor:
     """All-pairs hop distance of an unweighted graph.
 
     Args:
-        adjacency: ``(V, V)`` symmetric 0/1 array.
+        adjacency: ``(V, V)`` symmetric 0/1 tensor.
 
     Returns:
-        ``(V, V)`` float array of hop counts, ``inf`` where unreachable.
+        ``(V, V)`` float64 tensor of hop counts, ``inf`` where unreachable.
     """
-    v = adjacency.shape[0]
-    reach = [np.linalg.matrix_power(adjacency + np.eye(v), d) > 0 for d in range(v)]
-    dist = np.full((v, v), np.inf)
+    a = adjacency.to(torch.float64)
+    v = a.shape[0]
+    step = a + torch.eye(v, dtype=torch.float64)
+    reach = [torch.linalg.matrix_power(step, d) > 0 for d in range(v)]
+    dist = torch.full((v, v), float("inf"), dtype=torch.float64)
     for d in range(v - 1, -1, -1):
         dist[reach[d]] = d
     return dist
 
 
-def partitioned_adjacency(strategy: str = "spatial", adjacency: np.ndarray | None = None,
-                          centre: tuple[int, ...] = TORSO) -> np.ndarray:
-    """Normalised partitioned adjacency of the common graph, as in ST-GCN (Yan et al. 2018, Sec. 3.3/3.4).
+def partitioned_adjacency(strategy: str, edges: Sequence[Sequence[int]], num_joints: int,
+                          centre: Sequence[int] = ()) -> torch.Tensor:
+    """Normalised partitioned adjacency of a skeleton graph, as in ST-GCN (Yan et al. 2018, Sec. 3.3/3.4).
 
     Args:
         strategy: ``"spatial"`` (K = 3: root, centripetal, centrifugal) or ``"uniform"`` (K = 1).
-        adjacency: ``(V, V)`` 0/1 adjacency without self loops; default :func:`core.layouts.common_adjacency`.
-        centre: joints adjacent to the virtual centre of gravity (spatial strategy only).
+        edges: the bones, pairs of joint indices in ``0..num_joints-1``.
+        num_joints: V.
+        centre: joints adjacent to the virtual centre of gravity (spatial strategy only; at least one).
 
     Returns:
         ``(K, V, V)`` float32; ``out[k, j, i]`` weights the message from joint ``j`` to joint ``i``. The
         sum over ``k`` equals ``(A + I) Λ^-1`` (every column sums to 1).
 
     Raises:
-        ValueError: unknown strategy.
+        ValueError: unknown strategy, a bad edge, or no (or an out-of-range) centre joint for ``spatial``.
     """
-    a = common_adjacency() if adjacency is None else np.asarray(adjacency, np.float64)
-    v = a.shape[0]
+    a = adjacency(edges, num_joints)
+    v = num_joints
     hop = hop_distance(a)
-    a_hat = ((hop <= 1)).astype(np.float64)  # neighbours and self
-    norm = a_hat / a_hat.sum(axis=0, keepdims=True)  # column-normalised: A Λ^-1
+    a_hat = (hop <= 1).to(torch.float64)  # neighbours and self
+    norm = a_hat / a_hat.sum(dim=0, keepdim=True)  # column-normalised: A Λ^-1
     if strategy == "uniform":
-        return norm[None].astype(np.float32)
+        return norm[None].to(torch.float32)
     if strategy != "spatial":
         raise ValueError(f"unknown partition strategy {strategy!r}; known: spatial, uniform")
-    to_centre = 1 + hop[:, list(centre)].min(axis=1)  # (V,) distance of each joint to the centre
-    root, close, far = (np.zeros((v, v)) for _ in range(3))
+    centre = [int(c) for c in centre]
+    if not centre or not all(0 <= c < v for c in centre):
+        raise ValueError(f"the spatial partition needs centre joints in 0..{v - 1}, got {centre}")
+    to_centre = 1 + hop[:, centre].min(dim=1).values  # (V,) distance of each joint to the centre
+    root, close, far = (torch.zeros(v, v, dtype=torch.float64) for _ in range(3))
     for i in range(v):
         for j in range(v):
             if a_hat[j, i] == 0:
@@ -92,7 +112,7 @@ def partitioned_adjacency(strategy: str = "spatial", adjacency: np.ndarray | Non
                 close[j, i] = norm[j, i]
             else:
                 far[j, i] = norm[j, i]
-    return np.stack([root, close, far]).astype(np.float32)
+    return torch.stack([root, close, far]).to(torch.float32)
 
 
 class GraphConv(nn.Module):
@@ -138,12 +158,14 @@ class STGCNBlock(nn.Module):
 
 
 class STGCN(nn.Module):
-    """ST-GCN classifier over the 13-joint common graph (see the module docstring for sources).
+    """ST-GCN classifier over a skeleton graph (see the module docstring for sources).
 
     Args:
         num_classes: number of output classes.
         in_channels: C, channels per joint (the input must have exactly C channels).
-        num_joints: V; must be 13 (the common graph).
+        num_joints: V, joints of the graph.
+        edges: the graph's bones, pairs of joint indices (required; stored in the model config).
+        centre: joints next to the body's centre of gravity (the spatial partition's reference).
         channels: output channels of the blocks, in order (default 64-64-128).
         strides: temporal stride per block (default: 2 on the last block when there are 3 or more, else 1).
         extra_64: insert one extra 64-channel block after the first (STEP's finding: better than widening).
@@ -155,16 +177,20 @@ class STGCN(nn.Module):
     Input ``(N, C, T, V)`` float32; output ``(N, num_classes)`` logits.
 
     Raises:
-        ValueError: ``num_joints != 13``, bad config, or at forward time an input whose C or V differ.
+        ValueError: no graph, a bad graph or config, or at forward time an input whose C or V differ.
     """
 
+    #: the model config must carry the skeleton graph (``edges``, ``centre``)
+    takes_graph = True
+
     def __init__(self, num_classes: int, in_channels: int = 2, num_joints: int = 13,
+                 edges: Sequence[Sequence[int]] | None = None, centre: Sequence[int] = (),
                  channels: tuple[int, ...] | list[int] = (64, 64, 128), strides: tuple[int, ...] | list[int] | None = None,
                  extra_64: bool = False, temporal_kernel: int = 9, dropout: float = 0.0,
                  partition: str = "spatial", edge_importance: bool = True):
         super().__init__()
-        if num_joints != len(COMMON_JOINTS):
-            raise ValueError(f"ST-GCN is built on the {len(COMMON_JOINTS)}-joint common graph, not {num_joints} joints")
+        if not edges:
+            raise ValueError("ST-GCN needs its skeleton graph: edges=[(i, j), …] and centre=[…] in the model config")
         channels = list(channels)
         if strides is None:
             strides = [1] * len(channels)
@@ -177,7 +203,7 @@ class STGCN(nn.Module):
             channels.insert(1, 64)
             strides.insert(1, 1)
         self.in_channels, self.num_joints = in_channels, num_joints
-        a = torch.from_numpy(partitioned_adjacency(partition))
+        a = partitioned_adjacency(partition, edges, num_joints, centre)
         self.register_buffer("A", a)
         k = a.shape[0]
         self.data_bn = nn.BatchNorm1d(in_channels * num_joints)

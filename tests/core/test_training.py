@@ -206,3 +206,16 @@ def test_project_folder_and_dataset_pt_give_the_same_tracks(tmp_path):
         assert 0 < n <= direct.frame_counts()[name]
     x, y, _ = training_windows(pt.tracks, 16, 4)
     assert len(x) > 0 and set(y) == {0, 1, 2}
+
+
+def test_a_stgcn_checkpoint_carries_its_graph(tmp_path, urfd):
+    """The skeleton graph goes into the checkpoint's model_config, and the checkpoint loads from it."""
+    torch.set_num_threads(2)
+    t = Trainer(urfd, "stgcn", "quick", {"epochs": 1, "max_train_windows": 64}, out_dir=tmp_path, seed=0)
+    t.fit()
+    ck = load_checkpoint(tmp_path / "model.pt")
+    assert ck.model_config["edges"] == [list(b) for b in COMMON13.bones]
+    assert len(ck.model_config["centre"]) == 4 and ck.model_config["num_joints"] == 13
+    clf = TrackClassifier(tmp_path / "model.pt")
+    out = clf.predict_windows(np.zeros((2, ck.window, 13, 3), np.float32))
+    assert out.shape == (2, 3) and np.allclose(out.sum(1), 1, atol=1e-5)

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.layouts import COMMON13, common_adjacency
-from models import DEFAULT_CONFIGS, MODELS, SKELETON_MODELS, build_model
+from core.classify import with_graph
+from core.layouts import COMMON13, common_adjacency, skeleton_graph
+from models import DEFAULT_CONFIGS, MODELS, SKELETON_MODELS, build_model, takes_graph
 from models.stgcn import STGCN, partitioned_adjacency
+
+GRAPH = skeleton_graph("common13")
 
 NAMES = sorted(SKELETON_MODELS)
 
@@ -24,7 +27,8 @@ def _one_thread():
 
 
 def _model(name: str, num_classes: int = 3, in_channels: int = 3, **over) -> torch.nn.Module:
-    return build_model(name, dict(DEFAULT_CONFIGS[name], num_classes=num_classes, in_channels=in_channels, **over))
+    return build_model(name, with_graph(name, dict(DEFAULT_CONFIGS[name], num_classes=num_classes,
+                                                   in_channels=in_channels, **over)))
 
 
 def test_registry_names_and_defaults():
@@ -111,13 +115,32 @@ def test_default_parameter_count_is_small(name):
 def test_stgcn_extra_64_adds_one_block():
     assert len(_model("stgcn").blocks) == 3
     assert len(_model("stgcn", extra_64=True).blocks) == 4
-    with pytest.raises(ValueError, match="13-joint"):
-        STGCN(2, 3, num_joints=17)
+    with pytest.raises(ValueError, match="skeleton graph"):
+        STGCN(2, 3, num_joints=17)  # no graph given
+    with pytest.raises(ValueError, match="bone"):
+        STGCN(2, 3, num_joints=5, edges=[[0, 7]], centre=[0])
+
+
+def test_graph_models_get_the_graph_from_core():
+    assert takes_graph("stgcn") and not takes_graph("lstm") and not takes_graph("transformer")
+    cfg = with_graph("stgcn", {"num_classes": 2})
+    assert cfg["edges"] == [list(b) for b in COMMON13.bones] and cfg["num_joints"] == 13
+    assert [COMMON13.joints[i] for i in cfg["centre"]] == ["SHOULDER_LEFT", "SHOULDER_RIGHT", "HIP_LEFT", "HIP_RIGHT"]
+    assert with_graph("lstm", {"num_classes": 2}) == {"num_classes": 2}
+    mine = {"num_classes": 2, "edges": [[0, 1]], "centre": [0], "num_joints": 2}
+    assert with_graph("stgcn", mine) == mine  # a given graph is kept
+
+
+def test_stgcn_on_another_graph():
+    """models/ knows no layout: the same class runs on a 17-joint COCO graph passed in."""
+    g = skeleton_graph("coco17")
+    m = STGCN(3, 2, num_joints=17, edges=g["edges"], centre=g["centre"]).eval()
+    assert m(torch.randn(2, 2, 16, 17)).shape == (2, 3)
 
 
 @pytest.mark.parametrize("strategy", ["spatial", "uniform"])
 def test_normalised_adjacency(strategy):
-    a = partitioned_adjacency(strategy)
+    a = partitioned_adjacency(strategy, GRAPH["edges"], 13, GRAPH["centre"]).numpy()
     assert a.shape == ((3 if strategy == "spatial" else 1), 13, 13) and a.dtype == np.float32
     total = a.sum(axis=0)
     np.testing.assert_allclose(total.sum(axis=0), np.ones(13), rtol=1e-6)  # columns sum to 1
@@ -128,7 +151,7 @@ def test_normalised_adjacency(strategy):
         assert ((a > 0).sum(axis=0) <= 1).all()
         assert (np.diag(a[0]) > 0).all()
     with pytest.raises(ValueError):
-        partitioned_adjacency("distance")
+        partitioned_adjacency("distance", GRAPH["edges"], 13, GRAPH["centre"])
 
 
 def test_stgcn_uses_the_graph():
@@ -150,3 +173,34 @@ def test_stgcn_uses_the_graph():
         base = m(x)
         torch.testing.assert_close(m(x[..., flip]), base, rtol=1e-4, atol=1e-5)
         assert (m(x[..., wrong]) - base).abs().max() > 1e-3
+
+
+def test_shipped_checkpoints_without_a_stored_graph_load_and_give_the_same_outputs():
+    """resources/models/*.pt were written before the graph was stored in their model_config: they still load
+    (the common graph is filled in), the rebuilt adjacency equals the one saved in their weights, and their
+    logits on a fixed input equal those recorded before the graph moved out of models/
+    (tests/data/shipped_logits.json, keyed by the file's SHA-256)."""
+    import hashlib
+    import json
+
+    from core.classify import TrackClassifier
+    from core.defaults import resources_dir
+    from tests.conftest import ROOT
+
+    ref = json.loads((ROOT / "tests" / "data" / "shipped_logits.json").read_text())
+    checked = 0
+    for name, r in ref.items():
+        path = resources_dir() / "models" / name
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != r["sha256"]:
+            continue  # retrained since: its new checkpoint carries its graph
+        clf = TrackClassifier(path)
+        assert "edges" not in clf.ckpt.model_config  # an old checkpoint indeed
+        rebuilt = with_graph(clf.ckpt.model_name, clf.ckpt.model_config)
+        fresh = build_model(clf.ckpt.model_name, rebuilt)
+        torch.testing.assert_close(fresh.A, clf.ckpt.state_dict["A"], rtol=0, atol=0)
+        x = torch.randn(*r["shape"], generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            out = clf.model.eval()(x).numpy()
+        np.testing.assert_allclose(out, np.asarray(r["logits"], np.float32), rtol=1e-5, atol=1e-5)
+        checked += 1
+    assert checked >= 1, "no shipped checkpoint matches the recorded references"
