@@ -2,7 +2,7 @@
 ONNX model, on the four clips held out of the calibration.
 
 Per clip: 150 frames (every 2nd), downscaled to 640 px width, detected untracked with
-:class:`core.live.onnxpose.OnnxPoseEstimator` (conf 0.25, NMS IoU 0.7) by the float model (the reference), the
+:class:`core.pose.yolo_onnx.OnnxPoseEstimator` (conf 0.25, NMS IoU 0.7) by the float model (the reference), the
 INT8 model, and the float model at imgsz 480 for comparison. Agreement with the float model
 (:func:`core.pose.int8.agreement`: recall of all its persons and of those with conf >= 0.5, precision, keypoint
 error median/p95 in % of the box diagonal), and the median milliseconds per model call (``session.run`` only, on
@@ -29,7 +29,7 @@ CLIPS = {"street": V / "normal/openpose_examples_video.avi", "fall04": V / "fall
 
 def ms_per_call(est, frames: list[np.ndarray], n: int) -> float:
     """Median ms of ``session.run`` on the letterboxed frames (5 warm-up calls)."""
-    from core.live.onnxpose import letterbox_blob
+    from core.pose.yolo_onnx import letterbox_blob
 
     blobs = [letterbox_blob(f, est.imgsz)[0] for f in frames[:20]]
     for b in blobs[:5]:
@@ -50,7 +50,7 @@ def main() -> None:
     args = ap.parse_args()
     import onnxruntime as ort
 
-    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose.yolo_onnx import OnnxPoseEstimator
     from core.pose.int8 import agreement, calibration_frames, int8_model
 
     t0 = time.perf_counter()

@@ -211,7 +211,7 @@ def bench_serial(path: Path, width: int, max_frames: int | None) -> dict:
     from core.defaults import default_classifier_path
     from core.extract import estimate_poses
     from core.live import LabelTracker, LiveConfig
-    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose.yolo_onnx import OnnxPoseEstimator
     from core.overlay import draw_overlay
     from core.video import open_source
 

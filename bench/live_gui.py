@@ -41,7 +41,7 @@ def real_results(path: Path, n: int) -> list:
     from core.defaults import default_classifier_path
     from core.extract import estimate_poses
     from core.live import LabelTracker, LiveConfig, LiveResult
-    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose.yolo_onnx import OnnxPoseEstimator
     from core.video import open_source
 
     out = []

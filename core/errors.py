@@ -15,3 +15,7 @@ class ModelError(PoseWatchError):
 
 class CacheError(PoseWatchError):
     """A skeleton cache file is unreadable or belongs to another video/backend."""
+
+
+class RemoteError(PoseWatchError):
+    """The remote worker is unreachable, refused the token, or broke the protocol (one-line message)."""

@@ -1,5 +1,5 @@
 """Live detection (issue 5): camera, stream or file → poses, tracks, smoothed labels and alerts, in threads
-connected by bounded queues. See :mod:`core.live.detector` for the pipeline and :mod:`core.live.onnxpose`
+connected by bounded queues. See :mod:`core.live.detector` for the pipeline and :mod:`core.pose.yolo_onnx`
 for the lean ONNX Runtime YOLO-pose path it uses on the CPU.
 
     from core.live import LiveConfig, LiveDetector

@@ -76,7 +76,7 @@ class LiveConfig:
     Attributes:
         width: inference width in pixels (frames are downscaled first; None: full size). Results stay in
             pixels of the original frame.
-        backend: pose backend (``yolo``: the lean ONNX path on CPU, :class:`~core.live.onnxpose.
+        backend: pose backend (``yolo``: the lean ONNX path on CPU, :class:`~core.pose.yolo_onnx.
             OnnxPoseEstimator`; ``mediapipe``; ``yolo-ultralytics``: ultralytics' predictor).
         classifier: ``"fall"`` / ``"abnormal"`` (the shipped defaults, :mod:`core.defaults`), a checkpoint
             path, or None (no labels).
@@ -900,7 +900,7 @@ class LiveDetector:
         if cfg.pose_model:
             kw["model"] = cfg.pose_model
         if self._lean_path():
-            from .onnxpose import OnnxPoseEstimator
+            from ..pose.yolo_onnx import OnnxPoseEstimator
 
             threads = cfg.threads or (max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None)
             if cfg.precision == "int8" and not self._int8_failed:

@@ -313,7 +313,7 @@ def calibrate(model: str | os.PathLike, videos: list[str | os.PathLike], out_jso
 
     Each video gives frames ``0, every, 2 every, ...`` (at most ``frames_per_video``), downscaled to ``width``
     pixels and letterboxed at their natural shape (longest side ``imgsz``, padded to a multiple of 32 with grey
-    114, RGB, /255: exactly what :class:`core.live.onnxpose.OnnxPoseEstimator` feeds the model). ONNX Runtime's
+    114, RGB, /255: exactly what :class:`core.pose.yolo_onnx.OnnxPoseEstimator` feeds the model). ONNX Runtime's
     MinMax calibrator (moving average) records the range of every activation; the table is its calibration-cache
     JSON plus a ``"posewatch"`` key: ``format``, ``model`` (file name), ``model_sha256`` (of the ``.pt``),
     ``clips`` (``folder/name`` of each video), ``frames``, ``frames_per_video``, ``every``, ``width``, ``imgsz``,
@@ -338,7 +338,7 @@ def calibrate(model: str | os.PathLike, videos: list[str | os.PathLike], out_jso
     import onnx
     import onnxruntime as ort
 
-    from ..live.onnxpose import letterbox_blob
+    from .letterbox import letterbox_blob
 
     pt, src = _pt_and_onnx(model)
     out_json = Path(out_json)
@@ -409,7 +409,7 @@ def agreement(ref: list[tuple], test: list[tuple], iou: float = 0.5, strong: flo
     """How well detections ``test`` reproduce detections ``ref`` (e.g. INT8 vs the float model), frame by frame.
 
     Each list item is one frame's ``(boxes (N, 4) xyxy px, scores (N,) [0, 1], keypoints (N, V, 3) x, y px +
-    visibility)`` as returned by :meth:`core.live.onnxpose.OnnxPoseEstimator.detect`. A reference person is matched
+    visibility)`` as returned by :meth:`core.pose.yolo_onnx.OnnxPoseEstimator.detect`. A reference person is matched
     greedily (in the reference order, highest score first after NMS) to the unused test person of highest IoU
     above ``iou``.
 

@@ -12,13 +12,7 @@ See ``docs/REMOTE_WORKER.md`` for deployment on a GPU server.
 
 from __future__ import annotations
 
-from ..errors import PoseWatchError
-
-
-class RemoteError(PoseWatchError):
-    """The remote worker is unreachable, refused the token, or broke the protocol (one-line message)."""
-
-
-from .client import FallbackEstimator, RemotePoseEstimator, fetch_info, read_token  # noqa: E402
+from ..errors import RemoteError
+from .client import FallbackEstimator, RemotePoseEstimator, fetch_info, read_token
 
 __all__ = ["FallbackEstimator", "RemoteError", "RemotePoseEstimator", "fetch_info", "read_token"]

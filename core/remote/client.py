@@ -24,7 +24,7 @@ import numpy as np
 
 from ..pose.base import FramePoses, PoseEstimator
 from ..video import resize_to_width
-from . import RemoteError
+from ..errors import RemoteError
 from . import protocol as P
 
 

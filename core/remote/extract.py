@@ -14,7 +14,7 @@ from typing import Callable, Generator
 
 from ..cache import SkeletonCache
 from ..extract import Progress, iter_extract_frames, iter_load_or_extract
-from . import RemoteError
+from ..errors import RemoteError
 from .client import RemotePoseEstimator
 
 

@@ -35,6 +35,8 @@ import struct
 
 import numpy as np
 
+from .. import pose as _pose
+
 #: Largest WebSocket message either side accepts (bytes); the worker's uvicorn enforces it too.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 #: Largest JSON header of a frame message, and largest text message from a client (bytes).
@@ -46,7 +48,7 @@ MAX_QUEUE = 16
 DEFAULT_QUEUE = 4
 DEFAULT_JPEG_QUALITY = 90
 
-BACKENDS = ("yolo", "mediapipe")
+BACKENDS = _pose.BACKENDS  # the registered pose backends (core.pose)
 TRACKERS = ("bytetrack", "botsort")
 _HDR = struct.Struct(">I")
 

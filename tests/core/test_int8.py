@@ -30,7 +30,7 @@ def int8_path(models_dir):
 
 @pytest.fixture(scope="module")
 def estimators(int8_path):
-    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose.yolo_onnx import OnnxPoseEstimator
 
     return OnnxPoseEstimator(threads=2), OnnxPoseEstimator(threads=2, precision="int8")
 
@@ -84,7 +84,7 @@ def test_estimator_int8_process_and_describe(estimators, street_clip):
 
 
 def test_int8_with_onnx_path_or_unknown_precision_is_a_model_error(int8_path):
-    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose.yolo_onnx import OnnxPoseEstimator
 
     with pytest.raises(ModelError, match="needs a YOLO-pose .pt"):
         OnnxPoseEstimator(str(int8_path), precision="int8")

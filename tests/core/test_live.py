@@ -321,9 +321,9 @@ def test_memory_stays_flat_on_a_looping_clip():
 
 
 def test_lean_onnx_pose_matches_the_ultralytics_predictor(street_clip):
-    """core/live/onnxpose.py calls ONNX Runtime directly; on the same exported model it must find the same
+    """core/pose/yolo_onnx.py calls ONNX Runtime directly; on the same exported model it must find the same
     people as the ultralytics predictor (same boxes, scores and keypoints)."""
-    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose.yolo_onnx import OnnxPoseEstimator
     from core.pose import create_estimator
     from core.video import open_source, resize_to_width
 

@@ -99,3 +99,25 @@ def test_width_option_keeps_original_pixel_coordinates(fall04):
     assert full.persons and half.persons
     a, b = full.persons[0].bbox, half.persons[0].bbox
     assert np.abs(a - b).max() < 0.1 * (a[3] - a[1])
+
+
+def test_backends_come_from_one_registry(models_dir):
+    """create_estimator and estimator_settings look backends up in core.pose.BACKENDS (no if/elif): a backend
+    registered at run time is created like the built-in ones; an unknown name lists the registered ones."""
+    import pytest
+
+    from core.pose import BACKENDS, create_estimator, estimator_settings, get_backend, register_backend
+    from core.pose.yolo import YoloPoseEstimator
+    from core.remote import protocol
+
+    assert list(BACKENDS)[:2] == ["yolo", "mediapipe"] and protocol.BACKENDS is BACKENDS
+    assert get_backend("mediapipe").layout == "mediapipe33"
+    register_backend("yolo-again", "core.pose.yolo:YoloPoseEstimator", "core.pose.yolo:yolo_settings", "coco17")
+    try:
+        assert estimator_settings("yolo-again") == estimator_settings("yolo")
+        with create_estimator("yolo-again", device="cpu") as est:
+            assert isinstance(est, YoloPoseEstimator) and est.layout == "coco17"
+    finally:
+        del BACKENDS["yolo-again"]
+    with pytest.raises(ValueError, match="unknown pose backend 'nope'; choose one of yolo, mediapipe"):
+        create_estimator("nope")

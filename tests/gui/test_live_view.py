@@ -47,7 +47,7 @@ def warm_models(_session_cache):
     per run."""
     from core.classify import TrackClassifier
     from core.defaults import default_classifier_path
-    from core.live.onnxpose import OnnxPoseEstimator
+    from core.pose.yolo_onnx import OnnxPoseEstimator
 
     est = OnnxPoseEstimator()
     est.close()

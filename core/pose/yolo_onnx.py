@@ -1,5 +1,5 @@
-"""A lean YOLO-pose estimator for the live pipeline: ONNX Runtime called directly, without ultralytics'
-predictor around it.
+"""A lean YOLO-pose estimator: ONNX Runtime called directly, without ultralytics' predictor around it (the
+live pipeline's pose backend on the CPU).
 
 The model is ultralytics' own ONNX export of the YOLO-pose checkpoint (:func:`core.pose.yolo.export_onnx`,
 dynamic input size, cached per checkpoint hash). Pre-processing (letterbox to ``imgsz`` on the longest side,
@@ -21,34 +21,12 @@ import numpy as np
 
 from ..errors import ModelError
 from ..modelfiles import resolve_model, sha256_file
-from ..pose.base import FramePoses, PoseEstimator, track_detections
-from ..pose.tracking import Tracker
-from ..pose.yolo import DEFAULT_MODEL, export_onnx
+from .base import FramePoses, PoseEstimator, track_detections
+from .letterbox import letterbox, letterbox_blob
+from .tracking import Tracker
+from .yolo import DEFAULT_MODEL, export_onnx
 
-
-def letterbox(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, float, float]:
-    """Resize a BGR ``(H, W, 3)`` uint8 image so its longest side is ``imgsz`` pixels and pad it with grey 114 to
-    a multiple of 32 only (ultralytics' "rectangular" inference for dynamic models).
-
-    Returns:
-        ``(padded (H', W', 3) uint8 BGR, scale r, left pad dx, top pad dy)``: a model pixel ``(x, y)`` is the
-        image pixel ``((x - dx) / r, (y - dy) / r)``.
-    """
-    h, w = image.shape[:2]
-    r = min(imgsz / h, imgsz / w)
-    nw, nh = int(round(w * r)), int(round(h * r))
-    pw, ph = (-nw) % 32, (-nh) % 32  # rectangular: pad to a multiple of the stride only
-    img = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    top, left = ph // 2, pw // 2
-    img = cv2.copyMakeBorder(img, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114))
-    return img, r, float(left), float(top)
-
-
-def letterbox_blob(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, float, float]:
-    """:func:`letterbox` as the model input: ``((1, 3, H', W') float32 RGB in [0, 1], r, dx, dy)``."""
-    img, r, dx, dy = letterbox(image, imgsz)
-    blob = np.ascontiguousarray(img[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) * (1.0 / 255.0)
-    return blob, r, dx, dy
+__all__ = ["OnnxPoseEstimator", "letterbox", "letterbox_blob"]
 
 
 class OnnxPoseEstimator(PoseEstimator):
@@ -86,7 +64,7 @@ class OnnxPoseEstimator(PoseEstimator):
         self._sha = sha256_file(path)[:16]
         self.precision = precision
         if precision == "int8":
-            from ..pose.int8 import int8_model
+            from .int8 import int8_model
 
             onnx_path = int8_model(path)
         else:
