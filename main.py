@@ -24,6 +24,9 @@ import sys
 
 import click
 
+from core.choices import EXPORT_FORMATS, IMAGE_FORMATS, MODEL_NAMES, NORMALISATIONS, PRECISIONS, RUNTIMES, TRACKERS
+from core.pose import BACKENDS, DEFAULT_BACKEND
+
 EXIT_USER_ERROR = 2
 
 
@@ -46,13 +49,13 @@ class _Group(click.Group):
             _fail("interrupted")
 
 
-_backend_opt = click.option("--backend", type=click.Choice(["yolo", "mediapipe"]), default="yolo", show_default=True,
+_backend_opt = click.option("--backend", type=click.Choice(list(BACKENDS)), default=DEFAULT_BACKEND, show_default=True,
                             help="Pose backend: YOLO-pose (COCO-17, multi-person) or MediaPipe PoseLandmarker (33 landmarks).")
 _model_opt = click.option("--pose-model", default=None,
                           help="Pose model file name or path (default: yolo11n-pose.pt / pose_landmarker_lite.task).")
 _width_opt = click.option("--width", type=click.IntRange(min=32), default=None,
                           help="Downscale frames to this width (pixels) before inference; results stay in original pixels.")
-_tracker_opt = click.option("--tracker", type=click.Choice(["bytetrack", "botsort"]), default="bytetrack", show_default=True)
+_tracker_opt = click.option("--tracker", type=click.Choice(TRACKERS), default=TRACKERS[0], show_default=True)
 _device_opt = click.option("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if available).")
 
 
@@ -63,6 +66,19 @@ def _estimator_kwargs(backend: str, pose_model: str | None, tracker: str, device
     if device and backend == "yolo":
         kw["device"] = device
     return kw
+
+
+def _use_project_settings(folder) -> bool:
+    """Put ``folder``'s ``posewatch.yaml`` in force when ``folder`` is a project; True if it is one."""
+    from pathlib import Path
+
+    from core import config
+    from core.project import DB_NAME
+
+    if not (Path(folder) / DB_NAME).is_file():
+        return False
+    config.use_project(folder)
+    return True
 
 
 def _load_skeletons(video: str, backend: str, width: int | None, kw: dict):
@@ -76,9 +92,20 @@ def _load_skeletons(video: str, backend: str, width: int | None, kw: dict):
 
 @click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="posewatch")
+@click.option("--config", "config_files", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Settings file (YAML, keys as in resources/default.yaml) over the defaults; repeatable.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="One setting over the defaults and --config files, e.g. --set live.enter_prob=0.7; repeatable.")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
-    """PoseWatch: skeleton-based abnormal-behaviour detection in video."""
+def cli(ctx: click.Context, config_files: tuple[str, ...], settings: tuple[str, ...]) -> None:
+    """PoseWatch: skeleton-based abnormal-behaviour detection in video.
+
+    Defaults come from resources/default.yaml; a project folder's posewatch.yaml overrides them for that
+    project, and --config / --set override both."""
+    from core import config
+
+    config.reset()  # one invocation's settings: the defaults, then --config files, then --set
+    config.activate(config_files, settings)
     if ctx.invoked_subcommand is None:
         ctx.invoke(gui)
 
@@ -162,20 +189,23 @@ def _remote_skeletons(video: str, url: str, token_file: str | None, cafile: str 
 @click.option("--tls-cert", default=None, type=click.Path(dir_okay=False), help="TLS certificate (PEM); with --tls-key.")
 @click.option("--tls-key", default=None, type=click.Path(dir_okay=False), help="TLS private key (PEM).")
 @_model_opt
-@click.option("--imgsz", type=click.IntRange(min=32), default=640, show_default=True, help="YOLO inference size (pixels).")
+@click.option("--imgsz", type=click.IntRange(min=32), default=None,
+              help="YOLO inference size (pixels; default: the setting worker.imgsz, 640).")
 @click.option("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if available).")
-@click.option("--runtime", type=click.Choice(["auto", "onnx", "torch", "tensorrt"]), default="auto", show_default=True,
-              help="auto: TensorRT (half) on CUDA when tensorrt is installed, else PyTorch half; ONNX Runtime on CPU.")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default=None,
+              help="auto (the setting worker.runtime): TensorRT (half) on CUDA when tensorrt is installed, else "
+                   "PyTorch half; ONNX Runtime on CPU.")
 @click.option("--classifier", "classifiers", multiple=True, metavar="NAME=PATH",
               help="Add a classifier clients may ask for by NAME (repeatable); 'fall' and 'abnormal' are built in.")
-@click.option("--max-clients", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--max-queue", type=click.IntRange(1, 16), default=16, show_default=True,
-              help="Most frames one stream may queue; beyond it the oldest are dropped.")
-@click.option("--max-message-mb", type=click.FloatRange(0.1, 64), default=8.0, show_default=True,
-              help="Largest WebSocket message accepted (MiB).")
+@click.option("--max-clients", type=click.IntRange(min=1), default=None, help="Simultaneous streams (default: 8).")
+@click.option("--max-queue", type=click.IntRange(1, 16), default=None,
+              help="Most frames one stream may queue; beyond it the oldest are dropped (default: 16).")
+@click.option("--max-message-mb", type=click.FloatRange(0.1, 64), default=None,
+              help="Largest WebSocket message accepted (MiB; default: 8).")
 def worker_cmd(host: str, port: int, token_file: str, tls_cert: str | None, tls_key: str | None,
-               pose_model: str | None, imgsz: int, device: str | None, runtime: str, classifiers: tuple[str, ...],
-               max_clients: int, max_queue: int, max_message_mb: float) -> None:
+               pose_model: str | None, imgsz: int | None, device: str | None, runtime: str | None,
+               classifiers: tuple[str, ...], max_clients: int | None, max_queue: int | None,
+               max_message_mb: float | None) -> None:
     """Serve pose estimation, tracking and classification to PoseWatch desktops (the remote GPU worker).
 
     HTTP GET /health and /v1/info, WebSocket /v1/stream; every request but /health needs
@@ -183,9 +213,14 @@ def worker_cmd(host: str, port: int, token_file: str, tls_cert: str | None, tls_
     """
     from core.remote.server import WorkerConfig, parse_classifier_specs, read_token_file, serve
 
-    cfg = WorkerConfig(token=read_token_file(token_file), pose_model=pose_model, imgsz=imgsz, device=device,
-                       runtime=runtime, classifiers=parse_classifier_specs(classifiers), max_queue=max_queue,
-                       max_clients=max_clients, max_message_bytes=int(max_message_mb * 2**20))
+    from core import config
+
+    given = {"pose_model": pose_model, "imgsz": imgsz, "device": device, "runtime": runtime, "max_queue": max_queue,
+             "max_clients": max_clients,
+             "max_message_bytes": None if max_message_mb is None else int(max_message_mb * 2**20)}
+    cfg = WorkerConfig(token=read_token_file(token_file),  # options not given: the settings (worker.*)
+                       classifiers={**config.get("worker.classifiers"), **parse_classifier_specs(classifiers)},
+                       **{k: v for k, v in given.items() if v is not None})
     scheme = "https" if tls_cert else "http"
 
     def ready(state) -> None:
@@ -247,18 +282,18 @@ def _parse_split(text: str) -> tuple[float, float, float]:
 
 @cli.command("export")
 @click.option("--project", "project_dir", required=True, type=click.Path(file_okay=False), help="Project folder.")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["csv", "pt", "clips", "frames"]),
+@click.option("--format", "formats", multiple=True, type=click.Choice(EXPORT_FORMATS),
               help="What to write (repeatable; default: csv and pt): the skeleton CSV, the dataset.pt tensors, "
                    "one cropped video per clip, or every frame of each clip as an image.")
 @click.option("--out", "out", required=True, type=click.Path(), help="Output folder (must not exist yet).")
 @click.option("--window", type=click.IntRange(min=1), default=16, show_default=True, help="Frames per training window.")
 @click.option("--stride", type=click.IntRange(min=1), default=16, show_default=True, help="Frames between window starts.")
-@click.option("--normalisation", type=click.Choice(["none", "minmax", "hip_torso"]), default="none", show_default=True,
+@click.option("--normalisation", type=click.Choice(NORMALISATIONS), default="none", show_default=True,
               help="Per-window normalisation of the tensors.")
 @click.option("--split", "split", default="0.7,0.15,0.15", show_default=True,
               help="Train,val,test fractions of the videos (the split is by video).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
-@click.option("--image-format", type=click.Choice(["png", "jpg"]), default="png", show_default=True,
+@click.option("--image-format", type=click.Choice(IMAGE_FORMATS), default=IMAGE_FORMATS[0], show_default=True,
               help="Image format of --format frames (png is lossless).")
 @_backend_opt
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (once the new export is complete).")
@@ -277,6 +312,7 @@ def export_cmd(project_dir: str, formats: tuple[str, ...], out: str, window: int
 
     ratios = _parse_split(split)
     with Project.open(project_dir) as proj:
+        _use_project_settings(proj.folder)
         summary = run(iter_export(proj, out, formats or ("csv", "pt"), window=window, stride=stride,
                                   normalisation=normalisation, ratios=ratios, seed=seed, image_format=image_format,
                                   backend=backend, overwrite=overwrite), desc="export")
@@ -308,6 +344,7 @@ def import_cmd(project_dir: str, label: str | None, files: tuple[str, ...]) -> N
     from core.importing import iter_import, iter_read
     from core.project import Project
 
+    _use_project_settings(project_dir)
     parsed = run(iter_read(files, label), desc="read")
     with Project.open_or_create(Path(project_dir)) as proj:
         report = run(iter_import(proj, parsed), desc="import")
@@ -330,7 +367,7 @@ def _emit_error(events: str, msg: str) -> None:
               help="Training data: AI-Hub/URFD/PoseWatch skeleton CSV, an export's dataset.pt, or a project folder "
                    "(more files may follow as arguments: --data A.csv B.csv).")
 @click.argument("more_data", nargs=-1)
-@click.option("--model", "model", default="lstm", show_default=True, help="Model: lstm, transformer or stgcn.")
+@click.option("--model", "model", default="lstm", show_default=True, help=f"Model: {', '.join(MODEL_NAMES)}.")
 @click.option("--preset", default="default", show_default=True, help="Training preset: default, quick or seed.")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (model.pt, metrics.json).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Maximum epochs (default: the preset's).")
@@ -357,6 +394,8 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     try:
+        # a project's posewatch.yaml (e.g. its presets) counts for training on it (the first project named)
+        next((d for d in (data, *more_data) if _use_project_settings(d)), None)
         overrides = {"epochs": epochs, "window": window, "stride": stride, "batch_size": batch_size, "lr": lr,
                      "time_limit_s": time_limit}
         cfg = resolve_config(model, preset, overrides)
@@ -375,7 +414,9 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
         if events == "jsonl":
             import json
 
-            msg = (str(e).splitlines() or [""])[0][:200]
+            from core.errors import one_line
+
+            msg = one_line(e, 200)
             click.echo(json.dumps({"event": "error", "message": f"internal error: {type(e).__name__}: {msg}"}))
         raise
     if events != "jsonl":
@@ -408,7 +449,6 @@ def evaluate_cmd(model: str, data: str, more_data: tuple[str, ...], out: str | N
     """Frame-level metrics (accuracy, macro-F1, per-class precision/recall, confusion matrix) of a
     checkpoint on labelled skeletons, as JSON on stdout."""
     import json
-    from pathlib import Path
 
     from core.classify import load_checkpoint
     from core.training import evaluate_checkpoint, load_data
@@ -417,9 +457,9 @@ def evaluate_cmd(model: str, data: str, more_data: tuple[str, ...], out: str | N
     metrics = evaluate_checkpoint(model, load_data([data, *more_data], chunk_frames=0))
     text = json.dumps(metrics)
     if out:
-        tmp = Path(out).with_name(Path(out).name + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, out)
+        from core.files import write_text
+
+        write_text(out, text)
     click.echo(text)
     click.echo(f"macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f} on {metrics['frames']} frames",
                err=True)
@@ -443,7 +483,8 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 
     from core.classify import load_checkpoint
     from core.defaults import resolve_classifier
-    from core.training import TrainingError, _write_csv_atomic, predict_cache, predict_skeleton_csv
+    from core.files import write_csv
+    from core.training import TrainingError, predict_cache, predict_skeleton_csv
 
     model = str(resolve_classifier(model))
     load_checkpoint(model)
@@ -456,7 +497,7 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
         return
     cache = _load_skeletons(input_path, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
     df = predict_cache(model, cache)
-    _write_csv_atomic(df, Path(out))
+    write_csv(df, out)
     click.echo(f"wrote {out}: {len(df)} rows, {df['track_id'].nunique()} track(s)", err=True)
 
 
@@ -474,7 +515,7 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 @click.option("--width", type=click.IntRange(min=32), default=640, show_default=True,
               help="Downscale frames to this width (pixels) before inference.")
 @click.option("--imgsz", type=click.IntRange(min=32), default=640, show_default=True, help="Detector input size (pixels).")
-@click.option("--precision", type=click.Choice(["int8", "fp32"]), default="int8", show_default=True,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="YOLO pose model precision on the CPU: INT8 (shipped calibration table; faster) or float32.")
 @click.option("--pose-workers", "pose_workers", type=click.IntRange(min=1), default=None,
               help="Pose threads taking frames in turn (default: 2 on 2 or more cores).")

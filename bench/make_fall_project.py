@@ -58,12 +58,13 @@ SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared"))
 
 from core.errors import PoseWatchError  # noqa: E402
 from core.extract import Progress, run  # noqa: E402
-from core.importing import LABEL_COLOURS, URFD_LABELS  # noqa: E402
+from core.config import label_colour  # noqa: E402
+from core.importing import URFD_LABELS  # noqa: E402
 from core.layouts import COMMON_JOINTS, to_common  # noqa: E402
 
 FALL_DIR = SHARED / "data" / "videos" / "fall"
 URFD_CSV = SHARED / "data" / "skeleton" / "urfd" / "pose_urfd_3classes.csv"
-TAXONOMY = tuple((name, LABEL_COLOURS.get(name, "#888888"), str(i + 1)) for i, name in enumerate(URFD_LABELS))
+TAXONOMY = tuple((name, label_colour(name), str(i + 1)) for i, name in enumerate(URFD_LABELS))
 ANNOTATOR = "make_fall_project"
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import config
 from .errors import CacheError
+from .files import atomic_path
 from .pose.base import FramePoses, Person
 
 CACHE_FORMAT = 1
@@ -176,10 +177,9 @@ class SkeletonCache:
         """Write atomically to ``path`` (``.npz``); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, meta=np.array(json.dumps(self.meta)), frame=self.frame, track_id=self.track_id,
-                 bbox=self.bbox, score=self.score, keypoints=self.keypoints, offsets=self.offsets)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, meta=np.array(json.dumps(self.meta)), frame=self.frame, track_id=self.track_id,
+                     bbox=self.bbox, score=self.score, keypoints=self.keypoints, offsets=self.offsets)
         return path
 
     @classmethod

@@ -19,6 +19,7 @@ the same time as in training); checkpoints without ``fps`` use consecutive detec
 
 from __future__ import annotations
 
+import collections
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from .cache import SkeletonCache
-from .errors import ModelError
+from .errors import ModelError, describe_error, one_line
+from .files import atomic_path
 from .features import NORMALISATIONS, feature_channels, feature_spec, make_features
 from .layouts import to_common
 from .overlay import UNCERTAIN, TrackLabel
@@ -132,13 +134,16 @@ class Checkpoint:
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
-    """Write a checkpoint atomically (temporary name, then rename)."""
+    """Write a checkpoint atomically (:func:`core.files.atomic_path`).
+
+    Raises:
+        PoseWatchError: the folder is missing or not writable.
+    """
     import torch
 
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt.to_dict(), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(ckpt.to_dict(), tmp)
     return path
 
 
@@ -163,7 +168,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             warnings.simplefilter("ignore")
             d = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ModelError(f"classifier checkpoint {p} is corrupt or not a PyTorch file: {str(e).splitlines()[0][:120]}") from None
+        raise ModelError(f"classifier checkpoint {p} is corrupt or not a PyTorch file: {one_line(e, 120)}") from None
     if not isinstance(d, dict) or d.get("format") not in CHECKPOINT_FORMATS:
         raise ModelError(f"{p} is not a PoseWatch classifier checkpoint (expected format {CHECKPOINT_FORMAT})")
     if d.get("layout") != "common13":
@@ -264,6 +269,52 @@ def track_windows(frames: np.ndarray, window: int, step: int = 1) -> tuple[np.nd
     return idx.astype(np.int64), np.maximum(np.arange(n) - first, 0)
 
 
+class TrackHistory:
+    """The recent detections of one track, online, and the classifier window ending at the newest: the predict
+    rule of :func:`track_windows` (window ``T``, samples ``step`` frames apart) computed as detections arrive,
+    keeping only the detections that window can still need. The live detector and the remote worker label
+    tracks with it, so their labels equal the offline player's on the same skeletons.
+
+    Args:
+        window: T, samples per window.
+        step: frames between samples (:meth:`Checkpoint.step_for`; 1: the last T detections).
+    """
+
+    def __init__(self, window: int, step: int = 1):
+        self.window, self.step = int(window), max(1, int(step))
+        self.span = self.step * (self.window - 1)
+        self.frames: collections.deque[int] = collections.deque(maxlen=self.window if self.step == 1 else None)
+        self.kps: collections.deque[np.ndarray] = collections.deque(maxlen=self.frames.maxlen)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def last_frame(self) -> int:
+        """Frame index of the newest detection (-1 before the first)."""
+        return self.frames[-1] if self.frames else -1
+
+    def add(self, frame: int, keypoints: np.ndarray) -> None:
+        """Append a detection: ``frame`` (increasing) and its ``(V, C)`` common-joint keypoints (pixels, score)."""
+        self.frames.append(int(frame))
+        self.kps.append(keypoints)
+        # with step > 1 the oldest sample is the latest detection at or before frame - span: keep it and later ones
+        while self.step > 1 and len(self.frames) > 1 and self.frames[1] <= frame - self.span:
+            self.frames.popleft()
+            self.kps.popleft()
+
+    def latest_window(self) -> np.ndarray:
+        """The window of the newest detection: ``(T, V, C)`` (padded as :func:`track_windows` pads).
+
+        Raises:
+            IndexError: no detection yet.
+        """
+        if not self.frames:
+            raise IndexError("no detection yet")
+        idx, index = track_windows(np.fromiter(self.frames, np.int64, len(self.frames)), self.window, self.step)
+        return np.stack(self.kps)[idx[index[-1]]]
+
+
 def build_classifier(name: str, config: dict, layout: str = "common13"):
     """Build classifier architecture ``name`` of :mod:`models` from its ``config``, with the skeleton graph of
     ``layout`` filled in for a model that works on the graph (ST-GCN) when ``config`` has none — checkpoints
@@ -327,7 +378,7 @@ class TrackClassifier:
             self.model = build_classifier(self.ckpt.model_name, self.ckpt.model_config, self.ckpt.layout)
             self.model.load_state_dict(self.ckpt.state_dict)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise ModelError(f"{self.path.name}: weights do not fit model '{self.ckpt.model_name}': {str(e).splitlines()[0][:160]}") from None
+            raise ModelError(f"{self.path.name}: weights do not fit model '{self.ckpt.model_name}': {one_line(e, 160)}") from None
         self.model.eval()
         self._torch = torch
         self._ort = None  # an ONNX Runtime session once use_onnx() succeeded
@@ -447,7 +498,7 @@ class TrackClassifier:
             sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
             diff = float(np.abs(sess.run(None, {"x": probe})[0] - ref).max())
         except Exception as e:  # export support differs between model kinds and torch releases
-            self.onnx_error = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
+            self.onnx_error = describe_error(e, 160)
             return False
         if not diff <= 1e-4:
             self.onnx_error = f"ONNX Runtime differs from PyTorch by {diff:.2g} on {self.ckpt.model_name} {cfg}"

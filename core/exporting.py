@@ -90,12 +90,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PoseWatchError
+from .files import atomic_path
 from .extract import Cancelled, Progress
 from .features import NORMALISATIONS, normalise_window
 from .layouts import COMMON_JOINTS, to_common
 
 #: Formats :func:`iter_export` writes.
-EXPORT_FORMATS = ("csv", "pt", "clips", "frames")
+from .choices import EXPORT_FORMATS  # noqa: E402  (re-exported)
 #: Split names, in the order of their codes in ``dataset.pt``.
 SPLIT_NAMES = ("train", "val", "test")
 #: Seconds of the centred moving average that smooths a followed track's box.
@@ -520,9 +521,8 @@ def _save_dataset(path: Path, windows: list, meta: dict) -> None:
         "channels": ["x", "y", "score"],
         **meta,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(data, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(data, tmp)
 
 
 # ---------------------------------------------------------------------------------------- export

@@ -15,10 +15,12 @@ from typing import Callable, Generator, Iterator
 
 import numpy as np
 
+from . import files
 from .cache import SkeletonCache, cache_path
 from .errors import PoseWatchError, VideoError
 from .layouts import get_layout
 from .pose import DEFAULT_BACKEND, FramePoses, PoseEstimator, create_estimator, estimator_settings
+from .pose.base import rescale_poses
 from .video import Frame, open_source, resize_to_width
 
 
@@ -69,13 +71,7 @@ def estimate_poses(image: np.ndarray, estimator: PoseEstimator, frame_index: int
     """
     small, scale = resize_to_width(image, width)
     fp = estimator.process(small, frame_index, time_s)
-    if scale != 1.0:
-        for p in fp.persons:
-            p.bbox = p.bbox / scale
-            p.keypoints = p.keypoints.copy()
-            p.keypoints[:, :2] /= scale
-        fp.width, fp.height = image.shape[1], image.shape[0]
-    return fp
+    return rescale_poses(fp, scale, inverse=True, size=(image.shape[1], image.shape[0]))
 
 
 def extraction_settings(estimator: PoseEstimator, width: int | None) -> dict:
@@ -188,9 +184,8 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
         found = cache_path(video, settings, other)
         if not path.is_file() and found.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".copy.tmp")
-            shutil.copyfile(found, tmp)
-            os.replace(tmp, path)
+            with files.atomic_path(path) as tmp:
+                shutil.copyfile(found, tmp)
     if path.is_file():  # cached: no model needs loading
         try:
             return SkeletonCache.load(path)
@@ -242,17 +237,7 @@ def write_csv(cache: SkeletonCache, out: str | os.PathLike) -> Path:
     Raises:
         PoseWatchError: the output folder is missing or not writable.
     """
-    out = Path(out)
-    if not out.parent.exists():
-        raise PoseWatchError(f"output folder does not exist: {out.parent}")
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        cache_to_dataframe(cache).to_csv(tmp, index=False, float_format="%.3f")
-        os.replace(tmp, out)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise PoseWatchError(f"cannot write {out}: {e.strerror or e}") from None
-    return out
+    return files.write_csv(cache_to_dataframe(cache), out, float_format="%.3f")
 
 
 def iter_render(video: str | os.PathLike, cache: SkeletonCache, out: str | os.PathLike,
@@ -268,22 +253,16 @@ def iter_render(video: str | os.PathLike, cache: SkeletonCache, out: str | os.Pa
     out = Path(out)
     if not out.parent.exists():
         raise PoseWatchError(f"output folder does not exist: {out.parent}")
-    tmp = out.with_name(".tmp-" + out.name)
-    try:
-        with open_source(video) as src:
-            info = src.info
-            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*fourcc), info.fps, (info.width, info.height))
-            if not writer.isOpened():
-                raise PoseWatchError(f"cannot write video {out} (codec '{fourcc}' unavailable or folder not writable)")
-            try:
-                total = min(cache.frame_count, info.frame_count or cache.frame_count)
-                for fr in src.frames(0, total):
-                    writer.write(draw(fr.image, cache.poses(fr.index)))
-                    yield Progress(fr.index + 1, total, "rendering")
-            finally:
-                writer.release()
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # nothing half-written is left behind
-        raise
-    os.replace(tmp, out)
+    with files.atomic_path(out) as tmp, open_source(video) as src:
+        info = src.info
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*fourcc), info.fps, (info.width, info.height))
+        if not writer.isOpened():
+            raise PoseWatchError(f"cannot write video {out} (codec '{fourcc}' unavailable or folder not writable)")
+        try:
+            total = min(cache.frame_count, info.frame_count or cache.frame_count)
+            for fr in src.frames(0, total):
+                writer.write(draw(fr.image, cache.poses(fr.index)))
+                yield Progress(fr.index + 1, total, "rendering")
+        finally:
+            writer.release()
     return out

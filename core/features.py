@@ -16,7 +16,7 @@ import numpy as np
 
 from .layouts import COMMON_JOINTS
 
-NORMALISATIONS = ("none", "minmax", "hip_torso")
+from .choices import NORMALISATIONS  # noqa: E402  (re-exported)
 _J = {j: i for i, j in enumerate(COMMON_JOINTS)}
 
 

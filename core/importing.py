@@ -84,6 +84,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config
 from .cache import CACHE_FORMAT, SkeletonCache
 from .errors import PoseWatchError
 from .exporting import KEYPOINT_COLUMNS, SCORE_COLUMNS, TRAINING_CSV_COLUMNS
@@ -110,9 +111,6 @@ URFD_JOINTS = ("Nose", "LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist", "
 #: Azure Kinect's highest joint confidence level (K4ABT_JOINT_CONFIDENCE_HIGH).
 KINECT_MAX_CONFIDENCE = 3
 
-#: Colours for labels the importer adds to a taxonomy (others get grey).
-LABEL_COLOURS = {"upright": "#8bc34a", "falling": "#ff5722", "lying": "#3f51b5", "normal": "#4caf50",
-                 "theft": "#ff9800", "assault": "#f44336", "vandalism": "#9c27b0"}
 
 _AIHUB_XY = [f"{j}_{a}" for j in AIHUB17.joints for a in "XY"]
 _AIHUB_RAW = [f"{j}_{a}" for j in AIHUB17.joints for a in ("X", "Y", "CONFIDENCE_LEVEL")]
@@ -965,7 +963,7 @@ def iter_import(project, files: Sequence[str | os.PathLike | ParsedFile], label:
         check_cancel()
         with _one_transaction(project) as p:
             for name in new_labels:
-                p.add_label(name, LABEL_COLOURS.get(name, "#888888"), _free_hotkey(p))
+                p.add_label(name, config.label_colour(name), _free_hotkey(p))
             for fi, seq, key in plan:
                 if p.video_by_hash(key) is not None:  # registered meanwhile by another process: keep theirs
                     report.files[fi].skipped += 1
@@ -981,7 +979,6 @@ def iter_import(project, files: Sequence[str | os.PathLike | ParsedFile], label:
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
-            path.with_name(path.name + ".tmp.npz").unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 path.parent.rmdir()
         raise

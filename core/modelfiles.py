@@ -21,6 +21,7 @@ from typing import Callable
 
 from . import config
 from .errors import ModelError
+from .files import atomic_path
 
 
 @dataclass(frozen=True)
@@ -122,37 +123,33 @@ def download(spec: ModelSpec, dest_dir: Path, progress: ProgressFn | None = None
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     final = dest_dir / spec.name
-    tmp = dest_dir / (spec.name + ".part")
     base = os.environ.get("POSEWATCH_MODEL_URL_BASE")  # a mirror serving the same file names
     src = url or (f"{base.rstrip('/')}/{spec.name}" if base else spec.url)
     bar = None
     try:
-        with urllib.request.urlopen(src, timeout=30) as resp, open(tmp, "wb") as out:
-            total = resp.headers.get("Content-Length")
-            total = int(total) if total else None
-            if progress is None:
-                from tqdm import tqdm
+        with atomic_path(final) as tmp:  # a failed or partial download leaves nothing behind
+            try:
+                with urllib.request.urlopen(src, timeout=30) as resp, open(tmp, "wb") as out:
+                    total = resp.headers.get("Content-Length")
+                    total = int(total) if total else None
+                    if progress is None:
+                        from tqdm import tqdm
 
-                bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {spec.name}")
-            done = 0
-            while block := resp.read(1 << 16):
-                out.write(block)
-                done += len(block)
-                if bar is not None:
-                    bar.update(len(block))
-                else:
-                    progress(done, total)
-        if total is not None and done != total:
-            raise ModelError(f"download of {spec.name} ended early ({done} of {total} bytes)")
-        verify_model_file(tmp, spec)
-        os.replace(tmp, final)
+                        bar = tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {spec.name}")
+                    done = 0
+                    while block := resp.read(1 << 16):
+                        out.write(block)
+                        done += len(block)
+                        if bar is not None:
+                            bar.update(len(block))
+                        else:
+                            progress(done, total)
+            except Exception as e:  # network errors of every kind: one clear line
+                raise ModelError(f"cannot download {spec.name} from {src}: {e}") from None
+            if total is not None and done != total:
+                raise ModelError(f"download of {spec.name} ended early ({done} of {total} bytes)")
+            verify_model_file(tmp, spec)
         return final
-    except ModelError:
-        tmp.unlink(missing_ok=True)
-        raise
-    except Exception as e:  # network errors of every kind: one clear line
-        tmp.unlink(missing_ok=True)
-        raise ModelError(f"cannot download {spec.name} from {src}: {e}") from None
     finally:
         if bar is not None:
             bar.close()
@@ -205,6 +202,6 @@ def copy_into_cache(path: Path, subdir: str) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     dst = d / path.name
     if not dst.exists() or dst.stat().st_size != path.stat().st_size:
-        shutil.copy2(path, dst.with_suffix(dst.suffix + ".tmp"))
-        os.replace(dst.with_suffix(dst.suffix + ".tmp"), dst)
+        with atomic_path(dst) as tmp:
+            shutil.copy2(path, tmp)
     return dst

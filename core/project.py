@@ -23,26 +23,43 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import config
 from .errors import PoseWatchError
 
 DB_NAME = "project.sqlite"
 SKELETON_DIR = "skeletons"
 SCHEMA_VERSION = 1
 
-#: Default taxonomy: (name, colour, hotkey). "normal" is what the seed data called random clips.
-DEFAULT_TAXONOMY: tuple[tuple[str, str, str], ...] = (
-    ("normal", "#4caf50", "1"),
-    ("theft", "#ff9800", "2"),
-    ("assault", "#f44336", "3"),
-    ("vandalism", "#9c27b0", "4"),
-    ("fall", "#2196f3", "5"),
-)
+#: Default taxonomy as shipped: (name, colour, hotkey) from ``labels`` in ``resources/default.yaml``. "normal" is
+#: what the seed data called random clips. New projects take the taxonomy in force (:func:`core.config.default_taxonomy`).
+DEFAULT_TAXONOMY: tuple[tuple[str, str, str], ...] = config.default_taxonomy()
 
 VIDEO_KINDS = ("video", "skeletons")
 
 
 class ProjectError(PoseWatchError):
     """A project cannot be opened, or an edit is invalid (message says why, in one line)."""
+
+
+def check_new_project_folder(folder: str | os.PathLike) -> Path:
+    """``folder`` (absolute) if a new project may be made there: it does not exist yet, or it is an empty folder.
+
+    Raises:
+        ProjectError: a project is already there, it is a file, or it holds other files (one line saying so).
+    """
+    folder = Path(folder).expanduser().resolve()
+    if (folder / DB_NAME).exists():
+        raise ProjectError(f"a project already exists in {folder}: open it (File → Open project…)")
+    if folder.exists():
+        if not folder.is_dir():
+            raise ProjectError(f"{folder} is a file: a new project needs an empty or new folder")
+        try:
+            entries = next(os.scandir(folder), None)
+        except OSError as e:
+            raise ProjectError(f"cannot read {folder}: {e.strerror or e}") from None
+        if entries is not None:
+            raise ProjectError(f"{folder} is not empty: a new project needs an empty or new folder")
+    return folder
 
 
 @dataclass(frozen=True)
@@ -194,15 +211,21 @@ class Project:
         return conn
 
     @classmethod
-    def create(cls, folder: str | os.PathLike, taxonomy=DEFAULT_TAXONOMY) -> "Project":
-        """Create a new project in ``folder`` (created if missing) with ``taxonomy``.
+    def create(cls, folder: str | os.PathLike, taxonomy=None) -> "Project":
+        """Create a new project in ``folder`` with ``taxonomy`` (``(name, colour, hotkey)`` in class order;
+        default: :func:`core.config.default_taxonomy`). ``folder`` must be new (it is created) or empty: a
+        project never writes its database among other files.
 
         Raises:
-            ProjectError: a project already exists there, or the folder is not writable.
+            ProjectError: a project already exists there, the folder holds other files, it is a file, or it
+                cannot be created.
         """
         folder = Path(folder).expanduser().resolve()
         if (folder / DB_NAME).exists():
             raise ProjectError(f"a project already exists in {folder}")
+        check_new_project_folder(folder)
+        if taxonomy is None:
+            taxonomy = config.default_taxonomy()
         try:
             (folder / SKELETON_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as e:

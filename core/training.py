@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config, files
 from .errors import PoseWatchError
 from .features import feature_channels, feature_spec, make_features
 from .layouts import COMMON13, COMMON_JOINTS, to_common
@@ -53,25 +54,13 @@ class TrainingError(PoseWatchError):
     """Training data or options that cannot give a model (one-line message)."""
 
 
-#: Training presets. ``default`` trains in under 5 minutes on a 2-core CPU (time limit 240 s);
-#: ``quick`` is for tests (2 epochs on a subset); ``seed`` is the seed project's recipe (yololstm:
-#: min-max-scaled x/y, non-overlapping 16-frame windows, no augmentation, no class weights).
-PRESETS: dict[str, dict] = {
-    "default": {"window": 16, "stride": 2, "epochs": 40, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
-                "patience": 10, "val_fraction": 0.2, "chunk_frames": 100, "augment": True, "class_weights": True,
-                "features": {"normalisation": "hip_torso", "velocity": True, "score": False},
-                "time_limit_s": 240.0, "max_train_windows": None, "model_config": {}},
-    "quick": {"window": 16, "stride": 4, "epochs": 2, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4,
-              "patience": 10, "val_fraction": 0.2, "chunk_frames": 100, "augment": True, "class_weights": True,
-              "features": {"normalisation": "hip_torso", "velocity": True, "score": False},
-              "time_limit_s": 60.0, "max_train_windows": 512, "model_config": {}},
-    "seed": {"window": 16, "stride": 16, "epochs": 60, "batch_size": 32, "lr": 1e-3, "weight_decay": 0.0,
-             "patience": 15, "val_fraction": 0.2, "chunk_frames": 100, "augment": False, "class_weights": False,
-             "features": {"normalisation": "minmax", "velocity": False, "score": False},
-             "time_limit_s": 240.0, "max_train_windows": None, "model_config": {}},
-}
-#: Augmentation parameters: scale range per axis, rotation (degrees), flip probability, joint dropout.
-AUGMENT = {"scale": (0.9, 1.1), "rotate_deg": 10.0, "flip_p": 0.5, "dropout_p": 0.05}
+#: Training presets as shipped (``training`` in ``resources/default.yaml``: one base plus each preset's
+#: overrides; see there for what each is for). :func:`resolve_config` uses the presets in force
+#: (:func:`core.config.presets`, with project and CLI overrides).
+PRESETS: dict[str, dict] = config.presets()
+#: Augmentation parameters as shipped (``training.augment``): scale range per axis, rotation (degrees), flip
+#: probability, joint dropout; the trainer uses :func:`core.config.augment`.
+AUGMENT = config.augment()
 EVENTS = ("on_start", "on_epoch_end", "on_checkpoint", "on_done")
 #: A class with fewer training windows than this gets a warning before a run ("fewer than a handful").
 MIN_CLASS_WINDOWS = 10
@@ -474,7 +463,7 @@ def flip_windows(w: np.ndarray) -> np.ndarray:
 def augment(w: np.ndarray, rng: np.random.Generator, params: dict | None = None) -> np.ndarray:
     """Random anisotropic scale, small rotation about the window centre, left/right flip and joint
     dropout (score set to 0) of pixel windows ``(N, T, 13, 3)``; returns a new float32 array."""
-    p = {**AUGMENT, **(params or {})}
+    p = {**config.augment(), **(params or {})}
     n = len(w)
     out = w.astype(np.float32, copy=True)
     flip = rng.random(n) < p["flip_p"]
@@ -536,11 +525,12 @@ def resolve_config(model: str, preset: str = "default", overrides: dict | None =
     merged key by key). Raises TrainingError for an unknown preset or model."""
     import models
 
-    if preset not in PRESETS:
-        raise TrainingError(f"unknown preset '{preset}'; known: {', '.join(PRESETS)}")
+    presets = config.presets()
+    if preset not in presets:
+        raise TrainingError(f"unknown preset '{preset}'; known: {', '.join(presets)}")
     if model not in models.SKELETON_MODELS:
         raise TrainingError(f"unknown model '{model}'; known: {', '.join(models.SKELETON_MODELS)}")
-    cfg = json.loads(json.dumps(PRESETS[preset]))
+    cfg = json.loads(json.dumps(presets[preset]))
     o = dict(overrides or {})
     cfg["features"] = {**cfg["features"], **(o.pop("features", None) or {})}
     cfg["model_config"] = {**getattr(models, "DEFAULT_CONFIGS", {}).get(model, {}), **cfg["model_config"],
@@ -774,10 +764,8 @@ class Trainer:
         metrics["best_epoch"] = self.best_epoch
         self.metrics = metrics
         if self.out_dir is not None:
-            tmp = self.out_dir / "metrics.json.tmp"
-            tmp.write_text(json.dumps({**metrics, "data_hash": self.data.data_hash, "train_config": cfg,
-                                       "stopped": self.stopped}, indent=2))
-            os.replace(tmp, self.out_dir / "metrics.json")
+            files.write_json(self.out_dir / "metrics.json", {**metrics, "data_hash": self.data.data_hash,
+                                                              "train_config": cfg, "stopped": self.stopped}, indent=2)
         done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
             k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
             "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),
@@ -1013,19 +1001,11 @@ def predict_skeleton_csv(checkpoint: str | os.PathLike, path: str | os.PathLike,
     res["pred_label"] = id_of[pred]
     res["pred_label_name"] = [clf.label_names[i] for i in pred]
     res["pred_prob"] = np.round(probs[np.arange(n), pred], 4)
-    _write_csv_atomic(res, out)
+    files.write_csv(res, out)
     return {"rows": n, "sequences": len(pf.sequences),
             "counts": {nm: int((pred == i).sum()) for i, nm in enumerate(clf.label_names)}}
 
 
-def _write_csv_atomic(df, out: Path) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise TrainingError(f"cannot write {out}: {e.strerror or e}") from None
 
 
 def predict_cache(checkpoint: str | os.PathLike, cache) -> "object":

@@ -24,10 +24,12 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import config  # noqa: E402
 from .errors import VideoError  # noqa: E402
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: Video file and frame-image extensions (``file_types`` in ``resources/default.yaml``, read at start).
+VIDEO_EXTENSIONS = config.extensions("video")
+IMAGE_EXTENSIONS = config.extensions("image")
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 #: Seeks up to this many frames forward decode sequentially instead of asking FFmpeg to seek.

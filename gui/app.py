@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from core.errors import one_line
+
 APP_NAME = "PoseWatch"
 ORG_NAME = "PoseWatch"
 ORG_DOMAIN = "posewatch.local"
@@ -86,7 +88,7 @@ def run_app(files: list[str]) -> int:
     def report_unexpected(exc_type, exc, tb):
         # A bug in a slot must not kill the app or leave a silent window: log it, show one line.
         log.error("unexpected error", exc_info=(exc_type, exc, tb))
-        first = (str(exc).splitlines() or [""])[0][:200]
+        first = one_line(exc, 200)
         window.report_error(f"unexpected error: {exc_type.__name__}: {first}")
 
     previous_hook = sys.excepthook

@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import config
 from core.project import Clip, Label, Video
 
 from .commands import describe_crop
 
 #: Colours offered to new labels, in turn.
-NEW_LABEL_COLOURS = ("#00bcd4", "#cddc39", "#795548", "#e91e63", "#3f51b5", "#009688", "#ffc107", "#607d8b")
+NEW_LABEL_COLOURS = config.get("labels.new_label_palette")
 
 
 def parse_rect(text: str) -> tuple[float, float, float, float]:

@@ -72,7 +72,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import PoseWatchError
+from core import config
+from core.errors import PoseWatchError, describe_error
 from core.extract import Progress
 from core.overlay import OverlayOptions, draw_overlay
 
@@ -85,8 +86,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Keyboard shortcut of *View > Live detection…* (Ctrl+L already loads a classifier in the player).
-LIVE_SHORTCUT = "Ctrl+Shift+D"
+#: Keyboard shortcut of *View > Live detection…* (``shortcuts.live``; Ctrl+L already loads a classifier in the player).
+LIVE_SHORTCUT = config.shortcuts()["live"][0]
 #: Source kinds offered, in the order of the source-type selector.
 SOURCE_KINDS = ("webcam", "url", "file")
 SOURCE_TITLES = {"webcam": "Webcam", "url": "Stream URL", "file": "Video file"}
@@ -97,8 +98,8 @@ SHIPPED_MODELS = (("Falls (shipped)", "fall"), ("Fights (shipped)", "fight"),
                   ("Abnormal behaviour (shipped)", "abnormal"))
 MODEL_NONE = "None (skeletons only)"
 MODEL_BROWSE = "Checkpoint…"
-CHECKPOINT_FILTER = "PoseWatch classifiers (*.pt *.pth);;All files (*)"
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg);;All files (*)"
+CHECKPOINT_FILTER = config.file_filter("checkpoint")
+VIDEO_FILTER = config.file_filter("video")
 SETTINGS_PREFIX = "live/"
 #: How long :func:`wait_for_detectors` waits by default (milliseconds).
 JOIN_TIMEOUT_MS = 15_000
@@ -248,7 +249,7 @@ class _Session:
                 return
             except Exception as e:  # noqa: BLE001 - e.g. a checkpoint torch cannot read
                 log.exception("creating the live detector")
-                status(f"error: cannot start live detection: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}")
+                status(f"error: cannot start live detection: {describe_error(e)}")
                 return
             self.detector = det
             if self._stop_requested.is_set():
@@ -259,7 +260,7 @@ class _Session:
             det.join()
         except Exception as e:  # noqa: BLE001 - the thread must always report its end
             log.exception("live detector thread failed")
-            status(f"error: live detection failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}")
+            status(f"error: live detection failed: {describe_error(e, 200)}")
         finally:
             self._ended.set()
             # _RUNNING keeps this session (and its bridge) alive until the GUI thread has handled the

@@ -51,11 +51,12 @@ from PySide6.QtWidgets import (
 from core.cache import SkeletonCache
 from core.classify import TrackClassifier, iter_load_classifier
 from core.defaults import DEFAULT_CLASSIFIERS, resolve_classifier, shipped_kind
-from core.errors import PoseWatchError
+from core.errors import PoseWatchError, one_line
 from core.extract import iter_load_or_extract
 from core.overlay import OverlayOptions, TrackLabel, draw_overlay
 from core.pose import BACKENDS, DEFAULT_BACKEND
-from core.video import VIDEO_EXTENSIONS, Frame, VideoInfo, VideoSource, open_source
+from core import config
+from core.video import Frame, VideoInfo, VideoSource, open_source
 
 from .labelling import Labeller
 from .live_view import install as install_live_view
@@ -72,10 +73,9 @@ log = logging.getLogger(__name__)
 SPEEDS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 #: Length of the recent-files list.
 MAX_RECENT = 10
-#: File-dialog filter for videos.
-VIDEO_FILTER = "Videos (" + " ".join(f"*{e}" for e in VIDEO_EXTENSIONS) + ");;All files (*)"
-#: Classifier checkpoint filter.
-CHECKPOINT_FILTER = "PoseWatch classifiers (*.pt *.pth);;All files (*)"
+#: File-dialog filters (``file_filters`` in ``resources/default.yaml``).
+VIDEO_FILTER = config.file_filter("video")
+CHECKPOINT_FILTER = config.file_filter("checkpoint")
 
 RECENT_KEY = "recent_files"
 BACKEND_KEY = "backend"
@@ -87,51 +87,8 @@ DEFAULT_CLASSIFIER_CHOICE = "shipped:fight"
 #: Display names of the shipped default classifiers.
 SHIPPED_NAMES = {"abnormal": "abnormal behaviour", "fall": "falls", "fight": "fights"}
 
-#: Default keyboard shortcuts, by action name (see :attr:`MainWindow.actions`).
-SHORTCUTS: dict[str, tuple[str, ...]] = {
-    "open": ("Ctrl+O",),
-    "open_folder": ("Ctrl+Shift+O",),
-    "load_classifier": ("Ctrl+L",),
-    "unload_classifier": ("Ctrl+Shift+L",),
-    "compute_skeletons": ("Ctrl+E",),
-    "cancel_skeletons": ("Esc",),
-    "quit": ("Ctrl+Q",),
-    "play": ("Space",),
-    "prev_frame": ("Left",),
-    "next_frame": ("Right",),
-    "back_second": ("Shift+Left",),
-    "forward_second": ("Shift+Right",),
-    "first_frame": ("Home",),
-    "last_frame": ("End",),
-    "slower": ("[",),
-    "faster": ("]",),
-    "goto_frame": ("Ctrl+G",),
-    "skeleton": ("S",),
-    "boxes": ("B",),
-    "ids": ("T",),
-    "labels": ("L",),
-    "fit": ("F", "Ctrl+0"),
-    "zoom_in": ("Ctrl+=", "Ctrl++"),
-    "zoom_out": ("Ctrl+-",),
-    "actual_size": ("Ctrl+1",),
-    # labelling (gui.labelling); the label hotkeys (default 1-5) come from the project's taxonomy
-    "new_project": ("Ctrl+Shift+N",),
-    "open_project": ("Ctrl+Shift+P",),
-    "export": ("Ctrl+Shift+E",),
-    "import": ("Ctrl+Shift+I",),
-    "mark_in": ("I",),
-    "mark_out": ("O",),
-    "clear_marks": ("Backspace",),
-    "commit_clip": ("Return", "Enter"),
-    "delete_clip": ("Delete",),
-    "relabel_clip": ("R",),
-    "crop_tool": ("C",),
-    "crop_track": ("Shift+C",),
-    "next_clip": ("Ctrl+Right",),
-    "prev_clip": ("Ctrl+Left",),
-    "undo": ("Ctrl+Z",),
-    "redo": ("Ctrl+Shift+Z", "Ctrl+Y"),
-}
+#: Keyboard shortcuts by action name (``shortcuts`` in ``resources/default.yaml``; see :attr:`MainWindow.actions`).
+SHORTCUTS: dict[str, tuple[str, ...]] = config.shortcuts()
 
 
 def format_time(seconds: float) -> str:
@@ -140,10 +97,6 @@ def format_time(seconds: float) -> str:
     m, rest = divmod(ms, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{m:02d}:{s:02d}.{ms:03d}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:400]
 
 
 class MainWindow(QMainWindow):
@@ -539,7 +492,7 @@ class MainWindow(QMainWindow):
     # ================================================================ errors
     def report_error(self, message: str) -> None:
         """Show a one-line error in the status bar and (unless disabled) a non-blocking message box."""
-        msg = _one_line(message)
+        msg = one_line(message)
         self._last_error = msg
         log.warning("%s", msg)
         self.statusBar().showMessage(msg)

@@ -55,6 +55,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import config
+from core.errors import one_line
+
 from .workers import ThreadOwner, ThreadRegistry, call_on_close
 
 if TYPE_CHECKING:
@@ -65,17 +68,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SETTINGS_PREFIX = "remote/"
-DEFAULT_URL = "ws://127.0.0.1:8765"
+DEFAULT_URL = config.get("remote.url")
 TASKS = ("extract", "live")
 TASK_TITLES = {"extract": "Extraction", "live": "Live view"}
 MODES = ("local", "remote")
-#: seconds between two status requests while connected
-POLL_INTERVAL_S = 2.0
-#: seconds to wait between reconnection attempts (the last value repeats)
-BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
-#: timeout of one status request (seconds)
-REQUEST_TIMEOUT_S = 5.0
-TOKEN_FILTER = "Token files (*.token *.txt *.key);;All files (*)"
+#: seconds between two status requests while connected (``remote.poll_interval_s``)
+POLL_INTERVAL_S = config.get("remote.poll_interval_s")
+#: seconds to wait between reconnection attempts, the last value repeats (``reconnect.worker_backoff_s``)
+BACKOFF_S = config.backoff("worker")
+#: timeout of one status request (seconds; ``remote.request_timeout_s``)
+REQUEST_TIMEOUT_S = config.get("remote.request_timeout_s")
+TOKEN_FILTER = config.file_filter("token")
 
 # states of the panel
 IDLE = "disconnected"
@@ -86,18 +89,13 @@ UNREACHABLE = "unreachable"
 LOST = "lost"
 INVALID = "invalid"
 UNTRUSTED = "untrusted"
-CERT_FILTER = "Certificates (*.pem *.crt *.cer);;All files (*)"
+CERT_FILTER = config.file_filter("certificate")
 
 
 # ==================================================================== helpers (no widgets)
 def _truthy(value: object) -> bool:
     """A QSettings value as a bool (INI files give back ``"true"``/``"false"`` strings)."""
     return value is True or str(value).lower() in ("true", "1", "yes")
-
-
-def _one_line(text: object, limit: int = 240) -> str:
-    s = (str(text).strip().splitlines() or [""])[0]
-    return s[:limit]
 
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
@@ -113,7 +111,7 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
         trusted — a self-signed one needs its file) or ``"unreachable"`` (no answer: connection
         refused, timeout, DNS, the worker died), and a one-line message.
     """
-    message = _one_line(exc) or type(exc).__name__
+    message = one_line(exc) or type(exc).__name__
     kind = getattr(exc, "kind", None)
     if kind in (REFUSED, UNREACHABLE, UNTRUSTED):
         return kind, message
@@ -141,7 +139,7 @@ def format_load(load: object) -> str:
     """A short text for the worker's ``load`` dict, e.g. ``"clients 1, queued 0, CPU 35%, mem 20%"``
     (``dropped``/``errors`` only when not 0; other keys of an unknown dict as ``key value``)."""
     if not isinstance(load, dict) or not load:
-        return "–" if not load else _one_line(load)
+        return "–" if not load else one_line(load)
     parts = []
     known = {k for k, _, _ in LOAD_FIELDS}
     for key, label, unit in LOAD_FIELDS:
@@ -179,7 +177,7 @@ def format_models(models: object) -> str:
         return "; ".join(parts) or "–"
     if isinstance(models, (list, tuple)):
         return ", ".join(str(m) for m in models) or "–"
-    return "–" if models is None else _one_line(models)
+    return "–" if models is None else one_line(models)
 
 
 def check_url(url: str) -> str | None:
@@ -270,7 +268,7 @@ class HealthPoller(ThreadOwner):
         try:
             from core.remote.client import fetch_info
         except Exception as e:  # noqa: BLE001 - reported as one line, the panel stays usable
-            self._q_failed.emit(REFUSED, f"remote client unavailable: {_one_line(e)}", 0.0, 1)
+            self._q_failed.emit(REFUSED, f"remote client unavailable: {one_line(e)}", 0.0, 1)
             return
         failures = 0
         while not self._stop.is_set():
@@ -480,7 +478,7 @@ class RemotePanel(QWidget):
                 self._set_token_from_file(str(path), persist=False)
             except Exception as e:  # noqa: BLE001 - a vanished token file must not break the window
                 self._token_file = None
-                self.token_file_label.setText(f"token file not readable: {_one_line(e)}")
+                self.token_file_label.setText(f"token file not readable: {one_line(e)}")
 
     # ---------------------------------------------------------------- public API
     @property
@@ -564,7 +562,7 @@ class RemotePanel(QWidget):
         try:
             self._set_token_from_file(path, persist=True)
         except Exception as e:  # noqa: BLE001 - one line in the panel, never a traceback
-            msg = _one_line(e)
+            msg = one_line(e)
             self.token_file_label.setText(f"token file: {msg}")
             self.message.emit(f"remote: {msg}")
             return False
@@ -636,7 +634,7 @@ class RemotePanel(QWidget):
             remote: True while its frames go to the worker, False while they run locally, None
                 when unknown.
         """
-        self._q_execution.emit(task, _one_line(text, 400), remote)
+        self._q_execution.emit(task, one_line(text, 400), remote)
 
     def execution(self, task: str) -> tuple[bool | None, str]:
         """The last :meth:`report_execution` of ``task``: ``(remote, text)`` (``(None, "")`` if none)."""

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import config
 from core.project import Clip
 
 #: Pixel height of one row.
@@ -44,7 +45,7 @@ EDGE_TOLERANCE_PX = 6
 #: Name of the whole-frame row.
 WHOLE_FRAME = "whole frame"
 #: Fill of clips whose label is not in the colour map.
-UNKNOWN_COLOUR = "#888888"
+UNKNOWN_COLOUR = config.get("labels.unknown_colour")
 
 
 def _pen(colour, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:

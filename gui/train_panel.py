@@ -70,6 +70,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import config
+from core.errors import one_line
+
 from .workers import ThreadOwner, ThreadRegistry
 
 if TYPE_CHECKING:
@@ -80,9 +83,9 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 MAIN_PY = ROOT / "main.py"
 
-MODEL_NAMES = ("lstm", "transformer", "stgcn")
+from core.choices import MODEL_NAMES  # noqa: E402
 FALLBACK_PRESETS = ("default", "quick", "seed")
-DATA_FILTER = "Training data (*.pt *.csv);;PoseWatch export (*.pt);;Skeleton CSV (*.csv);;All files (*)"
+DATA_FILTER = config.file_filter("training_data")
 SETTINGS_PREFIX = "train/"
 STOP_GRACE_MS = 20_000
 STDERR_KEEP = 200
@@ -837,7 +840,7 @@ class TrainPanel(QWidget):
                 except (ValueError, TypeError) as e:
                     log.warning("bad confusion matrix in the done event: %s", e)
         elif kind == "error":
-            self.last_message = str(ev.get("message", "")).strip().splitlines()[0] if ev.get("message") else ""
+            self.last_message = one_line(ev.get("message") or "")
 
     def _on_finished(self, run: TrainRun, rc: int, last_stderr: str, done: object) -> None:
         if run is not self._run:
@@ -902,7 +905,7 @@ class TrainPanel(QWidget):
         self.status_label.setText(text)
 
     def _report(self, message: str) -> None:
-        msg = (str(message).strip().splitlines() or [""])[0]
+        msg = one_line(message)
         self.last_message = msg
         self._set_status(msg)
         if self.w is not None:

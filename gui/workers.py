@@ -27,15 +27,10 @@ from typing import Any, Callable, Generator
 
 from PySide6.QtCore import QEvent, QObject, QThread, Qt, Signal, Slot
 
-from core.errors import PoseWatchError
+from core.errors import PoseWatchError, describe_error
 from core.extract import Cancelled, Progress
 
 log = logging.getLogger(__name__)
-
-def _one_line(exc: BaseException) -> str:
-    text = (str(exc).strip().splitlines() or [""])[0]
-    return text[:300] if isinstance(exc, PoseWatchError) and text else f"{type(exc).__name__}: {text[:300]}"
-
 
 class TargetThread(QThread):
     """A QThread that runs ``target()`` (the background half of :class:`GeneratorWorker`, the Train panel's
@@ -218,7 +213,7 @@ class GeneratorWorker(ThreadOwner):
         except BaseException as e:  # noqa: BLE001 - everything is reported, nothing escapes the thread
             if not isinstance(e, PoseWatchError):
                 log.error("background task %s failed", getattr(self._func, "__name__", self._func), exc_info=True)
-            self._q_failed.emit(_one_line(e))
+            self._q_failed.emit(describe_error(e))
             return
         if self._cancel.is_set():
             self._q_cancelled.emit()

@@ -61,17 +61,22 @@ from ..video import resize_to_width  # first: sets OpenCV's log level before cv2
 import cv2
 import numpy as np
 
-from ..errors import ModelError, PoseWatchError, VideoError
+from .. import config
+from ..errors import ModelError, PoseWatchError, VideoError, one_line
+from ..files import atomic_path
 from ..overlay import UNCERTAIN, TrackLabel, draw_overlay
-from ..pose.base import FramePoses, PoseEstimator, track_detections
+from ..pose.base import FramePoses, PoseEstimator, rescale_poses, track_detections
 
-#: Seconds between reconnection attempts of a lost live source: 1, 2, 4, 8, 8, … (capped).
-BACKOFF_S = (1.0, 2.0, 4.0, 8.0)
+#: Seconds between reconnection attempts of a lost live source, as shipped (``reconnect.source_backoff_s``;
+#: the detector reads the value in force, :func:`core.config.backoff`): 1, 2, 4, 8, 8, … (capped).
+BACKOFF_S = config.backoff("source")
 
 
 @dataclass
+@config.section_defaults("live")
 class LiveConfig:
-    """Settings of a :class:`LiveDetector`.
+    """Settings of a :class:`LiveDetector`. Every default is ``live.<field>`` of ``resources/default.yaml`` (with the
+    project and CLI overrides in force, :mod:`core.config`) when the instance is made.
 
     Attributes:
         width: inference width in pixels (frames are downscaled first; None: full size). Results stay in
@@ -138,43 +143,43 @@ class LiveConfig:
             time in seconds (None: from the operating point).
     """
 
-    width: int | None = 640
-    backend: str = "yolo"
-    classifier: str | None = "fall"
-    smooth_windows: int = 5
-    enter_prob: float = 0.6
-    exit_prob: float = 0.4
-    alert_hold_s: float = 0.3
-    normal_labels: tuple[str, ...] = ("normal", "upright")
-    pre_s: float = 2.0
-    post_s: float = 2.0
-    events_dir: str | None = None
-    sound: bool = False
-    queue_size: int = 1
-    realtime: bool | None = None
-    events_file: str | None = None
-    imgsz: int = 640
-    precision: str = "int8"
-    pose_model: str | None = None
-    tracker: str = "bytetrack"
-    threads: int | None = None
-    pose_workers: int | None = None
-    classify_every: int = 1
-    classifier_threads: int = 1
-    stitch_s: float = 1.0
-    repeat_s: float = 10.0
-    fall_labels: tuple[str, ...] = ("falling", "lying")
-    fall_aspect_gain: float = 1.8
-    min_kp_score: float = 0.4
-    fall_window_s: float = 3.0
-    pace_fps: float | None = None
-    loop: bool = False
-    start_frame: int = 0
-    stop_frame: int | None = None
-    device: str | None = None
-    sensitivity: str | None = None
-    scene_threshold: float | None = None
-    scene_hold_s: float | None = None
+    width: int | None
+    backend: str
+    classifier: str | None
+    smooth_windows: int
+    enter_prob: float
+    exit_prob: float
+    alert_hold_s: float
+    normal_labels: tuple[str, ...]
+    pre_s: float
+    post_s: float
+    events_dir: str | None
+    sound: bool
+    queue_size: int
+    realtime: bool | None
+    events_file: str | None
+    imgsz: int
+    precision: str
+    pose_model: str | None
+    tracker: str
+    threads: int | None
+    pose_workers: int | None
+    classify_every: int
+    classifier_threads: int
+    stitch_s: float
+    repeat_s: float
+    fall_labels: tuple[str, ...]
+    fall_aspect_gain: float
+    min_kp_score: float
+    fall_window_s: float
+    pace_fps: float | None
+    loop: bool
+    start_frame: int
+    stop_frame: int | None
+    device: str | None
+    sensitivity: str | None
+    scene_threshold: float | None
+    scene_hold_s: float | None
 
 
 @dataclass
@@ -306,8 +311,8 @@ class TrackState:
     """Per-track classification state.
 
     Attributes:
-        frames: ring buffer of frame indices (int) of the track's detections.
-        kps: ring buffer of ``(13, 3)`` float32 common keypoints (pixels + score).
+        history: the track's recent detections (:class:`core.classify.TrackHistory`: frame indices and
+            ``(13, 3)`` float32 common keypoints) and the window of the newest.
         probs: the last ``smooth_windows`` probability vectors ``(K,)``.
         label: shown label (after hysteresis) or None before the first prediction.
         hist: ``(time_s, box_height, box_width)`` of recent detections (pixels), for the fall check.
@@ -319,8 +324,7 @@ class TrackState:
             :func:`core.classify.label_scene`); otherwise it shows "uncertain".
     """
 
-    frames: collections.deque
-    kps: collections.deque
+    history: Any
     probs: collections.deque
     label: str | None = None
     prob: float = 0.0
@@ -392,7 +396,7 @@ class LabelTracker:
     """
 
     def __init__(self, classifier, config: LiveConfig, fps: float):
-        from ..classify import track_windows
+        from ..classify import TrackHistory
         from ..layouts import to_common
 
         self.clf = classifier
@@ -402,7 +406,6 @@ class LabelTracker:
         self.T = int(classifier.ckpt.window)
         self.scene = bool(getattr(classifier, "is_scene", False))
         self.step = 1 if self.scene else classifier.ckpt.step_for(self.fps)
-        self.span = self.step * (self.T - 1) + 1  # frames of history a window needs
         if self.scene:  # a scene model: one judgement of the whole scene per frame (core.scene)
             from ..scene import SceneBuffer
 
@@ -419,7 +422,7 @@ class LabelTracker:
         self.normal = [i for i, n in enumerate(self.names) if n in set(config.normal_labels)]
         self._hist_len = max(8, int(round(config.fall_window_s * self.fps)) + 1)
         self.tracks: dict[int, TrackState] = {}
-        self._track_windows = track_windows
+        self._history = TrackHistory
         self._to_common = to_common
         self.stitched = 0
         self.suppressed = 0
@@ -433,8 +436,7 @@ class LabelTracker:
         self._scene_below_since: float | None = None
 
     def _new_state(self) -> TrackState:
-        n = max(self.span, self.T) + 2
-        return TrackState(collections.deque(maxlen=n), collections.deque(maxlen=n),
+        return TrackState(self._history(self.T, self.step),
                           collections.deque(maxlen=max(1, int(self.cfg.smooth_windows))),
                           hist=collections.deque(maxlen=self._hist_len))
 
@@ -497,27 +499,17 @@ class LabelTracker:
                 self.tracks[p.track_id] = st
             kp = self._to_common(np.asarray(p.keypoints, np.float32)[None], p.layout)[0].astype(np.float32)
             kps_by_track[p.track_id] = kp
-            st.frames.append(f)
-            st.kps.append(kp)
+            st.history.add(f, kp)
             st.last_frame, st.last_time, st.last_box = f, t, np.asarray(p.bbox, np.float32)
             st.count += 1
             b = st.last_box
             st.hist.append((t, float(b[3] - b[1]), float(b[2] - b[0])))
-            while st.frames and st.frames[0] < f - self.span - self.step:
-                st.frames.popleft()
-                st.kps.popleft()
             if st.label is None or (st.count - 1) % k == 0:
                 todo.append(st)
         if self.scene:
             return self._scene_update(poses, kps_by_track, present, t)
         if todo:
-            wins = []
-            for st in todo:
-                frames = np.fromiter(st.frames, np.int64, len(st.frames))
-                idx, index = self._track_windows(frames, self.T, self.step)
-                kps = np.stack(st.kps)
-                wins.append(kps[idx[index[-1]]])
-            probs = self.clf.predict_windows(np.stack(wins))
+            probs = self.clf.predict_windows(np.stack([st.history.latest_window() for st in todo]))
             for st, pr in zip(todo, probs):
                 st.probs.append(pr.astype(np.float32))
                 self._decide(st)
@@ -771,7 +763,7 @@ class LiveDetector:
             self._fail(str(e))
         except Exception as e:  # a bug: report it as one line instead of a silent dead thread
             self._fail(f"internal error in {threading.current_thread().name}: {type(e).__name__}: "
-                       f"{(str(e).splitlines() or [''])[0][:200]}")
+                       f"{one_line(e, 200)}")
 
     def _fail(self, msg: str) -> None:
         if self.error is None:
@@ -858,7 +850,8 @@ class LiveDetector:
                     offset_frames += getattr(src, "_index", 0)
                     src.close()
                     while not self._stop.is_set():
-                        wait = BACKOFF_S[min(backoff, len(BACKOFF_S) - 1)]
+                        steps = config.backoff("source")
+                        wait = steps[min(backoff, len(steps) - 1)]
                         backoff += 1
                         self._status(f"camera lost: {e} — reconnecting in {wait:.1f} s")
                         if self._stop.wait(wait):
@@ -963,9 +956,7 @@ class LiveDetector:
                 item, small, scale, (boxes, scores, kpts) = pending.pop(state["next_track"])
                 state["next_track"] += 1
                 fp = track_detections(tracker, boxes, scores, kpts, small, item.index, item.time_s, layout)
-                if scale != 1.0:
-                    fp = _scaled(fp, 1.0 / scale)
-                    fp.height, fp.width = item.image.shape[:2]
+                fp = rescale_poses(fp, scale, inverse=True, size=(item.image.shape[1], item.image.shape[0]))
                 self._q2.put((item, fp))
 
         def work(est) -> None:
@@ -1118,35 +1109,21 @@ def _small_copy(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return (small.copy() if small is image else small), scale
 
 
-def _scaled(fp: FramePoses, scale: float) -> FramePoses:
-    if scale == 1.0:
-        return fp
-    out = FramePoses(fp.frame_index, fp.time_s, fp.layout, int(round(fp.width * scale)), int(round(fp.height * scale)))
-    from ..pose.base import Person
-
-    for p in fp.persons:
-        k = p.keypoints.copy()
-        k[:, :2] *= scale
-        out.persons.append(Person(p.track_id, p.bbox * scale, k, p.score, p.layout))
-    return out
-
-
 def _write_clip(pc: _PendingClip) -> None:
     """Write a pending alert clip as mp4 (``mp4v``), overlay drawn on the stored downscaled frames."""
     if not pc.frames:
         return
     h, w = pc.frames[0][0].shape[:2]
-    tmp = pc.path + ".part.mp4"
-    wr = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), float(pc.fps), (w, h))
-    if not wr.isOpened():
-        raise OSError("cv2.VideoWriter (mp4v) could not be opened")
-    try:
-        for small, scale, fp, labels in pc.frames:
-            img = small if small.shape[:2] == (h, w) else cv2.resize(small, (w, h))
-            wr.write(draw_overlay(img, _scaled(fp, scale), labels))
-    finally:
-        wr.release()
-    os.replace(tmp, pc.path)
+    with atomic_path(pc.path) as tmp:
+        wr = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(pc.fps), (w, h))
+        if not wr.isOpened():
+            raise OSError("cv2.VideoWriter (mp4v) could not be opened")
+        try:
+            for small, scale, fp, labels in pc.frames:
+                img = small if small.shape[:2] == (h, w) else cv2.resize(small, (w, h))
+                wr.write(draw_overlay(img, rescale_poses(fp, scale), labels))
+        finally:
+            wr.release()
 
 
 def list_cameras(max_index: int = 5) -> list[tuple[int, str]]:

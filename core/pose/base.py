@@ -114,3 +114,38 @@ def track_detections(tracker, boxes: np.ndarray, scores: np.ndarray, keypoints: 
         out.persons.append(Person(tid, boxes[det], keypoints[det], float(scores[det]), layout))
     out.persons.sort(key=lambda p: p.track_id)
     return out
+
+
+def rescale_person(person: Person, scale: float, inverse: bool = False) -> Person:
+    """A copy of ``person`` with its box and keypoint x, y multiplied by ``scale`` (``inverse``: divided by it, e.g.
+    back to original pixels from a frame downscaled by ``scale``); scores unchanged. Arrays stay float32."""
+    s = np.float32(scale)
+    kp = np.array(person.keypoints, np.float32, copy=True)
+    if inverse:
+        box = np.asarray(person.bbox, np.float32) / s
+        kp[:, :2] /= s
+    else:
+        box = np.asarray(person.bbox, np.float32) * s
+        kp[:, :2] *= s
+    return Person(person.track_id, box, kp, person.score, person.layout)
+
+
+def rescale_poses(poses: FramePoses, scale: float, inverse: bool = False,
+                  size: tuple[int, int] | None = None) -> FramePoses:
+    """``poses`` with every person rescaled by :func:`rescale_person` (the input is not changed; ``scale == 1``
+    returns it as it is).
+
+    Args:
+        poses: one frame's persons.
+        scale: factor (``(0, inf)``).
+        inverse: divide by ``scale`` instead of multiplying.
+        size: ``(width, height)`` in pixels of the result (default: ``poses``' size scaled the same way, rounded).
+    """
+    if scale == 1.0:
+        return poses
+    if size is None:
+        f = 1.0 / scale if inverse else scale
+        size = (int(round(poses.width * f)), int(round(poses.height * f)))
+    out = FramePoses(poses.frame_index, poses.time_s, poses.layout, int(size[0]), int(size[1]))
+    out.persons = [rescale_person(p, scale, inverse) for p in poses.persons]
+    return out

@@ -38,7 +38,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, one_line
+from ..files import atomic_path, write_json
 from ..modelfiles import resolve_model, sha256_file
 
 TABLE_FORMAT = 1
@@ -120,12 +121,7 @@ def _preprocess(onnx_path: Path, out: Path) -> None:
     try:
         quant_pre_process(str(onnx_path), str(out), skip_symbolic_shape=True)
     except Exception as e:
-        raise ModelError(f"cannot prepare {onnx_path.name} for INT8: {_first_line(e)}") from None
-
-
-def _first_line(e: Exception) -> str:
-    s = str(e).strip()
-    return (s.splitlines()[0][:200] if s else type(e).__name__)
+        raise ModelError(f"cannot prepare {onnx_path.name} for INT8: {one_line(e, 200)}") from None
 
 
 def _tensors_to_quantize(model, excluded: list[str]) -> set[str]:
@@ -166,7 +162,7 @@ def read_table(path: str | os.PathLike) -> dict:
     except FileNotFoundError:
         raise ModelError(f"INT8 calibration table not found: {p}") from None
     except (OSError, ValueError) as e:
-        raise ModelError(f"INT8 calibration table {p} is unreadable or corrupt: {_first_line(e)}") from None
+        raise ModelError(f"INT8 calibration table {p} is unreadable or corrupt: {one_line(e, 200)}") from None
     meta = table.get("posewatch") if isinstance(table, dict) else None
     if not isinstance(meta, dict) or not isinstance(table.get("data"), dict) or "calibration_method" not in table \
             or not isinstance(meta.get("model_sha256"), str):
@@ -264,12 +260,11 @@ def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | 
                              f"{len(missing)} of {len(need)} tensors to quantize (e.g. {missing[0]}); {how}")
         ranges = tmp / "ranges.json"  # quantize_static rewrites this file: give it a copy without our metadata
         ranges.write_text(json.dumps(_ort_part(table)))
-        made = tmp / "int8.onnx"
-        try:
-            _quantize(pre, made, ranges, excluded)
-        except Exception as e:
-            raise ModelError(f"ONNX Runtime cannot quantize {pt.name} to INT8: {_first_line(e)}") from None
-        os.replace(made, out)
+        with atomic_path(out) as made:
+            try:
+                _quantize(pre, made, ranges, excluded)
+            except Exception as e:
+                raise ModelError(f"ONNX Runtime cannot quantize {pt.name} to INT8: {one_line(e, 200)}") from None
     return out
 
 
@@ -378,7 +373,7 @@ def calibrate(model: str | os.PathLike, videos: list[str | os.PathLike], out_jso
             try:  # quantize_static calibrates, writes the ranges, then quantizes (a by-product we drop)
                 _quantize(pre, tmp / "int8.onnx", ranges, excluded, reader)
             except Exception as e:
-                raise ModelError(f"ONNX Runtime cannot calibrate {pt.name}: {_first_line(e)}") from None
+                raise ModelError(f"ONNX Runtime cannot calibrate {pt.name}: {one_line(e, 200)}") from None
             table = json.loads(ranges.read_text())
         table["posewatch"] = {
             "format": TABLE_FORMAT, "model": pt.name, "model_sha256": sha256_file(pt),
@@ -387,9 +382,7 @@ def calibrate(model: str | os.PathLike, videos: list[str | os.PathLike], out_jso
             "method": "MinMax, moving average", "ort": ort.__version__,
             "date": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
         }
-        tmp_out = out_json.with_name(out_json.name + ".tmp")
-        tmp_out.write_text(json.dumps(table))
-        os.replace(tmp_out, out_json)
+        write_json(out_json, table)
         return out_json
     finally:
         if bar is not None:

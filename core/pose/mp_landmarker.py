@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 from ..modelfiles import resolve_model, sha256_file
 from .base import FramePoses, Person, PoseEstimator
 from .tracking import Tracker
@@ -78,7 +78,7 @@ class MediaPipePoseEstimator(PoseEstimator):
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(opts)
         except Exception as e:
-            raise ModelError(f"cannot load MediaPipe model {self.model_path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+            raise ModelError(f"cannot load MediaPipe model {self.model_path}: {one_line(e)}") from None
         self._last_ts = -1
 
     def describe(self) -> dict:

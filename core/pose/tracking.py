@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TRACKERS = ("bytetrack", "botsort")
+from ..choices import TRACKERS  # noqa: E402  (re-exported)
 
 
 class Tracker:

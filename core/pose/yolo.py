@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 from ..modelfiles import copy_into_cache, resolve_model, sha256_file
 from .base import FramePoses, PoseEstimator, track_detections
 from .tracking import Tracker
@@ -54,7 +54,7 @@ def cached_export(pt_path: Path, fmt: str, imgsz: int = 640, key_extra: str = ""
         with contextlib.redirect_stdout(io.StringIO()):
             made = YOLO(str(src), task="pose").export(format=fmt, imgsz=imgsz, verbose=False, **export_kwargs)
     except Exception as e:
-        first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        first = one_line(e, 200)
         raise ModelError(f"cannot export {pt_path.name} to {label or fmt}: {first}") from None
     made = Path(made)
     if made != out:
@@ -129,7 +129,7 @@ class YoloPoseEstimator(PoseEstimator):
         except ModelError:
             raise
         except Exception as e:
-            raise ModelError(f"cannot load pose model {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+            raise ModelError(f"cannot load pose model {path}: {one_line(e)}") from None
         if getattr(self._model, "task", "pose") != "pose":
             raise ModelError(f"{path.name} is a '{self._model.task}' model, not a pose model")
         self.tracker = Tracker(tracker, frame_rate)

@@ -19,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import ModelError
+from ..choices import PRECISIONS
+from ..errors import ModelError, one_line
 from ..modelfiles import resolve_model, sha256_file
 from .base import FramePoses, PoseEstimator, track_detections
 from .letterbox import letterbox, letterbox_blob
@@ -57,8 +58,8 @@ class OnnxPoseEstimator(PoseEstimator):
                  precision: str = "fp32"):
         import onnxruntime as ort
 
-        if precision not in ("fp32", "int8"):
-            raise ModelError(f"unknown precision '{precision}' (fp32 or int8)")
+        if precision not in PRECISIONS:
+            raise ModelError(f"unknown precision '{precision}' ({' or '.join(sorted(PRECISIONS))})")
         path = resolve_model(model)
         self.model_name = path.name
         self._sha = sha256_file(path)[:16]
@@ -76,7 +77,7 @@ class OnnxPoseEstimator(PoseEstimator):
         try:
             self.session = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
         except Exception as e:
-            raise ModelError(f"cannot load pose model {onnx_path}: {str(e).splitlines()[0][:160]}") from None
+            raise ModelError(f"cannot load pose model {onnx_path}: {one_line(e, 160)}") from None
         inp = self.session.get_inputs()[0]
         self._input = inp.name
         out = self.session.get_outputs()[0].shape

@@ -401,7 +401,7 @@ class FallbackEstimator(PoseEstimator):
         remote_factory: ``() -> RemotePoseEstimator`` (connects; raises RemoteError).
         local_factory: ``() -> PoseEstimator`` (created on first need).
         on_status: called with one-line messages (from the calling thread).
-        backoff: seconds between reconnection attempts.
+        backoff: seconds between reconnection attempts (default: ``reconnect.worker_backoff_s``, :mod:`core.config`).
 
     Attributes:
         using_remote: True while frames go to the worker.
@@ -409,9 +409,13 @@ class FallbackEstimator(PoseEstimator):
     """
 
     def __init__(self, remote_factory: Callable[[], PoseEstimator], local_factory: Callable[[], PoseEstimator],
-                 on_status: Callable[[str], None] | None = None, backoff=(1, 2, 4, 8, 15)):
+                 on_status: Callable[[str], None] | None = None, backoff=None):
         self._remote_factory, self._local_factory = remote_factory, local_factory
         self._on_status = on_status or (lambda s: None)
+        if backoff is None:
+            from ..config import backoff as configured
+
+            backoff = configured("worker")
         self.backoff = tuple(float(b) for b in backoff) or (1.0,)
         self._remote: PoseEstimator | None = None
         self._local: PoseEstimator | None = None

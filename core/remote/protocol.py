@@ -49,7 +49,7 @@ DEFAULT_QUEUE = 4
 DEFAULT_JPEG_QUALITY = 90
 
 BACKENDS = _pose.BACKENDS  # the registered pose backends (core.pose)
-TRACKERS = ("bytetrack", "botsort")
+from ..choices import TRACKERS  # noqa: E402  (re-exported)
 _HDR = struct.Struct(">I")
 
 
@@ -234,15 +234,14 @@ def persons_from_wire(items: list, layout: str, scale: float = 1.0):
     Raises:
         ProtocolError: ill-formed person entries.
     """
-    from ..pose import Person
+    from ..pose.base import Person, rescale_person
 
     out = []
     try:
         for it in items:
-            box = np.asarray(it["box"], np.float32).reshape(4) / np.float32(scale)
-            kp = np.asarray(it["kp"], np.float32).reshape(-1, 3).copy()
-            kp[:, :2] /= np.float32(scale)
-            out.append(Person(int(it["id"]), box, kp, float(it["score"]), layout))
+            p = Person(int(it["id"]), np.asarray(it["box"], np.float32).reshape(4),
+                       np.asarray(it["kp"], np.float32).reshape(-1, 3), float(it["score"]), layout)
+            out.append(rescale_person(p, scale, inverse=True) if scale != 1.0 else p)
     except (KeyError, TypeError, ValueError):
         raise ProtocolError("ill-formed person in a result") from None
     return out

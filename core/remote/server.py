@@ -29,13 +29,14 @@ import platform
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 
+from .. import config
 from ..errors import ModelError, PoseWatchError
 from . import protocol as P
 
@@ -50,8 +51,10 @@ class WorkerError(PoseWatchError):
 
 
 @dataclass
+@config.section_defaults("worker", required=("token",))
 class WorkerConfig:
-    """Settings of a worker process.
+    """Settings of a worker process. The defaults are ``worker.<field>`` of ``resources/default.yaml`` (with the
+    overrides in force, :mod:`core.config`); the token has none.
 
     Attributes:
         token: the bearer token clients must send (compared with :func:`hmac.compare_digest`).
@@ -67,14 +70,14 @@ class WorkerConfig:
     """
 
     token: str
-    pose_model: str | None = None
-    imgsz: int = 640
-    device: str | None = None
-    runtime: str = "auto"
-    classifiers: dict[str, str] = field(default_factory=dict)
-    max_queue: int = P.MAX_QUEUE
-    max_clients: int = 8
-    max_message_bytes: int = P.MAX_MESSAGE_BYTES
+    pose_model: str | None
+    imgsz: int
+    device: str | None
+    runtime: str
+    classifiers: dict[str, str]
+    max_queue: int
+    max_clients: int
+    max_message_bytes: int
 
 
 def parse_classifier_specs(specs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -271,7 +274,7 @@ class OnlineClassifier:
         self.clf, self.layout = clf, layout
         self.step = clf.ckpt.step_for(fps)
         self.span = self.step * (clf.ckpt.window - 1)
-        self.hist: dict[int, collections.deque] = {}
+        self.hist: dict = {}  # track id -> core.classify.TrackHistory
 
     def reset(self) -> None:
         self.hist.clear()
@@ -279,24 +282,20 @@ class OnlineClassifier:
     def update(self, frame_index: int, persons, scale: float) -> dict[int, np.ndarray]:
         """Add this frame's persons (keypoints in received pixels × ``scale`` = original pixels) and
         return ``{track_id: (K,) float32 probabilities}``."""
-        from ..classify import track_windows
+        from ..classify import TrackHistory
         from ..layouts import to_common
 
         todo, ids = [], []
         for p in persons:
             kp = np.asarray(p.keypoints, np.float32).copy()
             kp[:, :2] *= scale
-            h = self.hist.setdefault(p.track_id, collections.deque())
-            h.append((frame_index, to_common(kp, self.layout)))
-            # keep the latest detection at or before frame - span (the window's oldest sample)
-            while len(h) > 1 and (h[1][0] <= frame_index - self.span or len(h) > 4 * self.clf.ckpt.window * self.step):
-                h.popleft()
-            frames = np.array([f for f, _ in h], np.int64)
-            kps = np.stack([k for _, k in h])
-            idx, index = track_windows(frames, self.clf.ckpt.window, self.step)
-            todo.append(kps[idx[index[-1]]])
+            h = self.hist.get(p.track_id)
+            if h is None:
+                h = self.hist[p.track_id] = TrackHistory(self.clf.ckpt.window, self.step)
+            h.add(frame_index, to_common(kp, self.layout))
+            todo.append(h.latest_window())
             ids.append(p.track_id)
-        for tid in [t for t, h in self.hist.items() if h[-1][0] < frame_index - 10 * max(self.span, 30)]:
+        for tid in [t for t, h in self.hist.items() if h.last_frame < frame_index - 10 * max(self.span, 30)]:
             del self.hist[tid]  # long-lost tracks
         if not todo:
             return {}

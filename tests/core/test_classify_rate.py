@@ -85,3 +85,21 @@ def test_video_predictions_use_the_checkpoint_rate(tmp_path, fall04_skeletons):
     df = predict_cache(path, c)
     row = df[(df.frame == f) & (df.track_id == int(tid))].iloc[0]
     assert row.pred_label == int(want.argmax()) and row.pred_prob == pytest.approx(float(want.max()), abs=1e-4)
+
+
+@pytest.mark.parametrize("step", [1, 3, 10])
+def test_online_history_gives_the_offline_window(step):
+    """TrackHistory (the live detector's and the worker's per-track windowing) keeps only what the next window
+    needs, yet gives, at every new detection, exactly the window track_windows picks from the whole track —
+    also with gaps of missed detections longer than a window."""
+    from core.classify import TrackHistory
+
+    rng = np.random.default_rng(step)
+    frames = np.cumsum(rng.choice([1, 1, 1, 2, 5, 40], size=400))
+    kps = rng.normal(size=(len(frames), 13, 3)).astype(np.float32)
+    h = TrackHistory(16, step)
+    for i, f in enumerate(frames):
+        h.add(int(f), kps[i])
+        idx, index = track_windows(frames[:i + 1], 16, step)
+        np.testing.assert_array_equal(h.latest_window(), kps[idx[index[-1]]])
+    assert len(h) <= max(16, 16 * step + 1)  # bounded

@@ -1,0 +1,22 @@
+"""The fixed choices users pick from (CLI ``click.Choice`` lists, GUI combo boxes), in one light module: each
+owning module imports its list from here, and the CLI reads them without loading OpenCV or PyTorch.
+
+Pose backends are a registry, not a fixed list: :data:`core.pose.BACKENDS`.
+"""
+
+from __future__ import annotations
+
+#: Person trackers (ultralytics ByteTrack, BoT-SORT; :mod:`core.pose.tracking`).
+TRACKERS: tuple[str, ...] = ("bytetrack", "botsort")
+#: What ``export`` writes (:func:`core.exporting.iter_export`).
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "pt", "clips", "frames")
+#: Image formats of exported frames.
+IMAGE_FORMATS: tuple[str, ...] = ("png", "jpg")
+#: Per-window normalisation of skeleton features (:mod:`core.features`).
+NORMALISATIONS: tuple[str, ...] = ("none", "minmax", "hip_torso")
+#: YOLO-pose precisions on the CPU (:class:`core.pose.yolo_onnx.OnnxPoseEstimator`).
+PRECISIONS: tuple[str, ...] = ("int8", "fp32")
+#: Inference runtimes of the remote worker (:class:`core.remote.server.WorkerConfig`).
+RUNTIMES: tuple[str, ...] = ("auto", "onnx", "torch", "tensorrt")
+#: Classifier architectures (the registry :data:`models.MODELS`; listed here so that choosing one loads no torch).
+MODEL_NAMES: tuple[str, ...] = ("lstm", "transformer", "stgcn")
