@@ -205,6 +205,36 @@ def iter_load_or_extract(video: str | os.PathLike, backend: str = DEFAULT_BACKEN
             estimator.close()
 
 
+def iter_skeletons(video: str | os.PathLike, backend: str = DEFAULT_BACKEND, width: int | None = None,
+                   estimator_factory: Callable[[], PoseEstimator] | None = None, root: Path | None = None,
+                   also_look_in: tuple[Path, ...] = (), cancel: Callable[[], bool] | None = None
+                   ) -> Generator[Progress, None, SkeletonCache]:
+    """The skeletons of ``video`` (cached, or computed and cached) with ``backend``, or with the estimator
+    ``estimator_factory()`` builds — here, in the thread that drives the generator, so connecting to a remote worker
+    never blocks the caller — closed afterwards (e.g. :meth:`core.state.AppState.estimator_factory`).
+
+    Args:
+        video: file or folder path; width: inference width in pixels (None: full size); root, also_look_in: cache
+            roots (see :func:`iter_load_or_extract`); cancel: polled once a frame.
+
+    Returns:
+        The :class:`~core.cache.SkeletonCache` (frames in original pixels).
+
+    Raises:
+        VideoError, ModelError, Cancelled (a lost worker is not an error: a fallback estimator goes on locally).
+    """
+    if estimator_factory is None:
+        return (yield from iter_load_or_extract(video, backend, width, root=root, cancel=cancel,
+                                                also_look_in=also_look_in))
+    yield Progress(0, None, "preparing pose estimation")
+    est = estimator_factory()
+    try:
+        return (yield from iter_load_or_extract(video, width=width, estimator=est, root=root, cancel=cancel,
+                                                also_look_in=also_look_in))
+    finally:
+        est.close()
+
+
 def skeleton_columns(layout: str) -> list[str]:
     """Column names of the skeleton CSV for ``layout``."""
     cols = ["frame", "time_s", "track_id", "bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2", "score"]

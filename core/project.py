@@ -662,22 +662,27 @@ class Project:
         """Where the skeleton cache of an imported sequence (kind ``skeletons``) is stored."""
         return self.skeleton_dir / video.hash / "imported.npz"
 
-    def iter_skeletons(self, video: Video, backend: str = "yolo", cancel=None, **estimator_kwargs):
+    def iter_skeletons(self, video: Video, backend: str = "yolo", cancel=None, estimator_factory=None):
         """Generator (see :mod:`core.extract`) returning the :class:`~core.cache.SkeletonCache` of a
         project video: the stored cache of an imported sequence, or the project's cached pose
         extraction of a real video (computed on first use, with progress). Skeletons the player
         already computed in the per-user cache with the same settings are copied in, not recomputed.
 
+        Args:
+            video: the project's entry; backend: pose backend; cancel: polled once a frame;
+            estimator_factory: builds the estimator (e.g. on a remote worker, :func:`core.extract.iter_skeletons`);
+                None: the local ``backend``.
+
         Raises:
             CacheError: an imported sequence's cache is missing; VideoError, ModelError.
         """
         from .cache import SkeletonCache, cache_dir
-        from .extract import iter_load_or_extract
+        from .extract import iter_skeletons
 
         if video.kind == "skeletons":
             return SkeletonCache.load(self.imported_skeletons_path(video))
-        return (yield from iter_load_or_extract(video.path, backend, root=self.skeleton_dir, cancel=cancel,
-                                                also_look_in=(cache_dir(),), **estimator_kwargs))
+        return (yield from iter_skeletons(video.path, backend, root=self.skeleton_dir, also_look_in=(cache_dir(),),
+                                          estimator_factory=estimator_factory, cancel=cancel))
 
     def clip_count(self) -> int:
         """Number of clips in the project."""

@@ -307,6 +307,11 @@ class LiveSource(VideoSource):
         self.info = VideoInfo(label, kind, fps, None, w, h)
         self._index = 0
 
+    @property
+    def frames_read(self) -> int:
+        """Frames delivered so far (the index the next frame gets)."""
+        return self._index
+
     def read(self, index: int) -> Frame:
         raise VideoError(f"{self.info.source} is a live source and cannot seek")
 

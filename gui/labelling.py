@@ -1,10 +1,14 @@
 """Labelling in the main window: a project, the timeline, undoable clip edits, crops, the taxonomy.
 
-:class:`Labeller` is the glue between :class:`gui.main_window.MainWindow`, the widgets of the
-labelling mode (:class:`gui.timeline.TimelineWidget`, the panels of :mod:`gui.label_panels`) and
-the project store :class:`core.project.Project`. Every edit is a command of :mod:`gui.commands` on
-:attr:`Labeller.undo_stack`; its ``redo``/``undo`` call a project method that commits at once, so
-there is no "save" step and killing the process loses nothing that was shown.
+:class:`Labeller` is the glue between the app state (:class:`core.state.AppState`: the open video, frame,
+skeletons, project and the open video's project entry), the widgets of the labelling mode
+(:class:`gui.timeline.TimelineWidget`, the panels of :mod:`gui.label_panels`) and the project store
+:class:`core.project.Project`. It gets the state, the window's :class:`gui.host.Host` (errors, messages,
+actions, docks) and the video view and timeline widgets; it does not know the main window.
+
+Every edit is a command of :mod:`gui.commands` on :attr:`Labeller.undo_stack`; its ``redo``/``undo`` call a
+project method that commits at once, so there is no "save" step and killing the process loses nothing that
+was shown.
 
 Workflow (keys work while the video or the timeline has the focus)::
 
@@ -26,25 +30,30 @@ import getpass
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
+    QPushButton,
     QToolBar,
     QUndoView,
+    QVBoxLayout,
+    QWidget,
 )
 
+from core import config
 from core.cache import SkeletonCache
 from core.errors import PoseWatchError
-from core.project import Clip, Crop, Project, Video
+from core.project import Clip, Crop, Project, Video, check_new_project_folder
+from core.state import AppState
 from core.video import Frame, VideoInfo, VideoSource
 
 from .commands import (
@@ -58,10 +67,9 @@ from .commands import (
     describe_crop,
 )
 from .label_panels import ClipPanel, TaxonomyPanel, VideosPanel
+from .host import Host
 from .timeline import TimelineWidget, track_presence
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .video_view import VideoView
 
 log = logging.getLogger(__name__)
 
@@ -128,16 +136,84 @@ def _colour_icon(colour: str) -> QIcon:
     return QIcon(pm)
 
 
-class Labeller(QObject):
-    """The labelling mode of a :class:`~gui.main_window.MainWindow` (``window.labelling``).
+class NewProjectDialog(QDialog):
+    """File > New project…: a folder path to type (a new folder is created) or to browse to (an empty one).
+    A folder that holds files or a project is refused in the dialog, which stays open (never ``exec()``: open
+    it with :meth:`open`).
 
-    Build a window with a project (e.g. for a benchmark)::
+    Signals:
+        chosen(str): an acceptable folder (absolute path) was confirmed.
+    """
+
+    chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, start: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("New project")
+        self.path_edit = QLineEdit(start)
+        self.path_edit.setPlaceholderText("a new folder, or an empty one")
+        self.path_edit.setMinimumWidth(420)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        self.message = QLabel("The project's database and skeleton caches go into this folder; it must be new "
+                              "or empty.")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Project folder"))
+        lay.addLayout(row)
+        lay.addWidget(self.message)
+        lay.addWidget(self.buttons)
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Project folder (or the folder to create it in)",
+                                             self.path_edit.text().strip())
+        if d:
+            self.path_edit.setText(d)
+
+    def accept(self) -> None:  # noqa: D401 (Qt override)
+        """Check the folder; a refused one leaves the dialog open with the reason in red."""
+        text = self.path_edit.text().strip()
+        if not text:
+            self._refuse("type a folder path, or browse to an empty folder")
+            return
+        try:
+            folder = check_new_project_folder(text)
+        except PoseWatchError as e:
+            self._refuse(str(e))
+            return
+        super().accept()
+        self.chosen.emit(str(folder))
+
+    def _refuse(self, reason: str) -> None:
+        self.message.setText(reason)
+        self.message.setStyleSheet("color: #b00020;")
+
+
+class Labeller(QObject):
+    """The labelling mode (``window.labelling``).
+
+    Use it from code (e.g. a benchmark)::
 
         win = MainWindow(settings, show_dialogs=False)
         win.labelling.open_project(folder)      # or new_project(folder)
         win.open_video(path)                    # added to the project; its clips on the timeline
         win.labelling.commit_clip(10, 20, "fall")   # one undoable, committed edit
         win.timeline.redraw()                   # full timeline rebuild + repaint
+
+    Args:
+        state: the app state (the project, the open video, its frame and skeletons).
+        host: the window's :class:`gui.host.Host`.
+        view: the video view (person clicks, crop rectangles, markers).
+        timeline: the timeline under the video.
+        area: the widget holding view and timeline; Enter, Delete and Backspace act on clips only while the focus
+            is inside it.
 
     Signals:
         project_changed(object): a project was opened (the :class:`Project`) or closed (None).
@@ -156,14 +232,12 @@ class Labeller(QObject):
     marks_changed = Signal(object, object)
     edited = Signal(str, object)
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.w = window
-        self.timeline: TimelineWidget = window.timeline
+    def __init__(self, state: AppState, host: Host, view: VideoView, timeline: TimelineWidget, area: QWidget):
+        super().__init__(host)
+        self.state, self.host, self.view, self.timeline, self.area = state, host, view, timeline, area
         self.undo_stack = QUndoStack(self)
-        self._project: Project | None = None
-        self._video: Video | None = None
         self._pending_video: Video | None = None
+        self._canvas: str | None = None  # name of the imported sequence shown on a blank canvas
         self._clips: dict[int, Clip] = {}
         self._counts: dict[int, int] = {}
         self._in: int | None = None
@@ -180,58 +254,53 @@ class Labeller(QObject):
 
     # ================================================================ construction
     def _build_actions(self) -> None:
-        w, a, area = self.w, self.w._action, self.w.player_area
-        a("new_project", "&New project…", self._new_project_dialog)
-        a("open_project", "Open &project…", self._open_project_dialog)
-        a("close_project", "Close pro&ject", self.close_project)
-        a("relink", "&Relink moved videos…", self._relink_dialog)
-        a("import", "&Import skeletons…", self.show_import_dialog)
-        a("export", "E&xport training data…", self.show_export_dialog)
-        a("mark_in", "Mark &in", lambda: self.mark_in())
-        a("mark_out", "Mark &out", lambda: self.mark_out())
-        a("clear_marks", "Clear &marks", self.clear_marks, widget=area)
-        a("commit_clip", "&Commit clip", lambda: self.commit_clip(), widget=area)
-        a("delete_clip", "&Delete clip", lambda: self.delete_clip(), widget=area)
-        a("relabel_clip", "&Relabel clip with the chosen label", lambda: self.relabel_clip())
-        a("crop_tool", "C&rop tool (draw a rectangle)", self.set_crop_tool, checkable=True)
-        a("crop_track", "Crop to the &tracked person", lambda: self.crop_to_track())
-        a("clear_crop", "Remove the clip's cro&p", lambda: self.set_crop(None))
-        a("next_clip", "Next clip", lambda: self.jump_to_clip(1))
-        a("prev_clip", "Previous clip", lambda: self.jump_to_clip(-1))
+        reg, area = self.host.actions, self.area
+        a = self.host.add_action
+        a("new_project", "&New project…", self._new_project_dialog, "File", section="project")
+        a("open_project", "Open &project…", self._open_project_dialog, "File", section="project")
+        self.recent_projects_menu = reg.submenu("File", "recent_projects", "Open recent pro&ject", "project")
+        self.recent_projects_menu.aboutToShow.connect(self._rebuild_recent_projects)
+        a("close_project", "Close pro&ject", self.close_project, "File", section="project")
+        a("relink", "&Relink moved videos…", self._relink_dialog, "File", section="project")
+        reg.add_separator("File", "project")
+        a("import", "&Import skeletons…", self.show_import_dialog, "File", section="project")
+        a("export", "E&xport training data…", self.show_export_dialog, "File", section="project")
+        reg.menu("Label", "&Label")
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         redo = self.undo_stack.createRedoAction(self, "&Redo")
-        for name, act in (("undo", undo), ("redo", redo)):
-            from .main_window import SHORTCUTS
-
-            act.setShortcuts([QKeySequence(k) for k in SHORTCUTS[name]])
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            w.addAction(act)
-            w.actions[name] = act
+        a("undo", "&Undo", menu="Label", action=undo)
+        a("redo", "&Redo", menu="Label", action=redo)
+        reg.add_separator("Label")
+        a("mark_in", "Mark &in", lambda: self.mark_in(), "Label")
+        a("mark_out", "Mark &out", lambda: self.mark_out(), "Label")
+        a("clear_marks", "Clear &marks", self.clear_marks, "Label", widget=area)
+        a("commit_clip", "&Commit clip", lambda: self.commit_clip(), "Label", widget=area)
+        reg.add_separator("Label")
+        a("delete_clip", "&Delete clip", lambda: self.delete_clip(), "Label", widget=area)
+        a("relabel_clip", "&Relabel clip with the chosen label", lambda: self.relabel_clip(), "Label")
+        a("next_clip", "Next clip", lambda: self.jump_to_clip(1), "Label")
+        a("prev_clip", "Previous clip", lambda: self.jump_to_clip(-1), "Label")
+        reg.add_separator("Label")
+        a("crop_tool", "C&rop tool (draw a rectangle)", self.set_crop_tool, "Label", checkable=True)
+        a("crop_track", "Crop to the &tracked person", lambda: self.crop_to_track(), "Label")
+        a("clear_crop", "Remove the clip's cro&p", lambda: self.set_crop(None), "Label")
+        reg.add_separator("Label")
+        self.choose_menu = reg.submenu("Label", "choose", "C&hoose label")
+        self._rebuild_recent_projects()
 
     def _build_widgets(self) -> None:
-        w = self.w
+        acts = self.host.actions
         self.videos_panel = VideosPanel()
         self.clip_panel = ClipPanel()
         self.taxonomy_panel = TaxonomyPanel()
         self.history = QUndoView(self.undo_stack)
         self.history.setEmptyLabel("(project opened)")
-        self.docks: dict[str, QDockWidget] = {}
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        for name, title, widget, area in (("clip", "Clip", self.clip_panel, right),
-                                          ("videos", "Project", self.videos_panel, right),
-                                          ("labels", "Labels", self.taxonomy_panel, right),
-                                          ("history", "History", self.history, right)):
-            d = QDockWidget(title, w)
-            d.setObjectName(f"dock_{name}")
-            d.setWidget(widget)
-            d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-            w.addDockWidget(area, d)
-            d.hide()
-            self.docks[name] = d
-        w.tabifyDockWidget(self.docks["videos"], self.docks["labels"])
-        w.tabifyDockWidget(self.docks["labels"], self.docks["history"])
+        self.docks = {"clip": self.host.add_dock("clip", "Clip", self.clip_panel, right, scrollable=True),
+                      "videos": self.host.add_dock("videos", "Project", self.videos_panel, right, scrollable=True)}
+        self.docks["labels"] = self.host.add_dock("labels", "Labels", self.taxonomy_panel, right, tabify_with="videos",
+                                                  scrollable=True)
+        self.docks["history"] = self.host.add_dock("history", "History", self.history, right, tabify_with="labels")
         self.docks["videos"].raise_()
 
         tb = QToolBar("Labelling")
@@ -245,61 +314,39 @@ class Labeller(QObject):
         self.label_box.currentTextChanged.connect(self._on_label_box)
         tb.addWidget(self.label_box)
         for name in ("mark_in", "mark_out", "commit_clip"):
-            tb.addAction(w.actions[name])
-        w.actions["mark_in"].setText("In")
-        w.actions["mark_out"].setText("Out")
-        w.actions["commit_clip"].setText("Commit")
+            tb.addAction(acts[name])
+        acts["mark_in"].setText("In")
+        acts["mark_out"].setText("Out")
+        acts["commit_clip"].setText("Commit")
         tb.addSeparator()
-        tb.addAction(w.actions["crop_tool"])
-        w.actions["crop_tool"].setText("Crop")
+        tb.addAction(acts["crop_tool"])
+        acts["crop_tool"].setText("Crop")
         tb.addSeparator()
         tb.addWidget(QLabel(" Annotator "))
-        self.annotator_edit = QLineEdit(str(w.settings.value(ANNOTATOR_KEY, "") or default_annotator()))
+        self.annotator_edit = QLineEdit(str(self.host.settings.value(ANNOTATOR_KEY, "") or default_annotator()))
         self.annotator_edit.setMaximumWidth(140)
         self.annotator_edit.setToolTip("Your name, stored with every clip you make")
         self.annotator_edit.editingFinished.connect(self._save_annotator)
         tb.addWidget(self.annotator_edit)
         self.marks_label = QLabel()
         tb.addWidget(self.marks_label)
-        w.addToolBarBreak()
-        w.addToolBar(tb)
+        self.host.add_toolbar(tb, new_row=True)
         tb.hide()
         self.toolbar = tb
 
-    def build_menus(self, file_menu: QMenu, before: QAction | None) -> None:
-        """Add the project entries to the File menu and the Label menu to the menu bar."""
-        acts = self.w.actions
-        for name in ("new_project", "open_project"):
-            file_menu.insertAction(before, acts[name])
-        self.recent_projects_menu = QMenu("Open recent pro&ject", file_menu)
-        file_menu.insertMenu(before, self.recent_projects_menu)
-        self.recent_projects_menu.aboutToShow.connect(self._rebuild_recent_projects)
-        for name in ("close_project", "relink", None, "import", "export", None):
-            if name is None:
-                file_menu.insertSeparator(before)
-            else:
-                file_menu.insertAction(before, acts[name])
-        self._rebuild_recent_projects()
-        m = self.w.menuBar().addMenu("&Label")
-        for name in ("undo", "redo", None, "mark_in", "mark_out", "clear_marks", "commit_clip", None, "delete_clip",
-                     "relabel_clip", "next_clip", "prev_clip", None, "crop_tool", "crop_track", "clear_crop"):
-            m.addSeparator() if name is None else m.addAction(acts[name])
-        m.addSeparator()
-        self.choose_menu = m.addMenu("C&hoose label")
-
     def _connect(self) -> None:
-        w, tl = self.w, self.timeline
-        w.frame_changed.connect(self._on_frame)
-        w.skeletons_ready.connect(self._on_skeletons)
-        tl.seek_requested.connect(w.seek)
+        tl = self.timeline
+        self.state.events.frame.connect(self._on_frame)
+        self.state.events.skeletons.connect(self._on_skeletons)
+        tl.seek_requested.connect(self._seek)
         tl.row_selected.connect(self.select_track)
         tl.clip_clicked.connect(self.select_clip)
         tl.edge_dragged.connect(lambda cid, s, e: self.set_clip_range(s, e, cid))
-        w.view.clicked.connect(self._on_video_clicked)
-        w.view.rect_drawn.connect(self._on_rect_drawn)
+        self.view.clicked.connect(self._on_video_clicked)
+        self.view.rect_drawn.connect(self._on_rect_drawn)
         vp = self.videos_panel
         vp.open_requested.connect(self.open_project_video)
-        vp.add_requested.connect(w._open_dialog)
+        vp.add_requested.connect(lambda: self.host.actions["open"].trigger())  # the window's File > Open video…
         vp.relink_requested.connect(self._relink_dialog)
         cp = self.clip_panel
         cp.relabel_requested.connect(lambda name: self.relabel_clip(name))
@@ -309,7 +356,7 @@ class Labeller(QObject):
         cp.crop_rect_requested.connect(lambda r: self.set_crop(Crop("rect", tuple(r))))
         cp.crop_track_requested.connect(lambda m: self.crop_to_track(margin=m))
         cp.crop_clear_requested.connect(lambda: self.set_crop(None))
-        cp.invalid_input.connect(w.report_error)
+        cp.invalid_input.connect(self.host.report_error)
         tp = self.taxonomy_panel
         tp.add_requested.connect(self.add_label)
         tp.update_requested.connect(lambda n, nn, c, k: self.update_label(n, new_name=nn, colour=c, hotkey=k))
@@ -319,13 +366,22 @@ class Labeller(QObject):
     # ================================================================ state (read-only API)
     @property
     def project(self) -> Project | None:
-        """The open project, or None."""
-        return self._project
+        """The open project (:attr:`core.state.AppState.project`), or None."""
+        return self.state.project
 
     @property
     def video(self) -> Video | None:
-        """The open video's project entry, or None (no project, or the video could not be added)."""
-        return self._video
+        """The open video's project entry (:attr:`core.state.AppState.project_video`), or None (no project, or the
+        video could not be added)."""
+        return self.state.project_video
+
+    @property
+    def _project(self) -> Project | None:
+        return self.state.project
+
+    @property
+    def _video(self) -> Video | None:
+        return self.state.project_video
 
     @property
     def in_point(self) -> int | None:
@@ -369,11 +425,12 @@ class Labeller(QObject):
 
     # ================================================================ projects
     def new_project(self, folder: str | os.PathLike) -> bool:
-        """Create a project in ``folder`` (default taxonomy) and open it; the open video joins it."""
+        """Create a project in ``folder`` (a new or empty folder; default taxonomy) and open it; the open video
+        joins it. A folder holding files is refused (reported)."""
         try:
             proj = Project.create(folder)
         except PoseWatchError as e:
-            self.w.report_error(str(e))
+            self.host.report_error(str(e))
             return False
         self._set_project(proj)
         return True
@@ -384,33 +441,41 @@ class Labeller(QObject):
         try:
             proj = Project.open(folder)
         except PoseWatchError as e:
-            self.w.report_error(str(e))
+            self.host.report_error(str(e))
             return False
         self._set_project(proj)
         return True
 
     def close_project(self) -> None:
         """Close the project (everything is already saved); the video stays open in the player."""
-        if self._project is None:
+        proj = self.state.project
+        if proj is None:
             return
         self.set_crop_tool(False)
         self.undo_stack.clear()
-        self._project.close()
-        self._project = None
         self._set_video(None)
+        self.state.project = None
+        proj.close()
+        try:
+            config.use_project(None)  # the project's settings (posewatch.yaml) no longer apply
+        except PoseWatchError as e:
+            self.host.report_error(str(e))
         for d in self.docks.values():
             d.hide()
         self.toolbar.hide()
         self.timeline.hide()
         self._rebuild_label_actions()
-        self._update_title()
         self._update_enabled()
         self.project_changed.emit(None)
 
     def _set_project(self, proj: Project) -> None:
-        if self._project is not None:
+        if self.state.project is not None:
             self.close_project()
-        self._project = proj
+        try:
+            config.use_project(proj.folder)  # its posewatch.yaml, if any, over the defaults
+        except PoseWatchError as e:
+            self.host.report_error(f"project settings ignored: {e}")
+        self.state.project = proj
         self.undo_stack.clear()
         self._counts = {}
         for v in proj.videos():
@@ -423,13 +488,12 @@ class Labeller(QObject):
         self.toolbar.show()
         self.timeline.show()
         self.project_changed.emit(proj)
-        if isinstance(self.w._source, SkeletonCanvas):
-            self.w.close_video()  # an imported sequence of the previous project
-        if self.w.video_path is not None:
-            # the open video joins the project; its skeletons come from the project folder now
-            self.on_video_opened(self.w.video_path)
-            if self.w.auto_skeletons:
-                self.w.compute_skeletons()
+        if self._canvas is not None and self.state.video_path == self._canvas:
+            self.state.close_video()  # an imported sequence of the previous project
+        if self.state.video_path is not None:
+            # the open video joins the project; its skeletons come from the project folder now (the window
+            # observes the project entry and reloads them)
+            self.on_video_opened(self.state.video_path)
         else:
             first = next((v for v in proj.videos() if v.kind == "skeletons" or Path(v.path).exists()), None)
             if first is not None:
@@ -437,77 +501,99 @@ class Labeller(QObject):
         self._refresh_videos()
         missing = proj.missing_videos()
         if missing:
-            self.w._info(f"{len(missing)} video(s) of this project were moved or deleted: "
-                         "File → Relink moved videos… finds them by content", 15000)
+            self.host.show_message(f"{len(missing)} video(s) of this project were moved or deleted: "
+                                   "File → Relink moved videos… finds them by content", 15000)
         else:
-            self.w._info(f"project {proj.folder} opened: {len(proj.videos())} videos, {proj.clip_count()} clips")
-        self._update_title()
+            self.host.show_message(f"project {proj.folder} opened: {len(proj.videos())} videos, "
+                                   f"{proj.clip_count()} clips")
         self._update_enabled()
 
     def open_project_video(self, video_id: int) -> bool:
         """Open a video (or imported skeleton sequence) of the project."""
-        p = self._project
+        p = self.state.project
         if p is None:
             return False
         try:
             v = p.video(video_id)
         except PoseWatchError as e:
-            self.w.report_error(str(e))
+            self.host.report_error(str(e))
             return False
         if v.kind == "skeletons":
             try:
                 cache = SkeletonCache.load(p.imported_skeletons_path(v))
             except PoseWatchError as e:
-                self.w.report_error(f"{v.name}: {e}")
+                self.host.report_error(f"{v.name}: {e}")
                 return False
             self._pending_video = v
-            ok = self.w.open_source_object(SkeletonCanvas(v, *canvas_size(v, cache)), f"{v.name} (skeletons)")
-            if ok:
-                self.w.set_skeletons(cache)  # already loaded: no background job needed
+            name = f"{v.name} (skeletons)"
+            ok = self._open(lambda: self.state.open_source(SkeletonCanvas(v, *canvas_size(v, cache)), name, cache))
+            self._canvas = name if ok else self._canvas
         else:
             if not Path(v.path).exists():
-                self.w.report_error(f"{v.name or v.path} was moved or deleted ({v.path}): "
-                                    "use Relink… to find it by content")
+                self.host.report_error(f"{v.name or v.path} was moved or deleted ({v.path}): "
+                                       "use Relink… to find it by content")
                 return False
-            ok = self.w.open_video(v.path)
-        self.w.view.setFocus()
+            self._pending_video = v
+            ok = self._open(lambda: self.state.open_video(v.path))
+        self._pending_video = None
+        self.view.setFocus()
         return ok
+
+    def _open(self, opener) -> bool:
+        try:
+            opener()
+        except PoseWatchError as e:
+            self.host.report_error(str(e))
+            return False
+        return True
+
+    def _seek(self, frame: int) -> None:
+        try:
+            self.state.seek(frame)
+        except PoseWatchError as e:
+            self.host.report_error(str(e))
 
     def relink(self, folders: list[str | os.PathLike]) -> dict[int, str]:
         """Look for the project's moved videos under ``folders`` (by content hash); returns
         ``{video_id: new path}`` and reports how many were found."""
-        if self._project is None:
-            self.w.report_error("open a project first")
+        if self.state.project is None:
+            self.host.report_error("open a project first")
             return {}
         try:
-            found = self._project.relink([os.fspath(f) for f in folders])
+            found = self.state.project.relink([os.fspath(f) for f in folders])
         except (PoseWatchError, OSError) as e:
-            self.w.report_error(f"relink failed: {e}")
+            self.host.report_error(f"relink failed: {e}")
             return {}
-        left = len(self._project.missing_videos())
+        left = len(self.state.project.missing_videos())
         self._refresh_videos()
-        self.w._info(f"relinked {len(found)} video(s)" + (f"; {left} still missing" if left else ""), 10000)
+        self.host.show_message(f"relinked {len(found)} video(s)" + (f"; {left} still missing" if left else ""), 10000)
         return found
 
+    def new_project_dialog(self) -> NewProjectDialog:
+        """Open the New project dialog (non-blocking; a confirmed folder becomes the project). Returns it."""
+        self.project_dialog = NewProjectDialog(self.host.parent_widget)
+        self.project_dialog.chosen.connect(self.new_project)
+        self.project_dialog.open()
+        return self.project_dialog
+
     def _new_project_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.w, "New project: choose or create an empty folder")
-        if folder:
-            self.new_project(folder)
+        self.new_project_dialog()
 
     def _open_project_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.w, "Open project folder")
+        folder = QFileDialog.getExistingDirectory(self.host.parent_widget, "Open project folder")
         if folder:
             self.open_project(folder)
 
     def _relink_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.w, "Relink: folder to search for the moved videos")
+        folder = QFileDialog.getExistingDirectory(self.host.parent_widget,
+                                                  "Relink: folder to search for the moved videos")
         if folder:
             self.relink([folder])
 
     # ---------------------------------------------------------------- recent projects
     def recent_projects(self) -> list[str]:
         """Recently opened project folders, newest first."""
-        v = self.w.settings.value(RECENT_PROJECTS_KEY, [])
+        v = self.host.settings.value(RECENT_PROJECTS_KEY, [])
         if not v:
             return []
         if isinstance(v, str):
@@ -515,8 +601,12 @@ class Labeller(QObject):
         return [str(p) for p in v][:MAX_RECENT_PROJECTS]
 
     def _add_recent_project(self, folder: str) -> None:
-        self.w.settings.setValue(RECENT_PROJECTS_KEY, [folder] + [p for p in self.recent_projects() if p != folder])
-        self.w.settings.sync()
+        self.host.settings.setValue(RECENT_PROJECTS_KEY, [folder] + [p for p in self.recent_projects() if p != folder])
+        self.host.settings.sync()
+        self._rebuild_recent_projects()
+
+    def rebuild_recent_projects(self) -> None:
+        """Fill the *Open recent project* menu (also done each time it is shown)."""
         self._rebuild_recent_projects()
 
     def _rebuild_recent_projects(self) -> None:
@@ -533,51 +623,49 @@ class Labeller(QObject):
 
     # ================================================================ videos (called by the window)
     def on_video_opened(self, path: str) -> None:
-        """The window opened ``path``: add it to the project (if one is open) and show its clips."""
+        """A video was opened (``path``): add it to the project (if one is open) and show its clips. The window calls
+        it before it loads the skeletons, so that they are the project's."""
+        if path != self._canvas:
+            self._canvas = None
         v, self._pending_video = self._pending_video, None
-        if self._project is not None and v is None:
+        proj = self.state.project
+        if proj is not None and (v is None or v.kind != "skeletons"):
             try:
-                v = self._project.add_video(path)
+                v = proj.add_video(path)  # the entry of a video already in the project
             except PoseWatchError as e:
-                self.w.report_error(f"not added to the project: {e}")
+                self.host.report_error(f"not added to the project: {e}")
                 v = None
             except OSError as e:
-                self.w.report_error(f"not added to the project: {path}: {e.strerror or e}")
+                self.host.report_error(f"not added to the project: {path}: {e.strerror or e}")
                 v = None
             if v is not None and v.id not in self._counts:
                 self._counts[v.id] = 0
-        self._set_video(v if self._project is not None else None)
+        self._set_video(v if proj is not None else None)
         self._refresh_videos()
 
     def on_video_closed(self) -> None:
-        """The window closed its video."""
+        """The video was closed."""
+        self._canvas = None
         self._set_video(None)
 
-    def skeleton_task(self, backend: str):
-        """``(generator function, *args)`` computing the open video's skeletons inside the project,
-        or None when no project video is open (the player then uses the per-user cache)."""
-        if self._project is None or self._video is None:
-            return None
-        return (self._project.iter_skeletons, self._video, backend)
-
     def _set_video(self, v: Video | None) -> None:
-        self._video = v
         self._clips = {}
         self._in = self._out = None
         self._selected = None
         self._track = None
         self._tracks = []
         self.timeline.clear()
-        if v is not None and self._project is not None:
-            self._clips = {c.id: c for c in self._project.clips(v.id)}
-            self.timeline.set_frame_count(self.w.frame_count or v.frame_count)
+        proj = self.state.project
+        if v is not None and proj is not None:
+            self._clips = {c.id: c for c in proj.clips(v.id)}
+            self.timeline.set_frame_count(self.state.frame_count or v.frame_count)
             self.timeline.set_clips(list(self._clips.values()), self._colours())
-            self.timeline.set_playhead(max(0, self.w.current_frame_index))
+            self.timeline.set_playhead(max(0, self.state.frame_index))
         self.timeline.set_marks(None, None)
         self.timeline.select_row(None)
+        self.state.project_video = v
         self._after_selection()
         self._update_marks_label()
-        self._update_title()
         self._update_enabled()
         self.video_changed.emit(v)
 
@@ -589,8 +677,8 @@ class Labeller(QObject):
         missing = {v.id for v in p.missing_videos()}
         self.videos_panel.set_videos(vids, self._counts, missing, self._video.id if self._video else None)
 
-    def _on_skeletons(self, cache: SkeletonCache) -> None:
-        if self._video is None:
+    def _on_skeletons(self, cache: SkeletonCache | None) -> None:
+        if self._video is None or cache is None:
             return
         tids = [int(t) for t in cache.track_ids()]
         presence = {t: track_presence(cache.track(t)[0]) for t in tids}
@@ -603,14 +691,14 @@ class Labeller(QObject):
         """Mark the clip's first frame (default: the play head's frame)."""
         if not self._require_video():
             return
-        self._in = self.w.current_frame_index if frame is None else int(frame)
+        self._in = self.state.frame_index if frame is None else int(frame)
         self._marks_changed()
 
     def mark_out(self, frame: int | None = None) -> None:
         """Mark the clip's last frame, inclusive (default: the play head's frame)."""
         if not self._require_video():
             return
-        self._out = self.w.current_frame_index if frame is None else int(frame)
+        self._out = self.state.frame_index if frame is None else int(frame)
         self._marks_changed()
 
     def clear_marks(self) -> None:
@@ -631,16 +719,16 @@ class Labeller(QObject):
     def choose_label(self, name: str) -> bool:
         """Make ``name`` the label of the next clip. Reports a label that is not in the taxonomy."""
         if self._project is None:
-            self.w.report_error("open or create a project first (File → New project…)")
+            self.host.report_error("open or create a project first (File → New project…)")
             return False
         names = self._project.label_names()
         if name not in names:
-            self.w.report_error(f"label '{name}' is not in the taxonomy ({', '.join(names)})")
+            self.host.report_error(f"label '{name}' is not in the taxonomy ({', '.join(names)})")
             return False
         self._label = name
         if self.label_box.currentText() != name:
             self.label_box.setCurrentText(name)
-        self.w._info(f"label: {name}", 3000)
+        self.host.show_message(f"label: {name}", 3000)
         return True
 
     def _on_label_box(self, name: str) -> None:
@@ -664,7 +752,7 @@ class Labeller(QObject):
     def _after_selection(self) -> None:
         clip = self.selected_clip
         labels = self._project.labels() if self._project is not None else []
-        self.clip_panel.show_clip(clip, labels, self._tracks, self.w.frame_count or 1, self.w.fps)
+        self.clip_panel.show_clip(clip, labels, self._tracks, self.state.frame_count or 1, self.state.fps)
         self._update_markers()
         self._update_enabled()
         self.selection_changed.emit(clip)
@@ -674,34 +762,34 @@ class Labeller(QObject):
         clips = self.clips()
         if not clips:
             return
-        f = self.w.current_frame_index
+        f = self.state.frame_index
         if direction > 0:
             c = next((c for c in clips if c.start > f), None)
         else:
             c = next((c for c in reversed(clips) if c.start < f), None)
         if c is not None:
-            self.w.seek(c.start)
+            self._seek(c.start)
             self.select_clip(c.id)
 
     def _on_video_clicked(self, x: float, y: float) -> None:
-        cache = self.w.skeletons
-        f = self.w.current_frame_index
+        cache = self.state.skeletons
+        f = self.state.frame_index
         if self._video is None or cache is None or not 0 <= f < cache.frame_count:
             return
         hits = [p for p in cache.poses(f).persons if p.bbox[0] <= x <= p.bbox[2] and p.bbox[1] <= y <= p.bbox[3]]
         if hits:
             p = min(hits, key=lambda q: (q.bbox[2] - q.bbox[0]) * (q.bbox[3] - q.bbox[1]))
             self.select_track(p.track_id)
-            self.w._info(f"person #{p.track_id} selected: new clips belong to this track", 4000)
+            self.host.show_message(f"person #{p.track_id} selected: new clips belong to this track", 4000)
 
-    def _on_frame(self, index: int) -> None:
-        if self._video is not None:
-            self.timeline.set_playhead(index)
+    def _on_frame(self, frame: Frame | None) -> None:
+        if self._video is not None and frame is not None:
+            self.timeline.set_playhead(frame.index)
             self._update_markers()
 
     def _update_markers(self) -> None:
         """Show the selected clip's crop and the selected person on the video."""
-        view = self.w.view
+        view = self.view
         clip = self.selected_clip
         crop_rect, caption = None, ""
         if clip is not None and clip.crop is not None:
@@ -719,8 +807,8 @@ class Labeller(QObject):
         view.set_marker("person", person, "#ffeb3b", f"#{self._track}" if person is not None else "")
 
     def _track_box(self, track_id: int) -> tuple[float, float, float, float] | None:
-        cache = self.w.skeletons
-        f = self.w.current_frame_index
+        cache = self.state.skeletons
+        f = self.state.frame_index
         if cache is None or not 0 <= f < cache.frame_count:
             return None
         a, b = int(cache.offsets[f]), int(cache.offsets[f + 1])
@@ -759,18 +847,18 @@ class Labeller(QObject):
         try:
             cmd.apply()
         except PoseWatchError as e:
-            self.w.report_error(str(e))
+            self.host.report_error(str(e))
             return False
         self.undo_stack.push(cmd)
-        self.w._info(cmd.text(), 4000)
+        self.host.show_message(cmd.text(), 4000)
         return True
 
     def _cmd_args(self):
-        return (self._project, self._notify, self.w.report_error)
+        return (self._project, self._notify, self.host.report_error)
 
     def _require_project(self) -> bool:
         if self._project is None:
-            self.w.report_error("open or create a project first (File → New project…)")
+            self.host.report_error("open or create a project first (File → New project…)")
             return False
         return True
 
@@ -778,14 +866,14 @@ class Labeller(QObject):
         if not self._require_project():
             return False
         if self._video is None:
-            self.w.report_error("open a video of the project first (double-click it in the Project list)")
+            self.host.report_error("open a video of the project first (double-click it in the Project list)")
             return False
         return True
 
     def _target(self, clip_id: int | None) -> int | None:
         cid = self._selected if clip_id is None else clip_id
         if cid is None:
-            self.w.report_error("select a clip first (click it on the timeline)")
+            self.host.report_error("select a clip first (click it on the timeline)")
         return cid
 
     def commit_clip(self, start: int | None = None, end: int | None = None, label: str | None = None,
@@ -801,12 +889,12 @@ class Labeller(QObject):
             return None
         start = self._in if start is None else int(start)
         if start is None:
-            self.w.report_error("mark the clip's first frame with I (and its last with O) first")
+            self.host.report_error("mark the clip's first frame with I (and its last with O) first")
             return None
-        end = (self._out if self._out is not None else self.w.current_frame_index) if end is None else int(end)
+        end = (self._out if self._out is not None else self.state.frame_index) if end is None else int(end)
         label = label or self._label
         if not label:
-            self.w.report_error("choose a label first (its number key)")
+            self.host.report_error("choose a label first (its number key)")
             return None
         track = self._track if track_id is ... else track_id
         cmd = AddClipCommand(*self._cmd_args(), self._video.id, start, end, label, track, None, self.annotator)
@@ -823,7 +911,7 @@ class Labeller(QObject):
         try:
             cmd = DeleteClipCommand(*self._cmd_args(), cid)
         except PoseWatchError as e:
-            self.w.report_error(str(e))
+            self.host.report_error(str(e))
             return False
         return self._push(cmd)
 
@@ -833,7 +921,7 @@ class Labeller(QObject):
         try:
             cmd = UpdateClipCommand(*self._cmd_args(), cid, text=text.format(id=cid), **changes)
         except PoseWatchError as e:
-            self.w.report_error(str(e))
+            self.host.report_error(str(e))
             return False
         return self._push(cmd)
 
@@ -845,7 +933,7 @@ class Labeller(QObject):
         """Give a clip ``label`` (default: the chosen label)."""
         label = label or self._label
         if not label:
-            self.w.report_error("choose a label first (its number key)")
+            self.host.report_error("choose a label first (its number key)")
             return False
         return self._update(clip_id, f"relabel clip {{id}} as {label}", label=label)
 
@@ -872,14 +960,14 @@ class Labeller(QObject):
     def set_crop_tool(self, on: bool) -> None:
         """Switch the crop tool on (dragging on the video sets the selected clip's crop) or off."""
         on = bool(on) and self._video is not None
-        act = self.w.actions["crop_tool"]
+        act = self.host.actions["crop_tool"]
         if act.isChecked() != on:
             act.blockSignals(True)
             act.setChecked(on)
             act.blockSignals(False)
-        self.w.view.set_crop_mode(on)
+        self.view.set_crop_mode(on)
         if on:
-            self.w._info("crop tool: drag a rectangle on the video for the selected clip", 6000)
+            self.host.show_message("crop tool: drag a rectangle on the video for the selected clip", 6000)
 
     def _on_rect_drawn(self, x1: float, y1: float, x2: float, y2: float) -> None:
         self.set_crop_tool(False)
@@ -914,12 +1002,13 @@ class Labeller(QObject):
             return True
         seq = QKeySequence(hotkey)
         if seq.isEmpty() or seq.count() != 1:
-            self.w.report_error(f"hotkey '{hotkey}' is not a single key")
+            self.host.report_error(f"hotkey '{hotkey}' is not a single key")
             return False
-        for name, act in self.w.actions.items():
-            if any(s.matches(seq) == QKeySequence.SequenceMatch.ExactMatch for s in act.shortcuts()):
-                self.w.report_error(f"hotkey '{hotkey}' is already the shortcut of '{act.text().replace('&', '')}'")
-                return False
+        owner = self.host.actions.shortcut_owner(seq)
+        if owner is not None and not owner.startswith("label:"):  # another label's hotkey: the project says so
+            text = self.host.actions[owner].text().replace("&", "")
+            self.host.report_error(f"hotkey '{hotkey}' is already the shortcut of '{text}'")
+            return False
         return True
 
     def _colours(self) -> dict[str, str]:
@@ -947,45 +1036,28 @@ class Labeller(QObject):
         self._after_selection()
 
     def _rebuild_label_actions(self) -> None:
-        for act in self.label_actions.values():
-            self.w.removeAction(act)
-            act.deleteLater()
+        for name in self.label_actions:
+            self.host.actions.remove(f"label:{name}")
         self.label_actions = {}
-        menu = getattr(self, "choose_menu", None)
-        if menu is not None:
-            menu.clear()
-        if self._project is None:
+        self.choose_menu.clear()
+        if self.state.project is None:
             return
-        for lab in self._project.labels():
-            act = QAction(_colour_icon(lab.colour), lab.name, self.w)
-            if lab.hotkey:
-                act.setShortcut(QKeySequence(lab.hotkey))
-                act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(lambda _=False, n=lab.name: self.choose_label(n))
-            self.w.addAction(act)
+        for lab in self.state.project.labels():
+            act = self.host.add_action(f"label:{lab.name}", lab.name, lambda _=False, n=lab.name: self.choose_label(n),
+                                       shortcuts=(lab.hotkey,) if lab.hotkey else (), icon=_colour_icon(lab.colour))
+            self.choose_menu.addAction(act)
             self.label_actions[lab.name] = act
-            if menu is not None:
-                menu.addAction(act)
 
     # ================================================================ window state
     def _save_annotator(self) -> None:
-        self.w.settings.setValue(ANNOTATOR_KEY, self.annotator)
-        self.w.settings.sync()
-
-    def _update_title(self) -> None:
-        parts = ["PoseWatch"]
-        if self._project is not None:
-            parts.append(f"project {self._project.folder.name}")
-        if self.w.video_path is not None:
-            parts.append(Path(self.w.video_path).name if self._video is None or self._video.kind == "video"
-                         else self._video.name)
-        self.w.setWindowTitle(" — ".join(parts))
+        self.host.settings.setValue(ANNOTATOR_KEY, self.annotator)
+        self.host.settings.sync()
 
     def _update_enabled(self) -> None:
         has_p = self._project is not None
         has_v = has_p and self._video is not None
         sel = has_v and self._selected is not None
-        acts = self.w.actions
+        acts = self.host.actions
         for name in ("close_project", "relink", "import", "export"):
             acts[name].setEnabled(has_p)
         for name in ("mark_in", "mark_out", "clear_marks", "commit_clip", "next_clip", "prev_clip", "crop_tool"):
@@ -1001,7 +1073,7 @@ class Labeller(QObject):
 
         if not self._require_project():
             return
-        self.export_dialog = ExportDialog(self.w, self._project)
+        self.export_dialog = ExportDialog(self.host, self._project, self.state.backend)
         self.export_dialog.show()
 
     def show_import_dialog(self) -> None:
@@ -1010,7 +1082,7 @@ class Labeller(QObject):
 
         if not self._require_project():
             return
-        self.import_dialog = ImportDialog(self.w, self._project)
+        self.import_dialog = ImportDialog(self.host, self._project)
         self.import_dialog.imported.connect(self.reload_project)
         self.import_dialog.show()
 

@@ -19,21 +19,22 @@ thread, on the newest result only, just before it is shown: a few milliseconds p
 that are skipped are never drawn. (Drawing it in the detector's consumer thread would draw every frame,
 including the skipped ones.)
 
-Starting and stopping never block the GUI: one background thread per run builds the detector (loading
-the classifier checkpoint takes a moment; a bad one is reported as ``error: …``), starts it and waits
-in :meth:`core.live.LiveDetector.join`; it reports ``finished`` through a queued signal once all the
-detector's threads have ended, whether it was stopped or ended by itself (a start error, the end of a
-file). :meth:`LiveView.stop` only asks the detector to stop. :func:`wait_for_detectors` blocks until every detector
-started here has ended (application exit, tests).
+Starting and stopping never block the GUI: one background thread per run (a :class:`LiveSession`, held by the
+:class:`gui.workers.ThreadRegistry` every background thread of the app uses) builds the detector (loading the
+classifier checkpoint takes a moment; a bad one is reported as ``error: …``), starts it and waits in
+:meth:`core.live.LiveDetector.join`; it reports ``finished`` once all the detector's threads have ended, whether it
+was stopped or ended by itself (a start error, the end of a file). :meth:`LiveView.stop` only asks the detector to
+stop. :func:`wait_for_detectors` blocks until every detector started here has ended (application exit, tests).
 
-Opening: :func:`install` adds *View > Live detection…* (:data:`LIVE_SHORTCUT`) to a
-:class:`gui.main_window.MainWindow` and returns the :class:`LiveWindow` it opens.
+Opening: :func:`install` adds *View > Live detection…* (:data:`LIVE_SHORTCUT`) through the window's
+:class:`gui.host.Host` and returns the :class:`LiveWindow` it opens.
 
-Remote execution (issue 6): *Run on* offers *Local* or *Remote worker*. The remote choice is the
-*Live view* choice of the main window's Remote worker panel (:mod:`gui.remote_panel`, kept in step both
-ways); at Start it becomes :func:`gui.remote_panel.estimator_factory` (a ``FallbackEstimator``: the
-worker first, local inference while it is unreachable), handed to :class:`core.live.LiveDetector`. A
-script may also pass its own ``estimator_factory`` (:meth:`LiveView.set_estimator_factory`).
+The app state (:class:`core.state.AppState`): the player's classifier is offered as a model, its backend is the
+first default, and *Run on* (*Local* or *Remote worker*) is the state's ``execution["live"]`` — the same choice the
+Remote worker panel shows. At Start the remote choice becomes :meth:`core.state.AppState.estimator_factory` (a
+``FallbackEstimator``: the worker first, local inference while it is unreachable), handed to
+:class:`core.live.LiveDetector`. A script may also pass its own ``estimator_factory``
+(:meth:`LiveView.set_estimator_factory`).
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ import time
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QFontDatabase
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -76,13 +77,12 @@ from core import config
 from core.errors import PoseWatchError, describe_error
 from core.extract import Progress
 from core.overlay import OverlayOptions, draw_overlay
+from core.state import AppState
 
 from .event_log import EventLog
+from .host import Host
 from .video_view import VideoView, set_overlay_layers
-from .workers import GeneratorWorker, call_on_close
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .workers import GeneratorWorker, ThreadOwner, ThreadRegistry
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,6 @@ SETTINGS_PREFIX = "live/"
 #: How long :func:`wait_for_detectors` waits by default (milliseconds).
 JOIN_TIMEOUT_MS = 15_000
 
-_RUNNING: set["_Session"] = set()
-_RUNNING_LOCK = threading.Lock()
 _QUIT_HOOKED = False
 
 
@@ -127,8 +125,7 @@ def _probe_cameras(max_index: int, cancel: Callable[[], bool] | None = None):
 
 def running_detectors() -> int:
     """How many detectors started by a :class:`LiveView` have not ended yet."""
-    with _RUNNING_LOCK:
-        return sum(not s.ended for s in _RUNNING)
+    return sum(not s.ended for s in LiveSession.registry.members())
 
 
 def wait_for_detectors(timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
@@ -136,26 +133,35 @@ def wait_for_detectors(timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
 
     Blocks up to ``timeout_ms`` in total; True if all ended. Not for use while the GUI is live.
     """
-    with _RUNNING_LOCK:
-        sessions = list(_RUNNING)
+    sessions = LiveSession.registry.members()
     for s in sessions:
         s.request_stop()
     deadline = time.monotonic() + timeout_ms / 1000.0
     ok = True
     for s in sessions:
-        ok = s.wait(max(0.0, deadline - time.monotonic())) and ok
+        ok = s.wait_ended(max(0.0, deadline - time.monotonic())) and ok
     return ok
 
 
 # ==================================================================== one detector run
-class _Bridge(QObject):
-    """Carries the detector's callbacks into the GUI thread.
+class LiveSession(ThreadOwner):
+    """One :class:`core.live.LiveDetector` run: its callbacks, the one-slot result mailbox, and a background thread
+    (:class:`gui.workers.ThreadOwner`) that builds the detector (loading the classifier checkpoint takes a moment),
+    starts it, waits for all its threads and then ends.
 
-    The ``_q_*`` signals are emitted in the detector's threads and connected with
-    ``QueuedConnection`` to slots of this object (which lives in the GUI thread); those re-emit the
-    public signals there, as :class:`gui.workers.GeneratorWorker` does. The view disconnects from a
-    finished run's bridge, so late deliveries go nowhere.
+    The detector's callbacks run in its threads; the ``_q_*`` signals carry them into the GUI thread (queued
+    connections to this object, which lives there), where the public signals are emitted. Results are coalesced:
+    :meth:`take` gives the newest one not drawn yet.
+
+    Signals (GUI thread):
+        result_ready(): a result is waiting in the mailbox.
+        event(object): an alert (:class:`core.live.AlertEvent`).
+        status(str): a status line.
+        finished(): the run's thread has ended (the detector's threads too).
     """
+
+    registry = ThreadRegistry()
+    kind = "live detection"
 
     result_ready = Signal()
     event = Signal(object)
@@ -165,48 +171,10 @@ class _Bridge(QObject):
     _q_result = Signal()
     _q_event = Signal(object)
     _q_status = Signal(str)
-    _q_finished = Signal()
-
-    def __init__(self):
-        super().__init__()
-        q = Qt.ConnectionType.QueuedConnection
-        self._q_result.connect(self._emit_result, q)
-        self._q_event.connect(self._emit_event, q)
-        self._q_status.connect(self._emit_status, q)
-        self._q_finished.connect(self._emit_finished, q)
-
-    @Slot()
-    def _emit_result(self) -> None:
-        self.result_ready.emit()
-
-    @Slot(object)
-    def _emit_event(self, ev) -> None:
-        self.event.emit(ev)
-
-    @Slot(str)
-    def _emit_status(self, message: str) -> None:
-        self.status.emit(message)
-
-    @Slot()
-    def _emit_finished(self) -> None:
-        self.finished.emit()
-        # forget the session once this slot has returned (never delete an object inside its own slot)
-        QTimer.singleShot(0, self._release)
-
-    def _release(self) -> None:
-        with _RUNNING_LOCK:
-            for s in [s for s in _RUNNING if s.bridge is self]:
-                _RUNNING.discard(s)
-
-
-class _Session:
-    """One :class:`core.live.LiveDetector` run: its callbacks, the one-slot result mailbox, and a
-    background thread that builds the detector (loading the classifier checkpoint takes a moment),
-    starts it, waits for all its threads and then reports ``finished``."""
 
     def __init__(self, source: str | int, config, estimator_factory=None):
+        super().__init__()
         self.source, self.config, self.estimator_factory = source, config, estimator_factory
-        self.bridge = _Bridge()  # no parent: owned by this session, lives in the GUI thread
         self.detector = None
         self._lock = threading.Lock()
         self._latest = None
@@ -215,6 +183,10 @@ class _Session:
         self.skipped = 0
         self._stop_requested = threading.Event()
         self._ended = threading.Event()
+        q = Qt.ConnectionType.QueuedConnection
+        self._q_result.connect(self.result_ready.emit, q)
+        self._q_event.connect(self.event.emit, q)
+        self._q_status.connect(self.status.emit, q)
 
     # -- detector threads
     def _on_result(self, result) -> None:
@@ -226,7 +198,7 @@ class _Session:
             notify = not self._pending
             self._pending = True
         if notify:
-            self.bridge._q_result.emit()
+            self._q_result.emit()
 
     def take(self):
         """The newest result not drawn yet (None if the GUI already drew it)."""
@@ -238,11 +210,11 @@ class _Session:
     def _run(self) -> None:
         from core.live import LiveDetector
 
-        status = self.bridge._q_status.emit
+        status = self._q_status.emit
         try:
             try:
                 det = LiveDetector(self.source, self.config, on_result=self._on_result,
-                                   on_event=self.bridge._q_event.emit, on_status=status,
+                                   on_event=self._q_event.emit, on_status=status,
                                    estimator_factory=self.estimator_factory)
             except PoseWatchError as e:  # bad configuration: unknown or missing classifier, thresholds
                 status(f"error: {e}")
@@ -263,16 +235,17 @@ class _Session:
             status(f"error: live detection failed: {describe_error(e, 200)}")
         finally:
             self._ended.set()
-            # _RUNNING keeps this session (and its bridge) alive until the GUI thread has handled the
-            # finished signal: the bridge must not be destroyed here, in a thread that does not own it
-            self.bridge._q_finished.emit()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        super()._on_thread_finished()
+        self.finished.emit()
 
     # -- GUI thread
-    def start(self) -> None:
+    def start(self) -> "LiveSession":
         """Build and start the detector in the background (returns at once)."""
-        with _RUNNING_LOCK:
-            _RUNNING.add(self)
-        threading.Thread(target=self._run, name="posewatch-live", daemon=True).start()
+        self.start_thread()
+        return self
 
     def request_stop(self) -> None:
         """Ask the detector to stop (returns at once)."""
@@ -281,12 +254,13 @@ class _Session:
         if det is not None:
             det.stop()
 
-    def wait(self, timeout_s: float | None = None) -> bool:
+    def wait_ended(self, timeout_s: float | None = None) -> bool:
         """Block until the detector's threads ended; True if they did."""
         return self._ended.wait(timeout_s)
 
     @property
     def ended(self) -> bool:
+        """The run is over (its detector's threads have ended)."""
         return self._ended.is_set()
 
 
@@ -300,10 +274,10 @@ class LiveView(QWidget):
     overlay, an FPS / latency readout, a status line and the event log.
 
     Args:
-        main_window: the player window, if any: its loaded classifier is offered as a model choice
-            (and follows :attr:`MainWindow.classifier_changed`).
-        settings: where the choices are remembered (default: the main window's settings, else the
-            application's ``QSettings``).
+        state: the app state, if any: its classifier is offered as a model choice (and followed), its backend is
+            the first default, and *Run on* is its ``execution["live"]``. None: a standalone view (local only).
+        host: the window's host (its settings are the default ``settings``).
+        settings: where the choices are remembered (default: the host's, else the application's ``QSettings``).
         events_dir: initial events folder (default: the remembered one, else :func:`default_events_dir`).
         estimator_factory: passed to :class:`core.live.LiveDetector` (a remote pose estimator; None:
             local).
@@ -320,16 +294,15 @@ class LiveView(QWidget):
     status_changed = Signal(str)
     event_added = Signal(object)
 
-    def __init__(self, main_window: "MainWindow | None" = None, settings: QSettings | None = None,
+    def __init__(self, state: AppState | None = None, host: Host | None = None, settings: QSettings | None = None,
                  events_dir: str | os.PathLike | None = None, estimator_factory: Callable[[], Any] | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
-        self._mw = main_window
-        self.settings = settings if settings is not None else (
-            main_window.settings if main_window is not None else QSettings())
+        self.state = state
+        self.settings = settings if settings is not None else (host.settings if host is not None else QSettings())
         self._estimator_factory = estimator_factory
         self._execution_label = ""
-        self._session: _Session | None = None
+        self._session: LiveSession | None = None
         self._camera_worker: GeneratorWorker | None = None
         self._cameras_probed = False
         self._run_error = ""
@@ -348,8 +321,10 @@ class LiveView(QWidget):
         self.config_overrides: dict[str, Any] = {}
         self._build_ui()
         self._restore(events_dir)
-        if main_window is not None:
-            main_window.classifier_changed.connect(self._on_player_classifier)
+        if state is not None:
+            state.events.classifier.connect(self._on_player_classifier)
+            state.events.execution.connect(self._sync_execution)
+            state.events.remote.connect(self._sync_execution)
         self._sync_execution()
         self._update_controls()
 
@@ -580,7 +555,7 @@ class LiveView(QWidget):
         cam = str(s.value(p + "camera", "0") or "0")
         self.camera_box.addItem(f"{cam}", int(cam) if cam.isdigit() else 0)
         self._model_value = self._setting_model(s.value(p + "model", "fall"))
-        backend = str(s.value(p + "backend", "") or getattr(self._mw, "backend", "") or "yolo")
+        backend = str(s.value(p + "backend", "") or (self.state.backend if self.state is not None else "") or "yolo")
         if self.backend_box.findText(backend) >= 0:
             self.backend_box.setCurrentText(backend)
         from core.live import LiveConfig
@@ -604,11 +579,8 @@ class LiveView(QWidget):
         return str(v)
 
     def save_settings(self) -> None:
-        """Remember the current choices (source, model, sensitivity, alert settings) in the settings now (they
-        are saved at every start as well)."""
-        self._save()
-
-    def _save(self) -> None:
+        """Remember the current choices (source, model, sensitivity, backend, precision, alert settings, events
+        folder) in the settings now (they are saved at every start as well)."""
         s, p = self.settings, SETTINGS_PREFIX
         s.setValue(p + "source_kind", self.source_kind.currentData())
         s.setValue(p + "url", self.url_edit.text().strip())
@@ -663,7 +635,7 @@ class LiveView(QWidget):
 
     def player_classifier_path(self) -> str | None:
         """Path of the classifier loaded in the player window, or None."""
-        clf = getattr(self._mw, "classifier", None) if self._mw is not None else None
+        clf = self.state.classifier if self.state is not None else None
         path = getattr(clf, "path", None)
         return os.fspath(path) if path is not None else None
 
@@ -888,58 +860,47 @@ class LiveView(QWidget):
         """The factory set with :meth:`set_estimator_factory` (None: the *Run on* choice decides)."""
         return self._estimator_factory
 
-    def remote_panel(self):
-        """The main window's Remote worker panel (:mod:`gui.remote_panel`), or None when not installed."""
-        return getattr(self._mw, "remote_panel", None) if self._mw is not None else None
-
     @property
     def execution(self) -> str:
-        """``"local"`` or ``"remote"``: where the next run's pose inference is asked to run."""
-        return str(self.execution_box.currentData())
+        """``"local"`` or ``"remote"``: where the next run's pose inference is asked to run (the state's
+        ``execution["live"]``)."""
+        return str(self.state.execution["live"]) if self.state is not None else "local"
 
     def set_execution(self, mode: str) -> None:
-        """Choose ``"local"`` or ``"remote"`` (kept in step with the Remote panel's *Live view* choice)."""
+        """Choose ``"local"`` or ``"remote"`` (the state's ``execution["live"]``, which the Remote worker panel shows).
+
+        Raises:
+            ValueError: unknown mode, or remote without an app state.
+        """
         if mode not in ("local", "remote"):
             raise ValueError(f"unknown execution '{mode}'; choose local or remote")
-        panel = self.remote_panel()
-        if panel is not None:
-            panel.set_task_mode("live", mode)
-        self.execution_box.setCurrentIndex(self.execution_box.findData(mode))
-        self._sync_execution()
+        if self.state is None:
+            if mode == "remote":
+                raise ValueError("a standalone live view runs locally")
+            return
+        self.state.set_execution("live", mode)  # the combo follows (_sync_execution)
 
     def _on_execution_activated(self, index: int) -> None:
         self.set_execution(str(self.execution_box.itemData(index)))
 
-    def _sync_execution(self) -> None:
-        """Mirror the Remote panel's *Live view* choice and state (if the panel is installed)."""
-        panel = self.remote_panel()
+    def _sync_execution(self, *_args) -> None:
+        """Show the state's *Live view* choice and whether a worker is connected."""
         box = self.execution_box
         remote_item = box.model().item(box.findData("remote"))
-        if panel is not None and getattr(self, "_hooked_panel", None) is not panel:
-            panel.changed.connect(self._sync_execution)
-            panel.state_changed.connect(self._on_panel_state)
-            self._hooked_panel = panel
         box.blockSignals(True)
-        if panel is None:
-            remote_item.setEnabled(False)
-            remote_item.setToolTip("no Remote worker panel in this window")
-            box.setCurrentIndex(box.findData("local"))
-        else:
-            remote_item.setEnabled(True)
-            box.setCurrentIndex(box.findData(panel.task_mode("live")))
+        remote_item.setEnabled(self.state is not None)
+        remote_item.setToolTip("" if self.state is not None else "a standalone live view runs locally")
+        box.setCurrentIndex(box.findData(self.execution))
         box.blockSignals(False)
         if self._estimator_factory is not None:
             text = f"custom estimator: {self._execution_label}"
-        elif panel is not None and self.execution == "remote":
-            text = f"worker {panel.state}" + ("" if panel.use_remote("live") else " — connect it in View > Remote worker")
+        elif self.execution == "remote":
+            text = ("worker connected" if self.state.use_remote("live")
+                    else "worker not connected — connect it in View > Remote worker")
         else:
             text = ""
         self.execution_label.setText(text)
         self.execution_label.setVisible(bool(text))
-
-    @Slot(str)
-    def _on_panel_state(self, _state: str) -> None:
-        self._sync_execution()
 
     def _pose_factory(self) -> Callable[[], Any] | None:
         """The estimator factory for the next run (None: the detector's own local pipeline).
@@ -951,13 +912,10 @@ class LiveView(QWidget):
             return self._estimator_factory
         if self.execution != "remote":
             return None
-        panel = self.remote_panel()
-        if panel is None or not panel.use_remote("live"):
+        if not self.state.use_remote("live"):
             raise ValueError("the remote worker is not connected: connect it in View > Remote worker, "
                              "or choose Run on: Local")
-        from .remote_panel import estimator_factory
-
-        return estimator_factory(panel, {"backend": self.backend_box.currentText(), "frame_rate": 30.0}, "live")
+        return self.state.estimator_factory("live", {"backend": self.backend_box.currentText(), "frame_rate": 30.0})
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """Refresh the execution choice (the Remote panel may have been installed since); look for
@@ -974,7 +932,8 @@ class LiveView(QWidget):
         from core.live import LiveConfig
 
         enter = float(self.prob_box.value())
-        gap = LiveConfig.enter_prob - LiveConfig.exit_prob  # hysteresis width of the defaults
+        d = LiveConfig()
+        gap = d.enter_prob - d.exit_prob  # hysteresis width of the settings in force
         events = self.events_edit.text().strip() or None
         kw: dict[str, Any] = dict(backend=self.backend_box.currentText(), classifier=self._model_value,
                                   precision=self.precision_box.currentData(),
@@ -1010,15 +969,15 @@ class LiveView(QWidget):
         except ValueError as e:
             self._set_status(f"error: {e}")
             return False
-        self._save()
+        self.save_settings()
         if cfg.events_dir:
             try:
                 Path(cfg.events_dir).mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 self._set_status(f"error: cannot create the events folder {cfg.events_dir}: {e.strerror or e}")
                 return False
-        session = _Session(source, cfg, factory)
-        b = session.bridge  # its public signals are emitted in the GUI thread (see _Bridge)
+        session = LiveSession(source, cfg, factory)
+        b = session  # its public signals are emitted in the GUI thread
         b.result_ready.connect(self._on_result_ready)
         b.event.connect(self._on_event)
         b.status.connect(self._on_status)
@@ -1050,7 +1009,7 @@ class LiveView(QWidget):
         if s is None:
             return True
         s.request_stop()
-        ok = s.wait(timeout_ms / 1000.0)
+        ok = s.wait_ended(timeout_ms / 1000.0)
         if ok and s is self._session:
             self._on_finished()
         return ok
@@ -1137,6 +1096,11 @@ class LiveView(QWidget):
         return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
 
     @property
+    def results_received(self) -> int:
+        """Results the current run's detector delivered (drawn or skipped); 0 without a run."""
+        return self._session.received if self._session is not None else 0
+
+    @property
     def skipped(self) -> int:
         """Results of the current run replaced by a newer one before the GUI drew them."""
         return self._session.skipped if self._session is not None else 0
@@ -1168,7 +1132,7 @@ class LiveView(QWidget):
         if s is None:
             return
         # the run is over: drop its late deliveries (a shutdown() that joined before the queue drained)
-        b = s.bridge
+        b = s
         for sig, slot in ((b.result_ready, self._on_result_ready), (b.event, self._on_event),
                           (b.status, self._on_status), (b.finished, self._on_finished)):
             try:
@@ -1229,16 +1193,16 @@ class LiveWindow(QMainWindow):
     """A top-level "Live detection" window around a :class:`LiveView` (``.live_view``); closing it
     stops the detector (non-blocking). Status lines are also shown in its status bar."""
 
-    def __init__(self, main_window: "MainWindow | None" = None, settings: QSettings | None = None,
+    def __init__(self, state: AppState | None = None, host: Host | None = None, settings: QSettings | None = None,
                  events_dir: str | os.PathLike | None = None):
-        super().__init__(main_window)
+        super().__init__(host.parent_widget if host is not None else None)
         self.setWindowFlag(Qt.WindowType.Window, True)
         self.setWindowTitle("PoseWatch — Live detection")
         self.setObjectName("live_window")
-        self.live_view = LiveView(main_window, settings=settings, events_dir=events_dir)
+        self.live_view = LiveView(state, host, settings=settings, events_dir=events_dir)
         self.setCentralWidget(self.live_view)
         self.live_view.status_changed.connect(lambda m: self.statusBar().showMessage(m, 10_000))
-        self.resize(1280, 800)
+        self.resize(1280, 720)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         """Stop the detector (its threads end in the background) and hide."""
@@ -1246,54 +1210,35 @@ class LiveWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def install(main_window: "MainWindow", events_dir: str | os.PathLike | None = None) -> LiveWindow:
-    """Add *View > Live detection…* (:data:`LIVE_SHORTCUT`; also ``main_window.actions["live"]``) to
-    ``main_window`` and return the :class:`LiveWindow` it shows (``main_window.live_window``).
+def install(state: AppState, host: Host, events_dir: str | os.PathLike | None = None) -> LiveWindow:
+    """Add *View > Live detection…* (action ``live``, shortcut :data:`LIVE_SHORTCUT`) through ``host`` and return
+    the :class:`LiveWindow` it shows.
 
-    Closing the main window closes the live window and stops its detector. Calling it again returns
-    the same window (with ``events_dir``, its events folder is set, unless it is running).
+    Closing the main window closes the live window and stops its detector. Calling it again returns the same
+    window (with ``events_dir``, its events folder is set, unless it is running).
 
     Args:
-        main_window: a :class:`gui.main_window.MainWindow`.
+        state: the app state the view follows.
+        host: the window's host.
         events_dir: initial events folder (default: remembered, else :func:`default_events_dir`).
     """
-    existing = getattr(main_window, "live_window", None)
-    if isinstance(existing, LiveWindow):
-        if events_dir is not None and not existing.live_view.is_running:
-            existing.live_view.events_edit.setText(os.fspath(events_dir))
-        return existing
-    live = LiveWindow(main_window, events_dir=events_dir)
-    act = QAction("&Live detection…", main_window)
-    seq = QKeySequence(LIVE_SHORTCUT)
-    taken = [a for a in main_window.findChildren(QAction)
-             if any(s.matches(seq) == QKeySequence.SequenceMatch.ExactMatch for s in a.shortcuts())]
-    if taken:
-        log.warning("shortcut %s already used by %s; Live detection gets none", LIVE_SHORTCUT, taken[0].text())
-    else:
-        act.setShortcut(seq)
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    act.setToolTip("Live detection on a webcam, a stream or a video file"
-                   + (f" ({seq.toString(QKeySequence.SequenceFormat.NativeText)})" if not taken else ""))
+    existing = host.actions.get("live")
+    if existing is not None and isinstance(existing.data(), LiveWindow):
+        live = existing.data()
+        if events_dir is not None and not live.live_view.is_running:
+            live.live_view.events_edit.setText(os.fspath(events_dir))
+        return live
+    live = LiveWindow(state, host, events_dir=events_dir)
 
     def show_live() -> None:
         live.show()
         live.raise_()
         live.activateWindow()
 
-    act.triggered.connect(show_live)
-    main_window.addAction(act)
-    actions = getattr(main_window, "actions", None)
-    if isinstance(actions, dict):
-        actions["live"] = act
-    view_menu = next((a.menu() for a in main_window.menuBar().actions()
-                      if a.menu() is not None and a.text().replace("&", "") == "View"), None)
-    if view_menu is None:
-        view_menu = main_window.menuBar().addMenu("&Live")
-    else:
-        view_menu.addSeparator()
-    view_menu.addAction(act)
-    main_window.live_window = live
-    call_on_close(main_window, live.close)
+    act = host.add_action("live", "&Live detection…", show_live, "View", section="panels",
+                          tip="Live detection on a webcam, a stream or a video file")
+    act.setData(live)
+    host.on_close(live.close)
     global _QUIT_HOOKED
     app = QApplication.instance()
     if app is not None and not _QUIT_HOOKED:

@@ -1,10 +1,12 @@
-"""PoseWatch's main window: video player with the pose overlay, background skeleton extraction,
-classifier loading, recent files and drag-and-drop, and the labelling mode (a project, the
-timeline, undoable clip edits: see :mod:`gui.labelling`, reached as ``window.labelling``).
+"""PoseWatch's main window: the video player with the pose overlay, and the host of the panels.
 
-The window only presents and delegates: decoding is :mod:`core.video`, skeletons come from
-:func:`core.extract.iter_load_or_extract` (run by :class:`gui.workers.GeneratorWorker`), the overlay
-is :func:`core.overlay.draw_overlay` and labels come from :class:`core.classify.TrackClassifier`.
+The window is a view of :class:`core.state.AppState` (``window.state``): it shows the state's frame with the overlay
+(:func:`core.overlay.draw_overlay`, labels from the state's classifier), keeps its controls in step with the state,
+runs the state's skeleton task in the background (:class:`gui.workers.GeneratorWorker`) and plays by seeking the
+state on a timer. The panels — labelling (:mod:`gui.labelling`, ``window.labelling``), training
+(:mod:`gui.train_panel`), the remote worker (:mod:`gui.remote_panel`) and live detection (:mod:`gui.live_view`) —
+get the same state and the window's :class:`gui.host.Host` (errors, messages, the action registry, docks); none of
+them holds the window.
 
 Frame convention: 0-based frame indices everywhere (the spin box shows the same index the CLI's
 CSV uses); ``time = index / fps``.
@@ -27,11 +29,9 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QFontDatabase,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -48,23 +48,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import config
 from core.cache import SkeletonCache
 from core.classify import TrackClassifier, iter_load_classifier
 from core.defaults import DEFAULT_CLASSIFIERS, resolve_classifier, shipped_kind
-from core.errors import PoseWatchError, one_line
-from core.extract import iter_load_or_extract
+from core.errors import PoseWatchError, describe_error
 from core.overlay import OverlayOptions, TrackLabel, draw_overlay
 from core.pose import BACKENDS, DEFAULT_BACKEND
-from core import config
-from core.video import Frame, VideoInfo, VideoSource, open_source
+from core.state import AppState
+from core.video import Frame, VideoInfo, VideoSource
 
+from . import live_view, remote_panel
+from .host import Host
 from .labelling import Labeller
-from .live_view import install as install_live_view
-from .remote_panel import extraction_task
-from .remote_panel import install as install_remote_panel
 from .timeline import TimelineWidget
 from .train_panel import TrainPanel
-from .video_view import VideoView, set_overlay_layers
+from .video_view import VideoView
 from .workers import GeneratorWorker
 
 log = logging.getLogger(__name__)
@@ -87,8 +86,12 @@ DEFAULT_CLASSIFIER_CHOICE = "shipped:fight"
 #: Display names of the shipped default classifiers.
 SHIPPED_NAMES = {"abnormal": "abnormal behaviour", "fall": "falls", "fight": "fights"}
 
-#: Keyboard shortcuts by action name (``shortcuts`` in ``resources/default.yaml``; see :attr:`MainWindow.actions`).
+#: Keyboard shortcuts by action name (``shortcuts`` in ``resources/default.yaml``; the registry is
+#: :attr:`MainWindow.actions`).
 SHORTCUTS: dict[str, tuple[str, ...]] = config.shortcuts()
+#: Named sections of the File and View menus, in order (panels put their entries into them by name).
+FILE_SECTIONS = ("open", "project", "classifier", "quit")
+VIEW_SECTIONS = ("layers", "zoom", "panels")
 
 
 def format_time(seconds: float) -> str:
@@ -109,8 +112,14 @@ class MainWindow(QMainWindow):
             line.
         auto_skeletons: load or compute the skeletons of every video opened (default); False leaves
             it to :meth:`compute_skeletons` (tests and scripts that need no poses).
+        state: the app state to show (default: a new :class:`core.state.AppState`).
 
-    Signals:
+    Attributes:
+        state: the :class:`core.state.AppState` the window shows and the panels share.
+        host: the :class:`gui.host.Host` given to the panels.
+        actions: the action registry (:class:`gui.host.ActionRegistry`): ``window.actions["play"]``.
+
+    Signals (Qt mirrors of the state's changes, for code that waits on Qt signals):
         video_opened(str): a video was opened (its path).
         frame_changed(int): the displayed frame changed (its 0-based index).
         skeletons_ready(object): the :class:`~core.cache.SkeletonCache` of the open video is loaded.
@@ -129,28 +138,25 @@ class MainWindow(QMainWindow):
     error_reported = Signal(str)
 
     def __init__(self, settings: QSettings | None = None, show_dialogs: bool = True, parent: QWidget | None = None,
-                 auto_skeletons: bool = True):
+                 auto_skeletons: bool = True, state: AppState | None = None):
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
-        self.show_dialogs = show_dialogs
         self.auto_skeletons = auto_skeletons
-        self._source: VideoSource | None = None
-        self._path: str | None = None
-        self._frame: Frame | None = None
+        self.state = state if state is not None else AppState()
+        backend = str(self.settings.value(BACKEND_KEY, DEFAULT_BACKEND))
+        self.state.backend = backend if backend in BACKENDS else DEFAULT_BACKEND
+        self.host = Host(self, self.settings, show_dialogs)
+        self.host.error_reported.connect(self.error_reported.emit)
+        self.actions = self.host.actions
         self._displayed: np.ndarray | None = None
         self._labels: dict[int, TrackLabel] | None = None
-        self._skeletons: SkeletonCache | None = None
-        self._classifier: TrackClassifier | None = None
         self._classifier_gen = 0  # bumped by every classifier change; a late background load is then ignored
         self._classifier_worker: GeneratorWorker | None = None
         self._worker: GeneratorWorker | None = None
-        self._overlay = OverlayOptions()
         self._speed = 1.0
         self._play_clock = (0.0, 0)  # (monotonic start, frame at start)
-        self._last_error: str | None = None
-        self._message_box: QMessageBox | None = None
-        backend = str(self.settings.value(BACKEND_KEY, DEFAULT_BACKEND))
-        self._backend = backend if backend in BACKENDS else DEFAULT_BACKEND
+        self._ticking = False  # a frame change made by the playback timer
+        self._video_shown: str | None = None  # the video the window has taken in (see _on_video_path)
 
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -158,73 +164,84 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("PoseWatch")
         self.setAcceptDrops(True)
-        self.resize(1200, 800)
-        self.actions: dict[str, QAction] = {}
+        self.resize(1200, 700)  # fits a 1366x768 screen with its title bar
+        # the right-hand docks (labelling, remote worker) take the full height; the Train dock sits under the video
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._build_menus()
         self._build_actions()
         self._build_ui()
-        self.labelling = Labeller(self)
-        self._build_train_dock()
-        self._build_menus()
-        self.remote_panel = install_remote_panel(self)  # View > Remote worker (issue 6)
-        self.live_window = install_live_view(self)  # View > Live detection… (issue 5)
+        self.labelling = Labeller(self.state, self.host, self.view, self.timeline, self.player_area)
+        self.train_panel = TrainPanel(self.state, self.host)
+        self.train_dock = self.host.add_dock("train", "Train", self.train_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.remote_panel = remote_panel.install(self.state, self.host)  # View > Remote worker (issue 6)
+        self.remote_dock = self.host.dock("remote")
+        self.live_window = live_view.install(self.state, self.host)  # View > Live detection… (issue 5)
+        self._observe_state()
         self._update_controls()
         QTimer.singleShot(0, self.restore_classifier)
 
     # ================================================================ construction
-    def _action(self, name: str, text: str, slot, checkable: bool = False, checked: bool = False,
-                icon: QStyle.StandardPixmap | None = None, tip: str = "", widget: QWidget | None = None) -> QAction:
-        """Create action ``name`` with its :data:`SHORTCUTS`. With ``widget`` the shortcut works only
-        while the focus is inside that widget (keys such as Enter and Delete, which text fields need)."""
-        act = QAction(text, self)
-        keys = [QKeySequence(k) for k in SHORTCUTS.get(name, ())]
-        if keys:
-            act.setShortcuts(keys)
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut if widget is None
-                                   else Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        if icon is not None:
-            act.setIcon(self.style().standardIcon(icon))
-        shown = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
-        act.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}" + (f" ({shown})" if shown else ""))
-        act.setCheckable(checkable)
-        act.setChecked(checked)
-        (act.toggled if checkable else act.triggered).connect(slot)
-        # shortcuts work even when the action is in no visible menu/toolbar
-        (widget if widget is not None else self).addAction(act)
-        self.actions[name] = act
-        return act
+    def _action(self, name: str, text: str, slot, menu: str | None = None, section: str | None = None, **kw) -> QAction:
+        return self.actions.add(name, text, slot, menu, section, **kw)
+
+    def _build_menus(self) -> None:
+        reg = self.actions
+        reg.menu("File", "&File", FILE_SECTIONS)
+        reg.menu("Playback", "&Playback")
+        reg.menu("View", "&View", VIEW_SECTIONS)
+        reg.menu("Poses", "P&oses")
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
         a = self._action
-        a("open", "&Open video…", self._open_dialog, icon=sp.SP_DialogOpenButton)
-        a("open_folder", "Open &frames folder…", self._open_folder_dialog, icon=sp.SP_DirOpenIcon)
-        a("load_classifier", "Load &classifier…", self._load_classifier_dialog)
-        a("unload_classifier", "&Unload classifier", self.unload_classifier)
+        a("open", "&Open video…", self._open_dialog, "File", "open", icon=sp.SP_DialogOpenButton)
+        a("open_folder", "Open &frames folder…", self._open_folder_dialog, "File", "open", icon=sp.SP_DirOpenIcon)
+        self.recent_menu = self.actions.submenu("File", "recent", "Open &recent", "open")
+        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
+        a("load_classifier", "Load &classifier…", self._load_classifier_dialog, "File", "classifier")
+        a("unload_classifier", "&Unload classifier", self.unload_classifier, "File", "classifier")
+        shipped = self.actions.submenu("File", "shipped", "Use a s&hipped classifier", "classifier")
         for kind in DEFAULT_CLASSIFIERS:
-            a(f"shipped_{kind}", f"Shipped model: {SHIPPED_NAMES.get(kind, kind)}",
-              lambda _=False, k=kind: self.use_shipped_classifier(k))
-        a("train", "&Train a classifier…", self.show_train_panel)
-        a("compute_skeletons", "&Compute skeletons", self.compute_skeletons)
-        a("cancel_skeletons", "Cancel skeleton e&xtraction", self.cancel_skeletons)
-        a("quit", "&Quit", self.close)
-        a("play", "Play", self.toggle_play, icon=sp.SP_MediaPlay, tip="Play / pause")
-        a("prev_frame", "Previous frame", lambda: self.step(-1), icon=sp.SP_MediaSeekBackward)
-        a("next_frame", "Next frame", lambda: self.step(1), icon=sp.SP_MediaSeekForward)
-        a("back_second", "Back 1 s", lambda: self.step_seconds(-1.0))
-        a("forward_second", "Forward 1 s", lambda: self.step_seconds(1.0))
-        a("first_frame", "First frame", lambda: self.seek(0), icon=sp.SP_MediaSkipBackward)
-        a("last_frame", "Last frame", lambda: self.seek(self.frame_count - 1), icon=sp.SP_MediaSkipForward)
-        a("slower", "Slower", lambda: self._change_speed(-1))
-        a("faster", "Faster", lambda: self._change_speed(1))
-        a("goto_frame", "Go to frame…", self._focus_frame_box)
-        for name, text in (("skeleton", "&Skeleton"), ("boxes", "&Boxes"), ("ids", "Track &IDs"), ("labels", "&Labels")):
-            a(name, text, lambda on, n=name: self.set_overlay(**{n: on}), checkable=True,
-              checked=getattr(self._overlay, name))
-        a("fit", "&Fit to window", lambda: self.view.fit())
-        a("zoom_in", "Zoom &in", lambda: self.view.zoom_in())
-        a("zoom_out", "Zoom &out", lambda: self.view.zoom_out())
-        a("actual_size", "&Actual size", lambda: self.view.zoom_actual_size())
+            act = a(f"shipped_{kind}", f"Shipped model: {SHIPPED_NAMES.get(kind, kind)}",
+                    lambda _=False, k=kind: self.use_shipped_classifier(k))
+            shipped.addAction(act)
+        a("train", "&Train a classifier…", self.show_train_panel, "File", "classifier")
+        a("quit", "&Quit", self.close, "File", "quit")
         self.actions["quit"].setMenuRole(QAction.MenuRole.QuitRole)
+        a("play", "Play", self.toggle_play, "Playback", icon=sp.SP_MediaPlay, tip="Play / pause")
+        self.actions.add_separator("Playback")
+        a("prev_frame", "Previous frame", lambda: self.step(-1), "Playback", icon=sp.SP_MediaSeekBackward)
+        a("next_frame", "Next frame", lambda: self.step(1), "Playback", icon=sp.SP_MediaSeekForward)
+        a("back_second", "Back 1 s", lambda: self.step_seconds(-1.0), "Playback")
+        a("forward_second", "Forward 1 s", lambda: self.step_seconds(1.0), "Playback")
+        a("first_frame", "First frame", lambda: self.seek(0), "Playback", icon=sp.SP_MediaSkipBackward)
+        a("last_frame", "Last frame", lambda: self.seek(self.frame_count - 1), "Playback",
+          icon=sp.SP_MediaSkipForward)
+        self.actions.add_separator("Playback")
+        a("slower", "Slower", lambda: self._change_speed(-1), "Playback")
+        a("faster", "Faster", lambda: self._change_speed(1), "Playback")
+        self.actions.add_separator("Playback")
+        a("goto_frame", "Go to frame…", self._focus_frame_box, "Playback")
+        for name, text in (("skeleton", "&Skeleton"), ("boxes", "&Boxes"), ("ids", "Track &IDs"), ("labels", "&Labels")):
+            a(name, text, lambda on, n=name: self.set_overlay(**{n: on}), "View", "layers", checkable=True,
+              checked=getattr(self.state.overlay, name))
+        a("fit", "&Fit to window", lambda: self.view.fit(), "View", "zoom")
+        a("zoom_in", "Zoom &in", lambda: self.view.zoom_in(), "View", "zoom")
+        a("zoom_out", "Zoom &out", lambda: self.view.zoom_out(), "View", "zoom")
+        a("actual_size", "&Actual size", lambda: self.view.zoom_actual_size(), "View", "zoom")
+        bm = self.actions.submenu("Poses", "backend", "&Backend")
+        self._backend_group = QActionGroup(self)
+        self._backend_actions: dict[str, QAction] = {}
+        for b in BACKENDS:
+            act = bm.addAction(b)
+            act.setCheckable(True)
+            act.setChecked(b == self.state.backend)
+            act.triggered.connect(lambda _=False, name=b: self.set_backend(name))
+            self._backend_group.addAction(act)
+            self._backend_actions[b] = act
+        a("compute_skeletons", "&Compute skeletons", self.compute_skeletons, "Poses")
+        a("cancel_skeletons", "Cancel skeleton e&xtraction", self.cancel_skeletons, "Poses")
+        self._rebuild_recent_menu()
 
     def _tool_button(self, action: QAction) -> QToolButton:
         b = QToolButton()
@@ -307,7 +324,7 @@ class MainWindow(QMainWindow):
         tb.addWidget(QLabel(" Pose backend "))
         self.backend_box = QComboBox()
         self.backend_box.addItems(list(BACKENDS))
-        self.backend_box.setCurrentText(self._backend)
+        self.backend_box.setCurrentText(self.state.backend)
         self.backend_box.setToolTip("Pose backend: switching loads or computes the skeletons again")
         self.backend_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.backend_box.currentTextChanged.connect(self.set_backend)
@@ -339,100 +356,148 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.view.setFocus()
 
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        m.addAction(self.actions["open"])
-        m.addAction(self.actions["open_folder"])
-        self.recent_menu = m.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
-        m.addSeparator()
-        project_here = m.addSeparator()
-        m.addAction(self.actions["load_classifier"])
-        m.addAction(self.actions["unload_classifier"])
-        shipped = m.addMenu("Use a s&hipped classifier")
-        for kind in DEFAULT_CLASSIFIERS:
-            shipped.addAction(self.actions[f"shipped_{kind}"])
-        m.addAction(self.actions["train"])
-        m.addSeparator()
-        m.addAction(self.actions["quit"])
-        self._rebuild_recent_menu()
-        self.labelling.build_menus(m, project_here)
-
-        m = mb.addMenu("&Playback")
-        for name in ("play", None, "prev_frame", "next_frame", "back_second", "forward_second", "first_frame",
-                     "last_frame", None, "slower", "faster", None, "goto_frame"):
-            m.addSeparator() if name is None else m.addAction(self.actions[name])
-
-        m = mb.addMenu("&View")
-        for name in ("skeleton", "boxes", "ids", "labels"):
-            m.addAction(self.actions[name])
-        m.addSeparator()
-        for name in ("fit", "zoom_in", "zoom_out", "actual_size"):
-            m.addAction(self.actions[name])
-
-        m = mb.addMenu("P&oses")
-        bm = m.addMenu("&Backend")
-        self._backend_group = QActionGroup(self)
-        self._backend_actions: dict[str, QAction] = {}
-        for b in BACKENDS:
-            act = bm.addAction(b)
-            act.setCheckable(True)
-            act.setChecked(b == self._backend)
-            act.triggered.connect(lambda _=False, name=b: self.set_backend(name))
-            self._backend_group.addAction(act)
-            self._backend_actions[b] = act
-        m.addAction(self.actions["compute_skeletons"])
-        m.addAction(self.actions["cancel_skeletons"])
-
-    def _build_train_dock(self) -> None:
-        self.train_panel = TrainPanel(self)
-        d = QDockWidget("Train", self)
-        d.setObjectName("dock_train")
-        d.setWidget(self.train_panel)
-        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                      | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, d)
-        d.hide()
-        self.train_dock = d
-
     def show_train_panel(self) -> None:
         """Show the Train panel (a dock): train a classifier on the project or an export."""
         self.train_dock.show()
         self.train_dock.raise_()
 
+    # ================================================================ the state, observed
+    def _observe_state(self) -> None:
+        ev = self.state.events
+        ev.video_path.connect(self._on_video_path)
+        ev.video_info.connect(lambda *_: self._update_controls())
+        ev.frame.connect(self._on_frame)
+        ev.skeletons.connect(self._on_skeletons)
+        ev.classifier.connect(self._on_classifier)
+        ev.backend.connect(self._on_backend)
+        ev.overlay.connect(self._on_overlay)
+        ev.playing.connect(self._on_playing)
+        ev.project.connect(lambda *_: self._update_title())
+        ev.project_video.connect(self._on_project_video)
+        self.state.skeletons_requested.connect(self.compute_skeletons)
+
+    def _on_video_path(self, path: str | None, _old: str | None) -> None:
+        self._stop_worker()
+        self._video_shown = None  # until the labelling mode has taken the video in (see _on_project_video)
+        self._update_controls()
+        self._update_info()
+        self._update_title()
+        if path is None:
+            self._render()
+            self.labelling.on_video_closed()
+            return
+        self.view.fit()
+        # the labelling mode first: the video joins the open project, so its skeletons are the project's
+        self.labelling.on_video_opened(path)
+        self._video_shown = path
+        if os.path.exists(path):
+            self.add_recent_file(path)
+        self.frame_changed.emit(self.current_frame_index)
+        self.video_opened.emit(path)
+        self.host.show_message(f"opened {path}")
+        if self.auto_skeletons and self.state.skeletons is None:
+            self.compute_skeletons()
+
+    def _on_project_video(self, _new, _old) -> None:
+        self._update_title()
+        # a project opened (or closed) while its video is shown: its skeletons come from the project folder now
+        if self.auto_skeletons and self._video_shown is not None and self._video_shown == self.state.video_path:
+            self.compute_skeletons()
+
+    def _on_frame(self, frame: Frame | None, _old) -> None:
+        if frame is not None and self.is_playing and not self._ticking:
+            self._play_clock = (time.monotonic(), frame.index)  # a seek during playback goes on from there
+        self._render()
+        if frame is not None and self._video_shown == self.state.video_path:
+            self.frame_changed.emit(frame.index)
+
+    def _on_skeletons(self, cache: SkeletonCache | None, _old) -> None:
+        if cache is not None and self._worker is not None:
+            self._stop_worker()  # set from outside (an imported sequence): the running extraction is not needed
+        self._update_controls()
+        self._update_info()
+        self._render()
+        if cache is None:
+            return
+        n = len(cache.track_ids())
+        note = ""
+        if "truncated_at" in cache.meta:
+            note = f"; the file ends early, only {cache.meta['truncated_at']} frames could be decoded"
+        self.host.show_message(f"skeletons ready ({self.backend}): {n} tracks in {cache.frame_count} frames{note}", 8000)
+        self.skeletons_ready.emit(cache)
+
+    def _on_classifier(self, clf: TrackClassifier | None, _old) -> None:
+        self._classifier_gen += 1  # a late background load of an older choice is ignored
+        if clf is not None:
+            kind = shipped_kind(clf.path)
+            self.settings.setValue(CLASSIFIER_KEY, f"shipped:{kind}" if kind else f"path:{Path(clf.path).resolve()}")
+            self.host.show_message(f"classifier loaded: {self._classifier_name(clf)} ({', '.join(clf.label_names)})")
+        self._update_classifier_label()
+        self._render()
+        self.classifier_changed.emit(clf)
+
+    def _on_backend(self, backend: str, _old: str) -> None:
+        if self.backend_box.currentText() != backend:
+            self.backend_box.blockSignals(True)
+            self.backend_box.setCurrentText(backend)
+            self.backend_box.blockSignals(False)
+        if backend in self._backend_actions:
+            self._backend_actions[backend].setChecked(True)
+        self.settings.setValue(BACKEND_KEY, backend)
+        if self.state.video_path is not None:
+            self.compute_skeletons()
+
+    def _on_overlay(self, overlay: OverlayOptions, _old) -> None:
+        for name in ("skeleton", "boxes", "ids", "labels"):
+            act = self.actions[name]
+            if act.isChecked() != getattr(overlay, name):
+                act.blockSignals(True)
+                act.setChecked(getattr(overlay, name))
+                act.blockSignals(False)
+        self._render()
+
+    def _on_playing(self, playing: bool, _old: bool) -> None:
+        if playing and not self._timer.isActive():
+            self._play_clock = (time.monotonic(), self.current_frame_index)
+            self._timer.start(self._timer_interval())
+        elif not playing and self._timer.isActive():
+            self._timer.stop()
+        self._update_play_action()
+        self.playing_changed.emit(bool(playing))
+
+    def _update_title(self) -> None:
+        what = self.state.describe()
+        self.setWindowTitle(f"PoseWatch — {what}" if what else "PoseWatch")
+
     # ================================================================ state (read-only API)
     @property
     def video_path(self) -> str | None:
         """Path of the open video or frames folder, or None."""
-        return self._path
+        return self.state.video_path
 
     @property
     def video_info(self) -> VideoInfo | None:
         """:class:`~core.video.VideoInfo` of the open video, or None."""
-        return self._source.info if self._source is not None else None
+        return self.state.video_info
 
     @property
     def frame_count(self) -> int:
         """Number of frames of the open video (0 if none)."""
-        info = self.video_info
-        return int(info.frame_count or 0) if info else 0
+        return self.state.frame_count
 
     @property
     def fps(self) -> float:
         """Frame rate of the open video (0 if none)."""
-        info = self.video_info
-        return float(info.fps) if info else 0.0
+        return self.state.fps
 
     @property
     def current_frame_index(self) -> int:
         """0-based index of the displayed frame (-1 if no video)."""
-        return self._frame.index if self._frame is not None else -1
+        return self.state.frame_index
 
     def current_frame(self) -> Frame | None:
         """The displayed frame as decoded, without overlay."""
-        return self._frame
+        return self.state.frame
 
     def current_image(self) -> np.ndarray | None:
         """The displayed BGR image, overlay included (what the view shows)."""
@@ -447,22 +512,22 @@ class MainWindow(QMainWindow):
     @property
     def skeletons(self) -> SkeletonCache | None:
         """Skeleton cache of the open video for the current backend, or None (not ready)."""
-        return self._skeletons
+        return self.state.skeletons
 
     @property
     def classifier(self) -> TrackClassifier | None:
         """The loaded classifier, or None."""
-        return self._classifier
+        return self.state.classifier
 
     @property
     def backend(self) -> str:
         """Pose backend in use (``yolo`` or ``mediapipe``)."""
-        return self._backend
+        return self.state.backend
 
     @property
     def overlay_options(self) -> OverlayOptions:
         """A copy of the overlay layer toggles."""
-        return replace(self._overlay)
+        return replace(self.state.overlay)
 
     @property
     def speed(self) -> float:
@@ -480,35 +545,24 @@ class MainWindow(QMainWindow):
         return self._worker is not None
 
     @property
+    def show_dialogs(self) -> bool:
+        """Errors also open a non-blocking message box."""
+        return self.host.show_dialogs
+
+    @property
     def last_error(self) -> str | None:
         """The last error line shown to the user."""
-        return self._last_error
+        return self.host.last_error
 
     @property
     def message_box(self) -> QMessageBox | None:
         """The (non-modal) error message box, once one was shown."""
-        return self._message_box
+        return self.host.message_box
 
     # ================================================================ errors
     def report_error(self, message: str) -> None:
         """Show a one-line error in the status bar and (unless disabled) a non-blocking message box."""
-        msg = one_line(message)
-        self._last_error = msg
-        log.warning("%s", msg)
-        self.statusBar().showMessage(msg)
-        if self.show_dialogs:
-            if self._message_box is None:
-                box = QMessageBox(QMessageBox.Icon.Warning, "PoseWatch", msg, QMessageBox.StandardButton.Ok, self)
-                box.setWindowModality(Qt.WindowModality.NonModal)
-                # the player keeps the keyboard: transport shortcuts go on working while it is shown
-                box.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
-                self._message_box = box
-            self._message_box.setText(msg)
-            self._message_box.show()  # never exec(): it would block the GUI thread
-        self.error_reported.emit(msg)
-
-    def _info(self, message: str, ms: int = 6000) -> None:
-        self.statusBar().showMessage(message, ms)
+        self.host.report_error(message)
 
     # ================================================================ opening videos
     def open_video(self, path: str | os.PathLike) -> bool:
@@ -522,68 +576,36 @@ class MainWindow(QMainWindow):
         """
         path = os.fspath(path)
         try:
-            src = open_source(path)
+            self.state.open_video(path)
         except PoseWatchError as e:
             self.report_error(str(e))
             return False
         except Exception as e:  # noqa: BLE001 - a bad file must never crash the window
             log.exception("opening %s", path)
-            self.report_error(f"cannot open {path}: {type(e).__name__}: {e}")
+            self.report_error(f"cannot open {path}: {describe_error(e)}")
             return False
-        if not src.info.seekable:
-            src.close()
-            self.report_error(f"{path} is a live source; the player needs a video file or frames folder")
-            return False
-        if not self.open_source_object(src, path):
-            return False
-        self.add_recent_file(path)
         return True
 
-    def open_source_object(self, src: VideoSource, path: str) -> bool:
-        """Show an already opened seekable source (``path`` names it); the window owns and closes
-        it. Used by :meth:`open_video` and for imported skeleton sequences (a blank canvas).
+    def open_source_object(self, src: VideoSource, path: str, skeletons: SkeletonCache | None = None) -> bool:
+        """Show an already opened seekable source (``path`` names it; its ``skeletons`` may come with it); the
+        state owns and closes it. Used for imported skeleton sequences (a blank canvas).
 
         Returns:
             True if its first frame could be shown (else ``src`` is closed and the error reported).
         """
         try:
-            first = src.read(0)
+            self.state.open_source(src, path, skeletons)
         except PoseWatchError as e:
-            src.close()
             self.report_error(str(e))
             return False
-        self.close_video()
-        self._source, self._path = src, path
-        self._frame = first
-        self.setWindowTitle(f"PoseWatch — {Path(path).name}")
-        self._update_controls()
-        self._render()
-        self.view.fit()
-        self._update_info()
-        self.labelling.on_video_opened(path)  # joins the open project (before its skeletons load)
-        self.frame_changed.emit(0)
-        self.video_opened.emit(path)
-        self._info(f"opened {path}")
-        if self.auto_skeletons:
-            self.compute_skeletons()
         return True
 
     def close_video(self) -> None:
         """Close the open video (stops playback and any skeleton extraction)."""
-        self.pause()
-        self._stop_worker()
-        if self._source is not None:
-            self._source.close()
-        self._source = self._path = self._frame = None
-        self._displayed = self._labels = self._skeletons = None
-        self.view.set_image(None)
-        self.setWindowTitle("PoseWatch")
-        self.labelling.on_video_closed()
-        self._update_controls()
-        self._update_info()
+        self.state.close_video()
 
     def _open_dialog(self) -> None:
-        start = str(Path(self._path).parent) if self._path else ""
+        start = str(Path(self.video_path).parent) if self.video_path else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open video", start, VIDEO_FILTER)
         if path:
             self.open_video(path)
@@ -620,6 +642,10 @@ class MainWindow(QMainWindow):
             self.report_error(f"no longer exists, removed from recent files: {path}")
             return False
         return self.open_video(path)
+
+    def rebuild_recent_menu(self) -> None:
+        """Fill the *Open recent* menu from :meth:`recent_files` (also done each time it is shown)."""
+        self._rebuild_recent_menu()
 
     def _rebuild_recent_menu(self) -> None:
         m = self.recent_menu
@@ -670,12 +696,15 @@ class MainWindow(QMainWindow):
     # ================================================================ frames and rendering
     def seek(self, frame: int) -> bool:
         """Show frame ``frame`` (clamped to the video). Returns False if it could not be decoded."""
-        if self._source is None:
+        if self.state.video_path is None:
             return False
-        ok = self._show_frame(frame)
-        if self.is_playing:
-            self._play_clock = (time.monotonic(), self.current_frame_index)
-        return ok
+        try:
+            return self.state.seek(frame)
+        except PoseWatchError as e:
+            # a truncated file shrinks its frame count when decoding fails; the state keeps the ranges in step
+            self.pause()
+            self.report_error(str(e))
+            return False
 
     def step(self, frames: int) -> bool:
         """Move ``frames`` frames forward (negative: back)."""
@@ -685,39 +714,20 @@ class MainWindow(QMainWindow):
         """Move ``round(seconds × fps)`` frames."""
         return self.step(int(round(seconds * self.fps)))
 
-    def _show_frame(self, index: int) -> bool:
-        n = self.frame_count
-        if n <= 0:
-            return False
-        index = min(max(int(index), 0), n - 1)
-        if self._frame is not None and self._frame.index == index:
-            self._update_position()
-            return True
-        try:
-            self._frame = self._source.read(index)
-        except PoseWatchError as e:
-            # a truncated file shrinks its frame count when decoding fails; keep the ranges in step
-            self.pause()
-            self.report_error(str(e))
-            self._update_controls()
-            return False
-        self._render()
-        self.frame_changed.emit(index)
-        return True
-
     def _render(self) -> None:
-        fr = self._frame
+        fr = self.state.frame
         if fr is None:
             self.view.set_image(None)
             self._displayed = None
+            self._labels = None
             self._update_position()
             return
         image, labels = fr.image, None
-        o = self._overlay
-        cache = self._skeletons
+        o = self.state.overlay
+        cache = self.state.skeletons
         if cache is not None and fr.index < cache.frame_count and (o.skeleton or o.boxes or o.ids or o.labels):
             poses = cache.poses(fr.index)
-            if self._classifier is not None:
+            if self.state.classifier is not None:
                 labels = self._labels_for(cache, fr.index)
             image = draw_overlay(fr.image, poses, labels, o)
         self._labels = labels
@@ -726,15 +736,13 @@ class MainWindow(QMainWindow):
         self._update_position()
 
     def _labels_for(self, cache: SkeletonCache, index: int) -> dict[int, TrackLabel] | None:
+        clf = self.state.classifier
         try:
-            return self._classifier.labels_for_frame(cache, index)
+            return clf.labels_for_frame(cache, index)
         except Exception as e:  # noqa: BLE001 - a checkpoint that does not fit must not break playback
             log.exception("classifier failed")
-            name = self._classifier.path.name
-            self._classifier = None
-            self._update_classifier_label()
-            self.classifier_changed.emit(None)
-            self.report_error(f"classifier {name} failed on this video and was unloaded: {type(e).__name__}: {e}")
+            self.state.classifier = None  # observers redraw without labels
+            self.report_error(f"classifier {clf.path.name} failed on this video and was unloaded: {describe_error(e)}")
             return None
 
     def refresh(self) -> None:
@@ -744,22 +752,15 @@ class MainWindow(QMainWindow):
     # ================================================================ playback
     def play(self) -> None:
         """Start playback at ``fps × speed`` (from the start if at the last frame)."""
-        if self._source is None or self.is_playing:
+        if self.state.video_path is None or self.is_playing:
             return
         if self.current_frame_index >= self.frame_count - 1:
-            self._show_frame(0)
-        self._play_clock = (time.monotonic(), self.current_frame_index)
-        self._timer.start(self._timer_interval())
-        self._update_play_action()
-        self.playing_changed.emit(True)
+            self.seek(0)
+        self.state.playing = True
 
     def pause(self) -> None:
         """Stop playback."""
-        if not self._timer.isActive():
-            return
-        self._timer.stop()
-        self._update_play_action()
-        self.playing_changed.emit(False)
+        self.state.playing = False
 
     def toggle_play(self) -> None:
         """Play or pause."""
@@ -778,7 +779,7 @@ class MainWindow(QMainWindow):
         if self.is_playing:
             self._play_clock = (time.monotonic(), self.current_frame_index)
             self._timer.setInterval(self._timer_interval())
-        self._info(f"speed {speed:g}×", 2000)
+        self.host.show_message(f"speed {speed:g}×", 2000)
 
     def _change_speed(self, delta: int) -> None:
         i = min(range(len(SPEEDS)), key=lambda k: abs(SPEEDS[k] - self._speed))
@@ -794,62 +795,56 @@ class MainWindow(QMainWindow):
         t0, f0 = self._play_clock
         target = f0 + int((time.monotonic() - t0) * self.fps * self._speed)
         last = self.frame_count - 1
-        if target >= last:
-            self._show_frame(last)
-            self.pause()
-            return
-        if target != self.current_frame_index and not self._show_frame(target):
-            self.pause()
+        self._ticking = True
+        try:
+            if target >= last:
+                self.seek(last)
+                self.pause()
+                return
+            if target != self.current_frame_index and not self.seek(target):
+                self.pause()
+        finally:
+            self._ticking = False
 
     # ================================================================ overlay
     def set_overlay(self, skeleton: bool | None = None, boxes: bool | None = None, ids: bool | None = None,
                     labels: bool | None = None) -> None:
         """Switch overlay layers on or off (None leaves a layer as it is) and redraw."""
-        set_overlay_layers(self._overlay, self.actions, skeleton=skeleton, boxes=boxes, ids=ids, labels=labels)
-        self._render()
+        self.state.set_overlay(skeleton=skeleton, boxes=boxes, ids=ids, labels=labels)
 
     # ================================================================ skeletons
     def set_backend(self, backend: str) -> None:
         """Use pose backend ``backend``; reloads or recomputes the open video's skeletons."""
         if backend not in BACKENDS:
             self.report_error(f"unknown pose backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+            self._on_backend(self.state.backend, self.state.backend)  # the controls back to the one in use
             return
-        for w in (self.backend_box,):
-            if w.currentText() != backend:
-                w.blockSignals(True)
-                w.setCurrentText(backend)
-                w.blockSignals(False)
-        if backend in getattr(self, "_backend_actions", {}):
-            self._backend_actions[backend].setChecked(True)
-        if backend == self._backend:
-            return
-        self._backend = backend
-        self.settings.setValue(BACKEND_KEY, backend)
-        if self._source is not None:
-            self.compute_skeletons()
+        self.state.backend = backend
 
     def compute_skeletons(self) -> None:
-        """Load (from the on-disk cache) or compute the open video's skeletons in the background.
+        """Load (from the on-disk cache) or compute the open video's skeletons in the background, as the state's
+        skeleton task says (inside the open project, on the remote worker when extraction runs there).
 
         The overlay disappears until :attr:`skeletons_ready` fires; the video stays playable.
         """
-        if self._path is None:
+        if self.state.video_path is None:
             return
         self._stop_worker()
-        self._skeletons = None
-        self._render()
-        task = self.labelling.skeleton_task(self._backend)  # inside the project folder, if one is open
-        if task is None:  # the player's own cache: on the remote worker when the Remote panel says so
-            task = extraction_task(self.remote_panel, self._path, self._backend, fps=self.fps or 30.0)
-        worker = (GeneratorWorker(*task) if task is not None
-                  else GeneratorWorker(iter_load_or_extract, self._path, self._backend))
+        self.state.skeletons = None
+        try:
+            func, args, kwargs = self.state.skeleton_task()
+        except (PoseWatchError, ValueError) as e:
+            self.report_error(f"skeletons not available ({self.backend}): {e}")
+            return
+        worker = GeneratorWorker(func, *args, **kwargs)
         worker.progress.connect(lambda d, t, m, w=worker: self._on_extract_progress(w, d, t, m))
         worker.finished.connect(lambda res, w=worker: self._on_extract_finished(w, res))
         worker.failed.connect(lambda msg, w=worker: self._on_extract_failed(w, msg))
         worker.cancelled.connect(lambda w=worker: self._on_extract_cancelled(w))
         self._worker = worker
+        self.state.extracting = True
         self.progress_bar.setRange(0, 0)
-        self.progress_bar.setFormat(f"{self._backend}: starting")
+        self.progress_bar.setFormat(f"{self.backend}: starting")
         self.progress_bar.show()
         self.cancel_button.show()
         self._update_controls()
@@ -858,10 +853,10 @@ class MainWindow(QMainWindow):
     def set_skeletons(self, cache: SkeletonCache) -> None:
         """Use ``cache`` as the open video's skeletons (stops a running extraction); emits
         :attr:`skeletons_ready`. For skeletons that are already loaded (imported sequences)."""
-        if self._path is None:
+        if self.state.video_path is None:
             return
         self._stop_worker()
-        self._adopt_skeletons(cache)
+        self.state.skeletons = cache
 
     def cancel_skeletons(self) -> None:
         """Stop a running skeleton extraction (the video stays open, without overlay)."""
@@ -874,6 +869,7 @@ class MainWindow(QMainWindow):
         if self._worker is not None:
             self._worker.cancel()  # it finishes on its own; its late signals are ignored
             self._worker = None
+        self.state.extracting = False
         self.progress_bar.hide()
         self.cancel_button.hide()
         self.cancel_button.setEnabled(True)
@@ -884,29 +880,17 @@ class MainWindow(QMainWindow):
         if total > 0:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(min(done, total))
-            self.progress_bar.setFormat(f"{self._backend}: {message} %v/%m")
+            self.progress_bar.setFormat(f"{self.backend}: {message} %v/%m")
         else:
             self.progress_bar.setRange(0, 0)
-            self.progress_bar.setFormat(f"{self._backend}: {message}")
+            self.progress_bar.setFormat(f"{self.backend}: {message}")
 
     def _on_extract_finished(self, worker: GeneratorWorker, cache: SkeletonCache) -> None:
         if worker is not self._worker:
             return
         self._worker = None
         self._stop_worker()
-        self._adopt_skeletons(cache)
-
-    def _adopt_skeletons(self, cache: SkeletonCache) -> None:
-        self._skeletons = cache
-        self._update_controls()
-        self._update_info()
-        self._render()
-        n = len(cache.track_ids())
-        note = ""
-        if "truncated_at" in cache.meta:
-            note = f"; the file ends early, only {cache.meta['truncated_at']} frames could be decoded"
-        self._info(f"skeletons ready ({self._backend}): {n} tracks in {cache.frame_count} frames{note}", 8000)
-        self.skeletons_ready.emit(cache)
+        self.state.skeletons = cache
 
     def _on_extract_failed(self, worker: GeneratorWorker, message: str) -> None:
         if worker is not self._worker:
@@ -914,7 +898,7 @@ class MainWindow(QMainWindow):
         self._worker = None
         self._stop_worker()
         self._update_controls()
-        self.report_error(f"skeletons not available ({self._backend}): {message}")
+        self.report_error(f"skeletons not available ({self.backend}): {message}")
         self.skeletons_failed.emit(message)
 
     def _on_extract_cancelled(self, worker: GeneratorWorker) -> None:
@@ -923,24 +907,22 @@ class MainWindow(QMainWindow):
         self._worker = None
         self._stop_worker()
         self._update_controls()
-        self._info("skeleton extraction cancelled; Poses > Compute skeletons (Ctrl+E) starts it again", 10000)
+        self.host.show_message("skeleton extraction cancelled; Poses > Compute skeletons (Ctrl+E) starts it again",
+                               10000)
 
     # ================================================================ classifier
     def load_classifier(self, path: str | os.PathLike) -> bool:
         """Load a classifier checkpoint; labels then come from it, and it is remembered for the next start.
         Returns False (and reports) if bad."""
         try:
-            clf = TrackClassifier(path)
+            self.state.load_classifier(path)
         except PoseWatchError as e:
             self.report_error(str(e))
             return False
         except Exception as e:  # noqa: BLE001
             log.exception("loading classifier %s", path)
-            self.report_error(f"cannot load classifier {path}: {type(e).__name__}: {e}")
+            self.report_error(f"cannot load classifier {path}: {describe_error(e)}")
             return False
-        kind = shipped_kind(path)
-        self._remember_classifier(f"shipped:{kind}" if kind else f"path:{Path(path).resolve()}")
-        self._set_classifier(clf)
         return True
 
     def use_shipped_classifier(self, kind: str) -> bool:
@@ -954,14 +936,12 @@ class MainWindow(QMainWindow):
 
     def unload_classifier(self) -> None:
         """Forget the classifier; the overlay says "no model" again (also after a restart)."""
-        self._remember_classifier("none")
-        if self._classifier is None:
+        self._classifier_gen += 1
+        self.settings.setValue(CLASSIFIER_KEY, "none")
+        if self.state.classifier is None:
             return
-        self._classifier = None
-        self._update_classifier_label()
-        self._render()
-        self.classifier_changed.emit(None)
-        self._info("classifier unloaded")
+        self.state.classifier = None
+        self.host.show_message("classifier unloaded")
 
     @property
     def classifier_choice(self) -> str:
@@ -974,41 +954,32 @@ class MainWindow(QMainWindow):
         imports PyTorch). A remembered checkpoint that is gone falls back to the shipped default with a
         message. Returns the worker (None when there is nothing to load)."""
         choice = self.classifier_choice
-        if choice == "none" or self._classifier is not None:
+        if choice == "none" or self.state.classifier is not None:
             return None
         path: Path | None = None
         try:
             if choice.startswith("path:"):
                 path = Path(choice[5:])
                 if not path.is_file():
-                    self._info(f"remembered classifier {path} is gone; using the shipped default", 10000)
+                    self.host.show_message(f"remembered classifier {path} is gone; using the shipped default", 10000)
                     path = None
             elif choice.startswith("shipped:"):
                 path = resolve_classifier(choice[8:])
             if path is None:
                 path = resolve_classifier(DEFAULT_CLASSIFIER_CHOICE[8:])
         except PoseWatchError as e:
-            self._info(f"no classifier: {e}", 10000)
+            self.host.show_message(f"no classifier: {e}", 10000)
             return None
         gen = self._classifier_gen
         worker = GeneratorWorker(iter_load_classifier, path, cancel_kw=None)
-        worker.finished.connect(lambda clf: self._set_classifier(clf) if gen == self._classifier_gen else None)
+        worker.finished.connect(lambda clf: self._restored(clf) if gen == self._classifier_gen else None)
         worker.failed.connect(lambda msg: self.report_error(f"cannot load classifier {path.name}: {msg}")
                               if gen == self._classifier_gen else None)
         self._classifier_worker = worker
         return worker.start()
 
-    def _remember_classifier(self, choice: str) -> None:
-        self._classifier_gen += 1
-        self.settings.setValue(CLASSIFIER_KEY, choice)
-
-    def _set_classifier(self, clf: TrackClassifier) -> None:
-        self._classifier_gen += 1
-        self._classifier = clf
-        self._update_classifier_label()
-        self._render()
-        self.classifier_changed.emit(clf)
-        self._info(f"classifier loaded: {self._classifier_name(clf)} ({', '.join(clf.label_names)})")
+    def _restored(self, clf: TrackClassifier) -> None:
+        self.state.classifier = clf
 
     @staticmethod
     def _classifier_name(clf: TrackClassifier) -> str:
@@ -1021,14 +992,14 @@ class MainWindow(QMainWindow):
             self.load_classifier(path)
 
     def _update_classifier_label(self) -> None:
-        c = self._classifier
+        c = self.state.classifier
         self.classifier_label.setText(f" Classifier: {self._classifier_name(c)} " if c
                                       else " Classifier: none (no model) ")
         self.actions["unload_classifier"].setEnabled(c is not None)
 
     # ================================================================ widgets in step with state
     def _update_controls(self) -> None:
-        has = self._source is not None
+        has = self.state.video_path is not None
         n = self.frame_count
         for name in ("play", "prev_frame", "next_frame", "back_second", "forward_second", "first_frame",
                      "last_frame", "goto_frame", "compute_skeletons"):
@@ -1052,7 +1023,7 @@ class MainWindow(QMainWindow):
                 w.blockSignals(False)
         fps = self.fps or 1.0
         total = self.frame_count / fps if self.frame_count else 0.0
-        self.time_label.setText(f"{format_time(i / fps if self._frame else 0.0)} / {format_time(total)}")
+        self.time_label.setText(f"{format_time(i / fps if self.state.frame else 0.0)} / {format_time(total)}")
 
     def _update_play_action(self) -> None:
         act = self.actions["play"]
@@ -1067,8 +1038,8 @@ class MainWindow(QMainWindow):
             self.info_label.setText("")
             return
         parts = [f"{info.width}×{info.height}", f"{info.fps:.2f} fps", f"{info.frame_count} frames"]
-        if self._skeletons is not None:
-            parts.append(f"{self._backend}: {len(self._skeletons.track_ids())} tracks")
+        if self.state.skeletons is not None:
+            parts.append(f"{self.backend}: {len(self.state.skeletons.track_ids())} tracks")
         self.info_label.setText("  ·  ".join(parts) + " ")
 
     @Slot(int)
@@ -1090,7 +1061,7 @@ class MainWindow(QMainWindow):
         self.train_panel.shutdown()
         self.close_video()
         self.labelling.close_project()
-        if self._message_box is not None:
-            self._message_box.close()
+        if self.message_box is not None:
+            self.message_box.close()
         self.settings.sync()
         super().closeEvent(event)

@@ -14,13 +14,13 @@ retries with back-off (1, 2, 4, 8, 15 s by default) until the worker answers aga
 presses Disconnect; a refused token stops the retries (it will not get better by waiting) and the
 panel shows the worker's reason.
 
-Estimators for a task come from :func:`estimator_factory`: when the panel says *Remote* for the
-task, the factory builds :class:`core.remote.client.FallbackEstimator` (remote first; if the worker
-drops mid-stream it falls back to local inference, says so through the panel, and reconnects with
-back-off — the result of a frame is always that frame's), otherwise the plain local estimator.
-For the main window's skeleton extraction, :func:`extraction_task` gives a
-:class:`gui.workers.GeneratorWorker` task that builds that estimator in the background thread (None
-when extraction runs locally).
+The panel keeps the app state (:class:`core.state.AppState`) in step: ``state.remote`` is the worker while it is
+connected (or reconnecting after a drop), ``state.execution`` holds the per-task choices. Estimators for a task come
+from :meth:`core.state.AppState.estimator_factory`: when the state says *remote* for the task, a
+:class:`core.remote.client.FallbackEstimator` (remote first; if the worker drops mid-stream it falls back to local
+inference, says so through ``state.execution_reported`` — shown here — and reconnects with back-off; the result of
+a frame is always that frame's), otherwise the plain local estimator. The main window's skeleton extraction and the
+live view read the same state, so the choice made here is the one they use.
 
 Settings (QSettings, keys under ``remote/``): ``url``, ``token_file``, ``cafile`` (a certificate to
 trust for a TLS worker with a self-signed certificate), ``extract`` and ``live`` (``local`` |
@@ -28,8 +28,8 @@ trust for a TLS worker with a self-signed certificate), ``extract`` and ``live``
 the token comes from a file). The token itself is never written to the settings: only the path of the
 token file it was loaded from, which is read again at the next start.
 
-:func:`install` adds the panel as a "Remote worker" dock to a :class:`gui.main_window.MainWindow`
-with a toggle action in its View menu.
+:func:`install` adds the panel as a "Remote worker" dock through the window's :class:`gui.host.Host`, with a
+toggle action in its View menu.
 """
 
 from __future__ import annotations
@@ -38,38 +38,33 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
-
 from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
     QFileDialog,
+    QFrame,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from core import config
 from core.errors import one_line
+from core.state import TASKS, AppState, RemoteWorker
 
-from .workers import ThreadOwner, ThreadRegistry, call_on_close
-
-if TYPE_CHECKING:
-    from core.pose import PoseEstimator
-
-    from .main_window import MainWindow
+from .host import Host
+from .workers import ThreadOwner, ThreadRegistry
 
 log = logging.getLogger(__name__)
 
 SETTINGS_PREFIX = "remote/"
 DEFAULT_URL = config.get("remote.url")
-TASKS = ("extract", "live")
 TASK_TITLES = {"extract": "Extraction", "live": "Live view"}
 MODES = ("local", "remote")
 #: seconds between two status requests while connected (``remote.poll_interval_s``)
@@ -336,6 +331,7 @@ class RemotePanel(QWidget):
         interval, backoff, timeout: status polling (see :class:`HealthPoller`).
         autoconnect: connect at once when the panel was connected at the last exit and the token
             comes from a file (a typed token is not kept, so it cannot reconnect by itself).
+        app_state: the app state it keeps in step (``remote``, ``execution``); default: a state of its own.
 
     Signals:
         changed(): the remote settings or a task's execution choice changed (connect, disconnect,
@@ -357,8 +353,9 @@ class RemotePanel(QWidget):
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
                  interval: float = POLL_INTERVAL_S, backoff: tuple[float, ...] = BACKOFF_S,
-                 timeout: float = REQUEST_TIMEOUT_S, autoconnect: bool = True):
+                 timeout: float = REQUEST_TIMEOUT_S, autoconnect: bool = True, app_state: AppState | None = None):
         super().__init__(parent)
+        self.app_state = app_state if app_state is not None else AppState()
         self.settings = settings if settings is not None else QSettings()
         self.interval, self.backoff, self.timeout = interval, tuple(backoff), timeout
         self._poller: HealthPoller | None = None
@@ -376,6 +373,8 @@ class RemotePanel(QWidget):
         self._load_settings()
         self.url_edit.textChanged.connect(lambda text: self.settings.setValue(self._key("url"), text.strip()))
         self._q_execution.connect(self._on_execution, Qt.ConnectionType.QueuedConnection)
+        self.app_state.events.execution.connect(self._sync_task_combos)
+        self.app_state.execution_reported.connect(self.report_execution)  # thread-safe: a queued Qt signal
         self._update()
         if autoconnect and self._token_file and _truthy(self.settings.value(self._key("autoconnect"), False)):
             self.connect_worker()  # connected when the app was last closed, token from a file: reconnect
@@ -453,11 +452,21 @@ class RemotePanel(QWidget):
         self.execution_label.setWordWrap(True)
         ef.addRow("", self.execution_label)
 
-        lay = QVBoxLayout(self)
+        # the panel scrolls inside its dock, so it never makes the window taller than the screen
+        content = QWidget()
+        lay = QVBoxLayout(content)
         lay.addLayout(conn)
         lay.addWidget(status_box)
         lay.addWidget(exec_box)
         lay.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
     def _key(self, name: str) -> str:
         return SETTINGS_PREFIX + name
@@ -468,10 +477,8 @@ class RemotePanel(QWidget):
         self.cert_edit.setText(str(s.value(self._key("cafile"), "") or ""))
         for task in TASKS:
             mode = str(s.value(self._key(task), "local"))
-            combo = self.task_combos[task]
-            combo.blockSignals(True)
-            combo.setCurrentIndex(max(0, combo.findData(mode if mode in MODES else "local")))
-            combo.blockSignals(False)
+            self.app_state.set_execution(task, mode if mode in MODES else "local")
+        self._sync_task_combos()
         path = s.value(self._key("token_file"), "")
         if path:
             try:
@@ -502,6 +509,11 @@ class RemotePanel(QWidget):
         return self._rtt_ms
 
     @property
+    def failures(self) -> int:
+        """Status requests that failed in a row (0 while the worker answers)."""
+        return self._failures
+
+    @property
     def token_file(self) -> str | None:
         """The token file the token was loaded from (None when typed)."""
         return self._token_file
@@ -526,19 +538,15 @@ class RemotePanel(QWidget):
         Raises:
             ValueError: unknown task.
         """
-        if task not in TASKS:
-            raise ValueError(f"unknown task '{task}'; choose one of {', '.join(TASKS)}")
-        return self.task_mode(task) == "remote" and self.remote_settings() is not None
+        return self.app_state.use_remote(task)
 
     def task_mode(self, task: str) -> str:
-        """The combo's choice for ``task``: ``"local"`` or ``"remote"`` (regardless of connection)."""
-        return str(self.task_combos[task].currentData())
+        """The choice for ``task`` (``state.execution``): ``"local"`` or ``"remote"`` (regardless of connection)."""
+        return str(self.app_state.execution[task])
 
     def set_task_mode(self, task: str, mode: str) -> None:
-        """Choose ``"local"`` or ``"remote"`` execution for ``task`` (saved in the settings)."""
-        if mode not in MODES:
-            raise ValueError(f"unknown mode '{mode}'; choose local or remote")
-        self.task_combos[task].setCurrentIndex(self.task_combos[task].findData(mode))
+        """Choose ``"local"`` or ``"remote"`` execution for ``task`` (in the state; saved in the settings)."""
+        self.app_state.set_execution(task, mode)
 
     def set_cafile(self, path: str | None) -> None:
         """Trust the certificate in ``path`` (PEM) for wss/https workers (None or "": the system's CAs)."""
@@ -721,16 +729,33 @@ class RemotePanel(QWidget):
         self._update()
 
     def _on_task_choice(self, task: str) -> None:
-        self.settings.setValue(self._key(task), self.task_mode(task))
-        self.changed.emit()
+        self.app_state.set_execution(task, str(self.task_combos[task].currentData()))
+
+    def _sync_task_combos(self, *event) -> None:
+        """The combos and the settings follow ``state.execution``; a change (``event``) emits :attr:`changed`."""
+        for task in TASKS:
+            mode = self.app_state.execution.get(task, "local")
+            combo = self.task_combos[task]
+            if combo.currentData() != mode:
+                combo.blockSignals(True)
+                combo.setCurrentIndex(combo.findData(mode))
+                combo.blockSignals(False)
+            if str(self.settings.value(self._key(task), "local")) != mode:
+                self.settings.setValue(self._key(task), mode)
+        self._update()
+        if event:
+            self.changed.emit()
 
     def _set_state(self, state: str, reason: str) -> None:
         old_state, old_remote = self._state, self.remote_settings()
         self._state, self._reason = state, reason
+        rs = self.remote_settings()
+        self.app_state.remote = (RemoteWorker(rs["url"], rs["token"], rs["cafile"], tuple(self.backoff))
+                                 if rs is not None else None)
         self._update()
         if state != old_state:
             self.state_changed.emit(state)
-        if old_remote != self.remote_settings():
+        if old_remote != rs:
             self.changed.emit()
 
     def _update(self) -> None:
@@ -795,156 +820,24 @@ class RemotePanel(QWidget):
         self.execution_label.setText("\n".join(lines))
 
 
-# ==================================================================== estimators for tasks
-def estimator_factory(panel: RemotePanel | None, local_kwargs: dict, task: str = "extract",
-                      remote_kwargs: dict | None = None) -> Callable[[], "PoseEstimator"]:
-    """A factory of the pose estimator ``task`` should use, decided now (call it on the GUI thread;
-    the factory itself may run on any thread, e.g. a :class:`gui.workers.GeneratorWorker`).
-
-    Args:
-        panel: the Remote panel (None: always local).
-        local_kwargs: arguments of :func:`core.pose.create_estimator`, including ``backend``
-            (default ``yolo``), e.g. ``{"backend": "yolo", "frame_rate": 29.0}``.
-        task: ``"extract"`` or ``"live"``.
-        remote_kwargs: extra arguments of ``RemotePoseEstimator`` (``width``, ``classifier``…).
-
-    Returns:
-        A callable with no arguments returning a new :class:`~core.pose.PoseEstimator`: when
-        ``panel.use_remote(task)``, a ``core.remote.client.FallbackEstimator`` that runs on the worker
-        and falls back to the local estimator while the worker is unreachable (reporting each
-        switch to the panel); otherwise the local estimator.
-
-    Raises (from the factory): ModelError (local model missing), ValueError (unknown backend).
-    """
-    from core.pose import DEFAULT_BACKEND, create_estimator
-
-    kw = dict(local_kwargs)
-    backend = kw.pop("backend", DEFAULT_BACKEND)
-
-    def local() -> "PoseEstimator":
-        return create_estimator(backend, **kw)
-
-    remote = panel.remote_settings() if panel is not None and panel.use_remote(task) else None
-    if remote is None:
-        return local
-    url, token, cafile = remote["url"], remote["token"], remote.get("cafile")
-    rkw = {k: kw[k] for k in ("tracker", "frame_rate") if k in kw}  # the worker's own model and size
-    rkw.update(remote_kwargs or {})
-    backoff = tuple(panel.backoff) if panel is not None else BACKOFF_S
-
-    def make() -> "PoseEstimator":
-        from core.remote.client import FallbackEstimator, RemotePoseEstimator
-
-        made: list[PoseEstimator] = []
-
-        def remote_factory() -> "PoseEstimator":
-            return RemotePoseEstimator(url, token, backend=backend, cafile=cafile, **rkw)
-
-        def on_status(text: str) -> None:
-            # FallbackEstimator reports after switching, so using_remote is already the new state;
-            # its first report comes from its constructor, before ``made`` holds it.
-            remote = made[0].using_remote if made else str(text).startswith("using remote")
-            try:
-                panel.report_execution(task, str(text), remote)
-            except RuntimeError:  # the panel is gone (window closed): the task goes on without it
-                log.info("%s: %s", task, text)
-
-        est = FallbackEstimator(remote_factory, local, on_status=on_status, backoff=backoff)
-        made.append(est)
-        return est
-
-    return make
-
-
-def iter_extract_with(factory: Callable[[], "PoseEstimator"], video, width: int | None = None, root=None,
-                      cancel: Callable[[], bool] | None = None):
-    """Generator (see :mod:`core.extract`): build the estimator with ``factory()`` — here, in the
-    background thread that drives the generator, so connecting to a worker never blocks the GUI —
-    then load or extract ``video``'s skeletons with it (:func:`core.extract.iter_load_or_extract`)
-    and close it.
-
-    Args:
-        factory: from :func:`estimator_factory`.
-        video: file or folder path.
-        width: inference width in pixels (None: full size).
-        root: skeleton cache root (None: the per-user cache).
-        cancel: polled once a frame.
-
-    Returns:
-        The :class:`~core.cache.SkeletonCache` (frames in original pixels).
-
-    Raises:
-        VideoError, ModelError, Cancelled (a lost worker is not an error: the estimator goes on locally).
-    """
-    from core.extract import Progress, iter_load_or_extract
-
-    yield Progress(0, None, "preparing pose estimation")
-    est = factory()
-    try:
-        return (yield from iter_load_or_extract(video, width=width, estimator=est, root=root, cancel=cancel))
-    finally:
-        est.close()
-
-
-def extraction_task(panel: RemotePanel | None, video, backend: str, fps: float, width: int | None = None,
-                    root=None, **local_kwargs) -> tuple | None:
-    """``(generator function, *args)`` for :class:`gui.workers.GeneratorWorker` that extracts
-    ``video``'s skeletons through the remote worker, or None when the panel says *Local* for
-    extraction (the caller then runs its usual local task). Call it on the GUI thread.
-
-    Args:
-        panel: the Remote panel (None: always None).
-        video: file or folder path.
-        backend: pose backend (``yolo`` | ``mediapipe``), also of the local fallback.
-        fps: the video's frame rate (tracker buffers).
-        width: inference width in pixels (None: full size).
-        root: skeleton cache root (None: the per-user cache; remote and local caches are kept apart
-            by their settings).
-        **local_kwargs: more arguments of the local fallback's :func:`core.pose.create_estimator`.
-    """
-    if panel is None or not panel.use_remote("extract"):
-        return None
-    factory = estimator_factory(panel, dict(local_kwargs, backend=backend, frame_rate=float(fps)), task="extract")
-    return (iter_extract_with, factory, str(video), width, root)
-
-
 # ==================================================================== wiring into the main window
-def install(main_window: "MainWindow") -> RemotePanel:
-    """Add the Remote panel to ``main_window`` as a hidden "Remote worker" dock, with a checkable
-    "Remote worker" action in its View menu that shows and hides it; notices go to its status bar.
+def install(state: AppState, host: Host) -> RemotePanel:
+    """Add the Remote panel through ``host`` as a hidden "Remote worker" dock, with a checkable "Remote worker"
+    action (``dock_remote``) in the View menu that shows and hides it; notices go to the host's status bar. Calling
+    it again returns the same panel.
 
-    Sets ``main_window.remote_panel`` and ``main_window.remote_dock``. Calling it again returns the same panel.
+    Args:
+        state: the app state the panel keeps in step (``remote``, ``execution``).
+        host: the window's host.
 
     Returns:
         The panel.
     """
-    existing = getattr(main_window, "remote_panel", None)
-    if isinstance(existing, RemotePanel):  # MainWindow installs it itself; a second call returns the same panel
-        return existing
-    panel = RemotePanel(getattr(main_window, "settings", None), parent=main_window)
-    dock = QDockWidget("Remote worker", main_window)
-    dock.setObjectName("dock_remote")
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    main_window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.hide()
-    action = dock.toggleViewAction()
-    action.setText("&Remote worker")
-    action.setObjectName("action_remote_worker")
-    view_menu = None
-    for act in main_window.menuBar().actions():
-        if act.menu() is not None and act.text().replace("&", "") == "View":
-            view_menu = act.menu()
-            break
-    if view_menu is None:
-        view_menu = main_window.menuBar().addMenu("&View")
-    view_menu.addSeparator()
-    view_menu.addAction(action)
-    panel.message.connect(lambda text: main_window.statusBar().showMessage(text, 10_000))
-    call_on_close(main_window, panel.shutdown)
-    main_window.remote_panel = panel
-    main_window.remote_dock = dock
-    main_window.remote_action = action
+    if "dock_remote" in host.actions:
+        return host.dock("remote").widget()
+    panel = RemotePanel(host.settings, parent=host.parent_widget, app_state=state)
+    host.add_dock("remote", "Remote worker", panel, Qt.DockWidgetArea.RightDockWidgetArea, menu="View",
+                  section="panels")
+    panel.message.connect(lambda text: host.show_message(text, 10_000))
+    host.on_close(panel.shutdown)
     return panel

@@ -37,7 +37,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import (
@@ -54,6 +53,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
+    QFrame,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QTableWidget,
@@ -71,12 +72,11 @@ from PySide6.QtWidgets import (
 )
 
 from core import config
-from core.errors import one_line
+from core.errors import PoseWatchError, describe_error, one_line
+from core.state import AppState
 
+from .host import Host
 from .workers import ThreadOwner, ThreadRegistry
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,11 @@ def _cell_colour(fraction: float) -> QColor:
 
 class ConfusionMatrixView(QTableWidget):
     """A confusion matrix as a table: rows are the true class, columns the predicted class; each
-    cell shows the count and is coloured by its share of the row."""
+    cell shows the count and is coloured by its share of the row. Once a matrix is shown the table is tall
+    enough for all its rows (the Train panel scrolls)."""
+
+    #: minimum height (pixels) without a matrix
+    EMPTY_HEIGHT = 60
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -373,6 +377,7 @@ class ConfusionMatrixView(QTableWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.setToolTip("Confusion matrix on the validation data: rows = true class, columns = predicted class")
+        self.setMinimumHeight(self.EMPTY_HEIGHT)
         self.label_names: list[str] = []
         self.matrix: list[list[int]] = []
 
@@ -402,6 +407,19 @@ class ConfusionMatrixView(QTableWidget):
                 item.setForeground(QColor("white" if frac > 0.6 else "black"))
                 item.setToolTip(f"true {self.label_names[i]}, predicted {self.label_names[j]}: {v} ({frac:.0%} of the row)")
                 self.setItem(i, j, item)
+        self.resizeRowsToContents()
+        self.setMinimumHeight(self.rows_height())
+
+    def rows_height(self) -> int:
+        """Pixels the table needs to show its header and every row (its minimum height once a matrix is shown)."""
+        rows = sum(self.rowHeight(i) for i in range(self.rowCount()))
+        return self.horizontalHeader().sizeHint().height() + rows + 2 * self.frameWidth() + 2
+
+    def visible_rows(self) -> int:
+        """How many rows are entirely in view."""
+        top = self.viewport().rect()
+        return sum(1 for i in range(self.rowCount())
+                   if self.rowViewportPosition(i) >= 0 and self.rowViewportPosition(i) + self.rowHeight(i) <= top.height())
 
     def clear_matrix(self) -> None:
         """Show nothing."""
@@ -409,6 +427,7 @@ class ConfusionMatrixView(QTableWidget):
         self.setRowCount(0)
         self.setColumnCount(0)
         self.label_names, self.matrix = [], []
+        self.setMinimumHeight(self.EMPTY_HEIGHT)
 
 
 class TrainPanel(QWidget):
@@ -416,18 +435,19 @@ class TrainPanel(QWidget):
 
     Use from code (tests, scripts)::
 
-        panel = window.train_panel
+        panel = window.train_panel              # or TrainPanel(state, host)
         panel.set_data(["data.csv"])            # or panel.use_project()
         panel.model_box.setCurrentText("stgcn")
         panel.start(out_dir="runs/a")           # non-blocking; False (and reported) if refused
         ...                                      # signals below; panel.history grows per epoch
         panel.stop()                             # SIGTERM: the best checkpoint so far is kept
-        panel.use_model()                        # window.load_classifier(best checkpoint)
+        panel.use_model()                        # state.load_classifier(best checkpoint)
 
     Args:
-        window: the main window (its open project is the default data; errors go to its status bar
-            and message box; "Use this model" loads into its player). None: a standalone panel.
-        settings: where the last choices are kept (default: the window's settings).
+        state: the app state (its open project is the default data; "Use this model" makes the best checkpoint
+            its classifier). None: a standalone panel.
+        host: the window's host (errors go to its status bar and message box). None: errors are logged.
+        settings: where the last choices are kept (default: the host's settings).
 
     Signals:
         run_started(list): the child's command line.
@@ -446,11 +466,11 @@ class TrainPanel(QWidget):
 
     CURVES = ("train_loss", "val_loss", "train_acc", "val_acc", "val_macro_f1")
 
-    def __init__(self, window: MainWindow | None = None, settings: QSettings | None = None,
+    def __init__(self, state: AppState | None = None, host: Host | None = None, settings: QSettings | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
-        self.w = window
-        self.settings = settings if settings is not None else (window.settings if window is not None else QSettings())
+        self.state, self.host = state, host
+        self.settings = settings if settings is not None else (host.settings if host is not None else QSettings())
         self._run: TrainRun | None = None
         self._data: list[str] = []
         self._data_is_project = False
@@ -463,10 +483,10 @@ class TrainPanel(QWidget):
         self.last_message: str = ""
         self._build()
         self._restore_settings()
-        if window is not None:
-            window.labelling.project_changed.connect(self._on_project_changed)
-            if window.labelling.project is not None:
-                self._on_project_changed(window.labelling.project)
+        if state is not None:
+            state.events.project.connect(self._on_project_changed)
+            if state.project is not None:
+                self._on_project_changed(state.project)
         self._update_enabled()
 
     # ================================================================ construction
@@ -594,16 +614,24 @@ class TrainPanel(QWidget):
 
         # -- confusion matrix
         self.confusion = ConfusionMatrixView()
-        self.confusion.setMinimumHeight(120)
         self.confusion_title = QLabel("Confusion matrix (validation; rows: true, columns: predicted) — at the end of a run")
 
-        lay = QVBoxLayout(self)
+        # everything scrolls inside the dock, so the panel never makes the window taller than the screen
+        content = QWidget()
+        lay = QVBoxLayout(content)
         lay.addWidget(setup)
         lay.addLayout(controls)
         lay.addWidget(self.status_label)
         lay.addLayout(plots_row, 3)
         lay.addWidget(self.confusion_title)
         lay.addWidget(self.confusion, 2)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
     # ================================================================ settings
     def _key(self, name: str) -> str:
@@ -628,7 +656,8 @@ class TrainPanel(QWidget):
         if files:
             self.set_data(files)
 
-    def _save_settings(self) -> None:
+    def save_settings(self) -> None:
+        """Remember the model, preset, hyperparameters and data files (done at every start and data choice)."""
         s = self.settings
         s.setValue(self._key("model"), self.model_box.currentText())
         s.setValue(self._key("preset"), self.preset_box.currentText())
@@ -657,7 +686,7 @@ class TrainPanel(QWidget):
 
     def use_project(self) -> bool:
         """Train on the window's open project; False (and a message) if none is open."""
-        proj = self.w.labelling.project if self.w is not None else None
+        proj = self.state.project if self.state is not None else None
         if proj is None:
             self._report("no project is open: open one (File > Open project) or choose export/CSV files")
             return False
@@ -677,7 +706,7 @@ class TrainPanel(QWidget):
                                                 start, DATA_FILTER)
         if paths:
             self.set_data(paths)
-            self._save_settings()
+            self.save_settings()
 
     def default_out_dir(self) -> Path:
         """A new folder for this run: ``<project>/models/<model>-<time>`` for a project, else under
@@ -732,7 +761,7 @@ class TrainPanel(QWidget):
                                              else self.default_out_dir())
         self.out_dir = str(out)
         cmd = list(args) if args is not None else self.command(out)
-        self._save_settings()
+        self.save_settings()
         self._reset_view()
         run = TrainRun(cmd)
         run.event.connect(lambda ev, r=run: self._on_event(r, ev))
@@ -771,13 +800,19 @@ class TrainPanel(QWidget):
         if not path or not Path(path).is_file():
             self._report("no trained model to use yet")
             return False
-        if self.w is None:
+        if self.state is None:
             self._report("no player to load the model into")
             return False
-        ok = self.w.load_classifier(path)
-        if ok:
-            self._set_status(f"the player's labels now come from {path}")
-        return ok
+        try:
+            self.state.load_classifier(path)
+        except PoseWatchError as e:
+            self._report(str(e))
+            return False
+        except Exception as e:  # noqa: BLE001 - a checkpoint torch cannot read
+            self._report(f"cannot load classifier {path}: {describe_error(e)}")
+            return False
+        self._set_status(f"the player's labels now come from {path}")
+        return True
 
     # ================================================================ events
     def _reset_view(self) -> None:
@@ -860,8 +895,8 @@ class TrainPanel(QWidget):
             for msg in self.data_warnings:
                 text += f"\nwarning: {msg}"
             self._set_status(text)
-            if self.w is not None:
-                self.w.statusBar().showMessage(f"{what}: {done.get('path', '')}", 10_000)
+            if self.host is not None:
+                self.host.show_message(f"{what}: {done.get('path', '')}", 10_000)
             self.run_finished.emit(done)
             return
         if rc == -1000:
@@ -889,7 +924,7 @@ class TrainPanel(QWidget):
         for wdg in (self.project_button, self.browse_button, self.model_box, self.preset_box, self.epochs_spin,
                     self.lr_spin, self.window_spin, self.batch_spin, self.out_edit):
             wdg.setEnabled(not running)
-        self.project_button.setEnabled(not running and self.w is not None and self.w.labelling.project is not None)
+        self.project_button.setEnabled(not running and self.state is not None and self.state.project is not None)
         self.start_button.setEnabled(not running and bool(self._data))
         self.stop_button.setEnabled(running and not (self._run is not None and self._run.stop_requested))
         path = (self.result or {}).get("path") or self.checkpoint_path
@@ -908,8 +943,8 @@ class TrainPanel(QWidget):
         msg = one_line(message)
         self.last_message = msg
         self._set_status(msg)
-        if self.w is not None:
-            self.w.report_error(msg)
+        if self.host is not None:
+            self.host.report_error(msg)
         else:
             log.warning("%s", msg)
 

@@ -3,7 +3,7 @@
 Both run a core generator (:func:`core.exporting.iter_export`, :func:`core.importing.iter_import`)
 in a :class:`gui.workers.GeneratorWorker` with a progress bar and a Cancel button. The worker opens
 **its own connection** to the project (:func:`own_project`), so the window's edits and the
-background job never share a SQLite connection or a transaction. Errors go to the window's status
+background job never share a SQLite connection or a transaction. Errors go to the host's status
 bar and its non-blocking message box, and stay shown in the dialog.
 """
 
@@ -61,11 +61,12 @@ class _TaskDialog(QDialog):
 
     START_TEXT = "Start"
 
-    def __init__(self, window, project: Project, title: str):
-        super().__init__(window)
+    def __init__(self, host, project: Project, title: str, backend: str = "yolo"):
+        super().__init__(host.parent_widget)
         self.setWindowTitle(title)
         self.setModal(False)
-        self.window_ = window
+        self.host = host
+        self.backend = backend
         self.project_folder = Path(project.folder)
         self.worker: GeneratorWorker | None = None
         self.result_value = None
@@ -158,13 +159,13 @@ class _TaskDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self._reset()
         self.result_label.setText(f"failed: {message}")
-        self.window_.report_error(message)
+        self.host.report_error(message)
         self.failed.emit(message)
 
     def _on_cancelled(self) -> None:
         self._reset()
         self.result_label.setText("cancelled: nothing was written")
-        self.window_._info(f"{self.windowTitle().rstrip('…')} cancelled", 6000)
+        self.host.show_message(f"{self.windowTitle().rstrip('…')} cancelled", 6000)
         self.cancelled.emit()
 
     def _show_result(self, result) -> None:
@@ -180,16 +181,16 @@ class ExportDialog(_TaskDialog):
     """Export the project's clips as training data (:func:`core.exporting.iter_export`).
 
     Fields: output folder (must not exist unless *overwrite*), formats, window and stride (frames),
-    normalisation, train/val/test ratios and seed, image format. The pose backend is the window's.
+    normalisation, train/val/test ratios and seed, image format. The pose backend is the app state's (``backend``).
     """
 
     START_TEXT = "Export"
 
-    def __init__(self, window, project: Project):
+    def __init__(self, host, project: Project, backend: str = "yolo"):
         from core.exporting import EXPORT_FORMATS
         from core.features import NORMALISATIONS
 
-        super().__init__(window, project, "Export training data…")
+        super().__init__(host, project, "Export training data…", backend)
         self.out_edit = QLineEdit(str(self.project_folder.parent / f"{self.project_folder.name}_export"))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -255,7 +256,7 @@ class ExportDialog(_TaskDialog):
                     window=self.window_box.value(), stride=self.stride_box.value(),
                     normalisation=self.norm_box.currentText(),
                     ratios=tuple(b.value() for b in self.ratio_boxes), seed=self.seed_box.value(),
-                    image_format=self.image_box.currentText(), backend=self.window_.backend,
+                    image_format=self.image_box.currentText(), backend=self.backend,
                     overwrite=self.overwrite_box.isChecked())
 
     def _task(self):
@@ -263,7 +264,7 @@ class ExportDialog(_TaskDialog):
 
         out = self.out_edit.text().strip()
         if not out:
-            self.window_.report_error("choose an output folder for the export")
+            self.host.report_error("choose an output folder for the export")
             return None
         return iter_export, (out,), self.options()
 
@@ -272,7 +273,7 @@ class ExportDialog(_TaskDialog):
         if summary.warnings:
             text += "\n" + "\n".join(summary.warnings[:5])
         self.result_label.setText(text)
-        self.window_._info(summary.describe(), 15000)
+        self.host.show_message(summary.describe(), 15000)
 
 
 class ImportDialog(_TaskDialog):
@@ -284,8 +285,8 @@ class ImportDialog(_TaskDialog):
     #: Emitted after a successful import with the :class:`~core.importing.ImportReport`.
     imported = Signal(object)
 
-    def __init__(self, window, project: Project):
-        super().__init__(window, project, "Import skeletons…")
+    def __init__(self, host, project: Project):
+        super().__init__(host, project, "Import skeletons…")
         self.files = QListWidget()
         add = QPushButton("Add files…")
         add.clicked.connect(self._browse)
@@ -328,7 +329,7 @@ class ImportDialog(_TaskDialog):
 
         files = self.file_paths()
         if not files:
-            self.window_.report_error("add the CSV files to import first")
+            self.host.report_error("add the CSV files to import first")
             return None
         return iter_import, (files,), dict(label=self.label_box.currentData())
 
@@ -337,5 +338,5 @@ class ImportDialog(_TaskDialog):
         if report.warnings:
             text += "\n" + "\n".join(report.warnings[:5])
         self.result_label.setText(text)
-        self.window_._info(report.summary(), 15000)
+        self.host.show_message(report.summary(), 15000)
         self.imported.emit(report)

@@ -847,7 +847,7 @@ class LiveDetector:
                 except VideoError as e:
                     if not self.live:
                         raise
-                    offset_frames += getattr(src, "_index", 0)
+                    offset_frames += getattr(src, "frames_read", 0)
                     src.close()
                     while not self._stop.is_set():
                         steps = config.backoff("source")

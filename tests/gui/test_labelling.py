@@ -388,7 +388,7 @@ def test_projects_recent_relink_newer_schema_and_taxonomy(window, qtbot, tmp_pat
     moved = tmp_path / "moved"
     moved.mkdir()
     shutil.move(str(clip_path), moved / "renamed.mp4")
-    L._rebuild_recent_projects()
+    L.rebuild_recent_projects()
     recent = [a for a in L.recent_projects_menu.actions() if a.toolTip() == str((tmp_path / "proj").resolve())]
     assert recent
     recent[0].trigger()  # File > Open recent project

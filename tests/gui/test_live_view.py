@@ -179,11 +179,11 @@ def test_file_source_is_painted_with_skeletons_labels_and_readout(view, qtbot):
 
     # coalescing: while the GUI thread is busy, results keep coming; afterwards only the newest is drawn
     n_before, skipped_before = v.frames_shown, v.skipped
-    received_before = v._session.received
+    received_before = v.results_received
     import time
 
     time.sleep(2.0)  # the GUI thread is blocked here on purpose
-    received = v._session.received - received_before
+    received = v.results_received - received_before
     qtbot.wait(5)  # one pass of the event loop delivers the (single) pending notification
     assert received >= 2, "the detector delivered fewer than 2 results in 2 s"
     assert v.frames_shown - n_before <= 2, "older results were drawn too"
@@ -395,7 +395,7 @@ def test_model_choices_settings_and_camera_probe(qtbot, settings, tmp_path):
     v.set_source("rtsp://camera.local/stream")
     v.set_model("abnormal")
     v.backend_box.setCurrentText("mediapipe")
-    v._save()
+    v.save_settings()
     w = LiveView(settings=settings)
     qtbot.addWidget(w)
     assert w.source_kind.currentData() == "url" and w.url_edit.text() == "rtsp://camera.local/stream"
@@ -446,12 +446,11 @@ def test_event_log_rows_pending_clip_and_open(qtbot, tmp_path, fall04):
 def test_install_adds_the_action_and_closing_the_app_stops_the_detector(window, qtbot, warm_models, tmp_path):
     from core.defaults import default_classifier_path
 
-    lw = install(window, events_dir=tmp_path / "events")  # MainWindow may have installed it already
-    assert isinstance(lw, LiveWindow) and window.live_window is lw and install(window) is lw
+    lw = install(window.state, window.host, events_dir=tmp_path / "events")  # MainWindow installed it already
+    assert isinstance(lw, LiveWindow) and window.live_window is lw and install(window.state, window.host) is lw
     assert lw.live_view.events_edit.text() == str(tmp_path / "events")  # never the user's folder in tests
     act = window.actions["live"]
-    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View")
-    assert act in view_menu.actions()
+    assert act in window.actions.menu("View").actions()
     assert act.shortcut() == QKeySequence(LIVE_SHORTCUT)
     # no other action of the window uses the same keys
     others = [a for a in window.findChildren(type(act)) if a is not act and a.shortcut() == QKeySequence(LIVE_SHORTCUT)]
@@ -490,8 +489,9 @@ def test_remote_execution_needs_a_connected_worker(window, qtbot, tmp_path):
     """With the Remote worker panel installed, *Run on: Remote worker* follows the panel's Live view
     choice; starting without a connected worker is refused in one line."""
     remote_panel = pytest.importorskip("gui.remote_panel")
-    panel = getattr(window, "remote_panel", None) or remote_panel.install(window)  # MainWindow may install it
-    lw = install(window, events_dir=tmp_path / "events")
+    panel = remote_panel.install(window.state, window.host)  # the window's own panel
+    assert panel is window.remote_panel
+    lw = install(window.state, window.host, events_dir=tmp_path / "events")
     v = lw.live_view
     lw.show()
     assert v.execution == "local"
@@ -517,12 +517,12 @@ def test_live_view_runs_pose_on_a_real_remote_worker(window, qtbot, tmp_path, wa
     token.write_text("live-view-test-token-0123456789\n")
     worker = WorkerProcess(free_port(), token, tmp_path / "worker.log").start()
     try:
-        panel = getattr(window, "remote_panel", None) or remote_panel.install(window)
+        panel = window.remote_panel
         panel.set_url(worker.url)
         assert panel.load_token_file(str(token))
         assert panel.connect_worker()
         qtbot.waitUntil(lambda: panel.state == remote_panel.CONNECTED, timeout=120_000)
-        lw = install(window, events_dir=tmp_path / "events")
+        lw = install(window.state, window.host, events_dir=tmp_path / "events")
         lw.show()
         v = lw.live_view
         v.set_execution("remote")

@@ -287,7 +287,7 @@ def test_recent_files_and_drag_and_drop(window, qtbot, tmp_path, fall04, fall04_
     assert str(gone) not in window.recent_files()
     assert "removed from recent files" in window.statusBar().currentMessage()
     # the menu lists the files
-    window._rebuild_recent_menu()
+    window.rebuild_recent_menu()
     texts = [a.text() for a in window.recent_menu.actions()]
     assert any("v11.mp4" in t for t in texts)
 

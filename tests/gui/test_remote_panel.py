@@ -22,8 +22,6 @@ from gui.remote_panel import (
     UNREACHABLE,
     UNTRUSTED,
     RemotePanel,
-    estimator_factory,
-    extraction_task,
     install,
     wait_for_pollers,
 )
@@ -67,10 +65,10 @@ def connect(panel: RemotePanel, qtbot, url: str, token_file: Path, timeout_ms: i
 
 # ==================================================================== no worker needed
 def test_install_adds_a_dock_with_a_view_menu_toggle(window):
-    panel = install(window)
+    panel = install(window.state, window.host)  # the window installed it: the same panel
     assert window.remote_panel is panel
-    view = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View")
-    action = next(a for a in view.actions() if a.text().replace("&", "") == "Remote worker")
+    action = window.actions["dock_remote"]
+    assert action in window.actions.menu("View").actions() and action.text().replace("&", "") == "Remote worker"
     assert not window.remote_dock.isVisible()
     action.trigger()
     assert window.remote_dock.isVisible() and window.remote_dock.widget() is panel
@@ -147,7 +145,7 @@ def test_unreachable_worker_keeps_the_window_responsive(panel, qtbot):
     panel.set_url("ws://127.0.0.1:9")  # discard port: nothing listens
     panel.set_token("any-token")
     assert panel.connect_worker()
-    qtbot.waitUntil(lambda: panel.state == UNREACHABLE and panel._failures >= 3, timeout=30_000)
+    qtbot.waitUntil(lambda: panel.state == UNREACHABLE and panel.failures >= 3, timeout=30_000)
     timer.stop()
     assert panel.state_text().startswith("unreachable")
     assert panel.remote_settings() is None
@@ -232,10 +230,11 @@ def test_estimator_factory_remote_gives_the_local_person_counts(panel, qtbot, wo
 
     connect(panel, qtbot, worker.url, worker.token_file)
     local_kwargs = {"backend": "yolo", "frame_rate": 29.0}
+    state = panel.app_state  # the panel keeps the app state's remote worker and per-task choices
     panel.set_task_mode("extract", "local")
-    local_factory = estimator_factory(panel, local_kwargs, task="extract")
+    local_factory = state.estimator_factory("extract", local_kwargs)
     panel.set_task_mode("extract", "remote")
-    remote_factory = estimator_factory(panel, local_kwargs, task="extract")
+    remote_factory = state.estimator_factory("extract", local_kwargs)
 
     def counts(est, n=20):
         out = []
@@ -289,7 +288,7 @@ def test_killed_worker_is_reported_retried_and_recovered(panel, qtbot, token_fil
     try:
         connect(panel, qtbot, w.url, token_file)
         panel.set_task_mode("extract", "remote")
-        est = estimator_factory(panel, {"backend": "yolo", "frame_rate": 29.0}, task="extract")()
+        est = panel.app_state.estimator_factory("extract", {"backend": "yolo", "frame_rate": 29.0})()
         run(3)
         assert est.using_remote
         w.kill()
@@ -302,7 +301,7 @@ def test_killed_worker_is_reported_retried_and_recovered(panel, qtbot, token_fil
         qtbot.waitUntil(lambda: panel.execution("extract")[0] is False, timeout=5_000)
         assert "Extraction: local fallback" in panel.execution_label.text()
         assert panel.use_remote("extract")  # still chosen: the estimator falls back and reconnects itself
-        qtbot.waitUntil(lambda: panel._failures >= 3, timeout=30_000)  # keeps retrying, with back-off
+        qtbot.waitUntil(lambda: panel.failures >= 3, timeout=30_000)  # keeps retrying, with back-off
         assert panel.state == LOST
         w = WorkerProcess(port, token_file, log).start()
         qtbot.waitUntil(lambda: panel.state == CONNECTED, timeout=60_000)
@@ -328,12 +327,15 @@ def test_extraction_task_runs_on_the_worker(panel, qtbot, worker, short_clip, tm
     from gui.workers import GeneratorWorker
 
     connect(panel, qtbot, worker.url, worker.token_file)
-    assert extraction_task(panel, short_clip, "yolo", fps=20.0) is None  # Extraction: Local
+    state = panel.app_state
+    state.open_video(short_clip)
+    assert state.skeleton_task(width=640)[2]["estimator_factory"] is None  # Extraction: Local
     panel.set_task_mode("extract", "remote")
-    task = extraction_task(panel, short_clip, "yolo", fps=20.0, width=640, root=tmp_path)
+    func, args, kwargs = state.skeleton_task(width=640)
+    assert kwargs["estimator_factory"] is not None
     token = worker.token_file.read_text().strip()
     before = fetch_info(worker.url, token)["load"]["frames"]
-    job = GeneratorWorker(*task)
+    job = GeneratorWorker(func, *args, root=tmp_path, **kwargs)
     progress = []
     job.progress.connect(lambda d, t, m: progress.append(d))
     with qtbot.waitSignal(job.finished, timeout=300_000) as blocker:
@@ -344,6 +346,33 @@ def test_extraction_task_runs_on_the_worker(panel, qtbot, worker, short_clip, tm
     assert sum(len(cache.poses(i).persons) for i in range(44)) > 0
     assert fetch_info(worker.url, token)["load"]["frames"] - before >= 44  # the worker did the frames
     assert progress and max(progress) == 44
+    state.close_video()
+
+
+def test_project_skeletons_follow_the_remote_choice(window, qtbot, worker, short_clip, tmp_path):
+    """Defect 2 of issue 11: with a project open, Compute skeletons ran locally whatever the Remote panel said
+    (the labeller's skeleton task never asked it). The task now comes from the app state, whose extraction choice
+    the panel sets: the skeletons are computed on the worker and cached inside the project folder."""
+    from core.remote.client import fetch_info
+
+    panel = window.remote_panel
+    connect(panel, qtbot, worker.url, worker.token_file)
+    panel.set_task_mode("extract", "remote")
+    assert window.state.use_remote("extract")
+    assert window.labelling.new_project(tmp_path / "proj")
+    token = worker.token_file.read_text().strip()
+    before = fetch_info(worker.url, token)["load"]["frames"]
+    with qtbot.waitSignal(window.skeletons_ready, timeout=300_000) as blocker:
+        assert window.open_video(short_clip)
+    cache = blocker.args[0]
+    assert window.labelling.video is not None  # the video joined the project
+    assert cache.meta["settings"].get("remote") is True and cache.meta["complete"]
+    assert fetch_info(worker.url, token)["load"]["frames"] - before >= 44  # the worker did the frames
+    in_project = list((tmp_path / "proj" / "skeletons").rglob("*.npz"))
+    assert in_project, "the remote skeletons were not cached in the project folder"
+    panel.set_task_mode("extract", "local")
+    assert not window.state.use_remote("extract")
+    assert window.state.skeleton_task()[2]["estimator_factory"] is None
 
 
 def test_tls_worker_needs_its_certificate(panel, qtbot, token_file, tmp_path):

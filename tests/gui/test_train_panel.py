@@ -207,8 +207,8 @@ def test_refuses_without_data_and_persists_choices(win, qtbot, tmp_path, setting
     panel.set_data([str(csv)])
     panel.model_box.setCurrentText("stgcn")
     panel.epochs_spin.setValue(7)
-    panel._save_settings()
-    other = TrainPanel(None, settings)
+    panel.save_settings()
+    other = TrainPanel(settings=settings)
     assert other.model_box.currentText() == "stgcn" and other.epochs_spin.value() == 7 and other.data == [str(csv)]
 
 
