@@ -503,8 +503,9 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 
 @cli.command("detect")
 @click.argument("video")
-@click.option("--model", "model", default="fall", show_default=True,
-              help="Classifier: a checkpoint path, or 'fall' / 'fight' / 'abnormal' for the shipped defaults.")
+@click.option("--model", "model", default=None,
+              help="Classifier: a checkpoint path, or 'fall' / 'fight' / 'abnormal' for the shipped defaults (default: "
+                   "the setting live.classifier, fall).")
 @click.option("--sensitivity", default=None,
               help="A scene (fight) model's alert operating point by name (see its model card; default: the "
                    "checkpoint's, at most 1 in 10 validation no-fight clips alerting).")
@@ -512,87 +513,53 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
               help="Alerts file (JSON lines); snapshots (.jpg) and clips (.mp4) are saved next to it.")
 @click.option("--realtime", is_flag=True,
               help="Play a file at its frame rate like a camera, dropping frames when inference falls behind.")
-@click.option("--width", type=click.IntRange(min=32), default=640, show_default=True,
-              help="Downscale frames to this width (pixels) before inference.")
-@click.option("--imgsz", type=click.IntRange(min=32), default=640, show_default=True, help="Detector input size (pixels).")
+@click.option("--width", type=click.IntRange(min=32), default=None,
+              help="Downscale frames to this width (pixels) before inference (default: live.width, 640).")
+@click.option("--imgsz", type=click.IntRange(min=32), default=None,
+              help="Detector input size (pixels; default: live.imgsz, 640).")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None,
-              help="YOLO pose model precision on the CPU: INT8 (shipped calibration table; faster) or float32.")
+              help="YOLO pose model precision on the CPU: INT8 (shipped calibration table; faster) or float32 "
+                   "(default: live.precision, int8).")
 @click.option("--pose-workers", "pose_workers", type=click.IntRange(min=1), default=None,
               help="Pose threads taking frames in turn (default: 2 on 2 or more cores).")
 @click.option("--hold", "hold", type=click.FloatRange(min=0), default=None,
-              help="Seconds an abnormal label must hold before an alert (default: LiveConfig's).")
+              help="Seconds an abnormal label must hold before an alert (default: live.alert_hold_s).")
 @click.option("--out-video", default=None, type=click.Path(dir_okay=False),
               help="Also write the annotated video (mp4).")
-@_tracker_opt
-def detect_cmd(video: str, model: str, sensitivity: str | None, events: str, realtime: bool, width: int, imgsz: int,
-               precision: str, pose_workers: int | None, hold: float | None, out_video: str | None,
-               tracker: str) -> None:
+@click.option("--tracker", type=click.Choice(TRACKERS), default=None, help="Person tracker (default: live.tracker).")
+def detect_cmd(video: str, model: str | None, sensitivity: str | None, events: str, realtime: bool, width: int | None,
+               imgsz: int | None, precision: str | None, pose_workers: int | None, hold: float | None,
+               out_video: str | None, tracker: str | None) -> None:
     """Run the live detector headless on VIDEO (a file, webcam index or stream URL): every alert (an
     abnormal label held for the hold time) becomes one JSON line in EVENTS (time_s, frame, track_id, label,
     prob, wall_time, snapshot, clip). Without --realtime every frame of a file is processed."""
-    from pathlib import Path
-
-    from core.errors import PoseWatchError
-    from core.live import LiveConfig, LiveDetector
-    from core.video import parse_source
-
-    kind, _ = parse_source(video)  # VideoError for a missing file or unsupported type
-    ev_path = Path(events)
-    if not ev_path.absolute().parent.is_dir():
-        raise PoseWatchError(f"folder of --events does not exist: {ev_path.absolute().parent}")
-    if ev_path.exists():
-        ev_path.unlink()  # a new run writes a new events file
-    cfg = LiveConfig(width=width, imgsz=imgsz, classifier=model, tracker=tracker, realtime=realtime,
-                     precision=precision, pose_workers=pose_workers, sensitivity=sensitivity,
-                     events_file=str(ev_path), events_dir=str(ev_path.absolute().parent))
-    if hold is not None:
-        cfg.alert_hold_s = hold
-        cfg.scene_hold_s = hold
-    det = LiveDetector(video, cfg)  # ModelError for a bad checkpoint, before any progress bar
-    total = None
-    if kind in ("file", "folder"):
-        from core.video import open_source
-
-        with open_source(video) as src:
-            total = src.info.frame_count
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc="detect", unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True)
-    state: dict = {"writer": None, "errors": []}
+    from core.live import LiveConfig
+    from core.live.headless import run_detect
 
-    def on_result(r) -> None:
-        bar.update(max(0, r.frame_index + 1 - bar.n) if total else 1)  # frames dropped with --realtime count too
-        if out_video:
-            import cv2
+    given = {"classifier": model, "width": width, "imgsz": imgsz, "precision": precision, "tracker": tracker,
+             "pose_workers": pose_workers, "sensitivity": sensitivity, "alert_hold_s": hold, "scene_hold_s": hold}
+    cfg = LiveConfig(realtime=realtime, **{k: v for k, v in given.items() if v is not None})
+    bar = None
 
-            from core.overlay import draw_overlay
+    def progress(done: int, total: int | None) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="detect", unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True)
+        bar.update(max(0, done - bar.n))  # frames dropped with --realtime count too
 
-            if state["writer"] is None:
-                h, w = r.image.shape[:2]
-                state["writer"] = cv2.VideoWriter(out_video, cv2.VideoWriter_fourcc(*"mp4v"),
-                                                  float(det.fps_source), (w, h))
-            state["writer"].write(draw_overlay(r.image, r.poses, r.labels))
+    def say(text: str) -> None:
+        (bar.write if bar is not None else click.echo)(text, file=sys.stderr)
 
-    def on_event(e) -> None:
-        bar.write(f"alert: {e.label} ({e.prob:.2f}) track {e.track_id} at {e.time_s:.2f} s (frame {e.frame_index})",
-                  file=sys.stderr)
+    def alert(e) -> None:
+        say(f"alert: {e.label} ({e.prob:.2f}) track {e.track_id} at {e.time_s:.2f} s (frame {e.frame_index})")
 
-    def on_status(msg: str) -> None:
-        if msg.startswith("error: "):
-            state["errors"].append(msg[7:])
-        elif not msg.startswith(("connecting", "connected", "finished", "stopped")):
-            bar.write(msg, file=sys.stderr)
-
-    det.on_result, det.on_event, det.on_status = on_result, on_event, on_status
     try:
-        det.run()
+        s = run_detect(video, cfg, events, out_video, on_progress=progress, on_alert=alert, on_message=say)
     finally:
-        bar.close()
-        if state["writer"] is not None:
-            state["writer"].release()
-    if state["errors"]:
-        _fail(state["errors"][0])
-    s = det.stats()
+        if bar is not None:
+            bar.close()
     click.echo(f"{s['frames']} frames, {s['fps']:.1f} frames/s, {s['dropped']} dropped, {s['alerts']} alert(s); "
                f"wrote {events}" + (f" and {out_video}" if out_video else ""), err=True)
 

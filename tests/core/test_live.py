@@ -393,3 +393,25 @@ def test_int8_without_a_table_for_the_pose_model_says_so_and_runs_float(tmp_path
     assert len(fallback) == 1 and "mine-pose.pt" in fallback[0], status  # said once for both workers
     assert det.stats()["pose"].startswith("mine-pose.pt fp32")
     assert any(r.poses.persons for r in results)
+
+
+def test_headless_runner_reports_progress_and_one_error(tmp_path, fall04):
+    """core.live.headless.run_detect (main.py detect's runner): progress per frame with the file's total, the
+    annotated video, and a video it cannot write as one PoseWatchError."""
+    import cv2
+
+    from core.errors import PoseWatchError
+    from core.live import LiveConfig
+    from core.live.headless import run_detect
+
+    seen = []
+    cfg = LiveConfig(classifier=None, stop_frame=12)
+    stats = run_detect(fall04, cfg, tmp_path / "e.jsonl", tmp_path / "v.mp4", on_progress=lambda d, t: seen.append((d, t)))
+    assert stats["frames"] == 12 and seen[-1] == (12, 288) and [d for d, _ in seen] == list(range(1, 13))
+    cap = cv2.VideoCapture(str(tmp_path / "v.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    cap.release()
+    with pytest.raises(PoseWatchError, match="cannot write video"):
+        run_detect(fall04, cfg, tmp_path / "e.jsonl", tmp_path / "v.mp4" / "x.mp4")
+    with pytest.raises(PoseWatchError, match="folder of the events file does not exist"):
+        run_detect(fall04, cfg, tmp_path / "no" / "e.jsonl")

@@ -1,0 +1,98 @@
+"""The live detector without a window: ``main.py detect`` and scripts.
+
+:func:`run_detect` runs a :class:`core.live.LiveDetector` on a file, webcam or stream to its end (or until
+interrupted), writes every alert to the events file (JSON lines, with snapshots and clips next to it), optionally
+writes the annotated video, reports progress, alerts and notices through callbacks, and turns the detector's
+error lines into one :class:`~core.errors.PoseWatchError`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from ..errors import PoseWatchError
+from .detector import AlertEvent, LiveConfig, LiveDetector, LiveResult
+
+#: Status lines of the detector that are not worth a notice (its life cycle).
+QUIET_STATUS = ("connecting", "connected", "finished", "stopped")
+
+
+def run_detect(source: str | int, config: LiveConfig, events: str | os.PathLike, out_video: str | os.PathLike | None = None,
+               on_progress: Callable[[int, int | None], None] | None = None,
+               on_alert: Callable[[AlertEvent], None] | None = None,
+               on_message: Callable[[str], None] | None = None) -> dict:
+    """Run live detection on ``source`` headless and return the detector's :meth:`~LiveDetector.stats`.
+
+    Args:
+        source: a video file or frames folder, a webcam index (``0``, ``"webcam:1"``) or a stream URL.
+        config: the detector's settings; ``events_file`` and ``events_dir`` are set from ``events``.
+        events: the alerts file to write (JSON lines; replaced if it exists); its folder must exist.
+        out_video: also write the annotated video there (mp4, the source's frame rate, original size).
+        on_progress: called after every result with ``(frames done, total)`` — for a file, done counts the frames
+            dropped in real time too; total is None for live sources.
+        on_alert: called with every :class:`AlertEvent` (in the detector's thread).
+        on_message: called with notices worth showing (reconnects, fallbacks), not the life-cycle lines.
+
+    Returns:
+        The stats dict (``frames``, ``fps``, ``dropped``, ``alerts``, …).
+
+    Raises:
+        VideoError: missing or unsupported source; ModelError: a bad classifier or pose model (before any frame);
+        PoseWatchError: the events folder does not exist, or the run ended with an error (its first line).
+    """
+    import cv2
+
+    from ..overlay import draw_overlay
+    from ..video import open_source, parse_source
+
+    kind, _ = parse_source(source)  # VideoError for a missing file or unsupported type
+    ev_path = Path(events)
+    if not ev_path.absolute().parent.is_dir():
+        raise PoseWatchError(f"folder of the events file does not exist: {ev_path.absolute().parent}")
+    if ev_path.exists():
+        ev_path.unlink()  # a new run writes a new events file
+    cfg = replace(config, events_file=str(ev_path), events_dir=str(ev_path.absolute().parent))
+    det = LiveDetector(source, cfg)  # ModelError for a bad checkpoint, before any progress
+    total = None
+    if kind in ("file", "folder"):
+        with open_source(source) as src:
+            total = src.info.frame_count
+    writer = None
+    errors: list[str] = []
+    done = 0
+
+    def on_result(r: LiveResult) -> None:
+        nonlocal writer, done
+        done = r.frame_index + 1 if total else done + 1
+        if on_progress is not None:
+            on_progress(done, total)
+        if out_video is not None:
+            if writer is None:
+                h, w = r.image.shape[:2]
+                writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*"mp4v"), float(det.fps_source), (w, h))
+                if not writer.isOpened():
+                    errors.append(f"cannot write video {out_video} (codec 'mp4v' unavailable or folder not writable)")
+                    det.stop()
+                    return
+            writer.write(draw_overlay(r.image, r.poses, r.labels))
+
+    def on_status(msg: str) -> None:
+        if msg.startswith("error: "):
+            errors.append(msg[7:])
+        elif not msg.startswith(QUIET_STATUS) and on_message is not None:
+            on_message(msg)
+
+    det.on_result, det.on_status = on_result, on_status
+    if on_alert is not None:
+        det.on_event = on_alert
+    try:
+        det.run()
+    finally:
+        if writer is not None:
+            writer.release()
+    if errors:
+        raise PoseWatchError(errors[0])
+    return det.stats()
