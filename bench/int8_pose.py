@@ -33,11 +33,11 @@ def ms_per_call(est, frames: list[np.ndarray], n: int) -> float:
 
     blobs = [letterbox_blob(f, est.imgsz)[0] for f in frames[:20]]
     for b in blobs[:5]:
-        est.session.run(None, {est._input: b})
+        est.session.run(None, {est.input_name: b})
     ts = []
     for b in (blobs * (n // len(blobs) + 1))[:n]:
         t = time.perf_counter()
-        est.session.run(None, {est._input: b})
+        est.session.run(None, {est.input_name: b})
         ts.append(time.perf_counter() - t)
     return round(1000 * float(np.median(ts)), 2)
 

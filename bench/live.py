@@ -198,7 +198,7 @@ def bench_live(path: Path, width: int, max_frames: int | None, camera: bool = Fa
            "latency_p50_ms": st["latency_p50_ms"], "latency_p95_ms": st["latency_p95_ms"]}
     if disp is not None:
         disp.close()
-        wall = (det._ended_at or time.monotonic()) - det._started_at
+        wall = det.run_time_s
         out.update(fps=round(disp.shown / wall, 2), processed_fps=st["fps"], latency_p50_ms=_pct(disp.latencies, 50),
                    latency_p95_ms=_pct(disp.latencies, 95), latency_note="capture to drawn")
     out["persons_median"] = float(np.median(persons)) if persons else 0.0

@@ -111,7 +111,7 @@ def bench_run(view, app, seconds: float) -> dict:
         app.processEvents()
         time.sleep(0.01)
     shown0 = view.frames_shown
-    received0 = view._session.received
+    received0 = view.results_received
     clock.start()
     timer.start()
     t_end = time.monotonic() + seconds
@@ -119,7 +119,7 @@ def bench_run(view, app, seconds: float) -> dict:
         app.processEvents()
         time.sleep(0.002)
     timer.stop()
-    received = view._session.received - received0
+    received = view.results_received - received0
     shown = view.frames_shown - shown0
     stats = view.detector.stats()
     view.stop()

@@ -201,7 +201,8 @@ def _chunk(track: Track, chunk_frames: int) -> list[Track]:
                   track.frames[p], track.track_id, track.fps) for k, p in enumerate(pieces)]
 
 
-def _load_csv(path: Path) -> list[tuple[Track, str]]:
+def _load_csv(path: Path) -> list[tuple[Track, list[str], list]]:
+    """``(track, the file's label names in id order, [(detection mask, label name)] of its clips)`` per track."""
     from .importing import parse_file
 
     pf = parse_file(path)
@@ -214,8 +215,7 @@ def _load_csv(path: Path) -> list[tuple[Track, str]]:
             kp = _check_keypoints(kp, f"{path.name} {seq.name}")
             t = Track(f"{path.stem}: {seq.name}" + (f" track {tid}" if len(np.unique(seq.track_id)) > 1 else ""),
                       f"{path.name}:{seq.project_key}", kp, labels, frames, tid, float(seq.fps) or None)
-            t._tags = tags  # type: ignore[attr-defined]
-            out.append((t, order))
+            out.append((t, order, tags))
     return out
 
 
@@ -297,7 +297,7 @@ def load_data(paths: Sequence[str | os.PathLike], chunk_frames: int = 100) -> Tr
     """
     if not paths:
         raise TrainingError("no training data given")
-    pending: list[tuple[Track, list[str]]] = []
+    pending: list[tuple[Track, list[str], list]] = []  # (track, label names in id order, clip masks)
     loaded: list[tuple[list[Track], list[str]]] = []
     with tempfile.TemporaryDirectory(prefix="posewatch-train-") as tmpdir:
         for p in map(Path, paths):
@@ -321,11 +321,11 @@ def load_data(paths: Sequence[str | os.PathLike], chunk_frames: int = 100) -> Tr
     names: list[str] = []
     tracks: list[Track] = []
     used: set[str] = set()
-    for t, _ in pending:
-        used.update(lab for _, lab in t._tags)  # type: ignore[attr-defined]
+    for _t, _order, tags in pending:
+        used.update(lab for _, lab in tags)
     for tr, nm in loaded:
         used.update(nm[int(v)] for t in tr for v in np.unique(t.labels) if v >= 0)
-    for t, order in pending:  # the files' own id order
+    for _t, order, _tags in pending:  # the files' own id order
         for n in order:
             if n in used and n not in names:
                 names.append(n)
@@ -333,12 +333,11 @@ def load_data(paths: Sequence[str | os.PathLike], chunk_frames: int = 100) -> Tr
         for n in nm:
             if n in used and n not in names:
                 names.append(n)
-    for t, _ in pending:
-        for m, lab in t._tags:  # type: ignore[attr-defined]
+    for t, _order, tags in pending:
+        for m, lab in tags:
             if lab not in names:
                 names.append(lab)
             t.labels[m] = names.index(lab)
-        del t._tags  # type: ignore[attr-defined]
         tracks.append(t)
     for tr, nm in loaded:
         remap = np.array([names.index(n) if n in names else -1 for n in nm] + [-1], np.int64)

@@ -435,7 +435,8 @@ class LabelTracker:
         self._scene_alerted = False
         self._scene_below_since: float | None = None
 
-    def _new_state(self) -> TrackState:
+    def new_state(self) -> TrackState:
+        """A fresh per-track state (empty history, smoothing window and fall history)."""
         return TrackState(self._history(self.T, self.step),
                           collections.deque(maxlen=max(1, int(self.cfg.smooth_windows))),
                           hist=collections.deque(maxlen=self._hist_len))
@@ -493,7 +494,7 @@ class LabelTracker:
             st = self.tracks.get(p.track_id)
             if st is None:
                 hit = self._stitch(np.asarray(p.bbox, np.float32), t, present)
-                st = hit[1] if hit else self._new_state()
+                st = hit[1] if hit else self.new_state()
                 if hit:
                     st.origin = hit[0] if st.origin < 0 else st.origin
                 self.tracks[p.track_id] = st
@@ -512,7 +513,7 @@ class LabelTracker:
             probs = self.clf.predict_windows(np.stack([st.history.latest_window() for st in todo]))
             for st, pr in zip(todo, probs):
                 st.probs.append(pr.astype(np.float32))
-                self._decide(st)
+                self.decide(st)
         labels: dict[int, TrackLabel] = {}
         alerts: list[tuple[int, str, float]] = []
         for tid in present:
@@ -584,7 +585,8 @@ class LabelTracker:
                 self._scene_alerted = False
         return labels, alerts
 
-    def _decide(self, st: TrackState) -> None:
+    def decide(self, st: TrackState) -> None:
+        """Set ``st.label``/``st.prob`` from its smoothed probabilities with hysteresis (see :class:`LiveConfig`)."""
         avg = np.mean(np.stack(st.probs), axis=0)
         best = int(np.argmax(avg))
         normal = set(self.cfg.normal_labels)
@@ -730,6 +732,13 @@ class LiveDetector:
             self.join()
             raise
 
+    @property
+    def run_time_s(self) -> float:
+        """Seconds since the detector started (until it ended, once it has); 0.0 before it starts."""
+        if not self._started_at:
+            return 0.0
+        return (self._ended_at or time.monotonic()) - self._started_at
+
     def stats(self) -> dict:
         """``{"frames", "fps", "fps_recent", "latency_p50_ms", "latency_p95_ms", "dropped", "alerts",
         "stitched", "suppressed", "pose"}`` ("pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
@@ -738,8 +747,7 @@ class LiveDetector:
         with self._lock:
             lat = np.asarray(self._latencies, np.float64)
             frames, dropped = self._frames, self._dropped
-        end = self._ended_at or time.monotonic()
-        wall = (end - self._started_at) if self._started_at else 0.0
+        wall = self.run_time_s
         return {"frames": frames, "fps": round(frames / wall, 2) if wall > 0 else 0.0,
                 "fps_recent": round(self._recent_fps(), 2),
                 "latency_p50_ms": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,

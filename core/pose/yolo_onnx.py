@@ -89,6 +89,11 @@ class OnnxPoseEstimator(PoseEstimator):
         self.tracker_kind = tracker
         self.tracker = Tracker(tracker, frame_rate)
 
+    @property
+    def input_name(self) -> str:
+        """Name of the model's input tensor (``session.run(None, {input_name: blob})``)."""
+        return self._input
+
     def describe(self) -> dict:
         return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self._sha,
                 "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker_kind, "runtime": "onnx-direct",

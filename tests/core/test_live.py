@@ -69,26 +69,26 @@ def fall_clf():
 
 def test_hysteresis_enters_high_and_leaves_low(fall_clf):
     lt = LabelTracker(fall_clf, LiveConfig(smooth_windows=1, enter_prob=0.6, exit_prob=0.4), 30.0)
-    st = lt._new_state()
+    st = lt.new_state()
     seq = [([0.9, 0.05, 0.05], "upright"), ([0.45, 0.55, 0.0], "upright"),   # 0.55 < enter: stays upright
            ([0.3, 0.7, 0.0], "falling"), ([0.5, 0.45, 0.05], "falling"),       # 0.45 >= exit: keeps falling
            ([0.2, 0.1, 0.7], "lying"),                                         # another abnormal label >= enter
            ([0.65, 0.0, 0.35], "upright")]                                     # lying 0.35 < exit: back
     for probs, want in seq:
         st.probs.append(np.asarray(probs, np.float32))
-        lt._decide(st)
+        lt.decide(st)
         assert st.label == want, (probs, st.label)
 
 
 def test_smoothing_averages_last_windows(fall_clf):
     lt = LabelTracker(fall_clf, LiveConfig(smooth_windows=3), 30.0)
-    st = lt._new_state()
+    st = lt.new_state()
     for p in ([1, 0, 0], [1, 0, 0], [0, 1, 0]):
         st.probs.append(np.asarray(p, np.float32))
-    lt._decide(st)
+    lt.decide(st)
     assert st.label == "upright" and st.prob == pytest.approx(2 / 3)
     st.probs.append(np.asarray([0, 1, 0], np.float32))  # window now [1,0,0], [0,1,0], [0,1,0]
-    lt._decide(st)
+    lt.decide(st)
     assert st.label == "falling" and st.prob == pytest.approx(2 / 3)
 
 

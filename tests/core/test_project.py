@@ -26,12 +26,23 @@ def proj(tmp_path):
     p.close()
 
 
+
+def sql(project, query: str) -> list:
+    """``query``'s rows on a connection of the test's own to the project's database file."""
+    import sqlite3
+
+    conn = sqlite3.connect(project.db_path)
+    try:
+        return conn.execute(query).fetchall()
+    finally:
+        conn.close()
+
 def test_create_defaults_and_reopen(tmp_path):
     p = Project.create(tmp_path / "p")
     assert p.label_names() == ["normal", "theft", "assault", "vandalism", "fall"]
     assert [lab.hotkey for lab in p.labels()] == ["1", "2", "3", "4", "5"]
     assert p.schema_version == SCHEMA_VERSION
-    assert p._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sql(p, "PRAGMA journal_mode")[0][0] == "wal"
     p.close()
     with pytest.raises(ProjectError, match="already exists"):
         Project.create(tmp_path / "p")
@@ -67,8 +78,7 @@ def test_range_queries(proj, fight_clip):
     assert [c.start for c in proj.clips_in_range(v.id, 14, 14)] == [10]
     assert proj.clips_in_range(v.id, 15, 19) == []
     assert len(proj.clips(v.id, label="normal")) == 5 and proj.clips(label="fall") == []
-    plan = proj._conn.execute("EXPLAIN QUERY PLAN SELECT * FROM clips WHERE video_id=1 AND start_frame<=10 "
-                              "AND end_frame>=5").fetchall()
+    plan = sql(proj, "EXPLAIN QUERY PLAN SELECT * FROM clips WHERE video_id=1 AND start_frame<=10 AND end_frame>=5")
     assert "USING INDEX" in str(plan)
 
 
@@ -180,7 +190,7 @@ def test_killed_writer_loses_no_committed_edit(tmp_path, fight_clip):
         proc.wait()
     assert len(reported) >= 150
     with Project.open(tmp_path / "p") as p:
-        assert p._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert sql(p, "PRAGMA integrity_check")[0][0] == "ok"
         ids = {c.id for c in p.clips()}
         assert set(reported) <= ids
 
