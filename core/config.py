@@ -20,7 +20,8 @@ Environment variables:
 - ``POSEWATCH_CACHE_DIR``: root of PoseWatch's per-user cache (downloaded weights, ONNX exports,
   skeleton caches). Default: ``platformdirs.user_cache_dir("posewatch")``.
 - ``POSEWATCH_OFFLINE``: if ``1``, never download model files (tests set it).
-- ``POSEWATCH_RESOURCES``: another resources folder (see :func:`core.defaults.resources_dir`).
+- ``POSEWATCH_RESOURCES``: another folder of shipped models (see :func:`core.defaults.resources_dir`); the
+  default settings always come from PoseWatch's own ``default.yaml`` (:func:`core.defaults.package_resources_dir`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any, Iterable
 
 import platformdirs
 
-from .defaults import resources_dir
+from .defaults import package_resources_dir
 from .errors import PoseWatchError
 
 #: File name of a project's overrides (in the project folder).
@@ -232,7 +233,7 @@ def read_yaml(path: str | os.PathLike) -> dict:
 
 @lru_cache(maxsize=1)
 def _shipped() -> dict:
-    path = resources_dir() / DEFAULT_FILE
+    path = package_resources_dir() / DEFAULT_FILE
     if not path.is_file():
         raise ConfigError(f"the default settings are not installed: {path}")
     return read_yaml(path)

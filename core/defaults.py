@@ -14,8 +14,8 @@ the command that reproduces it, the data licences):
 The player and the live view use them when the user has trained (or chosen) nothing. Both are trained
 on data licensed for non-commercial use only (see the model cards).
 
-Environment variable ``POSEWATCH_RESOURCES``: another resources folder (default: ``resources/`` of the
-source tree).
+Environment variable ``POSEWATCH_RESOURCES``: another resources folder for the models (default: the installed
+``posewatch_resources`` package, else ``resources/`` of the source tree; :func:`package_resources_dir`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,21 @@ DEFAULT_CLASSIFIERS: dict[str, str] = {"abnormal": "abnormal_default.pt", "fall"
                                        "fight": "fight_default.pt"}
 
 
+def package_resources_dir() -> Path:
+    """PoseWatch's own resources folder: the ``posewatch_resources`` package of an installed wheel (the source
+    tree's ``resources/`` in an editable install), else ``resources/`` next to ``core/``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("posewatch_resources")
+    if spec is not None and spec.origin:
+        return Path(spec.origin).resolve().parent
+    return Path(__file__).resolve().parents[1] / "resources"
+
+
 def resources_dir() -> Path:
-    """The resources folder: ``POSEWATCH_RESOURCES`` if set, else ``resources/`` next to ``core/``."""
+    """The resources folder of the models: ``POSEWATCH_RESOURCES`` if set, else :func:`package_resources_dir`."""
     env = os.environ.get("POSEWATCH_RESOURCES")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / "resources"
+    return Path(env).expanduser() if env else package_resources_dir()
 
 
 def default_classifier_path(kind: str = "abnormal") -> Path | None:

@@ -43,8 +43,14 @@ from ..files import atomic_path, write_json
 from ..modelfiles import resolve_model, sha256_file
 
 TABLE_FORMAT = 1
-RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "models"
 _INDEX = re.compile(r"^/model\.(\d+)/")
+
+
+def _shipped_models() -> Path:
+    from ..defaults import resources_dir
+
+    return resources_dir() / "models"
+
 
 ProgressFn = Callable[[int, int, str], None]
 """Progress callback ``(done, total, message)`` (frames read, then frames run through the model)."""
@@ -53,7 +59,7 @@ ProgressFn = Callable[[int, int, str], None]
 def shipped_table(model_name: str) -> Path | None:
     """The calibration table shipped for a model file name (``yolo11n-pose.pt`` →
     ``resources/models/yolo11n-pose.int8.json``), or None if there is none."""
-    p = RESOURCES / f"{Path(model_name).stem}.int8.json"
+    p = _shipped_models() / f"{Path(model_name).stem}.int8.json"
     return p if p.is_file() else None
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from core import config
 from core.config import ConfigError
-from core.defaults import resources_dir
+from core.defaults import package_resources_dir
 from tests.conftest import ROOT
 
 # The defaults as they were written in ten modules before resources/default.yaml (must not change).
@@ -57,7 +57,7 @@ def _fresh_settings():
 
 def test_every_shipped_value_has_the_right_type():
     """default.yaml read as an override of itself: every key is known and every value passes its type check."""
-    tree = config.activate([resources_dir() / config.DEFAULT_FILE])
+    tree = config.activate([package_resources_dir() / config.DEFAULT_FILE])
     assert tree == config.defaults()
 
 
