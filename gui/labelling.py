@@ -376,14 +376,6 @@ class Labeller(QObject):
         return self.state.project_video
 
     @property
-    def _project(self) -> Project | None:
-        return self.state.project
-
-    @property
-    def _video(self) -> Video | None:
-        return self.state.project_video
-
-    @property
     def in_point(self) -> int | None:
         """The marked first frame, or None."""
         return self._in
@@ -419,9 +411,9 @@ class Labeller(QObject):
 
     def clips_at(self, frame: int) -> list[Clip]:
         """Clips of the open video containing ``frame`` (an indexed query of the project)."""
-        if self._project is None or self._video is None:
+        if self.project is None or self.video is None:
             return []
-        return self._project.clips_in_range(self._video.id, frame, frame)
+        return self.project.clips_in_range(self.video.id, frame, frame)
 
     # ================================================================ projects
     def new_project(self, folder: str | os.PathLike) -> bool:
@@ -670,15 +662,15 @@ class Labeller(QObject):
         self.video_changed.emit(v)
 
     def _refresh_videos(self) -> None:
-        p = self._project
+        p = self.project
         if p is None:
             return
         vids = p.videos()
         missing = {v.id for v in p.missing_videos()}
-        self.videos_panel.set_videos(vids, self._counts, missing, self._video.id if self._video else None)
+        self.videos_panel.set_videos(vids, self._counts, missing, self.video.id if self.video else None)
 
     def _on_skeletons(self, cache: SkeletonCache | None) -> None:
-        if self._video is None or cache is None:
+        if self.video is None or cache is None:
             return
         tids = [int(t) for t in cache.track_ids()]
         presence = {t: track_presence(cache.track(t)[0]) for t in tids}
@@ -718,10 +710,10 @@ class Labeller(QObject):
 
     def choose_label(self, name: str) -> bool:
         """Make ``name`` the label of the next clip. Reports a label that is not in the taxonomy."""
-        if self._project is None:
+        if self.project is None:
             self.host.report_error("open or create a project first (File → New project…)")
             return False
-        names = self._project.label_names()
+        names = self.project.label_names()
         if name not in names:
             self.host.report_error(f"label '{name}' is not in the taxonomy ({', '.join(names)})")
             return False
@@ -732,7 +724,7 @@ class Labeller(QObject):
         return True
 
     def _on_label_box(self, name: str) -> None:
-        if name and name != self._label and self._project is not None and name in self._project.label_names():
+        if name and name != self._label and self.project is not None and name in self.project.label_names():
             self._label = name
 
     def select_track(self, track_id: int | None) -> None:
@@ -751,7 +743,7 @@ class Labeller(QObject):
 
     def _after_selection(self) -> None:
         clip = self.selected_clip
-        labels = self._project.labels() if self._project is not None else []
+        labels = self.project.labels() if self.project is not None else []
         self.clip_panel.show_clip(clip, labels, self._tracks, self.state.frame_count or 1, self.state.fps)
         self._update_markers()
         self._update_enabled()
@@ -774,7 +766,7 @@ class Labeller(QObject):
     def _on_video_clicked(self, x: float, y: float) -> None:
         cache = self.state.skeletons
         f = self.state.frame_index
-        if self._video is None or cache is None or not 0 <= f < cache.frame_count:
+        if self.video is None or cache is None or not 0 <= f < cache.frame_count:
             return
         hits = [p for p in cache.poses(f).persons if p.bbox[0] <= x <= p.bbox[2] and p.bbox[1] <= y <= p.bbox[3]]
         if hits:
@@ -783,7 +775,7 @@ class Labeller(QObject):
             self.host.show_message(f"person #{p.track_id} selected: new clips belong to this track", 4000)
 
     def _on_frame(self, frame: Frame | None) -> None:
-        if self._video is not None and frame is not None:
+        if self.video is not None and frame is not None:
             self.timeline.set_playhead(frame.index)
             self._update_markers()
 
@@ -803,7 +795,7 @@ class Labeller(QObject):
                     crop_rect = (box[0] - m * bw, box[1] - m * bh, box[2] + m * bw, box[3] + m * bh)
                     caption = f"crop of clip {clip.id} (follows #{clip.track_id})"
         view.set_marker("crop", crop_rect, "#00e5ff", caption, dashed=True)
-        person = self._track_box(self._track) if self._track is not None and self._video is not None else None
+        person = self._track_box(self._track) if self._track is not None and self.video is not None else None
         view.set_marker("person", person, "#ffeb3b", f"#{self._track}" if person is not None else "")
 
     def _track_box(self, track_id: int) -> tuple[float, float, float, float] | None:
@@ -823,7 +815,7 @@ class Labeller(QObject):
         if kind == "clip":
             clip: Clip = obj
             new = clip.id not in self._clips
-            if self._video is not None and clip.video_id == self._video.id:
+            if self.video is not None and clip.video_id == self.video.id:
                 self._clips[clip.id] = clip
                 self.timeline.update_clip(clip)
                 self.select_clip(clip.id)  # the clip just edited (or brought back) is the selected one
@@ -832,7 +824,7 @@ class Labeller(QObject):
                 self._refresh_videos()
         elif kind == "clip-removed":
             clip = obj
-            if self._video is not None and clip.video_id == self._video.id and clip.id in self._clips:
+            if self.video is not None and clip.video_id == self.video.id and clip.id in self._clips:
                 del self._clips[clip.id]
                 self.timeline.update_clip(None, clip.id)
                 if clip.id == self._selected:
@@ -854,10 +846,10 @@ class Labeller(QObject):
         return True
 
     def _cmd_args(self):
-        return (self._project, self._notify, self.host.report_error)
+        return (self.project, self._notify, self.host.report_error)
 
     def _require_project(self) -> bool:
-        if self._project is None:
+        if self.project is None:
             self.host.report_error("open or create a project first (File → New project…)")
             return False
         return True
@@ -865,7 +857,7 @@ class Labeller(QObject):
     def _require_video(self) -> bool:
         if not self._require_project():
             return False
-        if self._video is None:
+        if self.video is None:
             self.host.report_error("open a video of the project first (double-click it in the Project list)")
             return False
         return True
@@ -897,7 +889,7 @@ class Labeller(QObject):
             self.host.report_error("choose a label first (its number key)")
             return None
         track = self._track if track_id is ... else track_id
-        cmd = AddClipCommand(*self._cmd_args(), self._video.id, start, end, label, track, None, self.annotator)
+        cmd = AddClipCommand(*self._cmd_args(), self.video.id, start, end, label, track, None, self.annotator)
         if not self._push(cmd):
             return None
         self.clear_marks()
@@ -959,7 +951,7 @@ class Labeller(QObject):
 
     def set_crop_tool(self, on: bool) -> None:
         """Switch the crop tool on (dragging on the video sets the selected clip's crop) or off."""
-        on = bool(on) and self._video is not None
+        on = bool(on) and self.video is not None
         act = self.host.actions["crop_tool"]
         if act.isChecked() != on:
             act.blockSignals(True)
@@ -984,11 +976,11 @@ class Labeller(QObject):
                      hotkey: str | None = None) -> bool:
         """Rename, recolour or re-key a label (undoable)."""
         if not self._require_project() or (hotkey is not None and not self._hotkey_free(hotkey)):
-            self.taxonomy_panel.set_labels(self._project.labels() if self._project else [])
+            self.taxonomy_panel.set_labels(self.project.labels() if self.project else [])
             return False
         ok = self._push(UpdateLabelCommand(*self._cmd_args(), name, new_name, colour, hotkey))
         if not ok:
-            self.taxonomy_panel.set_labels(self._project.labels())
+            self.taxonomy_panel.set_labels(self.project.labels())
         return ok
 
     def remove_label(self, name: str) -> bool:
@@ -1012,10 +1004,10 @@ class Labeller(QObject):
         return True
 
     def _colours(self) -> dict[str, str]:
-        return {lab.name: lab.colour for lab in self._project.labels()} if self._project else {}
+        return {lab.name: lab.colour for lab in self.project.labels()} if self.project else {}
 
     def _reload_taxonomy(self) -> None:
-        p = self._project
+        p = self.project
         labels = p.labels() if p else []
         names = [lab.name for lab in labels]
         if self._label not in names:
@@ -1029,9 +1021,9 @@ class Labeller(QObject):
         self.label_box.blockSignals(False)
         self.taxonomy_panel.set_labels(labels)
         self._rebuild_label_actions()
-        if p is not None and self._video is not None:
+        if p is not None and self.video is not None:
             # a rename changes the clips' label names: read them again
-            self._clips = {c.id: c for c in p.clips(self._video.id)}
+            self._clips = {c.id: c for c in p.clips(self.video.id)}
             self.timeline.set_clips(list(self._clips.values()), self._colours())
         self._after_selection()
 
@@ -1054,8 +1046,8 @@ class Labeller(QObject):
         self.host.settings.sync()
 
     def _update_enabled(self) -> None:
-        has_p = self._project is not None
-        has_v = has_p and self._video is not None
+        has_p = self.project is not None
+        has_v = has_p and self.video is not None
         sel = has_v and self._selected is not None
         acts = self.host.actions
         for name in ("close_project", "relink", "import", "export"):
@@ -1073,7 +1065,7 @@ class Labeller(QObject):
 
         if not self._require_project():
             return
-        self.export_dialog = ExportDialog(self.host, self._project, self.state.backend)
+        self.export_dialog = ExportDialog(self.host, self.project, self.state.backend)
         self.export_dialog.show()
 
     def show_import_dialog(self) -> None:
@@ -1082,14 +1074,14 @@ class Labeller(QObject):
 
         if not self._require_project():
             return
-        self.import_dialog = ImportDialog(self.host, self._project)
+        self.import_dialog = ImportDialog(self.host, self.project)
         self.import_dialog.imported.connect(self.reload_project)
         self.import_dialog.show()
 
     def reload_project(self, *_args) -> None:
         """Read videos, taxonomy and the open video's clips again (after another connection, e.g.
         an import, wrote to the project). The undo history stays valid: clip ids do not change."""
-        p = self._project
+        p = self.project
         if p is None:
             return
         self._counts = {v.id: len(p.clips(v.id)) for v in p.videos()}
