@@ -20,6 +20,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ["YOLO_VERBOSE"] = "False"
 os.environ["POSEWATCH_OFFLINE"] = "1"
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist (the README's test command runs two workers): one compute thread per worker process (torch,
+    # OpenMP, the children it starts), so two workers on two cores do not oversubscribe them.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 if (SHARED / "models").is_dir():
     os.environ["POSEWATCH_MODEL_DIR"] = str(SHARED / "models")
 

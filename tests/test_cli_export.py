@@ -15,6 +15,11 @@ from core.project import Crop, Project
 from tests.conftest import ROOT, shared_path
 
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_cli_export")
+
+
 def cli(*args, timeout=300):
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
                           check=False, cwd=ROOT, env=dict(os.environ), timeout=timeout)

@@ -15,6 +15,11 @@ import pytest
 
 from tests.conftest import shared_path
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_fight_model")
+
+
 TEST_GROUPS = ("6", "40")
 
 

@@ -35,6 +35,11 @@ from core.project import Crop, Project
 from core.video import open_source
 from tests.conftest import shared_path
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_exporting")
+
+
 T = 16
 
 

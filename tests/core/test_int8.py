@@ -15,6 +15,11 @@ from core.errors import ModelError
 from tests.conftest import ROOT, shared_path
 
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_int8")
+
+
 def cli(*args) -> subprocess.CompletedProcess:
     """``python main.py ARGS`` as a real subprocess (the environment of the test session)."""
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,

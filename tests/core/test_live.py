@@ -24,6 +24,11 @@ from core.live import BACKOFF_S, AlertEvent, DropQueue, LabelTracker, LiveConfig
 from tests.conftest import ROOT, free_port, shared_path
 
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_live")
+
+
 def _collect(source, cfg, timeout=300):
     results, events, status = [], [], []
     det = LiveDetector(source, cfg, on_result=results.append, on_event=events.append, on_status=status.append)

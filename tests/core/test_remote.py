@@ -25,6 +25,11 @@ from core.remote import FallbackEstimator, RemoteError, RemotePoseEstimator, fet
 from core.remote import protocol as P
 from tests.conftest import ROOT, WorkerProcess, free_port, self_signed_cert
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_remote")
+
+
 TOKEN = "pw-test-token-6f1d2c"
 N_FRAMES = 12
 

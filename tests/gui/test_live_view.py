@@ -35,6 +35,11 @@ from gui.workers import wait_for_all
 from tests.conftest import shared_path
 from tests.gui.conftest import LatencyProbe
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_live_view")
+
+
 GAP_LIMIT_MS = 1000
 FIRST_FRAME_MS = 240_000  # the first frame waits for the ONNX session and the classifier (busy CI machine)
 FALL_LABELS = {"upright", "falling", "lying"}

@@ -27,6 +27,11 @@ from gui.remote_panel import (
 )
 from tests.conftest import WorkerProcess, free_port, self_signed_cert
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
+# (a worker process, a trained model, an export) are made once.
+pytestmark = pytest.mark.xdist_group("test_remote_panel")
+
+
 ROOT = Path(__file__).resolve().parents[2]
 FAST_BACKOFF = (0.3, 0.6, 1.2)
 
