@@ -3,7 +3,8 @@
 Layout of a project folder::
 
     PROJECT/
-      project.sqlite        videos, label taxonomy, clips (WAL mode, schema version in user_version)
+      project.sqlite        videos, label taxonomy, clips, track and keypoint edits (WAL mode, schema
+                            version in user_version)
       skeletons/            skeleton caches of the project's videos and imported sequences
 
 Every edit is committed at once (one transaction per call, ``synchronous=FULL``), so killing the
@@ -25,10 +26,11 @@ from pathlib import Path
 
 from . import config
 from .errors import PoseWatchError
+from .project_edits import EDITS_SCHEMA, ProjectEditsMixin
 
 DB_NAME = "project.sqlite"
 SKELETON_DIR = "skeletons"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Default taxonomy as shipped: (name, colour, hotkey) from ``labels`` in ``resources/default.yaml``. "normal" is
 #: what the seed data called random clips. New projects take the taxonomy in force (:func:`core.config.default_taxonomy`).
@@ -172,6 +174,8 @@ CREATE INDEX IF NOT EXISTS clips_video_end ON clips(video_id, end_frame);
 
 #: ``MIGRATIONS[v]`` upgrades a database from schema ``v`` to ``v + 1``.
 MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+# ---- issue 12, track and keypoint edits: schema 1 -> 2 (core/project_edits.py) ----
+MIGRATIONS[1] = EDITS_SCHEMA
 
 _CLIP_COLS = ("c.id, c.video_id, c.start_frame, c.end_frame, l.name, c.track_id, c.crop_kind, c.crop_x1, c.crop_y1, "
               "c.crop_x2, c.crop_y2, c.crop_margin, c.annotator, c.note, c.created, c.modified")
@@ -185,7 +189,7 @@ def _clip_from_row(r) -> Clip:
     return Clip(r[0], r[1], r[2], r[3], r[4], r[5], crop, r[12], r[13], r[14], r[15])
 
 
-class Project:
+class Project(ProjectEditsMixin):
     """An open labelling project. Create with :meth:`create`, :meth:`open` or :meth:`open_or_create`.
 
     Every mutating method validates its input, writes the database in one transaction and returns
@@ -662,7 +666,8 @@ class Project:
         """Where the skeleton cache of an imported sequence (kind ``skeletons``) is stored."""
         return self.skeleton_dir / video.hash / "imported.npz"
 
-    def iter_skeletons(self, video: Video, backend: str = "yolo", cancel=None, estimator_factory=None):
+    def iter_skeletons(self, video: Video, backend: str = "yolo", cancel=None, estimator_factory=None,
+                       edited: bool = True):
         """Generator (see :mod:`core.extract`) returning the :class:`~core.cache.SkeletonCache` of a
         project video: the stored cache of an imported sequence, or the project's cached pose
         extraction of a real video (computed on first use, with progress). Skeletons the player
@@ -671,7 +676,9 @@ class Project:
         Args:
             video: the project's entry; backend: pose backend; cancel: polled once a frame;
             estimator_factory: builds the estimator (e.g. on a remote worker, :func:`core.extract.iter_skeletons`);
-                None: the local ``backend``.
+                None: the local ``backend``;
+            edited: apply the project's track and keypoint edits (:meth:`edited_skeletons`; an
+                :class:`core.track_edits.EditedSkeletons`); False: the cache as extracted.
 
         Raises:
             CacheError: an imported sequence's cache is missing; VideoError, ModelError.
@@ -680,9 +687,11 @@ class Project:
         from .extract import iter_skeletons
 
         if video.kind == "skeletons":
-            return SkeletonCache.load(self.imported_skeletons_path(video))
-        return (yield from iter_skeletons(video.path, backend, root=self.skeleton_dir, also_look_in=(cache_dir(),),
-                                          estimator_factory=estimator_factory, cancel=cancel))
+            cache = SkeletonCache.load(self.imported_skeletons_path(video))
+        else:
+            cache = yield from iter_skeletons(video.path, backend, root=self.skeleton_dir, also_look_in=(cache_dir(),),
+                                              estimator_factory=estimator_factory, cancel=cancel)
+        return self.edited_skeletons(video, cache) if edited else cache
 
     def clip_count(self) -> int:
         """Number of clips in the project."""

@@ -1,0 +1,343 @@
+"""Track and keypoint edits over the immutable skeleton cache (issue 12, model-assisted labelling).
+
+The skeleton cache of a video (:class:`core.cache.SkeletonCache`) is never rewritten. What a labeller fixes is
+stored in the project as a list of edits, and :func:`apply_edits` turns the cached tracks plus the edits into the
+tracks every consumer sees (overlay, timeline rows, per-track clips, follow-track crops, export, training)::
+
+    edited = apply_edits(cache, [TrackEdit("merge", 9, 5), TrackEdit("split", 5, 130, frame=200)],
+                         [KeypointEdit(frame=40, track=9, joint=10, x=210.0, y=388.0)])
+    edited.track_ids()              # the edited track IDs
+    edited.base is cache            # the cache as extracted
+
+Track edits, applied in order, each to the track IDs the previous ones left:
+
+- ``merge``: track ``track`` joins track ``other`` (its rows take ``other``'s ID). Refused when the two tracks are
+  ever in the same frame (a person is never twice in one frame).
+- ``split``: the rows of ``track`` from frame ``frame`` on become the new track ``other``.
+- ``delete``: the rows of ``track`` are dropped (a spurious detection).
+- ``rename``: ``track`` gets the unused ID ``other``.
+
+Keypoint edits address a row of the *cache as extracted* (its frame and original track ID), so later track edits
+never detach a correction from its joint. A corrected joint gets the edited ``x, y`` and ``score`` (1 for a moved
+joint, 0 for a deleted one) and is flagged in :attr:`EditedSkeletons.corrected`.
+
+Pure functions of numpy arrays; no Qt, no database (:mod:`core.project_edits` stores the edits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cache import SkeletonCache, settings_key
+from .errors import PoseWatchError
+
+TRACK_EDIT_KINDS = ("merge", "split", "delete", "rename")
+
+
+class TrackEditError(PoseWatchError):
+    """An edit that cannot apply to the tracks (one line saying why, e.g. the frames where two tracks overlap)."""
+
+
+@dataclass(frozen=True)
+class TrackEdit:
+    """One edit of the tracks.
+
+    Attributes:
+        kind: ``"merge"``, ``"split"``, ``"delete"`` or ``"rename"``.
+        track: the track edited (its ID before this edit).
+        other: merge: the track it joins (keeps its ID); split: the ID of the part from ``frame`` on; rename: the
+            new ID; delete: None.
+        frame: split: the first frame (0-based) of the new part; else None.
+        id: database id (None before it is stored).
+    """
+
+    kind: str
+    track: int
+    other: int | None = None
+    frame: int | None = None
+    id: int | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        """One line for the undo history: ``merge #9 into #5``."""
+        if self.kind == "merge":
+            return f"merge track #{self.track} into #{self.other}"
+        if self.kind == "split":
+            return f"split track #{self.track} at frame {self.frame} (new #{self.other})"
+        if self.kind == "delete":
+            return f"delete track #{self.track}"
+        return f"rename track #{self.track} to #{self.other}"
+
+
+@dataclass(frozen=True)
+class KeypointEdit:
+    """A corrected joint of one person in one frame.
+
+    Attributes:
+        frame: 0-based frame.
+        track: the person's track ID in the cache as extracted (not the edited ID; see :attr:`EditedSkeletons.rows`).
+        joint: joint index in the cache's layout (0..V-1).
+        x, y: position in pixels of the original video.
+        score: 1.0 for a placed joint, 0.0 for a deleted one.
+    """
+
+    frame: int
+    track: int
+    joint: int
+    x: float
+    y: float
+    score: float = 1.0
+
+
+@dataclass
+class EditedSkeletons(SkeletonCache):
+    """A :class:`~core.cache.SkeletonCache` with the project's edits applied (same array layout).
+
+    Attributes:
+        base: the cache as extracted (never modified).
+        rows: ``(N,)`` int64: for each row here, its row in :attr:`base`.
+        corrected: ``(N, V)`` bool: the joints a keypoint edit set.
+        track_edits, keypoint_edits: the edits applied (tuples, in order).
+        skipped: one line per stored edit that no longer applied and was left out.
+    """
+
+    base: SkeletonCache | None = field(default=None, repr=False)
+    rows: np.ndarray | None = field(default=None, repr=False)
+    corrected: np.ndarray | None = field(default=None, repr=False)
+    track_edits: tuple = ()
+    keypoint_edits: tuple = ()
+    skipped: tuple = ()
+
+    def source_track(self, row: int) -> int:
+        """The original (cache) track ID of row ``row``."""
+        return int(self.base.track_id[self.rows[row]])
+
+    def row_of(self, frame: int, track_id: int) -> int | None:
+        """The row of (edited) track ``track_id`` in ``frame``, or None."""
+        if not 0 <= frame < self.frame_count:
+            return None
+        a, b = int(self.offsets[frame]), int(self.offsets[frame + 1])
+        hit = np.flatnonzero(self.track_id[a:b] == track_id)
+        return a + int(hit[0]) if len(hit) else None
+
+
+def base_of(cache: SkeletonCache) -> SkeletonCache:
+    """The cache as extracted behind ``cache`` (``cache`` itself when it carries no edits)."""
+    base = getattr(cache, "base", None)
+    return base if base is not None else cache
+
+
+def skeleton_key(cache: SkeletonCache) -> str:
+    """16 hex characters naming the cache's extraction settings (model, backend, width; or the import format):
+    edits are stored under it, so they only ever apply to the tracks they were made on."""
+    return settings_key(base_of(cache).meta.get("settings") or {})
+
+
+def frame_runs(frames: np.ndarray, limit: int = 4) -> str:
+    """Sorted frame indices as ranges: ``"120–135, 140"`` (at most ``limit`` ranges, then ``"…"``)."""
+    f = np.unique(np.asarray(frames, np.int64))
+    if not len(f):
+        return ""
+    breaks = np.flatnonzero(np.diff(f) != 1)
+    starts = np.concatenate([[f[0]], f[breaks + 1]])
+    ends = np.concatenate([f[breaks], [f[-1]]])
+    parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in zip(starts.tolist(), ends.tolist())]
+    return ", ".join(parts[:limit]) + (f", … ({len(parts)} stretches)" if len(parts) > limit else "")
+
+
+def _frames_of(frame: np.ndarray, ids: np.ndarray, track: int) -> np.ndarray:
+    return frame[ids == track]
+
+
+def check_track_edit(frame: np.ndarray, ids: np.ndarray, edit: TrackEdit) -> None:
+    """Raise :class:`TrackEditError` when ``edit`` cannot apply to rows with ``frame`` ``(N,)`` and current track
+    ``ids`` ``(N,)`` (-1: a deleted row)."""
+    if edit.kind not in TRACK_EDIT_KINDS:
+        raise TrackEditError(f"unknown track edit '{edit.kind}' (one of {', '.join(TRACK_EDIT_KINDS)})")
+    mine = _frames_of(frame, ids, edit.track)
+    if not len(mine):
+        raise TrackEditError(f"there is no track #{edit.track}")
+    if edit.kind == "delete":
+        return
+    if edit.other is None:
+        raise TrackEditError(f"{edit.kind} of track #{edit.track} needs a second track ID")
+    other = int(edit.other)
+    if edit.kind == "merge":
+        if other == edit.track:
+            raise TrackEditError(f"track #{edit.track} cannot be merged with itself")
+        theirs = _frames_of(frame, ids, other)
+        if not len(theirs):
+            raise TrackEditError(f"there is no track #{other}")
+        both = np.intersect1d(mine, theirs)
+        if len(both):
+            raise TrackEditError(f"tracks #{edit.track} and #{other} overlap in frame(s) {frame_runs(both)}: "
+                                 "a merge needs tracks that are never in the same frame (split one first)")
+        return
+    if other < 0:
+        raise TrackEditError(f"track IDs are >= 0 (got #{other})")
+    if other != edit.track and (ids == other).any():
+        raise TrackEditError(f"track #{other} already exists: merge into it instead")
+    if edit.kind == "rename":
+        if other == edit.track:
+            raise TrackEditError(f"track #{edit.track} already has that ID")
+        return
+    # split
+    if other == edit.track:
+        raise TrackEditError("the new part of a split needs a new track ID")
+    if edit.frame is None or not mine.min() < int(edit.frame) <= mine.max():
+        raise TrackEditError(f"split track #{edit.track} at a frame after its first ({int(mine.min())}) and up to "
+                             f"its last ({int(mine.max())}); got {edit.frame}")
+
+
+def _apply_one(frame: np.ndarray, ids: np.ndarray, edit: TrackEdit) -> np.ndarray:
+    out = ids.copy()
+    sel = ids == edit.track
+    if edit.kind == "delete":
+        out[sel] = -1
+    elif edit.kind in ("merge", "rename"):
+        out[sel] = int(edit.other)
+    else:
+        out[sel & (frame >= int(edit.frame))] = int(edit.other)
+    return out
+
+
+def edited_track_ids(cache: SkeletonCache, edits, strict: bool = True) -> tuple[np.ndarray, list[str]]:
+    """The track ID of every row of the cache as extracted after ``edits`` (in order).
+
+    Args:
+        cache: the cache (its :func:`base_of` is used).
+        edits: :class:`TrackEdit` sequence.
+        strict: raise on an edit that does not apply; False: leave it out and say so in the returned lines.
+
+    Returns:
+        ``ids (N,)`` int64 (-1: a deleted row) and the lines naming the edits left out.
+
+    Raises:
+        TrackEditError: (strict) an edit does not apply, e.g. a merge of tracks that overlap in time.
+    """
+    base = base_of(cache)
+    frame = base.frame.astype(np.int64)
+    ids = base.track_id.astype(np.int64)
+    skipped: list[str] = []
+    for e in edits:
+        try:
+            check_track_edit(frame, ids, e)
+        except TrackEditError as err:
+            if strict:
+                raise
+            skipped.append(f"{e.describe()} left out: {err}")
+            continue
+        ids = _apply_one(frame, ids, e)
+    return ids, skipped
+
+
+def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict: bool = False) -> EditedSkeletons:
+    """The tracks of ``cache`` with the edits applied (a new object; ``cache`` and its arrays are not modified).
+
+    Args:
+        cache: a :class:`~core.cache.SkeletonCache` (an :class:`EditedSkeletons` is re-edited from its base).
+        track_edits: :class:`TrackEdit` list, applied in order.
+        keypoint_edits: :class:`KeypointEdit` list (joints of rows deleted by a track edit are ignored).
+        strict: raise on a stored edit that does not apply (False: leave it out, listed in ``skipped``).
+
+    Returns:
+        :class:`EditedSkeletons`: ``frame (N,)`` int32 sorted, ``track_id (N,)`` int32, ``bbox (N, 4)`` float32,
+        ``score (N,)`` float32, ``keypoints (N, V, 3)`` float32 (pixels, score), ``offsets (F + 1,)`` int64, and
+        ``rows``/``corrected`` mapping back to the base.
+
+    Raises:
+        TrackEditError: (strict) an edit does not apply.
+    """
+    base = base_of(cache)
+    ids, skipped = edited_track_ids(base, track_edits, strict)
+    keep = np.flatnonzero(ids >= 0)
+    kp = base.keypoints[keep].copy()
+    corrected = np.zeros(kp.shape[:2], bool)
+    kedits = tuple(keypoint_edits)
+    if kedits:
+        pos = np.full(len(base.frame), -1, np.int64)
+        pos[keep] = np.arange(len(keep))
+        v = kp.shape[1] if kp.ndim == 3 else 0
+        for e in kedits:
+            f = int(e.frame)
+            if not 0 <= f < base.frame_count or not 0 <= int(e.joint) < v:
+                skipped.append(f"keypoint edit of frame {f}, track #{e.track}, joint {e.joint} left out: "
+                               "not in these skeletons")
+                continue
+            a, b = int(base.offsets[f]), int(base.offsets[f + 1])
+            hit = np.flatnonzero(base.track_id[a:b] == int(e.track))
+            if not len(hit) or pos[a + hit[0]] < 0:
+                continue
+            r = int(pos[a + hit[0]])
+            kp[r, int(e.joint)] = (float(e.x), float(e.y), float(e.score))
+            corrected[r, int(e.joint)] = True
+    counts = np.bincount(base.frame[keep], minlength=base.frame_count)[: base.frame_count] if len(keep) else \
+        np.zeros(base.frame_count, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    bbox = base.bbox[keep].copy()
+    return EditedSkeletons(
+        dict(base.meta), base.frame[keep].copy(), ids[keep].astype(np.int32), bbox, base.score[keep].copy(), kp,
+        offsets, base=base, rows=keep.astype(np.int64), corrected=corrected, track_edits=tuple(track_edits),
+        keypoint_edits=kedits, skipped=tuple(skipped))
+
+
+def track_span(cache: SkeletonCache, track_id: int) -> tuple[int, int] | None:
+    """First and last frame of a track, or None if it is not there."""
+    f = cache.frame[cache.track_id == track_id]
+    return (int(f.min()), int(f.max())) if len(f) else None
+
+
+def previous_track(cache: SkeletonCache, track_id: int) -> int | None:
+    """The track that ends last before ``track_id`` starts (the candidate for "merge with the track that ends just
+    before": one person whose track broke, e.g. #5 then #9), or None. Ties go to the lower ID."""
+    span = track_span(cache, track_id)
+    if span is None:
+        return None
+    best, best_end = None, -1
+    for t in np.unique(cache.track_id).tolist():
+        if t == track_id:
+            continue
+        s = track_span(cache, int(t))
+        if s is not None and s[1] < span[0] and s[1] > best_end:
+            best, best_end = int(t), s[1]
+    return best
+
+
+def new_track_id(cache: SkeletonCache) -> int:
+    """An ID no track of ``cache`` (edited or as extracted) has: one more than the largest."""
+    ids = [int(cache.track_id.max()) if len(cache.track_id) else 0]
+    base = base_of(cache)
+    if len(base.track_id):
+        ids.append(int(base.track_id.max()))
+    return max(ids) + 1
+
+
+def interpolate_keypoints(keys: list[KeypointEdit], frames) -> list[KeypointEdit]:
+    """Joint positions between corrected keyframes of one joint of one track, by linear interpolation.
+
+    Args:
+        keys: corrected :class:`KeypointEdit` of the same ``track`` and ``joint`` (two or more, any order; deleted
+            joints, score 0, are not keyframes).
+        frames: the frames to fill (those strictly between the first and last keyframe are used).
+
+    Returns:
+        One :class:`KeypointEdit` (score 1) per frame filled, in frame order.
+
+    Raises:
+        ValueError: fewer than two keyframes, or keyframes of different tracks or joints.
+    """
+    keys = sorted((k for k in keys if k.score > 0), key=lambda k: k.frame)
+    if len(keys) < 2:
+        raise ValueError("interpolation needs two corrected keyframes of the joint")
+    if len({(k.track, k.joint) for k in keys}) != 1:
+        raise ValueError("keyframes of different tracks or joints")
+    kf = np.array([k.frame for k in keys], np.float64)
+    xs = np.array([k.x for k in keys], np.float64)
+    ys = np.array([k.y for k in keys], np.float64)
+    out = []
+    for f in sorted({int(f) for f in frames}):
+        if kf[0] < f < kf[-1] and f not in set(kf.astype(int).tolist()):
+            out.append(KeypointEdit(f, keys[0].track, keys[0].joint, float(np.interp(f, kf, xs)),
+                                    float(np.interp(f, kf, ys)), 1.0))
+    return out

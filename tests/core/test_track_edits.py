@@ -1,0 +1,209 @@
+"""Track and keypoint edits (core/track_edits.py, core/project_edits.py) on the real YOLO tracks of fi001.
+
+fi001 (53 frames, a CCTV fight) breaks people into many tracks: #33 covers frames 20-22 and #36 frames 28-52
+(disjoint: mergeable; #36 is seen in frames 28, 51, 52 only); #9 (4-14) and #12 (7-52) are both in frame 14 (not mergeable).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.project import SCHEMA_VERSION, Project
+from core.track_edits import (
+    EditedSkeletons,
+    KeypointEdit,
+    TrackEdit,
+    TrackEditError,
+    apply_edits,
+    frame_runs,
+    interpolate_keypoints,
+    previous_track,
+    skeleton_key,
+    track_span,
+)
+from tests.conftest import shared_path
+
+
+@pytest.fixture(scope="module")
+def fi001():
+    return shared_path("data", "videos", "fight", "fi001.mp4")
+
+
+@pytest.fixture(scope="module")
+def cache(fi001, _session_cache):
+    from core.extract import iter_load_or_extract, run
+
+    return run(iter_load_or_extract(fi001, "yolo"), callback=lambda p: None)
+
+
+@pytest.fixture
+def project(tmp_path, fi001, cache):
+    from core.cache import cache_dir, video_key
+
+    p = Project.create(tmp_path / "proj")
+    shutil.copytree(cache_dir() / video_key(fi001), p.skeleton_dir / video_key(fi001))
+    yield p, p.add_video(fi001)
+    p.close()
+
+
+def load(project, video, edited=True):
+    from core.extract import run
+
+    return run(project.iter_skeletons(video, "yolo", edited=edited), callback=lambda p: None)
+
+
+def spans(cache):
+    return {int(t): track_span(cache, int(t)) for t in cache.track_ids()}
+
+
+def test_merge_split_delete_rename_leave_the_cache_as_extracted(cache):
+    before = {k: getattr(cache, k).copy() for k in ("frame", "track_id", "keypoints", "offsets")}
+    s = spans(cache)
+    assert s[33] == (20, 22) and s[36] == (28, 52)
+    e = apply_edits(cache, [TrackEdit("merge", 36, 33)], strict=True)
+    assert isinstance(e, EditedSkeletons) and e.base is cache
+    es = spans(e)
+    assert es[33] == (20, 52) and 36 not in es
+    assert len(e.frame) == len(cache.frame)
+    assert np.array_equal(e.offsets, cache.offsets)
+    # the edited cache serves every reader like the original: per-frame poses, per-track rows
+    assert {p.track_id for p in e.poses(28).persons} >= {33}
+    frames, kp, bbox = e.track(33)
+    assert frames.dtype == np.int32 and kp.shape[1:] == (17, 3) and bbox.shape[1] == 4 and frames[0] == 20
+
+    e = apply_edits(cache, [TrackEdit("merge", 36, 33), TrackEdit("split", 33, 60, frame=40),
+                            TrackEdit("delete", 31), TrackEdit("rename", 51, 100)], strict=True)
+    es = spans(e)
+    assert es[33] == (20, 28) and es[60] == (51, 52) and 31 not in es and es[100] == (50, 50) and 51 not in es
+    assert len(e.frame) == len(cache.frame) - 1  # #31 was one detection
+    assert int(e.offsets[-1]) == len(e.frame) and np.all(np.diff(e.frame) >= 0)
+    for k, v in before.items():
+        assert np.array_equal(getattr(cache, k), v), f"{k} of the cache changed"
+
+
+def test_a_merge_of_overlapping_tracks_is_refused_naming_the_frames(cache):
+    with pytest.raises(TrackEditError) as ei:
+        apply_edits(cache, [TrackEdit("merge", 9, 12)], strict=True)
+    msg = str(ei.value)
+    assert "\n" not in msg and "#9" in msg and "#12" in msg and "frame(s) 14:" in msg
+    # loading stored edits never fails: one that no longer applies is left out and listed
+    e = apply_edits(cache, [TrackEdit("merge", 9, 12), TrackEdit("delete", 31)])
+    assert 9 in spans(e) and 31 not in spans(e) and len(e.skipped) == 1
+    for bad, text in [(TrackEdit("split", 36, 99, frame=28), "after its first"),
+                      (TrackEdit("rename", 36, 33), "already exists"),
+                      (TrackEdit("delete", 777), "no track #777"),
+                      (TrackEdit("merge", 36, 36), "itself")]:
+        with pytest.raises(TrackEditError, match=text):
+            apply_edits(cache, [bad], strict=True)
+    assert frame_runs(np.array([1, 2, 3, 7, 9, 10])) == "1–3, 7, 9–10"
+
+
+def test_previous_track_is_the_one_that_ends_last_before(cache):
+    assert previous_track(cache, 36) == 33  # #33 ends at 22, the last to end before #36 starts at 28
+    assert previous_track(cache, 3) is None  # starts at frame 0
+
+
+def test_keypoint_edits_follow_their_joint_through_track_edits(cache):
+    f = 28  # #36 is seen in frames 28, 51 and 52
+    a, b = int(cache.offsets[f]), int(cache.offsets[f + 1])
+    r = a + int(np.flatnonzero(cache.track_id[a:b] == 36)[0])
+    old = cache.keypoints[r, 9].copy()
+    moved = KeypointEdit(f, 36, 9, float(old[0]) + 12.5, float(old[1]) - 4.0, 1.0)
+    gone = KeypointEdit(f, 36, 10, 0.0, 0.0, 0.0)
+    e = apply_edits(cache, [TrackEdit("merge", 36, 33)], [moved, gone])
+    row = e.row_of(f, 33)  # the corrected person is #33 now
+    assert row is not None and e.source_track(row) == 36
+    assert np.allclose(e.keypoints[row, 9], (old[0] + 12.5, old[1] - 4.0, 1.0))
+    assert e.keypoints[row, 10, 2] == 0.0
+    assert e.corrected[row].tolist() == [j in (9, 10) for j in range(17)]
+    assert e.corrected.sum() == 2
+    assert np.array_equal(cache.keypoints[r, 9], old)
+    # a deleted track takes its corrections with it
+    e = apply_edits(cache, [TrackEdit("delete", 36)], [moved])
+    assert e.corrected.sum() == 0
+    mid = interpolate_keypoints([KeypointEdit(10, 3, 0, 100.0, 50.0), KeypointEdit(14, 3, 0, 140.0, 30.0)],
+                                range(8, 17))
+    assert [(k.frame, k.x, k.y) for k in mid] == [(11, 110.0, 45.0), (12, 120.0, 40.0), (13, 130.0, 35.0)]
+
+
+def test_project_stores_edits_moves_clips_and_undoes(project):
+    p, v = project
+    raw = load(p, v, edited=False)
+    key = skeleton_key(raw)
+    c36 = p.add_clip(v.id, 30, 50, "assault", track_id=36)
+    c33 = p.add_clip(v.id, 20, 22, "normal", track_id=33)
+    e = p.add_track_edit(v.id, raw, TrackEdit("merge", 36, 33), annotator="ann")
+    assert e.id is not None
+    assert p.clip(c36.id).track_id == 33 and p.clip(c33.id).track_id == 33
+    s = p.add_track_edit(v.id, raw, TrackEdit("split", 33, 60, frame=40))
+    assert p.clip(c36.id).track_id == 33 and p.clip(c33.id).track_id == 33  # both start before frame 40
+    with pytest.raises(TrackEditError, match="overlap in frame"):
+        p.add_track_edit(v.id, raw, TrackEdit("merge", 9, 12))
+    with pytest.raises(TrackEditError, match="has 2 clip"):
+        p.add_track_edit(v.id, raw, TrackEdit("delete", 33))
+    with pytest.raises(TrackEditError, match="later track edit"):
+        p.remove_track_edit(e.id)
+    p.set_keypoint_edits(v.id, key, [KeypointEdit(28, 36, 9, 111.0, 222.0, 1.0)], annotator="ann")
+    folder = p.folder
+    p.close()
+
+    with Project.open(folder) as q:  # everything is in the database
+        assert q.schema_version == SCHEMA_VERSION == 2
+        assert [x.kind for x in q.track_edits(v.id, key)] == ["merge", "split"]
+        edited = load(q, v)
+        assert isinstance(edited, EditedSkeletons) and not edited.skipped
+        sp = spans(edited)
+        assert sp[33] == (20, 28) and sp[60] == (51, 52) and 36 not in sp
+        row = edited.row_of(28, 33)
+        assert tuple(edited.keypoints[row, 9]) == (111.0, 222.0, 1.0) and edited.corrected[row, 9]
+        q.remove_track_edit(s.id)
+        q.remove_track_edit(e.id)
+        assert q.clip(c36.id).track_id == 36 and q.clip(c33.id).track_id == 33
+        assert spans(load(q, v))[36] == (28, 52)
+        q.clear_keypoint_edits(v.id, key, [(28, 36, 9)])
+        assert q.keypoint_edits(v.id, key) == []
+
+
+def test_an_old_project_is_migrated_with_its_clips(tmp_path, fi001):
+    from core.project import _SCHEMA_V1
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    conn = sqlite3.connect(folder / "project.sqlite")
+    conn.executescript(_SCHEMA_V1)
+    conn.execute("INSERT INTO labels (name, colour, hotkey, position) VALUES ('fall', '#2196f3', '5', 0)")
+    conn.execute("INSERT INTO videos (path, hash, fps, frame_count, width, height, added) "
+                 "VALUES (?, 'h', 25, 53, 480, 360, 0)", (str(fi001),))
+    conn.execute("INSERT INTO clips (video_id, start_frame, end_frame, label_id, track_id, annotator, created, "
+                 "modified) VALUES (1, 3, 9, 1, 4, 'old-annotator', 0, 0)")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    with Project.open(folder) as p:
+        assert p.schema_version == 2
+        assert [(c.start, c.end, c.label, c.track_id, c.annotator) for c in p.clips()] == \
+            [(3, 9, "fall", 4, "old-annotator")]
+        assert p.track_edits(1, "k") == [] and p.keypoint_edits(1, "k") == []
+
+
+def test_export_and_training_data_see_the_edits(project, tmp_path):
+    from core.exporting import iter_export
+    from core.extract import run
+
+    p, v = project
+    raw = load(p, v, edited=False)
+    p.add_clip(v.id, 28, 52, "assault", track_id=36)
+    p.add_clip(v.id, 0, 52, "normal", track_id=3)
+    p.add_track_edit(v.id, raw, TrackEdit("merge", 36, 33))
+    p.set_keypoint_edits(v.id, skeleton_key(raw), [KeypointEdit(28, 36, 5, 123.0, 45.0, 1.0)])  # SHOULDER_LEFT
+    run(iter_export(p, tmp_path / "out", formats=("csv",)), callback=lambda q: None)
+    df = pd.read_csv(tmp_path / "out" / "skeletons.csv")
+    assault = df[df.label_name == "assault"]
+    assert set(assault.track_id) == {33} and len(assault) == 3
+    r = assault[assault.FRAME_NUM == 28].iloc[0]
+    assert (r.SHOULDER_LEFT_X, r.SHOULDER_LEFT_Y, r.SHOULDER_LEFT_SCORE) == (123.0, 45.0, 1.0)
