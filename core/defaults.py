@@ -29,10 +29,14 @@ DEFAULT_CLASSIFIERS: dict[str, str] = {"abnormal": "abnormal_default.pt", "fall"
 
 
 def package_resources_dir() -> Path:
-    """PoseWatch's own resources folder: the ``posewatch_resources`` package of an installed wheel (the source
-    tree's ``resources/`` in an editable install), else ``resources/`` next to ``core/``."""
+    """PoseWatch's own resources folder: ``resources/`` next to ``core/`` when this code runs from a source tree
+    (so a git worktree reads its own ``default.yaml``, not that of the tree an editable install points at), else the
+    ``posewatch_resources`` package of an installed wheel."""
     import importlib.util
 
+    tree = Path(__file__).resolve().parents[1] / "resources"
+    if (tree / "default.yaml").is_file():
+        return tree
     spec = importlib.util.find_spec("posewatch_resources")
     if spec is not None and spec.origin:
         return Path(spec.origin).resolve().parent

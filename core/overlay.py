@@ -61,8 +61,12 @@ class TrackLabel:
     prob: float
 
 
+#: BGR colour of a joint a labeller corrected (drawn as a larger ring over the joint).
+CORRECTED_COLOUR = (255, 0, 255)
+
+
 def draw_overlay(image: np.ndarray, poses: FramePoses, labels: dict[int, TrackLabel] | None = None,
-                 options: OverlayOptions | None = None) -> np.ndarray:
+                 options: OverlayOptions | None = None, corrected: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """Draw the overlay on a copy of ``image``.
 
     Args:
@@ -71,6 +75,7 @@ def draw_overlay(image: np.ndarray, poses: FramePoses, labels: dict[int, TrackLa
         labels: predicted label per track ID; ``None`` means no classifier is loaded, and the overlay
             says :data:`NO_MODEL` instead of a label.
         options: layer toggles.
+        corrected: per track ID, ``(V,)`` bool: joints a labeller corrected (drawn in :data:`CORRECTED_COLOUR`).
 
     Returns:
         ``(H, W, 3)`` uint8 BGR image with the overlay.
@@ -93,6 +98,10 @@ def draw_overlay(image: np.ndarray, poses: FramePoses, labels: dict[int, TrackLa
             for j in np.flatnonzero(ok):
                 cv2.circle(out, (int(kp[j, 0]), int(kp[j, 1])), th + 1, (255, 255, 255), -1, cv2.LINE_AA)
                 cv2.circle(out, (int(kp[j, 0]), int(kp[j, 1])), th + 1, col, 1, cv2.LINE_AA)
+            fixed = corrected.get(p.track_id) if corrected else None
+            if fixed is not None:
+                for j in np.flatnonzero(fixed & ok):
+                    cv2.circle(out, (int(kp[j, 0]), int(kp[j, 1])), th + 4, CORRECTED_COLOUR, max(1, th), cv2.LINE_AA)
         x1, y1, x2, y2 = (int(v) for v in p.bbox)
         if opt.boxes:
             cv2.rectangle(out, (x1, y1), (x2, y2), col, th)

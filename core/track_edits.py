@@ -122,6 +122,16 @@ class EditedSkeletons(SkeletonCache):
         return a + int(hit[0]) if len(hit) else None
 
 
+def corrected_in_frame(cache: SkeletonCache, frame: int) -> dict[int, np.ndarray]:
+    """The corrected joints of each person of ``frame``: ``{track ID: (V,) bool}`` (empty for a cache without
+    keypoint edits or a frame out of range); the ``corrected`` argument of :func:`core.overlay.draw_overlay`."""
+    mask = getattr(cache, "corrected", None)
+    if mask is None or not mask.any() or not 0 <= frame < cache.frame_count:
+        return {}
+    a, b = int(cache.offsets[frame]), int(cache.offsets[frame + 1])
+    return {int(cache.track_id[r]): mask[r] for r in range(a, b) if mask[r].any()}
+
+
 def base_of(cache: SkeletonCache) -> SkeletonCache:
     """The cache as extracted behind ``cache`` (``cache`` itself when it carries no edits)."""
     base = getattr(cache, "base", None)

@@ -19,6 +19,9 @@ Workflow (keys work while the video or the timeline has the focus)::
     drag an edge   change start / end;  Delete: delete the selected clip;  R: relabel it
     C              crop tool: drag a rectangle on the video;  Shift+C: crop to the tracked person
     Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y   undo / redo
+    M              merge the selected track with the track that ends just before it (gui/track_editing.py;
+                   right-click a person or a timeline row: merge into…, split here, delete, change the ID)
+    drag a joint   move it (marked as corrected);  right-click a joint: delete it
 
 Frame convention: 0-based, inclusive end (a clip marked I at frame 10 and O at frame 20 has 11
 frames, 10..20).
@@ -250,6 +253,9 @@ class Labeller(QObject):
         self._build_actions()
         self._build_widgets()
         self._connect()
+        from .track_editing import TrackEditor
+
+        self.track_editor = TrackEditor(state, host, self)  # track and keypoint edits (issue 12)
         self._update_enabled()
 
     # ================================================================ construction
@@ -512,7 +518,7 @@ class Labeller(QObject):
             return False
         if v.kind == "skeletons":
             try:
-                cache = SkeletonCache.load(p.imported_skeletons_path(v))
+                cache = p.edited_skeletons(v, SkeletonCache.load(p.imported_skeletons_path(v)))
             except PoseWatchError as e:
                 self.host.report_error(f"{v.name}: {e}")
                 return False

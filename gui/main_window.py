@@ -56,6 +56,7 @@ from core.errors import PoseWatchError, describe_error
 from core.overlay import OverlayOptions, TrackLabel, draw_overlay
 from core.pose import BACKENDS, DEFAULT_BACKEND
 from core.state import AppState
+from core.track_edits import corrected_in_frame
 from core.video import Frame, VideoInfo, VideoSource
 
 from . import live_view, remote_panel
@@ -729,7 +730,7 @@ class MainWindow(QMainWindow):
             poses = cache.poses(fr.index)
             if self.state.classifier is not None:
                 labels = self._labels_for(cache, fr.index)
-            image = draw_overlay(fr.image, poses, labels, o)
+            image = draw_overlay(fr.image, poses, labels, o, corrected_in_frame(cache, fr.index))
         self._labels = labels
         self._displayed = image
         self.view.set_image(image)

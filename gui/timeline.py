@@ -157,6 +157,10 @@ class _TimelineViewBox(pg.ViewBox):
             ev.accept()
             p = self.mapSceneToView(ev.scenePos())
             self._timeline.click_at(p.x(), p.y())
+        elif ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            p = self.mapSceneToView(ev.scenePos())
+            self._timeline.context_at(p.x(), p.y(), ev.screenPos().toPoint())
         else:
             super().mouseClickEvent(ev)
 
@@ -208,12 +212,15 @@ class TimelineWidget(QWidget):
         clip_clicked(object): the user clicked a clip (its id) or empty space (None).
         edge_dragged(int, int, int): a clip edge was dragged: ``(clip_id, new_start, new_end)``
             (frames, inclusive end; not validated — the controller validates through the project).
+        row_context_requested(object, int, QPoint): a right click on a row: ``(track ID or None for the whole
+            frame, frame, global screen position for a menu)``.
     """
 
     seek_requested = Signal(int)
     row_selected = Signal(object)
     clip_clicked = Signal(object)
     edge_dragged = Signal(int, int, int)
+    row_context_requested = Signal(object, int, QPoint)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -468,6 +475,13 @@ class TimelineWidget(QWidget):
         if 0 <= row < len(self.rows):
             self.row_selected.emit(self.track_of_row(row))
             self.clip_clicked.emit(self.clip_at(frame, row))
+
+    def context_at(self, x: float, y: float, screen: QPoint) -> None:
+        """A right click at ``(x frames, y rows)``: :attr:`row_context_requested` for that row and frame."""
+        frame = min(max(int(np.floor(x)), 0), self._frame_count - 1)
+        row = int(np.floor(y))
+        if 0 <= row < len(self.rows):
+            self.row_context_requested.emit(self.track_of_row(row), frame, screen)
 
     def begin_drag(self, x: float, y: float, tol: float) -> None:
         """Start a drag at ``(x, y)``: on a clip edge (within ``tol`` frames) it moves that edge,

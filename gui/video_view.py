@@ -3,7 +3,9 @@
 Scene coordinates are frame pixels (the frame is drawn at the scene origin, one scene unit per
 image pixel), so a point or rectangle the user draws maps to frame pixels with no conversion.
 Besides the frame it shows labelled marker rectangles (a clip's crop, the selected person) and, in
-*crop mode*, lets the user drag a rectangle (:attr:`VideoView.rect_drawn`).
+*crop mode*, lets the user drag a rectangle (:attr:`VideoView.rect_drawn`). Points a *handle finder* names
+(the joints of the skeletons, :meth:`VideoView.set_handle_finder`) can be dragged (:attr:`VideoView.handle_dragged`);
+a right click asks for a context menu (:attr:`VideoView.context_requested`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsEllipseItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
@@ -36,6 +39,8 @@ MAX_ZOOM = 32.0
 ZOOM_STEP = 1.25
 #: A press and release closer than this (screen pixels) is a click, not a drag.
 CLICK_DISTANCE = 4
+#: A press this close to a handle (screen pixels) grabs it instead of panning.
+HANDLE_DISTANCE = 8
 
 
 def bgr_to_qimage(image: np.ndarray) -> tuple[QImage, np.ndarray]:
@@ -95,11 +100,17 @@ class VideoView(QGraphicsView):
         clicked(float, float): a left click (no drag) at this point, in frame pixels.
         rect_drawn(float, float, float, float): in crop mode, the user dragged the rectangle
             ``x1, y1, x2, y2`` (frame pixels, ``x1 < x2``, ``y1 < y2``; it may extend past the frame).
+        handle_dragged(object, float, float): a handle (the key the handle finder gave) was dragged and dropped at
+            ``x, y`` (frame pixels).
+        context_requested(float, float, QPoint): a right click at ``x, y`` (frame pixels); the QPoint is the
+            global screen position for a menu.
     """
 
     zoom_changed = Signal(float)
     clicked = Signal(float, float)
     rect_drawn = Signal(float, float, float, float)
+    handle_dragged = Signal(object, float, float)
+    context_requested = Signal(float, float, QPoint)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -130,6 +141,16 @@ class VideoView(QGraphicsView):
         self._band.hide()
         self.scene().addItem(self._band)
         self._markers: dict[str, tuple[QGraphicsRectItem, QGraphicsSimpleTextItem]] = {}
+        self._handle_finder = None
+        self._handle = None  # the key of the handle being dragged
+        self._handle_item = QGraphicsEllipseItem(-5, -5, 10, 10)
+        self._handle_item.setFlag(QGraphicsEllipseItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        hpen = QPen(QColor("#ff00ff"), 2)
+        hpen.setCosmetic(True)
+        self._handle_item.setPen(hpen)
+        self._handle_item.setZValue(30)
+        self._handle_item.hide()
+        self.scene().addItem(self._handle_item)
 
     # -- content ----------------------------------------------------------------------------------
     def set_image(self, image: np.ndarray | None) -> None:
@@ -210,11 +231,38 @@ class VideoView(QGraphicsView):
             self._band.hide()
             self._band_origin = None
 
+    # -- handles ----------------------------------------------------------------------------------
+    def set_handle_finder(self, finder) -> None:
+        """Make points draggable: ``finder(x, y, tolerance)`` (frame pixels) returns the key of the handle nearest
+        ``x, y`` within ``tolerance``, or None. A left press on a handle drags it (the view does not pan) and
+        :attr:`handle_dragged` reports where it was dropped. None: no handles."""
+        self._handle_finder = finder
+
+    @property
+    def dragging_handle(self):
+        """The key of the handle being dragged, or None."""
+        return self._handle
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """A right click: :attr:`context_requested` at the point in frame pixels."""
+        p = self.mapToScene(event.pos())
+        self.context_requested.emit(p.x(), p.y(), event.globalPos())
+        event.accept()
+
     # -- mouse ------------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
-        """Remember where a click starts; in crop mode start the rubber band."""
+        """Remember where a click starts; grab a handle under the cursor; in crop mode start the rubber band."""
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = event.position().toPoint()
+            if not self._crop_mode and self._handle_finder is not None and self.zoom > 0:
+                p = self.mapToScene(self._press)
+                key = self._handle_finder(p.x(), p.y(), HANDLE_DISTANCE / self.zoom)
+                if key is not None:
+                    self._handle = key
+                    self._handle_item.setPos(p)
+                    self._handle_item.show()
+                    event.accept()
+                    return
             if self._crop_mode:
                 self._band_origin = self.mapToScene(self._press)
                 self._band.setRect(QRectF(self._band_origin, self._band_origin))
@@ -224,7 +272,11 @@ class VideoView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
-        """Grow the rubber band in crop mode; pan otherwise."""
+        """Move a grabbed handle; grow the rubber band in crop mode; pan otherwise."""
+        if self._handle is not None:
+            self._handle_item.setPos(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
         if self._band_origin is not None:
             self._band.setRect(QRectF(self._band_origin, self.mapToScene(event.position().toPoint())).normalized())
             event.accept()
@@ -234,6 +286,18 @@ class VideoView(QGraphicsView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         """Finish a rubber band (:attr:`rect_drawn`) or report a click (:attr:`clicked`)."""
         press, self._press = self._press, None
+        if event.button() == Qt.MouseButton.LeftButton and self._handle is not None:
+            key, self._handle = self._handle, None
+            self._handle_item.hide()
+            event.accept()
+            pos = event.position().toPoint()
+            p = self.mapToScene(pos if press is None else press)
+            if press is not None and (pos - press).manhattanLength() <= CLICK_DISTANCE:
+                self.clicked.emit(p.x(), p.y())
+            else:
+                q = self.mapToScene(pos)
+                self.handle_dragged.emit(key, q.x(), q.y())
+            return
         if event.button() == Qt.MouseButton.LeftButton and self._band_origin is not None:
             r = QRectF(self._band_origin, self.mapToScene(event.position().toPoint())).normalized()
             self._band_origin = None

@@ -1,6 +1,11 @@
 """A labelling session run as a child process by ``test_crash_safety.py`` (which kills it mid-way).
 
     python tests/gui/crash_session.py PROJECT_DIR VIDEO [N_EDITS] [SEED]
+    python tests/gui/crash_session.py PROJECT_DIR VIDEO edits TRACK JOINT_FRAME
+
+The second form (:func:`edits_main`) loads the project video's skeletons, merges TRACK into the track that ends
+just before it (the ``M`` key), drags a joint of person 3 in JOINT_FRAME with the mouse, prints
+``COMMITTED merge <JSON>`` / ``COMMITTED keypoint <JSON>`` after each, then waits to be killed.
 
 It opens the real :class:`gui.main_window.MainWindow` (offscreen Qt, no skeleton extraction), opens
 or creates the project, opens VIDEO and makes N_EDITS random labelling edits through the GUI's own
@@ -135,5 +140,60 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def edits_main(folder: str, video: str, track: int, frame: int) -> int:
+    """Track merge and keypoint correction through the window's keys and mouse, then wait to be killed."""
+    import time
+
+    from gui.app import create_application
+
+    app = create_application([sys.argv[0]])
+    from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+    from PySide6.QtTest import QTest
+
+    from core.extract import run
+    from gui.main_window import MainWindow
+
+    settings = QSettings(str(Path(folder).parent / "crash_edits.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings, show_dialogs=False, auto_skeletons=False)
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    lab = w.labelling
+    if not lab.open_project(folder) or not w.open_video(video):
+        print(f"FAILED {w.last_error}", flush=True)
+        return 2
+    p = lab.project
+    w.set_skeletons(run(p.iter_skeletons(lab.video, "yolo"), callback=lambda _p: None))
+    lab.select_track(track)
+    w.view.setFocus()
+    QTest.keyClick(w.view, Qt.Key.Key_M)
+    app.processEvents()
+    edits = [[e.kind, e.track, e.other] for e in p.track_edits(lab.video.id, _key(w.state.skeletons))]
+    print(f"COMMITTED merge {json.dumps(edits)}", flush=True)
+    w.seek(frame)
+    sk = w.state.skeletons
+    r = sk.row_of(frame, 3)
+    j = int(sk.keypoints[r, :, 2].argmax())
+    vp = w.view.viewport()
+    p0 = w.view.mapFromScene(QPointF(float(sk.keypoints[r, j, 0]), float(sk.keypoints[r, j, 1])))
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p0)
+    QTest.mouseMove(vp, p0 + QPoint(25, 15))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p0 + QPoint(25, 15))
+    app.processEvents()
+    kps = [[e.frame, e.track, e.joint, e.x, e.y, e.score] for e in p.keypoint_edits(lab.video.id,
+                                                                                   _key(w.state.skeletons))]
+    print(f"COMMITTED keypoint {json.dumps(kps)}", flush=True)
+    while True:  # the parent kills us here
+        app.processEvents()
+        time.sleep(0.05)
+
+
+def _key(cache) -> str:
+    from core.track_edits import skeleton_key
+
+    return skeleton_key(cache)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3] == "edits":
+        sys.exit(edits_main(sys.argv[1], sys.argv[2], int(sys.argv[4]), int(sys.argv[5])))
     sys.exit(main(sys.argv[1:]))

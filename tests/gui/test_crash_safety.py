@@ -121,3 +121,59 @@ def test_killing_the_window_mid_session_loses_no_committed_edit(tmp_path, shared
     with Project.open(folder) as p:
         assert p.clip_count() > 0
     print(outcomes)
+
+
+def test_a_track_merge_and_a_keypoint_correction_survive_kill_9(tmp_path, shared_dir, _session_cache):
+    """The window merges #36 into #33 (the M key) and drags a joint, then is SIGKILLed: both are in the project."""
+    import shutil
+
+    from core.cache import cache_dir, video_key
+    from core.extract import iter_load_or_extract, run
+    from core.track_edits import skeleton_key
+
+    video = shared_dir / "data" / "videos" / "fight" / "fi001.mp4"
+    if not video.is_file():
+        pytest.skip(f"shared test data not found: {video}")
+    cache = run(iter_load_or_extract(video, "yolo"), callback=lambda p: None)
+    folder = tmp_path / "proj"
+    with Project.create(folder) as p:
+        shutil.copytree(cache_dir() / video_key(video), p.skeleton_dir / video_key(video))
+        v = p.add_video(video)
+        clip = p.add_clip(v.id, 28, 52, "assault", track_id=36)
+    log = tmp_path / "edits.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, str(SCRIPT), str(folder), str(video), "edits", "36", "30"],
+                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
+        reported = {}
+        try:
+            for line in proc.stdout:
+                if line.startswith("FAILED"):
+                    break
+                if line.startswith("COMMITTED"):
+                    _, what, rest = line.split(" ", 2)
+                    reported[what] = json.loads(rest)
+                    if what == "keypoint":
+                        os.kill(proc.pid, signal.SIGKILL)
+                        break
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == -signal.SIGKILL, (reported, log.read_text()[-2000:])
+    assert reported["merge"] == [["merge", 36, 33]] and len(reported["keypoint"]) == 1
+    conn = sqlite3.connect(folder / "project.sqlite")
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+    with Project.open(folder) as p:
+        key = skeleton_key(cache)
+        assert [[e.kind, e.track, e.other] for e in p.track_edits(v.id, key)] == reported["merge"]
+        assert [[e.frame, e.track, e.joint, e.x, e.y, e.score] for e in p.keypoint_edits(v.id, key)] == \
+            reported["keypoint"]
+        assert p.clip(clip.id).track_id == 33
+        edited = run(p.iter_skeletons(v, "yolo"), callback=lambda q: None)
+        f, t, j, x, y, _s = reported["keypoint"][0]
+        row = edited.row_of(f, t)
+        assert 36 not in edited.track_ids() and edited.corrected[row, j] and tuple(edited.keypoints[row, j]) == (x, y, 1)
