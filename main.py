@@ -323,6 +323,24 @@ def export_cmd(project_dir: str, formats: tuple[str, ...], out: str, window: int
     click.echo(summary.describe(), err=True)
 
 
+@cli.command("agreement")
+@click.option("--project", "project_dir", required=True, type=click.Path(file_okay=False), help="Project folder.")
+@click.option("--annotators", nargs=2, default=None, metavar="A B",
+              help="The two annotators to compare (default: the first two of the first video that has two).")
+@click.option("--max-stretches", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Disagreeing stretches to list.")
+def agreement_cmd(project_dir: str, annotators: tuple[str, str] | None, max_stretches: int) -> None:
+    """Inter-annotator agreement: frame-level Cohen's kappa per label and overall, segment-level F1 at IoU >= 0.5,
+    per video and over all videos both annotators labelled, and the stretches where they disagree."""
+    from core.agreement import agreement
+    from core.project import Project
+
+    with Project.open(project_dir) as proj:
+        report = agreement(proj, *(annotators or (None, None)))
+    for line in report.lines(max_stretches):
+        click.echo(line)
+
+
 @cli.command("import")
 @click.option("--project", "project_dir", required=True, type=click.Path(file_okay=False),
               help="Project folder (created if it does not exist).")
