@@ -256,6 +256,10 @@ class Labeller(QObject):
         from .track_editing import TrackEditor
 
         self.track_editor = TrackEditor(state, host, self)  # track and keypoint edits (issue 12)
+        from .agreement_panel import AgreementPanel
+
+        self.agreement_panel = AgreementPanel(state, host)  # View > Agreement of annotators (issue 12)
+        self.agreement_panel.seek_requested.connect(self.go_to)
         self._update_enabled()
 
     # ================================================================ construction
@@ -536,6 +540,14 @@ class Labeller(QObject):
         self._pending_video = None
         self.view.setFocus()
         return ok
+
+    def go_to(self, video_id: int, frame: int) -> bool:
+        """Show frame ``frame`` of the project video ``video_id`` (opened first if another one is open)."""
+        if self.video is None or self.video.id != video_id:
+            if not self.open_project_video(video_id):
+                return False
+        self._seek(frame)
+        return True
 
     def _open(self, opener) -> bool:
         try:
