@@ -104,6 +104,9 @@ _PLAIN_TYPES = {
     "training.augment.flip_p": "Fraction", "training.augment.dropout_p": "Fraction",
     "reconnect.*": "tuple[PositiveFloat, ...]",
     "remote.url": "str", "remote.poll_interval_s": "PositiveFloat", "remote.request_timeout_s": "PositiveFloat",
+    "suggest.*": {"smooth_frames": "PositiveInt", "min_frames": "PositiveInt", "max_gap_frames": "NonNegativeInt",
+                  "nudge_frames": "PositiveInt", "stretch_frames": "PositiveInt",
+                  "uncertainty": "Literal['entropy', 'margin']"},
 }
 
 
@@ -118,7 +121,7 @@ def _types() -> dict[str, Any]:
     TaxonomyEntry = TypedDict("TaxonomyEntry", {"name": Annotated[str, Field(min_length=1)], "hotkey": str})
     TaxonomyEntry.__pydantic_config__ = ConfigDict(extra="forbid")
 
-    return {"Any": Any, "Annotated": Annotated, "TaxonomyEntry": TaxonomyEntry,
+    return {"Any": Any, "Annotated": Annotated, "Literal": typing.Literal, "TaxonomyEntry": TaxonomyEntry,
             "Colour": Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")],
             "Extension": Annotated[str, Field(pattern=r"^\.[a-z0-9]+$")],
             "PositiveInt": Annotated[int, Field(ge=1)], "NonNegativeInt": Annotated[int, Field(ge=0)],

@@ -177,6 +177,73 @@ MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
 # ---- issue 12, track and keypoint edits: schema 1 -> 2 (core/project_edits.py) ----
 MIGRATIONS[1] = EDITS_SCHEMA
 
+# ---------------------------------------------------------------- model-assisted labelling (issue 12)
+#: Tables of model suggestions (see core/suggest.py), created when missing whatever the schema version.
+#: ``suggestion_probs.track_id`` is -1 for the whole frame (a scene model); ``suggestions.track_id`` NULL.
+_SCHEMA_SUGGEST = """
+CREATE TABLE IF NOT EXISTS suggestion_sets (
+    id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    model_hash TEXT NOT NULL, model_name TEXT NOT NULL, label_names TEXT NOT NULL, created REAL NOT NULL,
+    UNIQUE (video_id, model_hash));
+CREATE TABLE IF NOT EXISTS suggestion_probs (
+    set_id INTEGER NOT NULL REFERENCES suggestion_sets(id) ON DELETE CASCADE, track_id INTEGER NOT NULL,
+    frames BLOB NOT NULL, probs BLOB NOT NULL, PRIMARY KEY (set_id, track_id));
+CREATE TABLE IF NOT EXISTS suggestions (
+    id INTEGER PRIMARY KEY, set_id INTEGER NOT NULL REFERENCES suggestion_sets(id) ON DELETE CASCADE,
+    track_id INTEGER, start_frame INTEGER NOT NULL, end_frame INTEGER NOT NULL, label TEXT NOT NULL,
+    prob REAL NOT NULL, status TEXT NOT NULL DEFAULT 'open', clip_id INTEGER, modified REAL NOT NULL,
+    CHECK (start_frame >= 0 AND end_frame >= start_frame));
+CREATE INDEX IF NOT EXISTS suggestions_set ON suggestions(set_id, start_frame);
+CREATE TABLE IF NOT EXISTS clip_provenance (
+    clip_id INTEGER PRIMARY KEY, suggestion_id INTEGER, model_name TEXT NOT NULL, model_hash TEXT NOT NULL,
+    prob REAL NOT NULL);
+"""
+
+#: ``open``: not reviewed; ``accepted``: became a clip (``clip_id``); ``rejected``: reviewed and refused
+#: (``clip_id``: the "normal" hard-negative clip made from it, if any).
+SUGGESTION_STATUSES = ("open", "accepted", "rejected")
+
+_SUGGESTION_COLS = ("s.id, t.video_id, t.model_hash, t.model_name, s.track_id, s.start_frame, s.end_frame, s.label, "
+                    "s.prob, s.status, s.clip_id")
+
+
+@dataclass(frozen=True)
+class SuggestionSet:
+    """One model's suggestions for one video: ``model_hash`` (SHA-256 hex of the checkpoint file),
+    ``model_name``, ``label_names`` (its classes), ``created`` (UNIX seconds)."""
+
+    id: int
+    video_id: int
+    model_hash: str
+    model_name: str
+    label_names: list
+    created: float = 0.0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A clip proposed by a model: frames ``start..end`` (inclusive) of ``track_id`` (None: whole frame) with
+    ``label`` and mean probability ``prob`` in [0, 1], from the model ``model_name`` / ``model_hash``;
+    ``status`` one of :data:`SUGGESTION_STATUSES`; ``clip_id`` the clip made from it (or None)."""
+
+    id: int
+    video_id: int
+    model_hash: str
+    model_name: str
+    track_id: int | None
+    start: int
+    end: int
+    label: str
+    prob: float
+    status: str = "open"
+    clip_id: int | None = None
+
+    @property
+    def length(self) -> int:
+        """Number of frames."""
+        return self.end - self.start + 1
+
+
 _CLIP_COLS = ("c.id, c.video_id, c.start_frame, c.end_frame, l.name, c.track_id, c.crop_kind, c.crop_x1, c.crop_y1, "
               "c.crop_x2, c.crop_y2, c.crop_margin, c.annotator, c.note, c.created, c.modified")
 
@@ -284,6 +351,7 @@ class Project(ProjectEditsMixin):
                         c.execute(stmt)
                 c.execute(f"PRAGMA user_version={v + 1}")
             v += 1
+        self._ensure_suggestion_tables()
 
     def _tx(self):
         return _Savepoint(self._conn) if self._in_batch else _Transaction(self._conn)
@@ -696,6 +764,147 @@ class Project(ProjectEditsMixin):
     def clip_count(self) -> int:
         """Number of clips in the project."""
         return self._conn.execute("SELECT COUNT(*) FROM clips").fetchone()[0]
+
+    # ================================================================== model-assisted labelling (issue 12)
+    # Suggestions of a classifier (core/suggest.py computes them). Tables of their own, created when missing
+    # (:data:`_SCHEMA_SUGGEST`, no schema-version bump: an older PoseWatch ignores them).
+    def _ensure_suggestion_tables(self) -> None:
+        have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if {"suggestion_sets", "suggestion_probs", "suggestions", "clip_provenance"} <= have:
+            return
+        with self._tx() as c:
+            for stmt in _SCHEMA_SUGGEST.split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
+
+    def store_suggestion_set(self, video_id: int, model_hash: str, model_name: str, label_names: list[str],
+                             probs: dict, runs: list[tuple]) -> SuggestionSet:
+        """Store a model's suggestions for a video, replacing any earlier set of the same model (same hash).
+
+        Args:
+            video_id: the video; model_hash: SHA-256 hex of the checkpoint file; model_name: its display name;
+            label_names: the model's classes (K, index order of ``probs``).
+            probs: ``{track_id or None (whole frame): (frames (L,) int, probs (L, K) float32)}``; rows of NaN are
+                detections the model could not judge.
+            runs: ``(track_id or None, start, end, label, mean probability)`` per proposed clip (frames inclusive).
+
+        Raises:
+            ProjectError: unknown video, a run outside the video or a probability array of the wrong shape.
+        """
+        import json
+
+        import numpy as np
+
+        video = self.video(video_id)
+        k = len(label_names)
+        now = time.time()
+        with self._tx() as c:
+            c.execute("DELETE FROM suggestion_sets WHERE video_id=? AND model_hash=?", (video_id, model_hash))
+            cur = c.execute("INSERT INTO suggestion_sets (video_id, model_hash, model_name, label_names, created) "
+                            "VALUES (?, ?, ?, ?, ?)", (video_id, model_hash, model_name, json.dumps(list(label_names)),
+                                                       now))
+            sid = cur.lastrowid
+            for tid, (frames, pr) in probs.items():
+                frames = np.asarray(frames, np.int32)
+                pr = np.asarray(pr, np.float32)
+                if pr.shape != (len(frames), k):
+                    raise ProjectError(f"probabilities of track {tid}: shape {pr.shape}, expected ({len(frames)}, {k})")
+                c.execute("INSERT INTO suggestion_probs (set_id, track_id, frames, probs) VALUES (?, ?, ?, ?)",
+                          (sid, -1 if tid is None else int(tid), frames.tobytes(), pr.tobytes()))
+            for tid, start, end, label, prob in runs:
+                if not 0 <= int(start) <= int(end) < video.frame_count:
+                    raise ProjectError(f"suggestion {start}..{end} lies outside the video ({video.frame_count} frames)")
+                c.execute("INSERT INTO suggestions (set_id, track_id, start_frame, end_frame, label, prob, modified) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (sid, None if tid is None else int(tid), int(start), int(end), str(label), float(prob), now))
+        return SuggestionSet(sid, video_id, model_hash, model_name, list(label_names), now)
+
+    def suggestion_sets(self, video_id: int | None = None, model_hash: str | None = None) -> list[SuggestionSet]:
+        """Stored suggestion sets (one per video and model), optionally of one video and/or one model hash."""
+        import json
+
+        q, args = ("SELECT id, video_id, model_hash, model_name, label_names, created FROM suggestion_sets "
+                   "WHERE 1=1"), []
+        if video_id is not None:
+            q += " AND video_id=?"
+            args.append(video_id)
+        if model_hash is not None:
+            q += " AND model_hash=?"
+            args.append(model_hash)
+        rows = self._conn.execute(q + " ORDER BY video_id, id", args).fetchall()
+        return [SuggestionSet(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+
+    def suggestion_probs(self, set_id: int) -> dict:
+        """The stored probabilities of a set: ``{track_id or None: (frames (L,) int64, probs (L, K) float32)}``."""
+        import numpy as np
+
+        out = {}
+        for tid, fb, pb in self._conn.execute("SELECT track_id, frames, probs FROM suggestion_probs WHERE set_id=? "
+                                              "ORDER BY track_id", (set_id,)):
+            frames = np.frombuffer(fb, np.int32).astype(np.int64)
+            out[None if tid == -1 else tid] = (frames, np.frombuffer(pb, np.float32).reshape(len(frames), -1).copy())
+        return out
+
+    def suggestions(self, video_id: int | None = None, model_hash: str | None = None,
+                    status: str | None = None) -> list[Suggestion]:
+        """Suggestions, optionally of one video, one model hash and/or one status, by video and start frame."""
+        q = f"SELECT {_SUGGESTION_COLS} FROM suggestions s JOIN suggestion_sets t ON t.id=s.set_id WHERE 1=1"
+        args: list = []
+        for col, v in (("t.video_id", video_id), ("t.model_hash", model_hash), ("s.status", status)):
+            if v is not None:
+                q += f" AND {col}=?"
+                args.append(v)
+        q += " ORDER BY t.video_id, s.start_frame, s.id"
+        return [Suggestion(*r) for r in self._conn.execute(q, args).fetchall()]
+
+    def suggestion(self, suggestion_id: int) -> Suggestion:
+        """The suggestion with ``suggestion_id``. Raises ProjectError if absent."""
+        r = self._conn.execute(f"SELECT {_SUGGESTION_COLS} FROM suggestions s JOIN suggestion_sets t "
+                               "ON t.id=s.set_id WHERE s.id=?", (suggestion_id,)).fetchone()
+        if r is None:
+            raise ProjectError(f"no suggestion with id {suggestion_id}")
+        return Suggestion(*r)
+
+    def update_suggestion(self, suggestion_id: int, start: int | None = None, end: int | None = None,
+                          label: str | None = None, status: str | None = None, clip_id=_UNSET) -> Suggestion:
+        """Change a suggestion (``None`` keeps a field; ``clip_id=None`` clears the clip made from it).
+
+        Raises:
+            ProjectError: unknown suggestion, frames outside the video or end before start, a label not in the
+                taxonomy, a status not in :data:`SUGGESTION_STATUSES`.
+        """
+        old = self.suggestion(suggestion_id)
+        new = replace(old, start=old.start if start is None else int(start), end=old.end if end is None else int(end),
+                      label=old.label if label is None else label, status=old.status if status is None else status,
+                      clip_id=old.clip_id if clip_id is Project._UNSET else clip_id)
+        self._validate(self.video(old.video_id), new.start, new.end, None, None)
+        self._label_id(new.label)
+        if new.status not in SUGGESTION_STATUSES:
+            raise ProjectError(f"unknown suggestion status '{new.status}' ({', '.join(SUGGESTION_STATUSES)})")
+        with self._tx() as c:
+            c.execute("UPDATE suggestions SET start_frame=?, end_frame=?, label=?, status=?, clip_id=?, modified=? "
+                      "WHERE id=?", (new.start, new.end, new.label, new.status, new.clip_id, time.time(),
+                                     suggestion_id))
+        return self.suggestion(suggestion_id)
+
+    def set_clip_provenance(self, clip_id: int, model_name: str, model_hash: str, prob: float,
+                            suggestion_id: int | None = None) -> None:
+        """Record that clip ``clip_id`` was accepted from a model's suggestion (name, hash, mean probability)."""
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO clip_provenance (clip_id, suggestion_id, model_name, model_hash, prob) "
+                      "VALUES (?, ?, ?, ?, ?)", (int(clip_id), suggestion_id, model_name, model_hash, float(prob)))
+
+    def clip_provenance(self, clip_id: int) -> dict | None:
+        """``{"model_name", "model_hash", "prob", "suggestion_id"}`` of a clip accepted from a suggestion, or None
+        (a clip drawn by hand, or one that no longer exists)."""
+        r = self._conn.execute("SELECT p.model_name, p.model_hash, p.prob, p.suggestion_id FROM clip_provenance p "
+                               "JOIN clips c ON c.id=p.clip_id WHERE p.clip_id=?", (clip_id,)).fetchone()
+        return None if r is None else {"model_name": r[0], "model_hash": r[1], "prob": r[2], "suggestion_id": r[3]}
+
+    def remove_clip_provenance(self, clip_id: int) -> None:
+        """Forget a clip's provenance (the undo of an accept)."""
+        with self._tx() as c:
+            c.execute("DELETE FROM clip_provenance WHERE clip_id=?", (int(clip_id),))
 
 
 class _Transaction:

@@ -1,0 +1,138 @@
+"""core/suggest.py: the shipped fall model's suggestions on a real clip, stored in a real project, reviewed."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from core import suggest
+from core.classify import TrackClassifier
+from core.defaults import default_classifier_path
+from core.extract import run
+from core.project import Project, ProjectError
+
+FALL_TAXONOMY = [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")]
+
+
+@pytest.fixture(scope="module")
+def fall_clf():
+    return TrackClassifier(default_classifier_path("fall"))
+
+
+@pytest.fixture
+def fall_project(tmp_path, fall04, fall04_skeletons, fall_clf):
+    """A project with Fall04 (its skeletons copied from the session cache) and the fall model's suggestions."""
+    p = Project.create(tmp_path / "p", FALL_TAXONOMY)
+    v = p.add_video(fall04)
+    sugg = run(suggest.iter_video_suggestions(p, v, fall_clf), callback=lambda _p: None)
+    yield p, v, sugg
+    p.close()
+
+
+def test_runs_and_smoothing():
+    frames = np.arange(20)
+    pr = np.zeros((20, 3), np.float32)
+    pr[:, 0] = 1
+    pr[5:15] = [0.1, 0.8, 0.1]
+    pr[9] = np.nan  # one window the model could not judge: bridged
+    r = suggest.runs(frames, pr, ["upright", "falling", "lying"], 0, smooth_frames=1, min_frames=4, max_gap_frames=1)
+    assert r == [(5, 14, "falling", pytest.approx(0.8))]
+    assert suggest.runs(frames, pr, ["upright", "falling", "lying"], 0, smooth_frames=1, min_frames=11) == []
+    assert suggest.smooth(pr[:3], 5).shape == (3, 3)  # shorter than the window
+    u = suggest.uncertainty(np.array([[1.0, 0, 0], [1 / 3, 1 / 3, 1 / 3]]))
+    assert u[0] == pytest.approx(0, abs=1e-6) and u[1] == pytest.approx(1)
+    assert suggest.uncertainty(np.array([[0.5, 0.5, 0]]), "margin")[0] == pytest.approx(1)
+
+
+def test_fall_suggestions_are_stored_and_reused(fall_project, fall_clf, fall04_skeletons, monkeypatch):
+    p, v, sugg = fall_project
+    h = suggest.model_hash(fall_clf.path)
+    assert sugg and all(s.model_hash == h and s.model_name == "fall_default" for s in sugg)
+    assert {s.label for s in sugg} <= {"falling", "lying"}  # never the normal label
+    # the README: Fall04's fall is at ~6.0-7.5 s; the model proposes 'falling' on the falling person there
+    fps = fall04_skeletons.fps
+    falling = [s for s in sugg if s.label == "falling"]
+    assert any(s.start < 7.5 * fps and s.end > 6.0 * fps for s in falling)
+    assert all(0 <= s.start <= s.end < v.frame_count and 0 < s.prob <= 1 for s in sugg)
+    # the same model again: read from the project, no inference
+    monkeypatch.setattr(fall_clf, "predict_windows", lambda *_a: pytest.fail("inference on stored suggestions"))
+    again = run(suggest.iter_video_suggestions(p, v, fall_clf), callback=lambda _p: None)
+    assert again == sugg
+    folder = p.folder
+    p.close()
+    with Project.open(folder) as q:
+        assert q.suggestions(v.id, h) == sugg
+        probs = q.suggestion_probs(q.suggestion_sets(v.id, h)[0].id)
+        assert set(probs) == {int(t) for t in fall04_skeletons.track_ids()}
+        frames, pr = probs[1]
+        assert pr.dtype == np.float32 and pr.shape == (len(frames), 3)
+
+
+def test_accept_keeps_provenance_and_undoes(fall_project):
+    p, v, sugg = fall_project
+    s = sugg[0]
+    clip = suggest.accept(p, s.id, "ann")
+    assert (clip.start, clip.end, clip.label, clip.track_id) == (s.start, s.end, s.label, s.track_id)
+    assert p.clip_provenance(clip.id) == {"model_name": "fall_default", "model_hash": s.model_hash,
+                                          "prob": pytest.approx(s.prob), "suggestion_id": s.id}
+    assert p.suggestion(s.id).status == "accepted" and p.suggestion(s.id).clip_id == clip.id
+    with pytest.raises(ProjectError, match="already accepted"):
+        suggest.accept(p, s.id)
+    removed = suggest.unaccept(p, s.id)
+    assert p.clips(v.id) == [] and p.suggestion(s.id).status == "open"
+    assert suggest.accept(p, s.id, clip=removed) == removed  # redo: same clip id back
+    # reject as a hard negative: a clip of the normal label on the same frames and track
+    s2 = sugg[1]
+    neg = suggest.reject(p, s2.id, as_normal=True, annotator="ann")
+    assert (neg.label, neg.start, neg.end, neg.track_id) == ("upright", s2.start, s2.end, s2.track_id)
+    assert p.suggestion(s2.id).status == "rejected"
+    suggest.unreject(p, s2.id)
+    assert p.suggestion(s2.id).status == "open" and len(p.clips(v.id)) == 1
+    assert suggest.reject(p, s2.id) is None and p.suggestion(s2.id).status == "rejected"
+    # nudging and relabelling are validated like clips
+    with pytest.raises(ProjectError, match="past the end"):
+        p.update_suggestion(sugg[2].id, end=v.frame_count)
+    with pytest.raises(ProjectError, match="not in the taxonomy"):
+        p.update_suggestion(sugg[2].id, label="fight")
+
+
+def test_model_outside_the_taxonomy_is_refused(tmp_path, fall04, fall_clf):
+    p = Project.create(tmp_path / "p")  # default taxonomy: normal, theft, assault, vandalism, fall
+    v = p.add_video(fall04)
+    with pytest.raises(suggest.SuggestError, match="upright, falling, lying not in the project's taxonomy"):
+        run(suggest.iter_video_suggestions(p, v, fall_clf), callback=lambda _p: None)
+    assert p.suggestion_sets() == []
+    p.close()
+
+
+def test_rank_skips_labelled_frames_and_counts_disagreement(tmp_path, fall04, fall04_skeletons, fall_clf):
+    abnormal = TrackClassifier(default_classifier_path("abnormal"))
+    names = ["upright", "falling", "lying", "theft", "assault", "vandalism", "normal"]
+    p = Project.create(tmp_path / "p", [(n, "#888888", "") for n in names])
+    v = p.add_video(fall04)
+    for clf in (fall_clf, abnormal):
+        run(suggest.iter_video_suggestions(p, v, clf), callback=lambda _p: None)
+    ranked = suggest.rank_unlabelled(p)
+    assert ranked and ranked == sorted(ranked, key=lambda s: -s.score)
+    assert max(s.models for s in ranked) == 2 and max(s.disagreement for s in ranked) > 0.1
+    top = ranked[0]
+    p.add_clip(v.id, top.start, top.end, "upright", top.track_id)
+    after = suggest.rank_unlabelled(p)
+    assert all(not (s.track_id == top.track_id and s.start <= top.end and s.end >= top.start) for s in after)
+    only_fall = suggest.rank_unlabelled(p, model_hashes={suggest.model_hash(fall_clf.path)})
+    assert max(s.models for s in only_fall) == 1 and max(s.disagreement for s in only_fall) == 0
+    p.close()
+
+
+def test_old_database_gains_the_tables(tmp_path):
+    p = Project.create(tmp_path / "p")
+    p.close()
+    con = sqlite3.connect(tmp_path / "p" / "project.sqlite")
+    for t in ("suggestions", "suggestion_probs", "suggestion_sets", "clip_provenance"):
+        con.execute(f"DROP TABLE {t}")
+    con.commit()
+    con.close()
+    with Project.open(tmp_path / "p") as q:
+        assert q.suggestions() == [] and q.schema_version == 1
