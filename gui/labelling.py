@@ -866,6 +866,19 @@ class Labeller(QObject):
     def _cmd_args(self):
         return (self.project, self._notify, self.host.report_error)
 
+    def command_args(self) -> tuple:
+        """``(project, notify, report)``: the first arguments of a :class:`gui.commands.LabelCommand` whose edits
+        this labeller shows (for other controllers' commands, e.g. :mod:`gui.suggest_commands`)."""
+        return self._cmd_args()
+
+    def push(self, cmd: LabelCommand) -> bool:
+        """Apply ``cmd`` and put it on :attr:`undo_stack`; an invalid edit is reported and not pushed."""
+        return self._push(cmd)
+
+    def seek(self, frame: int) -> None:
+        """Show ``frame`` (a decoding error is reported)."""
+        self._seek(frame)
+
     def _require_project(self) -> bool:
         if self.project is None:
             self.host.report_error("open or create a project first (File → New project…)")

@@ -62,6 +62,7 @@ from core.video import Frame, VideoInfo, VideoSource
 from . import live_view, remote_panel
 from .host import Host
 from .labelling import Labeller
+from .suggestions import Suggester
 from .timeline import TimelineWidget
 from .train_panel import TrainPanel
 from .video_view import VideoView
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_ui()
         self.labelling = Labeller(self.state, self.host, self.view, self.timeline, self.player_area)
+        self.suggestions = Suggester(self.state, self.host, self.labelling)  # model suggestions (issue 12)
         self.train_panel = TrainPanel(self.state, self.host)
         self.train_dock = self.host.add_dock("train", "Train", self.train_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.remote_panel = remote_panel.install(self.state, self.host)  # View > Remote worker (issue 6)

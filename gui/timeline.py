@@ -1,5 +1,8 @@
 """The labelling timeline: labelled segments of one video, one row per track plus a whole-frame row.
 
+Model suggestions (:mod:`core.suggest`) lie on their own layer in the same rows: hatched, with a dashed outline,
+under the human clips (:meth:`TimelineWidget.set_suggestions`).
+
 Drawn with pyqtgraph. Frame ``f`` occupies ``[f, f + 1)`` on the x axis, so a clip ``start..end``
 (inclusive) is the rectangle ``x = start .. end + 1``; row ``r`` occupies ``y = r .. r + 1`` (row 0,
 the top row, is the whole frame; rows 1… are tracks, by track ID).
@@ -64,8 +67,10 @@ class SegmentLayer(pg.GraphicsObject):
     exposed area, found by binary search on the sorted ``x0``.
     """
 
-    def __init__(self, y0: float = 0.12, y1: float = 0.82, fill_alpha: int = 200, outline: bool = True):
+    def __init__(self, y0: float = 0.12, y1: float = 0.82, fill_alpha: int = 200, outline: bool = True,
+                 pattern: Qt.BrushStyle = Qt.BrushStyle.SolidPattern, dashed: bool = False):
         super().__init__()
+        self._pattern, self._dashed = pattern, dashed
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self._y0, self._y1 = y0, y1
         self._fill_alpha, self._outline = fill_alpha, outline
@@ -105,8 +110,13 @@ class SegmentLayer(pg.GraphicsObject):
         for c in colours:
             fill = QColor(c)
             fill.setAlpha(self._fill_alpha)
-            self._brushes.append(QBrush(fill))
-            self._pens.append(_pen(QColor(c).darker(160)) if self._outline else QPen(Qt.PenStyle.NoPen))
+            self._brushes.append(QBrush(fill, self._pattern))
+            if not self._outline:
+                self._pens.append(QPen(Qt.PenStyle.NoPen))
+            elif self._dashed:  # suggestions: the label's colour, dashed, so they never look like human clips
+                self._pens.append(_pen(QColor(c).lighter(130), 1.5, Qt.PenStyle.DashLine))
+            else:
+                self._pens.append(_pen(QColor(c).darker(160)))
         self.update()
 
     def __len__(self) -> int:
@@ -214,6 +224,7 @@ class TimelineWidget(QWidget):
             (frames, inclusive end; not validated — the controller validates through the project).
         row_context_requested(object, int, QPoint): a right click on a row: ``(track ID or None for the whole
             frame, frame, global screen position for a menu)``.
+        suggestion_clicked(object): the user clicked a model suggestion (its id) where no clip lies.
     """
 
     seek_requested = Signal(int)
@@ -221,6 +232,7 @@ class TimelineWidget(QWidget):
     clip_clicked = Signal(object)
     edge_dragged = Signal(int, int, int)
     row_context_requested = Signal(object, int, QPoint)
+    suggestion_clicked = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -267,6 +279,18 @@ class TimelineWidget(QWidget):
         self.presence.setZValue(-5)
         self.segments = SegmentLayer()
         self.segments.setZValue(0)
+        #: the model's open suggestions: hatched, dashed outline, under the human clips
+        self.suggestion_layer = SegmentLayer(y0=0.06, y1=0.88, fill_alpha=230, pattern=Qt.BrushStyle.BDiagPattern,
+                                             dashed=True)
+        self.suggestion_layer.setZValue(-1)
+        self._suggestions: dict = {}
+        self._suggestion_colours: dict[str, str] = {}
+        self._selected_suggestion: int | None = None
+        self._suggestion_outline = QGraphicsRectItem()
+        self._suggestion_outline.setPen(_pen("#ffffff", 2.0, Qt.PenStyle.DashLine))
+        self._suggestion_outline.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        self._suggestion_outline.setZValue(4)
+        self._suggestion_outline.hide()
         self._selection = QGraphicsRectItem()
         self._selection.setPen(_pen("#ffeb3b", 2.5))
         self._selection.setBrush(QBrush(Qt.BrushStyle.NoBrush))
@@ -287,8 +311,8 @@ class TimelineWidget(QWidget):
                                         hoverPen=_pen("#ff8a80", 3))
         self.playhead.setZValue(10)
         self.playhead.sigDragged.connect(self._on_playhead_dragged)
-        for it in (self._row_band, self.presence, self.segments, self._region, self._selection, self._in_line,
-                   self._out_line, self.playhead):
+        for it in (self._row_band, self.presence, self.suggestion_layer, self.segments, self._region, self._selection,
+                   self._suggestion_outline, self._in_line, self._out_line, self.playhead):
             self.plot.addItem(it, ignoreBounds=True)
 
         self.scrollbar = QScrollBar(Qt.Orientation.Vertical)
@@ -343,8 +367,43 @@ class TimelineWidget(QWidget):
             self._clips[clip.id] = clip
         self._rebuild()
 
+    def set_suggestions(self, suggestions: Sequence, colours: dict[str, str]) -> None:
+        """Show a model's open suggestions (:class:`core.project.Suggestion`: ``id``, ``start``, ``end``,
+        ``track_id``, ``label``) on the suggestion layer: hatched in ``colours[label]`` with a dashed outline,
+        under the human clips of the same row."""
+        self._suggestions = {s.id: s for s in suggestions}
+        self._suggestion_colours = dict(colours)
+        if self._selected_suggestion not in self._suggestions:
+            self._selected_suggestion = None
+        self._rebuild()
+
+    @property
+    def suggestions(self) -> list:
+        """The suggestions shown, by start frame."""
+        return sorted(self._suggestions.values(), key=lambda s: (s.start, s.id))
+
+    def select_suggestion(self, suggestion_id: int | None) -> None:
+        """Outline suggestion ``suggestion_id`` (white, dashed; None: none)."""
+        self._selected_suggestion = suggestion_id if suggestion_id in self._suggestions else None
+        self._update_suggestion_outline()
+
+    @property
+    def selected_suggestion(self) -> int | None:
+        """Id of the outlined suggestion, or None."""
+        return self._selected_suggestion
+
+    def _update_suggestion_outline(self) -> None:
+        s = self._suggestions.get(self._selected_suggestion)
+        if s is None:
+            self._suggestion_outline.hide()
+            return
+        r = self._row_of.get(s.track_id, 0)
+        self._suggestion_outline.setRect(QRectF(s.start, r + 0.02, s.end + 1 - s.start, 0.9))
+        self._suggestion_outline.show()
+
     def clear(self) -> None:
-        """No clips, no tracks, no marks."""
+        """No clips, no suggestions, no tracks, no marks."""
+        self._suggestions, self._selected_suggestion = {}, None
         self._clips, self._tracks, self._presence = {}, [], {}
         self._marks = (None, None)
         self._selected_clip, self._selected_track = None, None
@@ -474,7 +533,18 @@ class TimelineWidget(QWidget):
         self.seek_requested.emit(frame)
         if 0 <= row < len(self.rows):
             self.row_selected.emit(self.track_of_row(row))
-            self.clip_clicked.emit(self.clip_at(frame, row))
+            cid = self.clip_at(frame, row)
+            self.clip_clicked.emit(cid)
+            if cid is None:
+                sid = self.suggestion_at(frame, row)
+                if sid is not None:
+                    self.suggestion_clicked.emit(sid)
+
+    def suggestion_at(self, frame: int, row: int) -> int | None:
+        """Id of the shortest suggestion of ``row`` containing ``frame``, or None."""
+        hits = [g for g in self._suggestions.values()
+                if g.start <= frame <= g.end and self._row_of.get(g.track_id, -1) == row]
+        return min(hits, key=lambda g: (g.end - g.start, g.id)).id if hits else None
 
     def context_at(self, x: float, y: float, screen: QPoint) -> None:
         """A right click at ``(x frames, y rows)``: :attr:`row_context_requested` for that row and frame."""
@@ -527,6 +597,7 @@ class TimelineWidget(QWidget):
     # ================================================================ building the layers
     def _rebuild(self) -> None:
         tracks = set(self._tracks) | {c.track_id for c in self._clips.values() if c.track_id is not None}
+        tracks |= {g.track_id for g in self._suggestions.values() if g.track_id is not None}
         if self._selected_track is not None:
             tracks.add(self._selected_track)
         ordered = sorted(tracks)
@@ -561,6 +632,17 @@ class TimelineWidget(QWidget):
             x0c = x1c = np.zeros(0)
             rc = np.zeros(0, np.int64)
         self.presence.set_segments(x0c, x1c, rc, np.zeros(len(rc), np.int64), ["#9e9e9e"], n_rows, self._frame_count)
+        # model suggestions
+        sg = list(self._suggestions.values())
+        m = len(sg)
+        snames = sorted({g.label for g in sg})
+        sidx = {name: i for i, name in enumerate(snames)}
+        scol = self._suggestion_colours
+        self.suggestion_layer.set_segments(
+            np.fromiter((g.start for g in sg), np.float64, m), np.fromiter((g.end + 1 for g in sg), np.float64, m),
+            np.fromiter((self._row_of[g.track_id] for g in sg), np.int64, m),
+            np.fromiter((sidx[g.label] for g in sg), np.int64, m), [scol.get(n, UNKNOWN_COLOUR) for n in snames],
+            n_rows, self._frame_count)
         # rows: axis ticks, height, scroll bar
         names_by_row = [WHOLE_FRAME] + [f"person #{t}" for t in ordered]
         self.plot.getPlotItem().getAxis("left").setTicks([[(i + 0.5, s) for i, s in enumerate(names_by_row)], []])
@@ -575,6 +657,7 @@ class TimelineWidget(QWidget):
         if self._selected_clip not in self._clips:
             self._selected_clip = None
         self._update_selection()
+        self._update_suggestion_outline()
         self._update_row_band()
 
     def _apply_y_range(self, *_):

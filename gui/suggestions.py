@@ -1,0 +1,354 @@
+"""Model suggestions in the labelling mode (issue 12): the loaded classifier proposes clips, the user reviews them.
+
+:class:`Suggester` (``window.suggestions``) presents and delegates; every decision is in :mod:`core.suggest`:
+
+* When the classifier (:attr:`core.state.AppState.classifier`), the open project video or its skeletons change, the
+  suggestions of that model for that video are read from the project (keyed by the checkpoint's SHA-256), or
+  computed in the background (:class:`gui.workers.GeneratorWorker` over :func:`core.suggest.iter_compute`, progress
+  in the status bar) and stored. A model whose labels are not in the project's taxonomy gives none (said once).
+* They lie hatched on the timeline's suggestion layer. Keys (``shortcuts`` in the settings; defaults)::
+
+      N / Shift+N            next / previous suggestion (the player seeks to it, its row is selected)
+      A                      accept: it becomes a human clip (provenance: model, hash, probability)
+      X / Shift+X            reject / reject and add it as a "normal" hard-negative clip
+      Alt+Left / Alt+Right   move its start earlier / later (suggest.nudge_frames)
+      Alt+Shift+Left/Right   move its end earlier / later
+      Shift+R                give it the chosen label
+      Ctrl+J                 label next: the most uncertain unlabelled stretch of the project
+
+  Accept, reject, nudge and relabel are commands on the labeller's undo stack (:mod:`gui.suggest_commands`). After
+  an accept or reject the next open suggestion is selected and shown.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from core import suggest
+from core.errors import PoseWatchError
+from core.project import Suggestion
+from core.state import AppState
+
+from .host import Host
+from .suggest_commands import AcceptSuggestionCommand, RejectSuggestionCommand, UpdateSuggestionCommand
+from .workers import GeneratorWorker
+
+log = logging.getLogger(__name__)
+
+
+class Suggester(QObject):
+    """Suggestions of the loaded classifier for the open project video, and their review.
+
+    Args:
+        state: the app state (project, project video, skeletons, classifier, frame).
+        host: the window's :class:`gui.host.Host` (actions, messages, errors).
+        labeller: the labelling controller (:class:`gui.labelling.Labeller`): its timeline, undo stack, track
+            selection and project videos.
+
+    Signals:
+        suggestions_changed(object): the open suggestions shown (``list[Suggestion]``), after a load, a computation
+            or a review.
+        selection_changed(object): the selected :class:`~core.project.Suggestion`, or None.
+        computing_changed(bool): a background computation started (True) or ended (False).
+    """
+
+    suggestions_changed = Signal(object)
+    selection_changed = Signal(object)
+    computing_changed = Signal(bool)
+
+    def __init__(self, state: AppState, host: Host, labeller):
+        super().__init__(host)
+        self.state, self.host, self.labeller = state, host, labeller
+        self.timeline = labeller.timeline
+        self._open: dict[int, Suggestion] = {}
+        self._selected: int | None = None
+        self._model_hash: str | None = None
+        self._gen = 0
+        self._worker: GeneratorWorker | None = None
+        self._refused: str | None = None
+        self._build_actions()
+        state.events.classifier.connect(lambda *_a: self.refresh())
+        state.events.skeletons.connect(lambda *_a: self.refresh())
+        labeller.video_changed.connect(lambda *_a: self.refresh())
+        labeller.project_changed.connect(lambda *_a: self.refresh())
+        labeller.edited.connect(self._on_edited)
+        self.timeline.suggestion_clicked.connect(self.select)
+        self._update_enabled()
+
+    # ================================================================ construction
+    def _build_actions(self) -> None:
+        a = self.host.add_action
+        reg = self.host.actions
+        reg.add_separator("Label")
+        self.menu = reg.submenu("Label", "suggestions", "&Suggestions")
+        items = [
+            ("next_suggestion", "&Next suggestion", lambda: self.jump(1)),
+            ("prev_suggestion", "&Previous suggestion", lambda: self.jump(-1)),
+            ("accept_suggestion", "&Accept suggestion", lambda: self.accept()),
+            ("reject_suggestion", "&Reject suggestion", lambda: self.reject()),
+            ("reject_suggestion_normal", "Reject as &normal (hard negative)", lambda: self.reject(as_normal=True)),
+            ("suggestion_start_earlier", "Start earlier", lambda: self.nudge("start", -1)),
+            ("suggestion_start_later", "Start later", lambda: self.nudge("start", 1)),
+            ("suggestion_end_earlier", "End earlier", lambda: self.nudge("end", -1)),
+            ("suggestion_end_later", "End later", lambda: self.nudge("end", 1)),
+            ("relabel_suggestion", "Give it the chosen &label", lambda: self.relabel()),
+            ("recompute_suggestions", "Re&compute suggestions", lambda: self.refresh(recompute=True)),
+        ]
+        for name, text, slot in items:
+            self.menu.addAction(a(name, text, slot))
+        a("label_next", "Label ne&xt (most uncertain)", lambda: self.label_next(), "Label")
+
+    # ================================================================ read-only API
+    @property
+    def suggestions(self) -> list[Suggestion]:
+        """The open suggestions of the open video for the loaded model, by start frame."""
+        return sorted(self._open.values(), key=lambda s: (s.start, -1 if s.track_id is None else s.track_id, s.id))
+
+    @property
+    def selected(self) -> Suggestion | None:
+        """The selected suggestion, or None."""
+        return self._open.get(self._selected)
+
+    @property
+    def model_hash(self) -> str | None:
+        """SHA-256 of the classifier whose suggestions are shown (None: none shown)."""
+        return self._model_hash
+
+    @property
+    def is_computing(self) -> bool:
+        """True while suggestions are computed in the background."""
+        return self._worker is not None
+
+    @property
+    def worker(self) -> GeneratorWorker | None:
+        """The running computation, or None."""
+        return self._worker
+
+    # ================================================================ loading / computing
+    def refresh(self, recompute: bool = False) -> None:
+        """Show the loaded model's suggestions for the open video: read them from the project, or compute them in
+        the background (``recompute``: compute even if stored)."""
+        self._gen += 1
+        if self._worker is not None:
+            self._worker.cancel()
+            self._set_worker(None)
+        proj, v, clf, cache = self.state.project, self.state.project_video, self.state.classifier, self.state.skeletons
+        if proj is None or v is None or clf is None or cache is None:
+            self._show([], None)
+            return
+        try:
+            suggest.check_taxonomy(clf, proj.label_names())
+            h = suggest.model_hash(clf.path)
+        except PoseWatchError as e:
+            self._show([], None)
+            if self._refused != str(e):  # said once per model and taxonomy, not at every video
+                self._refused = str(e)
+                self.host.show_message(f"no suggestions: {e}", 10000)
+            return
+        self._refused = None
+        if not recompute and proj.suggestion_sets(v.id, h):
+            self._show(proj.suggestions(v.id, h, status="open"), h)
+            return
+        self._show([], None)
+        gen = self._gen
+        w = GeneratorWorker(suggest.iter_compute, clf, cache)
+        w.progress.connect(lambda d, t, m: self.host.show_message(f"{m} ({d}/{t})" if t > 0 else m, 3000))
+        w.finished.connect(lambda res, g=gen, vid=v.id: self._on_computed(g, vid, res))
+        w.failed.connect(lambda msg, g=gen: self._on_failed(g, msg))
+        w.done.connect(lambda wk=w: self._set_worker(None) if self._worker is wk else None)
+        self._set_worker(w)
+        w.start()
+
+    def _set_worker(self, w: GeneratorWorker | None) -> None:
+        was = self._worker is not None
+        self._worker = w
+        if was != (w is not None):
+            self.computing_changed.emit(w is not None)
+
+    def _on_computed(self, gen: int, video_id: int, computed: suggest.Computed) -> None:
+        proj = self.state.project
+        if gen != self._gen or proj is None:
+            return  # the model, the video or the project changed meanwhile
+        try:
+            suggest.store(proj, video_id, computed)
+        except PoseWatchError as e:
+            self.host.report_error(f"suggestions not stored: {e}")
+            return
+        shown = proj.suggestions(video_id, computed.model_hash, status="open")
+        self._show(shown, computed.model_hash)
+        self.host.show_message(f"{len(shown)} suggestion(s) from {computed.model_name}: N / Shift+N to review", 6000)
+
+    def _on_failed(self, gen: int, message: str) -> None:
+        if gen == self._gen:
+            self.host.report_error(f"suggestions failed: {message}")
+
+    def _show(self, suggestions: list[Suggestion], model_hash: str | None) -> None:
+        self._open = {s.id: s for s in suggestions}
+        self._model_hash = model_hash
+        if self._selected not in self._open:
+            self._selected = None
+        colours = {lab.name: lab.colour for lab in self.state.project.labels()} if self.state.project else {}
+        self.timeline.set_suggestions(list(self._open.values()), colours)
+        self.timeline.select_suggestion(self._selected)
+        self._update_enabled()
+        self.suggestions_changed.emit(self.suggestions)
+
+    def _on_edited(self, kind: str, obj) -> None:
+        if kind != "suggestion" or self.state.project_video is None or obj.video_id != self.state.project_video.id:
+            return
+        if obj.model_hash != self._model_hash:
+            return
+        if obj.status == "open":
+            self._open[obj.id] = obj
+        else:
+            self._open.pop(obj.id, None)
+        self._show(list(self._open.values()), self._model_hash)
+        if obj.status == "open":
+            self.select(obj.id)
+
+    # ================================================================ review
+    def select(self, suggestion_id: int | None, seek: bool = False) -> None:
+        """Select an open suggestion (None: none); ``seek``: show its first frame. Its row becomes the selected
+        track; the status bar names its label, frames, probability and model."""
+        s = self._open.get(suggestion_id)
+        self._selected = None if s is None else s.id
+        self.timeline.select_suggestion(self._selected)
+        if s is not None:
+            if seek:
+                self.labeller.seek(s.start)
+            self.labeller.select_track(s.track_id)
+            who = "whole frame" if s.track_id is None else f"person #{s.track_id}"
+            n = self.suggestions.index(s) + 1
+            self.host.show_message(f"suggestion {n}/{len(self._open)}: {s.label} {s.start}–{s.end} ({who}), "
+                                   f"p={s.prob:.2f}, {s.model_name}", 8000)
+        self._update_enabled()
+        self.selection_changed.emit(s)
+
+    def jump(self, direction: int) -> Suggestion | None:
+        """Select the next (``+1``) or previous (``-1``) open suggestion and seek to it: after the selected one,
+        else from the play head. Returns it (None: no more in that direction)."""
+        items = self.suggestions
+        if not items:
+            self.host.show_message("no open suggestions for this video", 4000)
+            return None
+        cur = self.selected
+        if cur is not None:
+            i = items.index(cur) + (1 if direction > 0 else -1)
+            s = items[i] if 0 <= i < len(items) else None
+        else:
+            f = self.state.frame_index
+            s = (next((x for x in items if x.start >= f), None) if direction > 0
+                 else next((x for x in reversed(items) if x.start < f), None))
+        if s is None:
+            self.host.show_message("no more suggestions that way", 3000)
+            return None
+        self.select(s.id, seek=True)
+        return s
+
+    def _target(self) -> Suggestion | None:
+        s = self.selected
+        if s is None:
+            self.host.report_error("select a suggestion first (N)")
+        return s
+
+    def _after_review(self, reviewed: Suggestion) -> None:
+        items = self.suggestions
+        nxt = next((x for x in items if (x.start, x.id) > (reviewed.start, reviewed.id)), None)
+        if nxt is not None:
+            self.select(nxt.id, seek=True)
+        else:
+            self.select(None)
+
+    def accept(self) -> bool:
+        """Accept the selected suggestion (undoable): a clip with its frames, track and label; its provenance
+        (model name, hash, probability) is kept with the clip. Then the next open suggestion is selected."""
+        s = self._target()
+        if s is None:
+            return False
+        cmd = AcceptSuggestionCommand(*self.labeller.command_args(), s.id, self.labeller.annotator)
+        if not self.labeller.push(cmd):
+            return False
+        self._after_review(s)
+        return True
+
+    def reject(self, as_normal: bool = False) -> bool:
+        """Reject the selected suggestion (undoable; recorded as reviewed); ``as_normal``: also add its frames as a
+        clip of the taxonomy's normal label (a hard negative). Then the next open suggestion is selected."""
+        s = self._target()
+        if s is None:
+            return False
+        cmd = RejectSuggestionCommand(*self.labeller.command_args(), s.id, as_normal, self.labeller.annotator)
+        if not self.labeller.push(cmd):
+            return False
+        self._after_review(s)
+        return True
+
+    def nudge(self, edge: str, direction: int) -> bool:
+        """Move the selected suggestion's ``edge`` (``"start"`` or ``"end"``) by ``direction`` ×
+        ``suggest.nudge_frames`` frames (undoable; it never gets shorter than one frame)."""
+        s = self._target()
+        if s is None:
+            return False
+        step = int(suggest.settings()["nudge_frames"]) * (1 if direction > 0 else -1)
+        n = self.state.frame_count or 1
+        if edge == "start":
+            new = min(max(0, s.start + step), s.end)
+            changes, text = {"start": new}, f"suggestion start → {new}"
+        else:
+            new = max(min(n - 1, s.end + step), s.start)
+            changes, text = {"end": new}, f"suggestion end → {new}"
+        if new == getattr(s, edge):
+            return False
+        ok = self.labeller.push(UpdateSuggestionCommand(*self.labeller.command_args(), s.id, text, **changes))
+        if ok:
+            self.labeller.seek(new)
+        return ok
+
+    def relabel(self, label: str | None = None) -> bool:
+        """Give the selected suggestion ``label`` (default: the labeller's chosen label), undoable."""
+        s = self._target()
+        label = label or self.labeller.current_label
+        if s is None or not label:
+            return False
+        return self.labeller.push(UpdateSuggestionCommand(*self.labeller.command_args(), s.id,
+                                                          f"suggestion {s.id} → {label}", label=label))
+
+    def label_next(self) -> suggest.Stretch | None:
+        """Jump to the project's most uncertain unlabelled stretch (:func:`core.suggest.rank_unlabelled` over the
+        stored suggestions of every model): open its video, seek to its start, select its track. Returns it (None:
+        nothing ranked — no video has suggestions yet)."""
+        proj = self.state.project
+        if proj is None:
+            self.host.report_error("open or create a project first (File → New project…)")
+            return None
+        ranked = suggest.rank_unlabelled(proj)
+        if not ranked:
+            self.host.show_message("nothing to rank: open videos with a classifier loaded (or run "
+                                   "main.py suggest) to compute suggestions first", 8000)
+            return None
+        top = ranked[0]
+        v = self.state.project_video
+        if v is None or v.id != top.video_id:
+            if not self.labeller.open_project_video(top.video_id):
+                return None
+        self.labeller.seek(top.start)
+        self.labeller.select_track(top.track_id)
+        who = "whole frame" if top.track_id is None else f"person #{top.track_id}"
+        self.host.show_message(f"label next: frames {top.start}–{top.end} ({who}), uncertainty {top.uncertainty:.2f}"
+                               f", disagreement {top.disagreement:.2f}", 8000)
+        return top
+
+    def _update_enabled(self) -> None:
+        acts = self.host.actions
+        has = bool(self._open)
+        sel = self._selected is not None
+        for name in ("next_suggestion", "prev_suggestion"):
+            acts[name].setEnabled(has)
+        for name in ("accept_suggestion", "reject_suggestion", "reject_suggestion_normal", "suggestion_start_earlier",
+                     "suggestion_start_later", "suggestion_end_earlier", "suggestion_end_later", "relabel_suggestion"):
+            acts[name].setEnabled(sel)
+        acts["recompute_suggestions"].setEnabled(self.state.project_video is not None
+                                                 and self.state.classifier is not None)
+        acts["label_next"].setEnabled(self.state.project is not None)

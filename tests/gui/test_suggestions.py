@@ -1,0 +1,94 @@
+"""Model suggestions in the real window (offscreen, pytest-qt): the shipped fall model on Fall04 in a real project,
+reviewed with the keys a user presses, the database read back through a fresh connection."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core import suggest
+from core.defaults import default_classifier_path
+from core.project import Project
+
+KEY = Qt.Key
+NO = Qt.KeyboardModifier.NoModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+ALT = Qt.KeyboardModifier.AltModifier
+CTRL = Qt.KeyboardModifier.ControlModifier
+FALL_TAXONOMY = [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")]
+
+
+def press(qtbot, window, key, modifier=NO):
+    """Type a key into the widget that has the focus, as a user does."""
+    qtbot.keyClick(window.focusWidget() or window, key, modifier)
+
+
+@pytest.fixture
+def sug(window, qtbot, tmp_path, fall04, fall04_skeletons):
+    """A fall project with Fall04 open and the fall model's suggestions computed in the background."""
+    Project.create(tmp_path / "proj", FALL_TAXONOMY).close()
+    assert window.labelling.open_project(tmp_path / "proj")
+    with qtbot.waitSignal(window.skeletons_ready, timeout=120_000):
+        assert window.open_video(fall04)
+    S = window.suggestions
+    with qtbot.waitSignal(S.computing_changed, timeout=60_000, check_params_cb=lambda on: not on):
+        assert window.load_classifier(default_classifier_path("fall"))
+    window.view.setFocus()
+    return window
+
+
+def test_suggestions_review_with_keys_undo_and_reopen(sug, qtbot, tmp_path, fall04, monkeypatch):
+    w, S, L = sug, sug.suggestions, sug.labelling
+    folder = tmp_path / "proj"
+    items = S.suggestions
+    assert items and {s.label for s in items} <= {"falling", "lying"}
+    assert w.timeline.suggestion_layer.painted >= 0 and len(w.timeline.suggestion_layer) == len(items)
+    # N: the first one, the player seeks to it and its track row is selected
+    press(qtbot, w, KEY.Key_N)
+    first = S.selected
+    assert first == items[0] and w.current_frame_index == first.start and L.selected_track == first.track_id
+    assert w.timeline.selected_suggestion == first.id
+    # nudge its end later twice (Alt+Shift+Right), its start earlier once (Alt+Left); then A accepts it
+    step = suggest.settings()["nudge_frames"]
+    press(qtbot, w, KEY.Key_Right, ALT | SHIFT)
+    press(qtbot, w, KEY.Key_Right, ALT | SHIFT)
+    press(qtbot, w, KEY.Key_Left, ALT)
+    s = S.selected
+    assert (s.start, s.end) == (max(0, first.start - step), min(w.frame_count - 1, first.end + 2 * step))
+    press(qtbot, w, KEY.Key_A)
+    with Project.open(folder) as p:
+        (clip,) = p.clips()
+        assert (clip.start, clip.end, clip.label, clip.track_id) == (s.start, s.end, s.label, s.track_id)
+        assert p.clip_provenance(clip.id)["model_hash"] == suggest.model_hash(default_classifier_path("fall"))
+        assert p.suggestion(s.id).status == "accepted"
+    assert s.id not in {x.id for x in S.suggestions}
+    assert S.selected == (S.suggestions[0] if S.suggestions else None)  # the next one is up
+    # Shift+X rejects the next as a hard negative ('upright' on its frames)
+    nxt = S.selected
+    press(qtbot, w, KEY.Key_X, SHIFT)
+    with Project.open(folder) as p:
+        assert sorted(c.label for c in p.clips()) == sorted([s.label, "upright"])
+        assert p.suggestion(nxt.id).status == "rejected"
+    # Ctrl+Z twice: the reject and the accept are undone, both suggestions open again
+    press(qtbot, w, KEY.Key_Z, CTRL)
+    press(qtbot, w, KEY.Key_Z, CTRL)
+    with Project.open(folder) as p:
+        assert p.clips() == [] and p.suggestion(s.id).status == "open" and p.suggestion(nxt.id).status == "open"
+    assert {s.id, nxt.id} <= {x.id for x in S.suggestions}
+    # reopening needs no inference: the stored suggestions come back for the same model
+    w.labelling.close_project()
+    monkeypatch.setattr(suggest, "iter_compute", lambda *_a, **_k: pytest.fail("suggestions computed on reopen"))
+    assert w.labelling.open_project(folder)
+    qtbot.waitUntil(lambda: len(S.suggestions) == len(items), timeout=60_000)
+    assert not S.is_computing
+
+
+def test_label_next_and_a_model_that_does_not_fit(sug, qtbot, tmp_path):
+    w, S, L = sug, sug.suggestions, sug.labelling
+    press(qtbot, w, KEY.Key_J, CTRL)  # Label next
+    top = suggest.rank_unlabelled(w.state.project)[0]
+    assert w.current_frame_index == top.start and L.selected_track == top.track_id
+    # the fight model's labels (normal, fight) are not this project's: no suggestions, said in the status bar
+    w.use_shipped_classifier("fight")
+    assert S.suggestions == [] and not S.is_computing
+    assert w.state.project.suggestion_sets(model_hash=suggest.model_hash(default_classifier_path("fight"))) == []
