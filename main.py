@@ -11,6 +11,7 @@ Commands:
     predict  label every row of a skeleton CSV, or every track and frame of a video, with a checkpoint
     detect   run the live detector headless on a file, webcam or stream; alerts to a JSONL file
     worker   serve pose estimation to PoseWatch desktops (the remote GPU worker; see docs/REMOTE_WORKER.md)
+    suggest  compute a model's suggestions for a project's videos; print the unlabelled stretches to label next
     calibrate-int8  make the INT8 calibration table of a YOLO-pose checkpoint from a few clips
 
 Errors users can cause (missing or corrupt files, bad options) print one line on stderr and exit
@@ -370,6 +371,62 @@ def import_cmd(project_dir: str, label: str | None, files: tuple[str, ...]) -> N
     for w in report.warnings:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"{report.summary()} into {folder}", err=True)
+
+
+@cli.command("suggest")
+@click.option("--project", "project_dir", required=True, type=click.Path(file_okay=False),
+              help="The project folder.")
+@click.option("--model", default=None,
+              help="Classifier checkpoint, or a shipped kind (fall, fight, abnormal). Default: the first shipped model "
+                   "whose labels are all in the project's taxonomy.")
+@_backend_opt
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Stretches printed.")
+@click.option("--recompute", is_flag=True, help="Compute again even where the model's suggestions are stored.")
+def suggest_cmd(project_dir: str, model: str | None, backend: str, top: int, recompute: bool) -> None:
+    """Compute and store a model's suggestions for every video of a project, then print the unlabelled stretches
+    to label next, most uncertain first (uncertainty of the stored models, plus their disagreement where several
+    were run). A model whose layout or labels do not fit the project's taxonomy is refused before anything is
+    computed or stored."""
+    from pathlib import Path
+
+    from core import suggest
+    from core.classify import TrackClassifier
+    from core.defaults import DEFAULT_CLASSIFIERS, resolve_classifier
+    from core.extract import run
+    from core.project import Project
+
+    _use_project_settings(project_dir)
+    with Project.open(Path(project_dir)) as proj:
+        taxonomy = proj.label_names()
+        if model is None:
+            fits = [k for k in DEFAULT_CLASSIFIERS
+                    if set(_checkpoint_labels(resolve_classifier(k))) <= set(taxonomy)]
+            if not fits:
+                _fail(f"no shipped model's labels fit the taxonomy ({', '.join(taxonomy)}): pass --model")
+            model = fits[0]
+        clf = TrackClassifier(resolve_classifier(model))
+        suggest.check_taxonomy(clf, taxonomy)
+        videos = [v for v in proj.videos() if v.kind == "skeletons" or Path(v.path).exists()]
+        for v in videos:
+            found = run(suggest.iter_video_suggestions(proj, v, clf, backend, recompute=recompute), desc=v.name)
+            click.echo(f"{v.name}: {len(found)} suggestion(s) from {suggest.model_name(clf)}", err=True)
+        ranked = suggest.rank_unlabelled(proj)
+        names = {v.id: v for v in proj.videos()}
+        click.echo("rank\tvideo\ttrack\tframes\tseconds\tscore\tuncertainty\tdisagreement\tmodels")
+        for i, s in enumerate(ranked[:top], 1):
+            v = names[s.video_id]
+            fps = v.fps or 1.0
+            who = "whole" if s.track_id is None else str(s.track_id)
+            click.echo(f"{i}\t{v.name}\t{who}\t{s.start}-{s.end}\t{s.start / fps:.2f}-{(s.end + 1) / fps:.2f}\t"
+                       f"{s.score:.3f}\t{s.uncertainty:.3f}\t{s.disagreement:.3f}\t{s.models}")
+        if not ranked:
+            click.echo("nothing to rank: every judged frame is labelled", err=True)
+
+
+def _checkpoint_labels(path) -> list[str]:
+    from core.classify import load_checkpoint
+
+    return list(load_checkpoint(path).label_names)
 
 
 def _emit_error(events: str, msg: str) -> None:
