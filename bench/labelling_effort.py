@@ -1,0 +1,294 @@
+"""Labelling effort with and without model suggestions (issue 12), in a real (offscreen) PoseWatch window.
+
+A scripted annotator labels shared clips to their known labels twice, each time in a fresh project:
+
+* **scratch**: per clip: click the timeline at its first frame in its row (seeks, selects the track), ``I``, click
+  at its last frame, ``O``, the label's number key, ``Enter`` — 6 actions.
+* **suggest**: the loaded model's suggestions are computed (background worker; not an action, its wall time is
+  reported), then: ``N``; for each suggestion: if it overlaps a known clip of its track that no accepted one covers
+  yet, fix its label if wrong (number key + ``Shift+R``), move each edge that is more than ``--tolerance-s`` off by
+  nudges (``Alt[+Shift]+Left/Right``, ``suggest.nudge_frames`` a press) while that takes at most 3 presses, accept
+  (``A``), then drag any edge still off on the timeline (one mouse drag each); otherwise reject (``X``). Known
+  clips no suggestion covered are then labelled as in *scratch*.
+
+Every key press is a real key event to the focused widget, every click and drag real mouse events on the timeline;
+each is timed (wall time until the window has processed it). Opening a video (one double-click in the Project list
+in both conditions) is counted as one action.
+
+Data (held out from the shipped models' training): the fight clips of source groups surv:6 and surv:40 (the shipped
+``fight_default.pt`` was trained on all other groups; model card), one whole-frame ``fight`` clip each (the whole
+clip is the fight); ``thanhnc58_Fall02.mp4`` (the fall model's validation video; model card), its ``falling`` and
+``lying`` clips on the falling person's tracks from ``bench/make_fall_project.py`` (``upright`` is not labelled in
+either condition: no model proposes the normal class).
+
+Prints one JSON line. ``--fights N`` limits the fight clips (default: all 9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("POSEWATCH_OFFLINE", "1")
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared")).resolve()
+FIGHT_TEST = ["fi026.mp4", "fi027.mp4", "fi028.mp4", "fi029.mp4", "fi030.mp4", "fi144.mp4", "fi145.mp4", "fi146.mp4",
+              "fi147.mp4"]
+FALL_TEST = ["thanhnc58_Fall02.mp4"]
+
+
+def wait_for(app, cond, timeout_s: float = 120.0) -> None:
+    """Process events until ``cond()`` is true. Raises TimeoutError."""
+    end = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+class Annotator:
+    """Drives the window with real input events; counts and times them."""
+
+    def __init__(self, win, qt):
+        self.win, self.qt = win, qt
+        self.actions: list[tuple[str, float]] = []
+
+    def _done(self, name: str, t0: float) -> None:
+        self.qt["app"].processEvents()
+        self.actions.append((name, time.perf_counter() - t0))
+
+    def key(self, key, mod=None, name: str = "") -> None:
+        QTest, Qt = self.qt["QTest"], self.qt["Qt"]
+        t0 = time.perf_counter()
+        w = self.qt["app"].focusWidget() or self.win.view
+        QTest.keyClick(w, key, mod if mod is not None else Qt.KeyboardModifier.NoModifier)
+        self._done(name or f"key {key}", t0)
+
+    def _tl_point(self, frame: float, row: int):
+        tl = self.win.timeline
+        tl.set_playhead(int(frame))  # scrolled into view, as a user scrolls before clicking (no action)
+        self.qt["app"].processEvents()
+        return tl.view_to_widget(frame + 0.5, row + 0.5)
+
+    def click_timeline(self, frame: int, row: int) -> None:
+        QTest, Qt = self.qt["QTest"], self.qt["Qt"]
+        p = self._tl_point(frame, row)
+        t0 = time.perf_counter()
+        vp = self.win.timeline.plot.viewport()
+        QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+        self._done("click timeline", t0)
+
+    def drag_edge(self, clip, edge: str, to_frame: int, row: int) -> None:
+        """Drag a clip's edge on the timeline to ``to_frame`` (its new first frame, or its new last frame)."""
+        from PySide6.QtCore import QEvent, QPointF
+        from PySide6.QtGui import QMouseEvent
+
+        Qt, app = self.qt["Qt"], self.qt["app"]
+        tl = self.win.timeline
+        x0 = clip.start if edge == "start" else clip.end + 1
+        x1 = to_frame if edge == "start" else to_frame + 1
+        p0, p1 = tl.view_to_widget(x0, row + 0.5), tl.view_to_widget(x1, row + 0.5)
+        vp = tl.plot.viewport()
+        left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+
+        def send(kind, pos, button, buttons):
+            app.sendEvent(vp, QMouseEvent(kind, QPointF(pos), QPointF(vp.mapToGlobal(pos)), button, buttons,
+                                          Qt.KeyboardModifier.NoModifier))
+
+        t0 = time.perf_counter()
+        send(QEvent.Type.MouseButtonPress, p0, left, left)
+        for i in range(1, 7):
+            self.qt["QTest"].qWait(15)
+            send(QEvent.Type.MouseMove, p0 + (p1 - p0) * (i / 6), none, left)
+        self.qt["QTest"].qWait(15)
+        send(QEvent.Type.MouseButtonRelease, p1, left, none)
+        self._done("drag edge", t0)
+
+    def count(self, name: str, t: float = 0.0) -> None:
+        self.actions.append((name, t))
+
+
+def truths(kind: str, name: str, cache) -> list[tuple[str, int, int, int | None]]:
+    """Known clips ``(label, start, end, track or None)`` of a test clip."""
+    if kind == "fight":
+        return [("fight", 0, cache.frame_count - 1, None)]
+    import make_fall_project as mfp
+
+    ann = mfp.FALLS[name]
+    return [(lab, a, b, t) for lab, a, b, t in mfp.fall_clips(cache, ann, cache.frame_count) if lab != "upright"]
+
+
+def scratch(ann: Annotator, lab, clips, hotkeys) -> None:
+    Qt = ann.qt["Qt"]
+    for label, a, b, tid in clips:
+        row = ann.win.timeline.row_of_track(tid)
+        ann.click_timeline(a, row)
+        ann.key(Qt.Key.Key_I, name="I")
+        ann.click_timeline(b, row)
+        ann.key(Qt.Key.Key_O, name="O")
+        ann.key(getattr(Qt.Key, f"Key_{hotkeys[label]}"), name="label key")
+        ann.key(Qt.Key.Key_Return, name="Enter")
+    made = {(c.label, c.start, c.end, c.track_id) for c in lab.clips()}
+    assert made >= set(clips), (made, clips)
+
+
+def with_suggestions(ann: Annotator, win, clips, hotkeys, tol: int) -> dict:
+    from core import suggest
+
+    Qt = ann.qt["Qt"]
+    S, L = win.suggestions, win.labelling
+    step = int(suggest.settings()["nudge_frames"])
+    done: set[int] = set()
+    stats = {"suggestions": len(S.suggestions), "accepted": 0, "rejected": 0}
+    if S.suggestions:
+        ann.key(Qt.Key.Key_N, name="N")
+    while S.selected is not None:
+        s = S.selected
+        match = next((i for i, (lab, a, b, t) in enumerate(clips)
+                      if i not in done and t == s.track_id and s.start <= b and s.end >= a), None)
+        if match is None:
+            ann.key(Qt.Key.Key_X, name="X reject")
+            stats["rejected"] += 1
+            continue
+        label, a, b, tid = clips[match]
+        if s.label != label:
+            ann.key(getattr(Qt.Key, f"Key_{hotkeys[label]}"), name="label key")
+            ann.key(Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier, name="Shift+R")
+        for edge, want in (("start", a), ("end", b)):
+            off = want - getattr(S.selected, edge)
+            presses = math.ceil(max(0, abs(off) - tol) / step)
+            if 0 < presses <= 3:
+                mods = Qt.KeyboardModifier.AltModifier | (Qt.KeyboardModifier.ShiftModifier if edge == "end"
+                                                          else Qt.KeyboardModifier.NoModifier)
+                for _ in range(presses):
+                    ann.key(Qt.Key.Key_Right if off > 0 else Qt.Key.Key_Left, mods, name="nudge")
+        sid = S.selected.id
+        ann.key(Qt.Key.Key_A, name="A accept")
+        stats["accepted"] += 1
+        done.add(match)
+        clip = win.state.project.clip(win.state.project.suggestion(sid).clip_id)
+        row = win.timeline.row_of_track(tid)
+        for edge, want in (("start", a), ("end", b)):
+            if abs(getattr(clip, edge) - want) > tol:
+                ann.drag_edge(clip, edge, want, row)
+                clip = win.state.project.clip(clip.id)
+        assert abs(clip.start - a) <= tol and abs(clip.end - b) <= tol, (clip, clips[match])
+        if S.selected is not None and S.selected.id == sid:
+            break
+    missed = [c for i, c in enumerate(clips) if i not in done]
+    stats["missed"] = len(missed)
+    scratch(ann, L, missed, hotkeys)
+    return stats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fights", type=int, default=len(FIGHT_TEST))
+    ap.add_argument("--tolerance-s", type=float, default=0.2)
+    args = ap.parse_args()
+    if (SHARED / "models").is_dir():
+        os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
+
+    from gui.app import prepare_qt_environment
+
+    prepare_qt_environment()
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from core.defaults import default_classifier_path
+    from core.extract import iter_load_or_extract, run
+    from core.project import Project
+    from gui.main_window import CLASSIFIER_KEY, MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    qt = {"app": app, "QTest": QTest, "Qt": Qt}
+    tmp = Path(tempfile.mkdtemp(prefix="pw-effort-"))
+    settings = QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue(CLASSIFIER_KEY, "none")
+    win = MainWindow(settings, show_dialogs=False)
+    win.resize(1366, 768)
+    win.show()
+    QTest.qWaitForWindowExposed(win)
+
+    datasets = [("fight", [SHARED / "data/videos/fight" / n for n in FIGHT_TEST[:args.fights]],
+                 [("normal", "#4caf50", "1"), ("fight", "#f44336", "2")]),
+                ("fall", [SHARED / "data/videos/fall" / n for n in FALL_TEST],
+                 [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")])]
+    result = {"bench": "labelling_effort", "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
+              "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "tolerance_s": args.tolerance_s,
+              "datasets": {}}
+    total = {"scratch": 0, "suggest": 0}
+    for kind, paths, taxonomy in datasets:
+        hotkeys = {n: k for n, _c, k in taxonomy}
+        caches = {p.name: run(iter_load_or_extract(p, "yolo"), callback=lambda _p: None) for p in paths}
+        per = {}
+        for mode in ("scratch", "suggest"):
+            folder = tmp / f"{kind}-{mode}"
+            with Project.create(folder, taxonomy) as proj:
+                for p in paths:
+                    proj.add_video(p)
+            win.close_video()  # else the open video joins the new project
+            assert win.labelling.open_project(folder)
+            if mode == "suggest":
+                win.load_classifier(default_classifier_path(kind))
+            else:
+                win.unload_classifier()
+            ann = Annotator(win, qt)
+            compute_s, stats = 0.0, []
+            for v, path in zip(win.state.project.videos(), paths, strict=True):
+                t0 = time.perf_counter()
+                win.labelling.open_project_video(v.id)
+                wait_for(app, lambda: win.state.skeletons is not None)
+                if mode == "suggest":
+                    wait_for(app, lambda: not win.suggestions.is_computing and win.suggestions.model_hash)
+                    compute_s += time.perf_counter() - t0
+                ann.count("open video")
+                win.view.setFocus()
+                cache = caches[path.name]
+                clips = truths(kind, path.name, cache)
+                tol = int(round(args.tolerance_s * cache.fps))
+                if mode == "scratch":
+                    scratch(ann, win.labelling, clips, hotkeys)
+                else:
+                    stats.append(with_suggestions(ann, win, clips, hotkeys, tol))
+            times = [t for n, t in ann.actions if n != "open video"]
+            per[mode] = {"actions": len(ann.actions), "clips": sum(len(truths(kind, n, c)) for n, c in caches.items()),
+                         "median_action_ms": round(1000 * sorted(times)[len(times) // 2], 1) if times else None,
+                         "max_action_ms": round(1000 * max(times), 1) if times else None,
+                         "by_kind": {k: sum(1 for n, _t in ann.actions if n == k) for k in sorted({n for n, _t in
+                                                                                                 ann.actions})}}
+            if mode == "suggest":
+                per[mode]["suggestion_compute_s"] = round(compute_s, 1)
+                per[mode]["suggestions"] = {k: sum(s[k] for s in stats) for k in ("suggestions", "accepted",
+                                                                                  "rejected", "missed")}
+            total[mode] += len(ann.actions)
+            win.labelling.close_project()
+        per["ratio"] = round(per["suggest"]["actions"] / per["scratch"]["actions"], 3)
+        result["datasets"][kind] = dict(videos=[p.name for p in paths], **per)
+    result["actions"] = total
+    result["ratio"] = round(total["suggest"] / total["scratch"], 3)
+    result["target_ratio"] = round(1 / 3, 3)
+    result["target_met"] = result["ratio"] <= 1 / 3 + 1e-9
+    win.close()
+    from gui.workers import wait_for_all
+
+    wait_for_all(60_000)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
