@@ -6,7 +6,8 @@ Commands:
     render   write the video with the overlay the GUI draws (skeletons, boxes, IDs, labels)
     import   read skeleton CSVs (AI-Hub, URFD, PoseWatch) into a project as labelled clips
     export   write a project's labelled clips as training data (skeleton CSV, tensors, clip videos, frames)
-    train    train a skeleton classifier (lstm, transformer, stgcn) on labelled skeletons
+    train    train a classifier: skeletons (lstm, transformer, stgcn) or RGB clips (r2plus1d, fusion)
+    distill  train a skeleton student against an RGB or fusion teacher (knowledge distillation)
     evaluate frame-level metrics of a classifier checkpoint on labelled skeletons
     predict  label every row of a skeleton CSV, or every track and frame of a video, with a checkpoint
     detect   run the live detector headless on a file, webcam or stream; alerts to a JSONL file
@@ -442,8 +443,10 @@ def _emit_error(events: str, msg: str) -> None:
               help="Training data: AI-Hub/URFD/PoseWatch skeleton CSV, an export's dataset.pt, or a project folder "
                    "(more files may follow as arguments: --data A.csv B.csv).")
 @click.argument("more_data", nargs=-1)
-@click.option("--model", "model", default="lstm", show_default=True, help=f"Model: {', '.join(MODEL_NAMES)}.")
-@click.option("--preset", default="default", show_default=True, help="Training preset: default, quick or seed.")
+@click.option("--model", "model", default="lstm", show_default=True,
+              help=f"Model: {', '.join(MODEL_NAMES)} (lstm, transformer, stgcn: skeletons; r2plus1d, fusion: RGB clips).")
+@click.option("--preset", default="default", show_default=True,
+              help="Training preset: default, quick or seed (video models: default, quick or kinetics).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (model.pt, metrics.json).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Maximum epochs (default: the preset's).")
 @click.option("--window", type=click.IntRange(min=1), default=None, help="Frames per window T (default: the preset's).")
@@ -454,20 +457,41 @@ def _emit_error(events: str, msg: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (same seed and data: same metrics).")
 @click.option("--events", type=click.Choice(["tqdm", "jsonl"]), default="tqdm", show_default=True,
               help="Progress as a bar on stderr, or one JSON event per line on stdout (for the GUI).")
+@click.option("--fps", type=click.FloatRange(min=0.1), default=None,
+              help="Video models: frames per second sampled from the clips (default: the preset's, 8).")
+@click.option("--size", default=None, metavar="HxW", help="Video models: frame size (default: the preset's, 112x112).")
+@click.option("--arch", type=click.Choice(["small", "r2plus1d_18"]), default=None,
+              help="Video models: the small from-scratch R(2+1)D, or torchvision's r2plus1d_18.")
+@click.option("--pretrained", default=None, metavar="kinetics400|none|FILE",
+              help="Video models: backbone weights (kinetics400: torchvision's, downloaded on first use; r2plus1d_18).")
+@click.option("--skeleton-stream", type=click.Choice(["stgcn", "lstm", "transformer", "scene_mlp"]), default=None,
+              help="Fusion models: the skeleton stream (scene_mlp: the scene vector, the fight model's input).")
 def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, out: str, epochs: int | None,
               window: int | None, stride: int | None, batch_size: int | None, lr: float | None,
-              time_limit: float | None, seed: int, events: str) -> None:
-    """Train a skeleton classifier; write OUT/model.pt (the best checkpoint so far, always on disk)
-    and OUT/metrics.json (validation on held-out sequences). SIGTERM stops after the current batch
-    and keeps the best checkpoint."""
+              time_limit: float | None, seed: int, events: str, fps: float | None, size: str | None,
+              arch: str | None, pretrained: str | None, skeleton_stream: str | None) -> None:
+    """Train a classifier; write OUT/model.pt (the best checkpoint so far, always on disk)
+    and OUT/metrics.json (validation on held-out sequences or videos). SIGTERM stops after the current batch
+    and keeps the best checkpoint. Video models (r2plus1d, fusion) train on the clips of a project, an export
+    folder with clips/, or a folder of videos per label; --window is then the frames per window."""
     from pathlib import Path
 
     import torch
 
+    import models
     from core.errors import PoseWatchError
     from core.training import Trainer, jsonl_callbacks, load_data, resolve_config, stop_on_sigterm, tqdm_callbacks
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
+    if model in models.VIDEO_MODELS:
+        return _train_video([data, *more_data], model, preset, out, events, seed, {
+            "epochs": epochs, "frames": window, "train_stride_s": None if stride is None else stride / (fps or 8.0),
+            "batch_size": batch_size, "lr": lr, "time_limit_s": time_limit, "fps": fps,
+            "size": _parse_size(size) if size else None, "pretrained": pretrained,
+            "model_config": {k: v for k, v in (("arch", arch), ("skeleton_model", skeleton_stream)) if v}})
+    if any(v is not None for v in (fps, size, arch, pretrained, skeleton_stream)):
+        raise click.UsageError("--fps, --size, --arch, --pretrained and --skeleton-stream are options of the video "
+                               "models (r2plus1d, fusion)")
     try:
         # a project's posewatch.yaml (e.g. its presets) counts for training on it (the first project named)
         next((d for d in (data, *more_data) if _use_project_settings(d)), None)
@@ -504,13 +528,187 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
             click.echo(f"{why}, after {done['epochs_run']} of {done['epochs']} epochs", err=True)
 
 
-def _echo_data_summary(summary: dict, warnings: list[str]) -> None:
+# --- video (RGB clip) models and distillation (issue 13) ------------------------------------------------
+def _parse_size(text: str) -> list[int]:
+    from core.training import TrainingError
+
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        h, w = (int(parts[0]), int(parts[-1])) if len(parts) in (1, 2) else (0, 0)
+    except ValueError:
+        h = w = 0
+    if min(h, w) < 16:
+        raise TrainingError(f"--size needs HxW of at least 16 pixels each, like 112x112 (got '{text}')")
+    return [h, w]
+
+
+def _video_events(events: str):
+    from core.training import jsonl_callbacks, tqdm_callbacks
+
+    return jsonl_callbacks() if events == "jsonl" else tqdm_callbacks()
+
+
+def _finish_run(events: str, done: dict) -> None:
+    if events == "jsonl":
+        return
+    m = done["metrics"]
+    extra = f", clip balanced accuracy {m['clip_balanced_accuracy']:.3f}" if "clip_balanced_accuracy" in m else ""
+    click.echo(f"{'stopped' if done['stopped'] else 'done'}: validation macro-F1 {m.get('macro_f1', 0):.3f}, "
+               f"accuracy {m.get('accuracy', 0):.3f}{extra} (epoch {m.get('best_epoch')}); wrote {done['path']}",
+               err=True)
+    why = {"early_stopping": "stopped early: no better validation macro-F1 for the preset's patience",
+           "time_limit": "stopped at the time limit", "stopped": "stopped on request"}.get(done["stop_reason"])
+    if why:
+        click.echo(f"{why}, after {done['epochs_run']} of {done['epochs']} epochs", err=True)
+
+
+def _run_guarded(events: str, fn):
+    """Run ``fn()``; PoseWatch errors end as one line (and an ``error`` event with --events jsonl)."""
+    from core.errors import PoseWatchError
+
+    try:
+        return fn()
+    except PoseWatchError as e:
+        _emit_error(events, str(e))
+    except Exception as e:
+        if events == "jsonl":
+            import json
+
+            msg = (str(e).splitlines() or [""])[0][:200]
+            click.echo(json.dumps({"event": "error", "message": f"internal error: {type(e).__name__}: {msg}"}))
+        raise
+
+
+def _train_video(data: list[str], model: str, preset: str, out: str, events: str, seed: int, overrides: dict) -> None:
+    from pathlib import Path
+
+    from core.errors import PoseWatchError
+    from core.extract import run
+    from core.rgb.clips import iter_load_clips
+    from core.rgb.train import VideoTrainer, resolve_video_config
+    from core.training import stop_on_sigterm
+
+    if overrides.get("pretrained") == "none":
+        overrides["pretrained"] = ""
+    if overrides.get("pretrained") and overrides["model_config"].get("arch", "r2plus1d_18") != "r2plus1d_18":
+        raise click.UsageError("--pretrained weights exist for --arch r2plus1d_18 only")
+    if overrides.get("pretrained"):
+        overrides["model_config"].setdefault("arch", "r2plus1d_18")
+
+    def go():
+        cfg = resolve_video_config(model, preset, overrides)
+        if Path(out).exists() and not Path(out).is_dir():
+            raise PoseWatchError(f"--out {out} is a file; give a folder")
+        quiet = (lambda p: None) if events == "jsonl" else None
+        ds = run(iter_load_clips(data, skeletons=model == "fusion"), desc="clips", callback=quiet)
+        trainer = VideoTrainer(ds, model, preset, overrides, out_dir=out, seed=seed, callbacks=_video_events(events))
+        if events != "jsonl":
+            _echo_data_summary(trainer.summary, trainer.warnings, what=("train windows/epoch", "validation windows"))
+        with stop_on_sigterm(trainer):
+            done = trainer.fit()
+        return cfg, done
+
+    _cfg, done = _run_guarded(events, go)
+    _finish_run(events, done)
+
+
+@cli.command("distill")
+@click.option("--teacher", required=True, type=click.Path(dir_okay=False), help="RGB or fusion checkpoint (the teacher).")
+@click.option("--student", type=click.Choice(["stgcn", "lstm", "transformer"]), default="stgcn", show_default=True,
+              help="The skeleton model to train.")
+@click.option("--data", "data", required=True,
+              help="Clips: a project folder, an export folder with clips/, or a folder of videos per label.")
+@click.argument("more_data", nargs=-1)
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (model.pt, metrics.json).")
+@click.option("--alpha", type=click.FloatRange(min=0), default=None, help="Weight of the task loss (default 1).")
+@click.option("--beta", type=click.FloatRange(min=0), default=None, help="Weight of the logit KL divergence (default 1).")
+@click.option("--gamma", type=click.FloatRange(min=0), default=None, help="Weight of the feature MSE (default 1).")
+@click.option("--temperature", type=click.FloatRange(min=0.01), default=None, help="Softening temperature (default 4).")
+@click.option("--window", type=click.IntRange(min=1), default=None, help="Student window T in samples (default 16).")
+@click.option("--fps", type=click.FloatRange(min=0.1), default=None, help="Student samples per second (default 15).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None)
+@click.option("--lr", type=float, default=None)
+@click.option("--time-limit", type=float, default=None, help="Stop after about this many seconds of training.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--events", type=click.Choice(["tqdm", "jsonl"]), default="tqdm", show_default=True)
+def distill_cmd(teacher: str, student: str, data: str, more_data: tuple[str, ...], out: str, alpha: float | None,
+                beta: float | None, gamma: float | None, temperature: float | None, window: int | None,
+                fps: float | None, epochs: int | None, lr: float | None, time_limit: float | None, seed: int,
+                events: str) -> None:
+    """Distil an RGB or fusion TEACHER into a skeleton-only STUDENT for the live path: task cross-entropy +
+    KL divergence on temperature-softened logits (Hinton et al. 2015) + MSE between pooled features through a
+    learned projection (FitNets, Romero et al. 2015). Writes OUT/model.pt, an ordinary skeleton checkpoint."""
+    from pathlib import Path
+
+    import torch
+
+    from core.distill import Distiller, load_teacher
+    from core.errors import PoseWatchError
+    from core.extract import run
+    from core.rgb.clips import iter_load_clips
+    from core.training import stop_on_sigterm
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    overrides = {"alpha": alpha, "beta": beta, "gamma": gamma, "temperature": temperature, "window": window,
+                 "fps": fps, "epochs": epochs, "lr": lr, "time_limit_s": time_limit}
+
+    def go():
+        load_teacher(teacher)  # a wrong kind of checkpoint fails before any data is read
+        if Path(out).exists() and not Path(out).is_dir():
+            raise PoseWatchError(f"--out {out} is a file; give a folder")
+        quiet = (lambda p: None) if events == "jsonl" else None
+        ds = run(iter_load_clips([data, *more_data], skeletons=True), desc="clips", callback=quiet)
+        d = Distiller(teacher, ds, student, overrides, out_dir=out, seed=seed, callbacks=_video_events(events))
+        if events != "jsonl":
+            _echo_data_summary(d.summary, d.warnings, what=("train windows", "validation windows"))
+        with stop_on_sigterm(d):
+            return d.fit()
+
+    _finish_run(events, _run_guarded(events, go))
+def _predict_video(model: str, input_path: str, out: str, crop: str | None, stride_s: float | None, backend: str,
+                   pose_model: str | None, width: int | None, tracker: str, device: str | None) -> None:
+    from pathlib import Path
+
+    from core.extract import run
+    from core.rgb.clips import ClipDataError
+    from core.rgb.infer import VideoClassifier
+    from core.files import write_csv
+    from core.video import parse_source
+
+    clf = VideoClassifier(model)
+    if input_path.lower().endswith((".csv", ".pt")):
+        raise ClipDataError(f"{Path(model).name} is an RGB clip model ({clf.ckpt.model_name}): give it a video, not "
+                            f"skeletons ({Path(input_path).name})")
+    rect = None
+    if crop:
+        try:
+            rect = tuple(float(v) for v in crop.split(","))
+        except ValueError:
+            rect = ()
+        if len(rect) != 4:
+            raise ClipDataError(f"--crop needs four numbers X1,Y1,X2,Y2 in pixels, got '{crop}'")
+    parse_source(input_path)  # a missing file or unknown type: one line
+    cache = None
+    if clf.needs_skeletons:
+        cache = _load_skeletons(input_path, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
+    preds = run(clf.iter_predict_video(input_path, rect, stride_s, cache), desc="windows")
+    df = preds.to_dataframe()
+    write_csv(df, Path(out))
+    counts = df["pred_label_name"].value_counts().to_dict() if len(df) else {}
+    click.echo(f"wrote {out}: {len(df)} window(s) of {clf.window_s:.2f} s; "
+               + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+# --- end video models ------------------------------------------------------------------------------------
+
+
+def _echo_data_summary(summary: dict, warnings: list[str],
+                       what: tuple[str, str] = ("train windows", "validation frames")) -> None:
     """Windows per class and split, and the data warnings, on stderr before a training run."""
     names = list(summary["train"])
     w = max([len(n) for n in names] + [5])
-    click.echo(f"{'class':<{w}}  train windows  validation frames", err=True)
+    a, b = len(what[0]), len(what[1])
+    click.echo(f"{'class':<{w}}  {what[0]}  {what[1]}", err=True)
     for n in names:
-        click.echo(f"{n:<{w}}  {summary['train'][n]:>13}  {summary['val'].get(n, 0):>17}", err=True)
+        click.echo(f"{n:<{w}}  {summary['train'][n]:>{a}}  {summary['val'].get(n, 0):>{b}}", err=True)
     for msg in warnings:
         click.echo(f"warning: {msg}", err=True)
 
@@ -549,11 +747,17 @@ def evaluate_cmd(model: str, data: str, more_data: tuple[str, ...], out: str | N
 @_width_opt
 @_tracker_opt
 @_device_opt
+@click.option("--crop", default=None, metavar="X1,Y1,X2,Y2",
+              help="RGB clip models: classify this rectangle of the frame (pixels) instead of the full frame.")
+@click.option("--stride-s", type=click.FloatRange(min=0.01), default=None,
+              help="RGB clip models: seconds between window starts (default: the checkpoint's).")
 def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model: str | None, width: int | None,
-                tracker: str, device: str | None) -> None:
+                tracker: str, device: str | None, crop: str | None, stride_s: float | None) -> None:
     """Predict labels with a checkpoint. A skeleton CSV is written back row by row with pred_label (the
     ids of the input's label column), pred_label_name and pred_prob; a video gives one row per track
-    and frame (frame, time_s, track_id, pred_label, pred_label_name, pred_prob)."""
+    and frame (frame, time_s, track_id, pred_label, pred_label_name, pred_prob). An RGB clip model (r2plus1d,
+    fusion) labels a video by sliding windows: one row per window (track_id -1 for the whole frame, start_frame,
+    end_frame, start_s, end_s, pred_label, pred_label_name, pred_prob, p_<class>)."""
     from pathlib import Path
 
     from core.classify import load_checkpoint
@@ -562,9 +766,13 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
     from core.training import TrainingError, predict_cache, predict_skeleton_csv
 
     model = str(resolve_classifier(model))
-    load_checkpoint(model)
+    ck = load_checkpoint(model)
     if not Path(out).absolute().parent.is_dir():
         raise TrainingError(f"output folder does not exist: {Path(out).absolute().parent}")
+    if ck.is_video:
+        return _predict_video(model, input_path, out, crop, stride_s, backend, pose_model, width, tracker, device)
+    if crop or stride_s:
+        raise click.UsageError("--crop and --stride-s are options of RGB clip models (r2plus1d, fusion)")
     if input_path.lower().endswith(".csv"):
         r = predict_skeleton_csv(model, input_path, out)
         click.echo(f"wrote {out}: {r['rows']} rows, {r['sequences']} sequence(s); "

@@ -11,6 +11,11 @@ The predict rule (:func:`frame_windows`): the label of a track at its detection 
 window of its last T detections ending at ``i``; the first T-1 detections use the first full window;
 a track with fewer than T detections is padded by repeating its last detection.
 
+Video (RGB clip) models (:data:`models.VIDEO_MODELS`: ``r2plus1d``, ``fusion``) use the same dict with format
+:data:`VIDEO_CHECKPOINT_FORMAT`, layout ``rgb`` and a ``video`` entry (frames per window, frame size, sample rate,
+window stride, crop, and a fusion model's skeleton-stream input); they are run by :class:`core.rgb.infer.
+VideoClassifier` (:func:`open_classifier` picks the right class), never by :class:`TrackClassifier`.
+
 Frame rate: a checkpoint records ``fps``, the rate of the detections it was trained on (AI-Hub skeletons
 are every 10th frame of 30 fps video: 3.0). On video at a higher rate the windows are resampled to it
 (:func:`track_windows`: every ``step = round(video fps / checkpoint fps)``-th frame, so a window spans
@@ -34,8 +39,10 @@ from .layouts import to_common
 from .overlay import UNCERTAIN, TrackLabel
 
 CHECKPOINT_FORMAT = "posewatch-classifier/2"
+#: Format of video (RGB clip) model checkpoints: format 2 plus ``video`` (readers of format 2 alone refuse them).
+VIDEO_CHECKPOINT_FORMAT = "posewatch-video-classifier/1"
 #: Formats :func:`load_checkpoint` reads.
-CHECKPOINT_FORMATS = ("posewatch-classifier/1", CHECKPOINT_FORMAT)
+CHECKPOINT_FORMATS = ("posewatch-classifier/1", CHECKPOINT_FORMAT, VIDEO_CHECKPOINT_FORMAT)
 #: A window is judged only when at least this share of its samples lies within the track's detections ...
 MIN_COVERAGE = 0.5
 #: ... and on average at least this share of the 13 joints is seen in its samples.
@@ -83,6 +90,10 @@ class Checkpoint:
             ``{"threshold", "hold_s", "tpr", "fpr", "name"}`` from validation source groups, least to most
             sensitive), ``default`` (index), ``smooth_windows``, ``min_coverage``, ``scene_labels``; None
             for per-track models.
+        video: a video model's input (:mod:`core.rgb`): ``kind`` (``rgb`` or ``fusion``), ``frames`` (T), ``size``
+            ``[H, W]``, ``fps`` (samples per second), ``stride_s`` (seconds between prediction windows), ``crop``
+            (``frame``, ``rect``, ``track``: what the training clips showed), ``skeleton`` (a fusion model's
+            skeleton-stream input spec, :func:`core.rgb.clips.skeleton_input`); None for skeleton models.
     """
 
     model_name: str
@@ -101,6 +112,12 @@ class Checkpoint:
     created: str = ""
     fps: float | None = None
     alert: dict | None = None
+    video: dict | None = None
+
+    @property
+    def is_video(self) -> bool:
+        """True for a video (RGB clip) model: run it with :class:`core.rgb.infer.VideoClassifier`."""
+        return self.video is not None
 
     @property
     def is_scene(self) -> bool:
@@ -122,7 +139,15 @@ class Checkpoint:
         return feature_spec({"normalisation": self.normalisation, "velocity": False, "score": True})
 
     def to_dict(self) -> dict:
-        """The dict written by :func:`save_checkpoint` (format :data:`CHECKPOINT_FORMAT`)."""
+        """The dict written by :func:`save_checkpoint` (format :data:`CHECKPOINT_FORMAT`, or
+        :data:`VIDEO_CHECKPOINT_FORMAT` for a video model)."""
+        if self.video is not None:
+            return {"format": VIDEO_CHECKPOINT_FORMAT, "model_name": self.model_name, "model_config": self.model_config,
+                    "label_names": list(self.label_names), "window": self.window, "stride": self.stride,
+                    "normalisation": "none", "layout": "rgb", "metrics": self.metrics, "features": self.features,
+                    "in_channels": 3, "data_hash": self.data_hash, "train_config": self.train_config,
+                    "created": self.created, "fps": None if self.fps is None else float(self.fps), "alert": None,
+                    "video": dict(self.video), "state_dict": self.state_dict}
         spec = self.feature_spec
         return {"format": CHECKPOINT_FORMAT, "model_name": self.model_name, "model_config": self.model_config,
                 "label_names": list(self.label_names), "window": self.window, "stride": self.stride,
@@ -171,6 +196,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise ModelError(f"classifier checkpoint {p} is corrupt or not a PyTorch file: {one_line(e, 120)}") from None
     if not isinstance(d, dict) or d.get("format") not in CHECKPOINT_FORMATS:
         raise ModelError(f"{p} is not a PoseWatch classifier checkpoint (expected format {CHECKPOINT_FORMAT})")
+    if d["format"] == VIDEO_CHECKPOINT_FORMAT:
+        return _load_video_checkpoint(p, d)
     if d.get("layout") != "common13":
         raise ModelError(f"{p} was trained on layout '{d.get('layout')}', PoseWatch classifiers use 'common13'")
     if d.get("normalisation") not in NORMALISATIONS:
@@ -211,6 +238,43 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
                       d["normalisation"], d["state_dict"], d["layout"], d.get("metrics", {}), features,
                       d.get("in_channels"), d.get("data_hash", ""), d.get("train_config", {}), d.get("created", ""), fps,
                       alert)
+
+
+def _load_video_checkpoint(p: Path, d: dict) -> Checkpoint:
+    """Validate a video model's checkpoint dict (format :data:`VIDEO_CHECKPOINT_FORMAT`)."""
+    missing = [k for k in ("model_name", "model_config", "label_names", "window", "stride", "state_dict", "video")
+               if k not in d]
+    if missing:
+        raise ModelError(f"{p} lacks {', '.join(missing)}")
+    v = d["video"]
+    try:
+        ok = (isinstance(v, dict) and v.get("kind") in ("rgb", "fusion") and int(v["frames"]) >= 1
+              and len(v["size"]) == 2 and min(int(s) for s in v["size"]) >= 16 and float(v["fps"]) > 0
+              and float(v.get("stride_s", 1.0)) > 0)
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ModelError(f"{p}: bad video model settings (needs kind rgb/fusion, frames, size [H, W] >= 16, fps)")
+    if not d["label_names"]:
+        raise ModelError(f"{p}: no label names")
+    return Checkpoint(d["model_name"], d["model_config"], list(d["label_names"]), int(v["frames"]), int(d["stride"]),
+                      "none", d["state_dict"], "rgb", d.get("metrics", {}), d.get("features"), 3,
+                      d.get("data_hash", ""), d.get("train_config", {}), d.get("created", ""), float(v["fps"]), None,
+                      dict(v))
+
+
+def open_classifier(path: str | os.PathLike):
+    """A classifier for a checkpoint of any kind: :class:`core.rgb.infer.VideoClassifier` for a video model, else
+    :class:`TrackClassifier` (both label a video's frames with ``labels_for_frame``).
+
+    Raises:
+        ModelError: see :func:`load_checkpoint`.
+    """
+    if load_checkpoint(path).is_video:
+        from .rgb.infer import VideoClassifier
+
+        return VideoClassifier(path)
+    return TrackClassifier(path)
 
 
 def frame_windows(kps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -374,6 +438,9 @@ class TrackClassifier:
 
         self.path = Path(path)
         self.ckpt = load_checkpoint(path)
+        if self.ckpt.is_video:
+            raise ModelError(f"{self.path.name} is an RGB clip model ({self.ckpt.model_name}): it labels videos by "
+                             "windows of frames, not skeletons; use it with `predict --input VIDEO` or the player")
         try:
             self.model = build_classifier(self.ckpt.model_name, self.ckpt.model_config, self.ckpt.layout)
             self.model.load_state_dict(self.ckpt.state_dict)
@@ -674,7 +741,8 @@ def iter_load_classifier(path: str | os.PathLike, cancel=None):
     GUI thread (the first load imports PyTorch, which takes seconds).
 
     Yields:
-        one :class:`core.extract.Progress`. Returns: the :class:`TrackClassifier`.
+        one :class:`core.extract.Progress`. Returns: the :class:`TrackClassifier` (a
+        :class:`core.rgb.infer.VideoClassifier` for a video model, :func:`open_classifier`).
 
     Raises:
         ModelError: see :class:`TrackClassifier`.
@@ -682,7 +750,7 @@ def iter_load_classifier(path: str | os.PathLike, cancel=None):
     from .extract import Progress
 
     yield Progress(0, 1, f"loading classifier {Path(path).name}")
-    return TrackClassifier(path)
+    return open_classifier(path)
 
 
 def iter_alert_settings(spec: str | os.PathLike, cancel=None):

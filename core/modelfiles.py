@@ -4,8 +4,8 @@ Resolution order for a model name (e.g. ``yolo11n-pose.pt``): an existing path g
 then each directory of :func:`core.config.model_dirs` (``POSEWATCH_MODEL_DIR`` first, then the
 per-user cache ``<cache>/models``). If the file is in none of them and it is a known model, it is
 downloaded from its official URL into the per-user cache with a progress bar, to a temporary name,
-checked (SHA-256 where the publisher's file is pinned; otherwise size and bundle structure) and only
-then renamed into place. ``POSEWATCH_OFFLINE=1`` forbids downloads.
+checked (SHA-256 where the publisher's file is pinned, or the SHA-256 prefix the publisher puts in the
+file name, as PyTorch Hub files do; otherwise size and bundle structure) and only then renamed into place. ``POSEWATCH_OFFLINE=1`` forbids downloads.
 """
 
 from __future__ import annotations
@@ -34,12 +34,16 @@ class ModelSpec:
         sha256: expected SHA-256 hex digest, or ``None`` where the publisher does not publish one
             (then the download is checked by size and structure).
         zip_members: for ``.task`` bundles (zip files), member names that must be present.
+        sha256_prefix: the leading hex digits of the SHA-256 that the publisher pins (PyTorch Hub files carry
+            them in their name, ``r2plus1d_18-91a641e6.pth``, and ``torch.hub`` checks only those); used where
+            the full digest is not known.
     """
 
     name: str
     url: str
     sha256: str | None = None
     zip_members: tuple[str, ...] = ()
+    sha256_prefix: str | None = None
 
 
 _MP = "https://storage.googleapis.com/mediapipe-models/pose_landmarker"
@@ -64,6 +68,14 @@ KNOWN_MODELS: dict[str, ModelSpec] = {
             f"{_MP}/pose_landmarker_full/float16/1/pose_landmarker_full.task",
             None,
             ("pose_detector.tflite", "pose_landmarks_detector.tflite"),
+        ),
+        # torchvision's R(2+1)D-18 Kinetics-400 weights (R2Plus1D_18_Weights.KINETICS400_V1, BSD-3-Clause code;
+        # the weights were trained on Kinetics-400): URL and SHA-256 prefix as published in torchvision 0.29's
+        # torchvision/models/video/resnet.py.
+        ModelSpec(
+            "r2plus1d_18-91a641e6.pth",
+            "https://download.pytorch.org/models/r2plus1d_18-91a641e6.pth",
+            sha256_prefix="91a641e6",
         ),
     )
 }
@@ -95,6 +107,11 @@ def verify_model_file(path: Path, spec: ModelSpec | None) -> None:
         digest = sha256_file(path)
         if digest != spec.sha256:
             raise ModelError(f"model file {path} is corrupt: SHA-256 {digest[:12]}… does not match the official {spec.sha256[:12]}…")
+    elif spec.sha256_prefix is not None:
+        digest = sha256_file(path)
+        if not digest.startswith(spec.sha256_prefix):
+            raise ModelError(f"model file {path} is corrupt: SHA-256 {digest[:12]}… does not start with the "
+                             f"official {spec.sha256_prefix}")
     if spec.zip_members:
         try:
             with zipfile.ZipFile(path) as z:
