@@ -19,4 +19,7 @@ PRECISIONS: tuple[str, ...] = ("int8", "fp32")
 #: Inference runtimes of the remote worker (:class:`core.remote.server.WorkerConfig`).
 RUNTIMES: tuple[str, ...] = ("auto", "onnx", "torch", "tensorrt")
 #: Classifier architectures (the registry :data:`models.MODELS`; listed here so that choosing one loads no torch).
-MODEL_NAMES: tuple[str, ...] = ("lstm", "transformer", "stgcn")
+MODEL_NAMES: tuple[str, ...] = ("lstm", "transformer", "stgcn", "r2plus1d", "fusion")
+#: The classifiers of RGB clips (:data:`models.VIDEO_MODELS`: they train on a project's video clips, an export's
+#: clips/ or a folder of videos per label).
+VIDEO_MODEL_NAMES: tuple[str, ...] = ("r2plus1d", "fusion")

@@ -66,7 +66,8 @@ class AppState:
         video_info: its :class:`core.video.VideoInfo` (frame count, fps, size), or None.
         frame: the displayed :class:`core.video.Frame` (``index`` 0-based, ``image`` BGR uint8 HxWx3), or None.
         skeletons: the open video's :class:`core.cache.SkeletonCache` for :attr:`backend`, or None (not ready).
-        classifier: the :class:`core.classify.TrackClassifier` labelling tracks, or None ("no model").
+        classifier: the classifier labelling tracks, or None ("no model"): a :class:`core.classify.TrackClassifier`,
+            or a :class:`core.rgb.infer.VideoClassifier` for an RGB clip model (:func:`core.classify.open_classifier`).
         backend: the pose backend (a name in :data:`core.pose.BACKENDS`).
         overlay: the overlay layers drawn (:class:`core.overlay.OverlayOptions`; replaced, never changed in place).
         project: the open :class:`core.project.Project`, or None.
@@ -81,6 +82,8 @@ class AppState:
             :meth:`skeleton_task`).
         execution_reported(str, str, object): ``(task, one-line status, remote: bool | None)`` from an estimator of
             :meth:`estimator_factory` — emitted in background threads.
+        labels_changed(): the classifier's labels of the open video changed without a field changing (a video
+            model's window predictions arrived, :class:`gui.video_labels.VideoLabels`): observers redraw.
     """
 
     video_path: str | None = None
@@ -99,6 +102,7 @@ class AppState:
 
     skeletons_requested: ClassVar[Signal] = Signal()
     execution_reported: ClassVar[Signal] = Signal(str, str, object)
+    labels_changed: ClassVar[Signal] = Signal()
 
     def __post_init__(self):
         self._source = None  # the open core.video.VideoSource (owned: closed with the video)
@@ -198,14 +202,15 @@ class AppState:
         return self.overlay
 
     def load_classifier(self, path: str | os.PathLike) -> Any:
-        """Load a classifier checkpoint and use it (:attr:`classifier`). Returns it.
+        """Load a classifier checkpoint of any kind (:func:`core.classify.open_classifier`) and use it
+        (:attr:`classifier`). Returns it.
 
         Raises:
             ModelError: missing or corrupt checkpoint, or weights that do not fit their model.
         """
-        from .classify import TrackClassifier
+        from .classify import open_classifier
 
-        clf = TrackClassifier(path)
+        clf = open_classifier(path)
         self.classifier = clf
         return clf
 

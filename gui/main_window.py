@@ -65,6 +65,7 @@ from .labelling import Labeller
 from .suggestions import Suggester
 from .timeline import TimelineWidget
 from .train_panel import TrainPanel
+from .video_labels import VideoLabels
 from .video_view import VideoView
 from .workers import GeneratorWorker
 
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self.remote_panel = remote_panel.install(self.state, self.host)  # View > Remote worker (issue 6)
         self.remote_dock = self.host.dock("remote")
         self.live_window = live_view.install(self.state, self.host)  # View > Live detection… (issue 5)
+        self.video_labels = VideoLabels(self.state, self.host)  # an RGB clip model's window labels (issue 13)
         self._observe_state()
         self._update_controls()
         QTimer.singleShot(0, self.restore_classifier)
@@ -378,6 +380,7 @@ class MainWindow(QMainWindow):
         ev.project.connect(lambda *_: self._update_title())
         ev.project_video.connect(self._on_project_video)
         self.state.skeletons_requested.connect(self.compute_skeletons)
+        self.state.labels_changed.connect(self._render)
 
     def _on_video_path(self, path: str | None, _old: str | None) -> None:
         self._stop_worker()

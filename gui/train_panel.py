@@ -83,7 +83,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 MAIN_PY = ROOT / "main.py"
 
-from core.choices import MODEL_NAMES  # noqa: E402
+from core.choices import MODEL_NAMES, VIDEO_MODEL_NAMES  # noqa: E402
 FALLBACK_PRESETS = ("default", "quick", "seed")
 DATA_FILTER = config.file_filter("training_data")
 SETTINGS_PREFIX = "train/"
@@ -512,7 +512,9 @@ class TrainPanel(QWidget):
         self.model_box = QComboBox()
         self.model_box.addItems(list(MODEL_NAMES))
         self.model_box.setToolTip("lstm: the seed's 4-layer LSTM (baseline); transformer: a Transformer encoder "
-                                  "over frames; stgcn: ST-GCN over the 13-joint skeleton graph")
+                                  "over frames; stgcn: ST-GCN over the 13-joint skeleton graph; r2plus1d: an R(2+1)D "
+                                  "network over 1-s windows of the clips' pixels (crops as labelled); fusion: "
+                                  "skeleton + RGB streams (presets default, quick or kinetics)")
         self.preset_box = QComboBox()
         self.preset_box.setEditable(True)
         self.presets = preset_names()

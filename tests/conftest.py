@@ -216,3 +216,37 @@ def aihub_few_sequences(out: Path) -> Path:
             picked += list(range(starts[k], starts[k] + min(s.frame_count, 60 if lab == "normal" else 24)))
     pd.read_csv(src, dtype=str, keep_default_na=False).iloc[picked].to_csv(out, index=False)
     return out
+
+
+# ---- RGB clip models (issue 13): a small label folder of real fight clips and a quick RGB model trained on it
+RGB_CLIPS = {"fight": ("fi001.mp4", "fi010.mp4", "fi050.mp4"), "normal": ("nofi001.mp4", "nofi050.mp4", "nofi100.mp4")}
+
+
+@pytest.fixture(scope="session")
+def rgb_label_folder(tmp_path_factory) -> Path:
+    """``DIR/fight/*.mp4`` and ``DIR/normal/*.mp4``: links to three real Surveillance Camera Fight clips of each
+    class (~2 s, 480x360 or 640x360, six source videos), the layout ``main.py train --model r2plus1d`` reads."""
+    root = tmp_path_factory.mktemp("rgb-clips") / "clips"
+    for label, names in RGB_CLIPS.items():
+        (root / label).mkdir(parents=True)
+        folder = "fight" if label == "fight" else "normal"
+        for n in names:
+            (root / label / n).symlink_to(shared_path("data", "videos", folder, n))
+    return root
+
+
+@pytest.fixture(scope="session")
+def rgb_model(rgb_label_folder, tmp_path_factory, _session_cache) -> tuple[Path, list[dict]]:
+    """``main.py train --model r2plus1d --preset quick --events jsonl`` on :func:`rgb_label_folder` (a real child
+    process, 2 epochs of 4 frames at 32x32): ``(model.pt, the JSON events)``."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("rgb-model") / "run"
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(rgb_label_folder), "--model",
+                        "r2plus1d", "--preset", "quick", "--out", str(out), "--events", "jsonl"],
+                       capture_output=True, text=True, cwd=str(ROOT), timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    return out / "model.pt", events

@@ -198,6 +198,11 @@ class WorkerState:
             raise P.ProtocolError(f"unknown classifier '{name}'; this worker has: {', '.join(self.registry) or 'none'}")
         with self._clf_lock:
             if name not in self._classifiers:
+                from ..classify import load_checkpoint
+
+                if load_checkpoint(self.registry[name]).is_video:
+                    raise P.ProtocolError(f"classifier '{name}' is an RGB clip model; the stream serves per-track "
+                                          "skeleton classifiers (run it with `main.py predict` where the video is)")
                 clf = TrackClassifier(self.registry[name])
                 if clf.is_scene:
                     raise P.ProtocolError(f"classifier '{name}' judges whole scenes; the worker serves per-track "
@@ -251,7 +256,13 @@ class WorkerState:
                 from ..classify import load_checkpoint
 
                 ck = load_checkpoint(path)
-                classifiers[name] = {"labels": ck.label_names, "window": ck.window, "fps": ck.fps}
+                classifiers[name] = {"labels": ck.label_names, "window": ck.window, "fps": ck.fps,
+                                     "kind": "scene" if ck.is_scene else "skeleton"}
+                if ck.is_video:  # an RGB clip model (issue 13): listed with its input; not run on the stream
+                    v = ck.video
+                    classifiers[name].update(kind=v["kind"], model=ck.model_name, frames=int(v["frames"]),
+                                             size=list(v["size"]), window_s=round(int(v["frames"]) / float(v["fps"]), 4),
+                                             stream=False)
         return {"device": "cuda" if self.device.startswith("cuda") else "cpu", "gpu": self.gpu_name,
                 "runtime": self.runtime, "half": self.device.startswith("cuda"),
                 "models": {"pose": dict(self.yolo_settings), "backends": list(P.BACKENDS), "classifiers": classifiers},

@@ -192,19 +192,40 @@ class VideoClassifier:
                     out.append(torch.softmax(self.model(x), -1).numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), np.float32)
 
-    def _clip_windows(self, clip: VideoClip, stride: int, cancel=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Decode ``clip``; ``(start_frames, end_frames, probs)`` of its windows. Raises ClipDataError when too short."""
+    def predict_clip(self, clip: VideoClip, stride: int | None = None, cancel=None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Window predictions of one clip.
+
+        Args:
+            clip: a :class:`core.rgb.clips.VideoClip` (with ``cache`` for a fusion model).
+            stride: samples between window starts (None: the checkpoint's ``stride_s``).
+
+        Returns:
+            ``start_frames (M,)``, ``end_frames (M,)`` int64 (first and last source frame a window spans:
+            ``T / fps`` seconds from its first sample, within the clip) and ``probs (M, K)``.
+
+        Raises:
+            ClipDataError: the clip is shorter than half the window; VideoError: unreadable video.
+        """
+        from .train import stride_samples
+
+        if stride is None:
+            stride = stride_samples(float(self.video.get("stride_s", 0.5)), self.fps)
         size = tuple(int(s) for s in self.video["size"])
-        frames, idx, _vfps = decode_clip(clip, self.fps, size, cancel)
+        frames, idx, vfps = decode_clip(clip, self.fps, size, cancel)
         starts = window_starts(len(frames), self.frames, stride)
         if len(starts) == 0:
             raise ClipDataError(too_short_message(clip.name, len(frames), self.frames, self.fps))
         wins = np.stack([take_window(frames, int(s), self.frames) for s in starts])
-        ends = idx[np.minimum(starts + self.frames - 1, len(idx) - 1)]
+        last = idx[np.minimum(starts + self.frames - 1, len(idx) - 1)]  # the last sample of each window
         sk = None
         if self.video.get("kind") == "fusion":
-            sk = np.stack([skeleton_input(clip, int(e), self.video["skeleton"]) for e in ends])
-        return idx[starts], ends, self.predict_windows(wins, sk)
+            sk = np.stack([skeleton_input(clip, int(e), self.video["skeleton"]) for e in last])
+        # a window spans T / fps seconds: from its first sample to the frame before the sample after its last
+        span = max(1, int(round(self.frames * vfps / self.fps)))
+        end = clip.end if clip.end is not None else int(idx[-1])
+        ends = np.minimum(np.maximum(idx[starts] + span - 1, last), max(int(end), int(last.max())))
+        return idx[starts], ends.astype(np.int64), self.predict_windows(wins, sk)
 
     def iter_predict_video(self, video: str | os.PathLike, crop=None, stride_s: float | None = None, cache=None,
                            cancel=None):
@@ -252,7 +273,7 @@ class VideoClassifier:
                 boxes, _ = crop_boxes(Clip(0, 0, a, b, "", tid, Crop("track")), vid, cache)
                 clip = VideoClip(f"{path.name} track {tid}", path, -1, "", a, b, boxes, tid, "track", cache)
                 try:
-                    s, e, p = self._clip_windows(clip, stride, cancel)
+                    s, e, p = self.predict_clip(clip, stride, cancel)
                 except ClipDataError:
                     continue  # a track seen too briefly for one window: no label (the player says nothing)
                 rows.append((tid, s, e, p))
@@ -263,7 +284,7 @@ class VideoClassifier:
                 boxes = np.tile(np.asarray(box, np.int64), (n, 1))
             yield Progress(0, 1, f"classifying {path.name} by {self.window_s:.2f} s windows")
             clip = VideoClip(path.name, path, -1, "", 0, n - 1, boxes, None, "frame" if crop is None else "rect", cache)
-            s, e, p = self._clip_windows(clip, stride, cancel)
+            s, e, p = self.predict_clip(clip, stride, cancel)
             rows.append((-1, s, e, p))
         k = len(self.label_names)
         if rows:

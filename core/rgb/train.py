@@ -18,8 +18,11 @@ its clip's label; the metrics also hold the clip-level figures (``clip_accuracy`
 the mean window probability of a clip, argmax).
 
 A fusion model's skeleton stream sees, for every window, the skeleton input of :func:`core.rgb.clips.
-skeleton_input` (the person's skeleton window with the feature spec ``skeleton.features``, or the scene vector),
-precomputed once per window.
+skeleton_input` (the person's skeleton window with the feature spec ``skeleton.features``, or the scene vector,
+standardised with the training windows' mean and standard deviation inside the scene MLP), precomputed once per
+window. ``init_rgb`` (a path to an ``r2plus1d`` checkpoint of the same configuration) starts a fusion model's RGB
+stream from that trained RGB model instead of from scratch (two-stream models are commonly initialised from their
+single-stream networks, Feichtenhofer et al. 2016), so a fusion run needs fewer epochs.
 
 Memory: before anything is decoded, the decoded clips' bytes and a training step's activations (measured by a
 forward pass of one window with hooks, times the batch, twice for the gradients) plus the weights and the AdamW
@@ -50,14 +53,14 @@ PRESETS: dict[str, dict] = {
     "default": {"frames": 8, "fps": 8.0, "size": [112, 112], "stride_s": 0.5, "train_stride_s": 0.25,
                 "windows_per_clip": 2, "epochs": 30, "batch_size": 8, "lr": 1e-3, "weight_decay": 1e-4,
                 "patience": 6, "val_fraction": 0.2, "augment": True, "class_weights": True, "jitter": 0.2,
-                "shift": 8, "time_limit_s": 1800.0, "pretrained": None, "model_config": {},
+                "shift": 8, "time_limit_s": 1800.0, "pretrained": None, "init_rgb": None, "model_config": {},
                 "skeleton": {"kind": "track", "window": 16, "fps": 15.0,
                              "features": {"normalisation": "hip_torso", "velocity": True, "score": False}},
                 "memory_check": True},
     "quick": {"frames": 4, "fps": 4.0, "size": [32, 32], "stride_s": 0.5, "train_stride_s": 0.5,
               "windows_per_clip": 1, "epochs": 2, "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4,
               "patience": 10, "val_fraction": 0.2, "augment": True, "class_weights": True, "jitter": 0.2,
-              "shift": 2, "time_limit_s": 120.0, "pretrained": None,
+              "shift": 2, "time_limit_s": 120.0, "pretrained": None, "init_rgb": None,
               "model_config": {"widths": [8, 8, 16, 16]},
               "skeleton": {"kind": "track", "window": 8, "fps": 8.0,
                            "features": {"normalisation": "hip_torso", "velocity": True, "score": False}},
@@ -65,7 +68,7 @@ PRESETS: dict[str, dict] = {
     "kinetics": {"frames": 16, "fps": 15.0, "size": [112, 112], "stride_s": 0.5, "train_stride_s": 0.25,
                  "windows_per_clip": 1, "epochs": 15, "batch_size": 8, "lr": 3e-4, "weight_decay": 1e-4,
                  "patience": 4, "val_fraction": 0.2, "augment": True, "class_weights": True, "jitter": 0.2,
-                 "shift": 8, "time_limit_s": 3600.0, "pretrained": "kinetics400",
+                 "shift": 8, "time_limit_s": 3600.0, "pretrained": "kinetics400", "init_rgb": None,
                  "model_config": {"arch": "r2plus1d_18"},
                  "skeleton": {"kind": "track", "window": 16, "fps": 15.0,
                               "features": {"normalisation": "hip_torso", "velocity": True, "score": False}},
@@ -329,8 +332,11 @@ class VideoTrainer:
             self._pretrained_sd = sd
         if not cfg.get("memory_check", True):
             return
-        t, (h, w) = int(cfg["frames"]), cfg["size"]
-        x = torch.zeros(1, 3, t, int(h), int(w))
+        t, (h, w) = int(cfg["frames"]), (int(v) for v in cfg["size"])
+        # probe a window of at most 4 x 64 x 64 and scale linearly with T x H x W (activations of a
+        # convolutional network grow with the input's volume): cheap even for configurations that would not fit
+        pt, ph, pw = min(t, 4), min(h, 64), min(w, 64)
+        x = torch.zeros(1, 3, pt, ph, pw)
         if self.fusion:
             sk = cfg["skeleton"]
             shape = (1, skeleton_channels(sk)) if sk["kind"] == "scene" else (1, skeleton_channels(sk),
@@ -338,6 +344,7 @@ class VideoTrainer:
             act = activation_bytes(model, (x, torch.zeros(shape)))
         else:
             act = activation_bytes(model, x)
+        act = int(act * (t * h * w) / (pt * ph * pw))
         params = sum(p.numel() * 4 for p in model.parameters())
         clips_bytes = 0
         for i in self.train_idx + self.val_idx:
@@ -349,6 +356,28 @@ class VideoTrainer:
         check_memory(need, f"training {cfg['model']} ({cfg['model_config'].get('arch', 'small')}) on batches of "
                      f"{cfg['batch_size']} clips of {t}x{h}x{w}", "use a smaller --batch-size, fewer --frames, a "
                      "smaller --size, or the small configuration")
+
+    @staticmethod
+    def init_rgb_stream(model, path) -> None:
+        """Load an ``r2plus1d`` checkpoint's weights (all but its head) into a fusion model's RGB stream.
+
+        Raises:
+            ModelError: not an r2plus1d checkpoint, or one of another configuration.
+        """
+        from ..classify import load_checkpoint
+        from ..errors import ModelError
+
+        ck = load_checkpoint(path)
+        if ck.model_name != "r2plus1d":
+            raise ModelError(f"init_rgb: {Path(path).name} is a {ck.model_name} model, not r2plus1d")
+        sd = {k: v for k, v in ck.state_dict.items() if not k.startswith("head.")}
+        try:
+            missing, unexpected = model.rgb.load_state_dict(sd, strict=False)
+            if missing or unexpected:
+                raise RuntimeError(f"{len(missing)} missing and {len(unexpected)} unexpected weights")
+        except RuntimeError as e:
+            raise ModelError(f"init_rgb: {Path(path).name} does not fit the fusion's RGB stream: "
+                             f"{(str(e).splitlines() or [''])[0][:160]}") from None
 
     # -- callbacks (as core.training.Trainer)
     def add_callback(self, event: str, fn: Callable) -> None:
@@ -468,6 +497,11 @@ class VideoTrainer:
         model, self.model_config = build_video_model(cfg, k)
         if cfg.get("pretrained"):
             (model.rgb if self.fusion else model).load_backbone(self._pretrained_sd)
+        if self.fusion and cfg.get("init_rgb"):
+            self.init_rgb_stream(model, cfg["init_rgb"])
+        if self.fusion and cfg["skeleton"].get("kind") == "scene":
+            v = np.stack([self.skel[(i, int(s))] for i in self.train_idx for s in self.train_starts[i]])
+            model.skeleton.mlp.set_standardisation(torch.from_numpy(v.mean(0)), torch.from_numpy(v.std(0)))
         ytr = np.array([self.data.clips[i].label for i in self.train_idx])
         if cfg["class_weights"]:
             cnt = np.bincount(ytr, minlength=k).astype(np.float64)
