@@ -48,10 +48,9 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from benchenv import ROOT, SHARED  # noqa: E402,F401  (sys.path, shared data, offline)
+from benchenv import SHARED  # noqa: E402  (sys.path, shared data, offline)
 
 os.environ.setdefault("YOLO_VERBOSE", "False")
 os.environ.setdefault("POSEWATCH_OFFLINE", "1")
@@ -276,7 +275,7 @@ def fall_part(args, tmp: Path) -> dict:
     import numpy as np
     from sklearn.metrics import balanced_accuracy_score
 
-    from make_fall_project import FALLS, iter_build_fall_project
+    from make_fall_project import iter_build_fall_project
 
     from core.classify import TrackClassifier
     from core.distill import Distiller

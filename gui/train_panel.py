@@ -704,6 +704,13 @@ class TrainPanel(QWidget):
 
     def _browse_data(self) -> None:
         start = str(Path(self._data[0]).parent) if self._data and not self._data_is_project else ""
+        if self.model_box.currentText() in VIDEO_MODEL_NAMES:  # RGB models read folders of clips
+            folder = QFileDialog.getExistingDirectory(self, "Training clips: a project, an export with clips/, or a "
+                                                      "folder of videos per label", start)
+            if folder:
+                self.set_data([folder])
+                self._save_settings()
+            return
         paths, _ = QFileDialog.getOpenFileNames(self, "Training data: export dataset.pt or skeleton CSV files",
                                                 start, DATA_FILTER)
         if paths:

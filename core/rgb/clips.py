@@ -39,7 +39,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PoseWatchError
 from ..extract import Cancelled, Progress
 from ..training import TrainingError
 
@@ -443,8 +442,3 @@ def skeleton_input(clip: VideoClip, end_frame: int, spec: dict, track_id: int | 
     return track_window(cache, tid, int(end_frame), int(spec["window"]), step)
 
 
-def check_video_error(e: Exception) -> str:
-    """One line for an error raised while reading a clip (PoseWatch errors keep their message)."""
-    if isinstance(e, PoseWatchError):
-        return str(e)
-    return f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"

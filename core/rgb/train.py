@@ -43,7 +43,7 @@ import numpy as np
 
 from ..features import feature_channels, feature_spec, make_features
 from ..training import (EVENTS, TrainingError, classification_metrics, data_warnings, split_groups)
-from .clips import ClipData, ClipDataError, decode_clip, skeleton_input, take_window, to_model_input, window_starts
+from .clips import ClipData, decode_clip, skeleton_input, take_window, to_model_input, window_starts
 
 #: Presets of video models. ``default``: the small from-scratch R(2+1)D on 1-s windows of 8 frames at 112 x 112
 #: (about 0.3 s per window and training step on a loaded 2-core CPU); ``quick``: for tests (2 epochs, 4 frames at

@@ -47,10 +47,24 @@ def token_file(tmp_path_factory, _session_cache, models_dir) -> Path:
 
 
 @pytest.fixture(scope="module")
-def worker(token_file) -> str:
-    """URL of a worker process shared by the tests of this module."""
+def rgb_checkpoint(tmp_path_factory) -> Path:
+    """A real (untrained) small r2plus1d checkpoint: the worker lists RGB clip models in /v1/info (issue 13)."""
+    import models
+    from core.classify import Checkpoint, save_checkpoint
+
+    cfg = {"num_classes": 2, "in_channels": 3, **models.DEFAULT_CONFIGS["r2plus1d"]}
+    m = models.build_model("r2plus1d", cfg)
+    ck = Checkpoint("r2plus1d", cfg, ["normal", "fight"], 8, 4, "none", m.state_dict(), "rgb", in_channels=3,
+                    fps=8.0, video={"kind": "rgb", "frames": 8, "size": [112, 112], "fps": 8.0, "stride_s": 0.5,
+                                    "crop": "frame", "skeleton": None})
+    return save_checkpoint(ck, tmp_path_factory.mktemp("rgb-ckpt") / "rgb.pt")
+
+
+@pytest.fixture(scope="module")
+def worker(token_file, rgb_checkpoint) -> str:
+    """URL of a worker process shared by the tests of this module (with an RGB clip model registered as ``rgb``)."""
     port = free_port()
-    w = start_worker(token_file, port)
+    w = start_worker(token_file, port, "--classifier", f"rgb={rgb_checkpoint}")
     yield f"ws://127.0.0.1:{port}"
     w.stop()
 
@@ -95,6 +109,10 @@ def test_health_and_info(worker):
     assert info["models"]["pose"]["model"] == "yolo11n-pose.pt"
     assert set(info["models"]["classifiers"]) >= {"fall", "abnormal"}
     assert info["models"]["classifiers"]["fall"]["labels"] == ["upright", "falling", "lying"]
+    assert info["models"]["classifiers"]["fall"]["kind"] == "skeleton"
+    rgb = info["models"]["classifiers"]["rgb"]  # listed with its input; the stream serves skeleton classifiers
+    assert rgb == {"labels": ["normal", "fight"], "window": 8, "fps": 8.0, "kind": "rgb", "model": "r2plus1d",
+                   "frames": 8, "size": [112, 112], "window_s": 1.0, "stream": False}
     assert {"torch", "ultralytics", "fastapi", "uvicorn", "posewatch"} <= set(info["versions"])
     assert {"clients", "queued", "dropped", "frames"} <= set(info["load"])
 
@@ -326,7 +344,8 @@ def test_bad_messages_get_errors_while_others_are_served(worker, street_frames, 
     assert e.value.rcvd is None or e.value.rcvd.code == 1009
     serve_good()
     # a classifier is chosen by registry name only; paths are refused before anything is loaded
-    for name, why in (("/etc/passwd", "registry"), ("os.system", "registry"), ("nope", "unknown classifier 'nope'")):
+    for name, why in (("/etc/passwd", "registry"), ("os.system", "registry"), ("nope", "unknown classifier 'nope'"),
+                      ("rgb", "'rgb' is an RGB clip model")):
         with pytest.raises(RemoteError, match=why):
             RemotePoseEstimator(worker, TOKEN, classifier=name)
     serve_good()

@@ -329,9 +329,7 @@ def test_sliding_windows_label_every_frame(fall04_teacher, fall04, fall04_skelet
 
 
 def test_too_short_clips(tmp_path, fall04_data):
-    from core.extract import run
-    from core.rgb.clips import ClipData, ClipDataError, VideoClip, folder_clips
-    from core.rgb.infer import VideoClassifier
+    from core.rgb.clips import ClipData, VideoClip, folder_clips
     from core.rgb.train import VideoTrainer
     from core.training import TrainingError
 
