@@ -8,7 +8,7 @@ import torch
 
 from core.classify import with_graph
 from core.layouts import COMMON13, common_adjacency, skeleton_graph
-from models import DEFAULT_CONFIGS, MODELS, SKELETON_MODELS, build_model, takes_graph
+from models import DEFAULT_CONFIGS, MODELS, SKELETON_MODELS, VIDEO_MODELS, build_model, takes_graph
 from models.stgcn import STGCN, partitioned_adjacency
 
 GRAPH = skeleton_graph("common13")
@@ -32,8 +32,9 @@ def _model(name: str, num_classes: int = 3, in_channels: int = 3, **over) -> tor
 
 
 def test_registry_names_and_defaults():
-    assert set(MODELS) == {"lstm", "transformer", "stgcn", "scene_mlp"}
+    assert set(MODELS) == {"lstm", "transformer", "stgcn", "scene_mlp", "r2plus1d", "fusion"}
     assert set(SKELETON_MODELS) == {"lstm", "transformer", "stgcn"}
+    assert set(VIDEO_MODELS) == {"r2plus1d", "fusion"}  # RGB clips (N, 3, T, H, W): tests/core/test_rgb.py
     assert set(DEFAULT_CONFIGS) == set(MODELS)
     with pytest.raises(KeyError, match="known: "):
         build_model("nope", {"num_classes": 2})
