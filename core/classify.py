@@ -14,7 +14,8 @@ a track with fewer than T detections is padded by repeating its last detection.
 Video (RGB clip) models (:data:`models.VIDEO_MODELS`: ``r2plus1d``, ``fusion``) use the same dict with format
 :data:`VIDEO_CHECKPOINT_FORMAT`, layout ``rgb`` and a ``video`` entry (frames per window, frame size, sample rate,
 window stride, crop, and a fusion model's skeleton-stream input); they are run by :class:`core.rgb.infer.
-VideoClassifier` (:func:`open_classifier` picks the right class), never by :class:`TrackClassifier`.
+VideoClassifier` (:func:`core.classifiers.open_classifier` picks the right class), never by
+:class:`TrackClassifier`.
 
 Frame rate: a checkpoint records ``fps``, the rate of the detections it was trained on (AI-Hub skeletons
 are every 10th frame of 30 fps video: 3.0). On video at a higher rate the windows are resampled to it
@@ -263,20 +264,6 @@ def _load_video_checkpoint(p: Path, d: dict) -> Checkpoint:
                       dict(v))
 
 
-def open_classifier(path: str | os.PathLike):
-    """A classifier for a checkpoint of any kind: :class:`core.rgb.infer.VideoClassifier` for a video model, else
-    :class:`TrackClassifier` (both label a video's frames with ``labels_for_frame``).
-
-    Raises:
-        ModelError: see :func:`load_checkpoint`.
-    """
-    if load_checkpoint(path).is_video:
-        from .rgb.infer import VideoClassifier
-
-        return VideoClassifier(path)
-    return TrackClassifier(path)
-
-
 def frame_windows(kps: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """The windows of the predict rule for one track.
 
@@ -402,7 +389,8 @@ def build_classifier(name: str, config: dict, layout: str = "common13"):
 
 def with_graph(name: str, config: dict, layout: str = "common13") -> dict:
     """``config`` plus the skeleton graph of ``layout`` (``edges``, ``centre``, :func:`core.layouts.skeleton_graph`)
-    when model ``name`` takes one and ``config`` has no ``edges``; otherwise ``config`` unchanged (a copy).
+    when model ``name`` takes one and ``config`` has no ``edges`` (for ``fusion``: in its ``skeleton`` config when
+    its skeleton stream takes one); otherwise ``config`` unchanged (a copy).
 
     Raises:
         KeyError: unknown model.
@@ -410,6 +398,10 @@ def with_graph(name: str, config: dict, layout: str = "common13") -> dict:
     import models
 
     config = dict(config)
+    if name == "fusion":  # the graph belongs to its skeleton stream's config (models.fusion)
+        stream = config.get("skeleton_model", models.DEFAULT_CONFIGS["fusion"]["skeleton_model"])
+        config["skeleton"] = with_graph(stream, dict(config.get("skeleton") or {}), layout)
+        return config
     if models.takes_graph(name) and not config.get("edges"):
         from .layouts import skeleton_graph
 
@@ -741,8 +733,7 @@ def iter_load_classifier(path: str | os.PathLike, cancel=None):
     GUI thread (the first load imports PyTorch, which takes seconds).
 
     Yields:
-        one :class:`core.extract.Progress`. Returns: the :class:`TrackClassifier` (a
-        :class:`core.rgb.infer.VideoClassifier` for a video model, :func:`open_classifier`).
+        one :class:`core.extract.Progress`. Returns: the :class:`TrackClassifier`.
 
     Raises:
         ModelError: see :class:`TrackClassifier`.
@@ -750,7 +741,7 @@ def iter_load_classifier(path: str | os.PathLike, cancel=None):
     from .extract import Progress
 
     yield Progress(0, 1, f"loading classifier {Path(path).name}")
-    return open_classifier(path)
+    return TrackClassifier(path)
 
 
 def iter_alert_settings(spec: str | os.PathLike, cancel=None):

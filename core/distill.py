@@ -276,12 +276,12 @@ class Distiller:
 
     # -- pieces
     def _build(self):
-        import models
+        from .classify import build_classifier, with_graph
 
-        self.model_config = {"num_classes": len(self.data.label_names), "in_channels":
-                             feature_channels(self.cfg["features"]), "num_joints": len(COMMON_JOINTS),
-                             **self.cfg["model_config"]}
-        return models.build_model(self.cfg["student"], self.model_config)
+        self.model_config = with_graph(self.cfg["student"], {
+            "num_classes": len(self.data.label_names), "in_channels": feature_channels(self.cfg["features"]),
+            "num_joints": len(COMMON_JOINTS), **self.cfg["model_config"]})  # the graph is stored in the checkpoint
+        return build_classifier(self.cfg["student"], self.model_config)
 
     def student_probs(self, model, x: np.ndarray, batch: int = 512) -> np.ndarray:
         """Softmax probabilities of the student on raw skeleton windows ``(N, T, 13, 3)``."""

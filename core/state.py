@@ -67,7 +67,8 @@ class AppState:
         frame: the displayed :class:`core.video.Frame` (``index`` 0-based, ``image`` BGR uint8 HxWx3), or None.
         skeletons: the open video's :class:`core.cache.SkeletonCache` for :attr:`backend`, or None (not ready).
         classifier: the classifier labelling tracks, or None ("no model"): a :class:`core.classify.TrackClassifier`,
-            or a :class:`core.rgb.infer.VideoClassifier` for an RGB clip model (:func:`core.classify.open_classifier`).
+            or a :class:`core.rgb.infer.VideoClassifier` for an RGB clip model
+            (:func:`core.classifiers.open_classifier`).
         backend: the pose backend (a name in :data:`core.pose.BACKENDS`).
         overlay: the overlay layers drawn (:class:`core.overlay.OverlayOptions`; replaced, never changed in place).
         project: the open :class:`core.project.Project`, or None.
@@ -202,13 +203,13 @@ class AppState:
         return self.overlay
 
     def load_classifier(self, path: str | os.PathLike) -> Any:
-        """Load a classifier checkpoint of any kind (:func:`core.classify.open_classifier`) and use it
+        """Load a classifier checkpoint of any kind (:func:`core.classifiers.open_classifier`) and use it
         (:attr:`classifier`). Returns it.
 
         Raises:
             ModelError: missing or corrupt checkpoint, or weights that do not fit their model.
         """
-        from .classify import open_classifier
+        from .classifiers import open_classifier
 
         clf = open_classifier(path)
         self.classifier = clf

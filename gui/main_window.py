@@ -50,7 +50,8 @@ from PySide6.QtWidgets import (
 
 from core import config
 from core.cache import SkeletonCache
-from core.classify import TrackClassifier, iter_load_classifier
+from core.classifiers import iter_open_classifier
+from core.classify import TrackClassifier
 from core.defaults import DEFAULT_CLASSIFIERS, resolve_classifier, shipped_kind
 from core.errors import PoseWatchError, describe_error
 from core.overlay import OverlayOptions, TrackLabel, draw_overlay
@@ -977,7 +978,7 @@ class MainWindow(QMainWindow):
             self.host.show_message(f"no classifier: {e}", 10000)
             return None
         gen = self._classifier_gen
-        worker = GeneratorWorker(iter_load_classifier, path, cancel_kw=None)
+        worker = GeneratorWorker(iter_open_classifier, path, cancel_kw=None)
         worker.finished.connect(lambda clf: self._restored(clf) if gen == self._classifier_gen else None)
         worker.failed.connect(lambda msg: self.report_error(f"cannot load classifier {path.name}: {msg}")
                               if gen == self._classifier_gen else None)

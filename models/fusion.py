@@ -20,10 +20,17 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .lstm import SeedLSTM
 from .r2plus1d import R2Plus1D
+from .scene_mlp import SceneMLP
+from .stgcn import STGCN
+from .transformer import FrameTransformer
 
-#: Skeleton models a fusion can use as its skeleton stream.
-SKELETON_STREAMS = ("stgcn", "lstm", "transformer", "scene_mlp")
+#: Skeleton models a fusion can use as its skeleton stream, by their registry names (:data:`models.MODELS`; the
+#: classes are imported here rather than through the registry, which imports this module).
+STREAM_CLASSES: dict[str, type[nn.Module]] = {"stgcn": STGCN, "lstm": SeedLSTM, "transformer": FrameTransformer,
+                                              "scene_mlp": SceneMLP}
+SKELETON_STREAMS = tuple(STREAM_CLASSES)
 
 
 class _SceneEmbed(nn.Module):
@@ -44,7 +51,8 @@ def skeleton_embedder(name: str, config: dict) -> tuple[nn.Module, int]:
 
     Args:
         name: one of :data:`SKELETON_STREAMS`.
-        config: its keyword arguments (``num_classes`` is set here to a placeholder and not used).
+        config: its keyword arguments (``num_classes`` is set here to a placeholder and not used; ``stgcn`` needs the
+            skeleton graph, ``edges`` and ``centre``, which :func:`core.classify.with_graph` fills in).
 
     Returns:
         ``(module, D)``: the module maps the model's usual input to ``(N, D)`` features.
@@ -52,11 +60,9 @@ def skeleton_embedder(name: str, config: dict) -> tuple[nn.Module, int]:
     Raises:
         ValueError: a model that is not a skeleton stream.
     """
-    from . import build_model
-
-    if name not in SKELETON_STREAMS:
+    if name not in STREAM_CLASSES:
         raise ValueError(f"{name!r} cannot be a fusion's skeleton stream; choose one of {', '.join(SKELETON_STREAMS)}")
-    model = build_model(name, {**config, "num_classes": 2})
+    model = STREAM_CLASSES[name](**{**config, "num_classes": 2})
     if name == "scene_mlp":
         dim = model.members[0][-1].in_features
         return _SceneEmbed(model), dim
@@ -73,7 +79,8 @@ class FusionClassifier(nn.Module):
         in_channels, num_joints: ignored (registry signature; the streams have their own configs).
         rgb: keyword arguments of :class:`models.r2plus1d.R2Plus1D` (``num_classes`` not needed).
         skeleton_model: the skeleton stream, one of :data:`SKELETON_STREAMS`.
-        skeleton: its keyword arguments (``in_channels``, ``num_joints`` and its own options).
+        skeleton: its keyword arguments (``in_channels``, ``num_joints`` and its own options; for ``stgcn`` the
+            skeleton graph ``edges`` and ``centre``, filled in by :func:`core.classify.build_classifier`).
         hidden: width of the fusion head's hidden layer.
         dropout: dropout in the fusion head.
         modality_dropout: share of training samples that lose one stream's embedding (0 = off).

@@ -143,9 +143,12 @@ def build_video_model(cfg: dict, num_classes: int, skeleton_spec: dict | None = 
     """The model of a video training config (see :func:`resolve_video_config`), and its full model config.
 
     Returns:
-        ``(model, model_config)`` (the config as stored in the checkpoint, ``num_classes`` included).
+        ``(model, model_config)`` (the config as stored in the checkpoint, ``num_classes`` and a fusion skeleton
+        stream's graph included).
     """
     import models
+
+    from ..classify import with_graph
 
     mc = {"num_classes": num_classes, "in_channels": 3, **cfg["model_config"]}
     if cfg["model"] == "fusion":
@@ -160,6 +163,7 @@ def build_video_model(cfg: dict, num_classes: int, skeleton_spec: dict | None = 
         if stream == "stgcn" and spec.get("kind") == "track" and int(spec["window"]) < 9:
             sk.setdefault("temporal_kernel", 3)
         mc["skeleton"] = sk
+    mc = with_graph(cfg["model"], mc)  # a fusion's ST-GCN stream gets the common 13-joint graph (stored with it)
     return models.build_model(cfg["model"], mc), mc
 
 

@@ -54,13 +54,14 @@ def test_r2plus1d_18_takes_torchvision_weights():
 
 @pytest.mark.parametrize("stream,shape", [("stgcn", (2, 4, 8, 13)), ("scene_mlp", (2, 16))])
 def test_fusion_trains_both_streams(stream, shape):
-    import models
-
     sk = {"in_channels": shape[1], "num_joints": 13 if stream != "scene_mlp" else 1}
     if stream == "stgcn":
         sk["temporal_kernel"] = 3
-    m = models.build_model("fusion", {"num_classes": 2, "rgb": {"widths": [8, 8, 16, 16]}, "skeleton_model": stream,
-                                      "skeleton": sk})
+    from core.classify import build_classifier
+
+    # build_classifier gives an ST-GCN stream the common 13-joint graph (models/ itself knows no skeleton)
+    m = build_classifier("fusion", {"num_classes": 2, "rgb": {"widths": [8, 8, 16, 16]}, "skeleton_model": stream,
+                                    "skeleton": sk})
     x, s = torch.rand(2, 3, 4, 32, 32), torch.rand(*shape)
     logits = m(x, s)
     assert logits.shape == (2, 2) and m.embed(x, s).shape == (2, 64)
@@ -356,7 +357,8 @@ def test_memory_check_before_anything_is_decoded(fall04_data):
 
 
 def test_wrong_kinds_of_checkpoint(fall04_teacher):
-    from core.classify import TrackClassifier, open_classifier
+    from core.classifiers import open_classifier
+    from core.classify import TrackClassifier
     from core.defaults import default_classifier_path
     from core.rgb.infer import VideoClassifier
 
