@@ -23,3 +23,9 @@ MODEL_NAMES: tuple[str, ...] = ("lstm", "transformer", "stgcn", "r2plus1d", "fus
 #: The classifiers of RGB clips (:data:`models.VIDEO_MODELS`: they train on a project's video clips, an export's
 #: clips/ or a folder of videos per label).
 VIDEO_MODEL_NAMES: tuple[str, ...] = ("r2plus1d", "fusion")
+#: Architectures of the R(2+1)D clip model (:data:`models.r2plus1d.ARCHS`): the small from-scratch one, torchvision's.
+RGB_ARCHS: tuple[str, ...] = ("small", "r2plus1d_18")
+#: Skeleton streams of a fusion model (:data:`models.fusion.SKELETON_STREAMS`; scene_mlp: the scene vector).
+SKELETON_STREAMS: tuple[str, ...] = ("stgcn", "lstm", "transformer", "scene_mlp")
+#: Skeleton students of distillation (:data:`core.distill.STUDENTS`: the per-track models the live path runs).
+DISTILL_STUDENTS: tuple[str, ...] = ("stgcn", "lstm", "transformer")

@@ -83,7 +83,8 @@ DATACLASS_SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 #: Mappings whose keys are free (any name), by dotted path; everything else takes only the keys of default.yaml.
 OPEN_MAPPINGS = ("labels.colours", "training.presets", "worker.classifiers", "training.base.model_config",
-                 "training.base.features")
+                 "training.base.features", "video_training.presets", "video_training.base.model_config",
+                 "video_training.base.skeleton", "distill.features", "distill.model_config")
 
 _TRAINING_OPTIONS = {
     "window": "PositiveInt", "stride": "PositiveInt", "epochs": "PositiveInt", "batch_size": "PositiveInt",
@@ -91,6 +92,20 @@ _TRAINING_OPTIONS = {
     "val_fraction": "Fraction", "chunk_frames": "NonNegativeInt", "augment": "bool", "class_weights": "bool",
     "features": "dict[str, Any]", "time_limit_s": "PositiveFloat | None", "max_train_windows": "PositiveInt | None",
     "model_config": "dict[str, Any]",
+}
+#: Options of a video (RGB clip) training preset (``video_training``, :mod:`core.rgb.train`).
+_VIDEO_TRAINING_OPTIONS = {
+    "frames": "PositiveInt", "fps": "PositiveFloat", "size": "list[PositiveInt]", "stride_s": "PositiveFloat",
+    "train_stride_s": "PositiveFloat", "windows_per_clip": "PositiveInt", "epochs": "PositiveInt",
+    "batch_size": "PositiveInt", "lr": "PositiveFloat", "weight_decay": "NonNegativeFloat", "patience": "PositiveInt",
+    "val_fraction": "Fraction", "augment": "bool", "class_weights": "bool", "jitter": "NonNegativeFloat",
+    "shift": "NonNegativeInt", "time_limit_s": "PositiveFloat | None", "pretrained": "str | None",
+    "init_rgb": "str | None", "model_config": "dict[str, Any]", "skeleton": "dict[str, Any]", "memory_check": "bool",
+}
+#: Sections of presets (``base`` plus ``presets``): their options, and the options merged key by key.
+PRESET_SECTIONS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    "training": (_TRAINING_OPTIONS, ("features", "model_config")),
+    "video_training": (_VIDEO_TRAINING_OPTIONS, ("model_config", "skeleton")),
 }
 #: Types of the plain sections (pydantic-style annotations as text, resolved in :func:`_types`), by dotted key.
 _PLAIN_TYPES = {
@@ -107,6 +122,14 @@ _PLAIN_TYPES = {
     "suggest.*": {"smooth_frames": "PositiveInt", "min_frames": "PositiveInt", "max_gap_frames": "NonNegativeInt",
                   "nudge_frames": "PositiveInt", "stretch_frames": "PositiveInt",
                   "uncertainty": "Literal['entropy', 'margin']"},
+    "video_training.base.*": _VIDEO_TRAINING_OPTIONS, "video_training.presets": "dict[str, dict[str, Any]]",
+    "distill.*": {"alpha": "NonNegativeFloat", "beta": "NonNegativeFloat", "gamma": "NonNegativeFloat",
+                  "temperature": "PositiveFloat", "window": "PositiveInt", "fps": "PositiveFloat",
+                  "features": "dict[str, Any]", "train_stride_s": "PositiveFloat", "stride_s": "PositiveFloat",
+                  "epochs": "PositiveInt", "batch_size": "PositiveInt", "lr": "PositiveFloat",
+                  "weight_decay": "NonNegativeFloat", "patience": "PositiveInt", "val_fraction": "Fraction",
+                  "augment": "bool", "class_weights": "bool", "time_limit_s": "PositiveFloat | None",
+                  "model_config": "dict[str, Any]"},
 }
 
 
@@ -189,12 +212,13 @@ def _annotation(key: str) -> Any:
         if rest and rest not in types:
             raise ConfigError(f"unknown setting {key}; known: {', '.join(f'{section}.{k}' for k in types)}")
         return types[rest] if rest else None
-    if key.startswith("training.presets.") and key.count(".") >= 3:
-        opt = key.split(".", 3)[3]
-        if opt not in _TRAINING_OPTIONS:
-            raise ConfigError(f"unknown setting {key}; known: {', '.join(_TRAINING_OPTIONS)}")
-        return _TRAINING_OPTIONS[opt]
-    if key.startswith("training.presets"):
+    if section in PRESET_SECTIONS and rest.startswith("presets"):
+        options = PRESET_SECTIONS[section][0]
+        if key.count(".") >= 3:
+            opt = key.split(".", 3)[3]
+            if opt not in options:
+                raise ConfigError(f"unknown setting {key}; known: {', '.join(options)}")
+            return options[opt]
         return None
     if key in _PLAIN_TYPES:
         return _PLAIN_TYPES[key]
@@ -248,7 +272,8 @@ def defaults() -> dict:
 
 
 def _is_open(key: str) -> bool:
-    return key in OPEN_MAPPINGS or (key.startswith("training.presets.") and key.count(".") >= 2)
+    return key in OPEN_MAPPINGS or any(key.startswith(f"{s}.presets.") and key.count(".") >= 2
+                                       for s in PRESET_SECTIONS)
 
 
 def _merge(base: dict, over: dict, source: str, prefix: str = "") -> dict:
@@ -479,16 +504,22 @@ def section_defaults(name: str, required: tuple[str, ...] = ()):
 
 
 # ============================================================================ typed views
-def presets() -> dict[str, dict]:
-    """The training presets in force: each is ``training.base`` with the preset's entries replacing base's
-    (``features`` and ``model_config`` merged key by key). JSON-able dicts."""
-    t = _tree()["training"]
+def presets(section: str = "training") -> dict[str, dict]:
+    """The training presets in force: each is ``<section>.base`` with the preset's entries replacing base's
+    (``features`` and ``model_config``; for ``video_training`` ``model_config`` and ``skeleton``: merged key by
+    key). JSON-able dicts.
+
+    Args:
+        section: ``training`` (skeleton classifiers) or ``video_training`` (RGB clip models, :mod:`core.rgb.train`).
+    """
+    merged = PRESET_SECTIONS[section][1]
+    t = _tree()[section]
     base = t["base"]
     out = {}
     for name, over in t["presets"].items():
         p = copy.deepcopy(base)
         for k, v in (over or {}).items():
-            p[k] = {**p[k], **v} if k in ("features", "model_config") and isinstance(v, dict) else copy.deepcopy(v)
+            p[k] = {**p[k], **v} if k in merged and isinstance(v, dict) else copy.deepcopy(v)
         out[name] = p
     return out
 

@@ -39,24 +39,23 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from . import config, files
+from .choices import DISTILL_STUDENTS
 from .errors import ModelError
 from .features import feature_channels, feature_spec, make_features
 from .layouts import COMMON_JOINTS
 from .training import EVENTS, TrainingError, augment, classification_metrics, data_warnings, split_groups
 
-#: Distillation options (``overrides`` of :class:`Distiller` replace them).
-DEFAULTS: dict = {
-    "alpha": 1.0, "beta": 1.0, "gamma": 1.0, "temperature": 4.0,
-    "window": 16, "fps": 15.0, "features": {"normalisation": "hip_torso", "velocity": True, "score": False},
-    "train_stride_s": 0.25, "stride_s": 0.5,
-    "epochs": 40, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "patience": 10, "val_fraction": 0.2,
-    "augment": True, "class_weights": True, "time_limit_s": 600.0, "model_config": {},
-}
-STUDENTS = ("stgcn", "lstm", "transformer")
+#: Distillation options as shipped (``distill`` in ``resources/default.yaml``; ``overrides`` of :class:`Distiller`
+#: replace them). :func:`resolve_distill_config` uses the settings in force (project and CLI overrides).
+DEFAULTS: dict = config.section("distill")
+#: Skeleton students (:data:`core.choices.DISTILL_STUDENTS`).
+STUDENTS = DISTILL_STUDENTS
 
 
 def resolve_distill_config(student: str, overrides: dict | None = None) -> dict:
-    """:data:`DEFAULTS` with ``overrides`` (None values ignored; ``features`` and ``model_config`` merged).
+    """The ``distill`` settings in force (:data:`DEFAULTS` as shipped) with ``overrides`` (None values ignored;
+    ``features`` and ``model_config`` merged).
 
     Raises:
         TrainingError: unknown student or option, a negative weight, a temperature <= 0.
@@ -65,7 +64,7 @@ def resolve_distill_config(student: str, overrides: dict | None = None) -> dict:
 
     if student not in STUDENTS:
         raise TrainingError(f"the student must be a skeleton model ({', '.join(STUDENTS)}), not '{student}'")
-    cfg = json.loads(json.dumps(DEFAULTS))
+    cfg = json.loads(json.dumps(config.section("distill")))
     o = {k: v for k, v in (overrides or {}).items() if v is not None}
     cfg["features"] = {**cfg["features"], **(o.pop("features", None) or {})}
     cfg["model_config"] = {**models.DEFAULT_CONFIGS.get(student, {}), **(o.pop("model_config", None) or {})}
@@ -442,10 +441,9 @@ class Distiller:
                    "loss_parts": parts}
         self.metrics = metrics
         if self.out_dir is not None:
-            tmp = self.out_dir / "metrics.json.tmp"
-            tmp.write_text(json.dumps({**metrics, "data_hash": self.data.data_hash, "train_config": cfg,
-                                       "teacher": str(self.teacher_path), "stopped": self.stopped}, indent=2))
-            os.replace(tmp, self.out_dir / "metrics.json")
+            files.write_json(self.out_dir / "metrics.json", {**metrics, "data_hash": self.data.data_hash,
+                                                             "train_config": cfg, "teacher": str(self.teacher_path),
+                                                             "stopped": self.stopped}, indent=2)
         done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
             k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
             "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),

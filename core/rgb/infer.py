@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 from ..extract import Progress
 from ..overlay import TrackLabel
 from .clips import (ClipDataError, VideoClip, check_crop, decode_clip, skeleton_input, take_window, to_model_input,
@@ -127,7 +127,7 @@ class VideoClassifier:
             self.model.load_state_dict(self.ckpt.state_dict)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise ModelError(f"{self.path.name}: weights do not fit model '{self.ckpt.model_name}': "
-                             f"{(str(e).splitlines() or [''])[0][:160]}") from None
+                             f"{one_line(e, 160)}") from None
         self.model.eval()
         self._torch = torch
         self._predictions: dict[str, VideoPredictions] = {}
@@ -330,3 +330,56 @@ class VideoClassifier:
             return out
         lab = p.label(frame_index, -1)
         return {q.track_id: lab for q in persons} if lab is not None else {}
+
+
+def parse_crop(text: str | None) -> tuple[float, float, float, float] | None:
+    """``"X1,Y1,X2,Y2"`` pixels → a tuple (None for None or ``""``).
+
+    Raises:
+        ClipDataError: not four numbers (one line naming the text).
+    """
+    if not text:
+        return None
+    try:
+        rect = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        rect = ()
+    if len(rect) != 4:
+        raise ClipDataError(f"--crop needs four numbers X1,Y1,X2,Y2 in pixels, got '{text}'")
+    return rect  # type: ignore[return-value]
+
+
+def predict_video_csv(model: str | os.PathLike, video: str | os.PathLike, out: str | os.PathLike,
+                      crop: str | None = None, stride_s: float | None = None, skeletons=None) -> dict:
+    """``main.py predict`` with a video model: label ``video`` by sliding windows and write one CSV row per window
+    (:meth:`VideoPredictions.to_dataframe`) to ``out`` atomically (:func:`core.files.write_csv`).
+
+    Args:
+        model: a video-model checkpoint; crop: ``"X1,Y1,X2,Y2"`` pixels of a frame model (:func:`parse_crop`).
+        stride_s: seconds between window starts (None: the checkpoint's).
+        skeletons: ``callable() -> SkeletonCache`` of the video, called only when the model needs them (a fusion or
+            per-track model).
+
+    Returns:
+        ``{"windows": M, "window_s": seconds, "counts": {label: windows}}``.
+
+    Raises:
+        ModelError: not a video model; ClipDataError: skeletons given as input, a bad crop, a video shorter than
+        half the window; VideoError: an unreadable video.
+    """
+    from ..extract import run
+    from ..files import write_csv
+    from ..video import parse_source
+
+    clf = VideoClassifier(model)
+    if str(video).lower().endswith((".csv", ".pt")):
+        raise ClipDataError(f"{Path(model).name} is an RGB clip model ({clf.ckpt.model_name}): give it a video, not "
+                            f"skeletons ({Path(video).name})")
+    rect = parse_crop(crop)
+    parse_source(str(video))  # a missing file or unknown type: one line
+    cache = skeletons() if clf.needs_skeletons and skeletons is not None else None
+    preds = run(clf.iter_predict_video(video, rect, stride_s, cache), desc="windows")
+    df = preds.to_dataframe()
+    write_csv(df, Path(out))
+    counts = df["pred_label_name"].value_counts().to_dict() if len(df) else {}
+    return {"windows": len(df), "window_s": clf.window_s, "counts": counts}

@@ -41,44 +41,21 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .. import config, files
+from ..errors import one_line
 from ..features import feature_channels, feature_spec, make_features
 from ..training import (EVENTS, TrainingError, classification_metrics, data_warnings, split_groups)
 from .clips import ClipData, decode_clip, skeleton_input, take_window, to_model_input, window_starts
 
-#: Presets of video models. ``default``: the small from-scratch R(2+1)D on 1-s windows of 8 frames at 112 x 112
-#: (about 0.3 s per window and training step on a loaded 2-core CPU); ``quick``: for tests (2 epochs, 4 frames at
-#: 32 x 32); ``kinetics``: torchvision's r2plus1d_18 with its Kinetics-400 weights on 16 frames at 112 x 112 (its
-#: pretraining input; for a GPU).
-PRESETS: dict[str, dict] = {
-    "default": {"frames": 8, "fps": 8.0, "size": [112, 112], "stride_s": 0.5, "train_stride_s": 0.25,
-                "windows_per_clip": 2, "epochs": 30, "batch_size": 8, "lr": 1e-3, "weight_decay": 1e-4,
-                "patience": 6, "val_fraction": 0.2, "augment": True, "class_weights": True, "jitter": 0.2,
-                "shift": 8, "time_limit_s": 1800.0, "pretrained": None, "init_rgb": None, "model_config": {},
-                "skeleton": {"kind": "track", "window": 16, "fps": 15.0,
-                             "features": {"normalisation": "hip_torso", "velocity": True, "score": False}},
-                "memory_check": True},
-    "quick": {"frames": 4, "fps": 4.0, "size": [32, 32], "stride_s": 0.5, "train_stride_s": 0.5,
-              "windows_per_clip": 1, "epochs": 2, "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4,
-              "patience": 10, "val_fraction": 0.2, "augment": True, "class_weights": True, "jitter": 0.2,
-              "shift": 2, "time_limit_s": 120.0, "pretrained": None, "init_rgb": None,
-              "model_config": {"widths": [8, 8, 16, 16]},
-              "skeleton": {"kind": "track", "window": 8, "fps": 8.0,
-                           "features": {"normalisation": "hip_torso", "velocity": True, "score": False}},
-              "memory_check": True},
-    "kinetics": {"frames": 16, "fps": 15.0, "size": [112, 112], "stride_s": 0.5, "train_stride_s": 0.25,
-                 "windows_per_clip": 1, "epochs": 15, "batch_size": 8, "lr": 3e-4, "weight_decay": 1e-4,
-                 "patience": 4, "val_fraction": 0.2, "augment": True, "class_weights": True, "jitter": 0.2,
-                 "shift": 8, "time_limit_s": 3600.0, "pretrained": "kinetics400", "init_rgb": None,
-                 "model_config": {"arch": "r2plus1d_18"},
-                 "skeleton": {"kind": "track", "window": 16, "fps": 15.0,
-                              "features": {"normalisation": "hip_torso", "velocity": True, "score": False}},
-                 "memory_check": True},
-}
+#: Presets of video models as shipped (``video_training`` in ``resources/default.yaml``: one base plus each preset's
+#: overrides; see there for what each is for). :func:`resolve_video_config` uses the presets in force
+#: (:func:`core.config.presets`, with project and CLI overrides).
+PRESETS: dict[str, dict] = config.presets("video_training")
 
 
 def resolve_video_config(model: str, preset: str = "default", overrides: dict | None = None) -> dict:
-    """The full training config of a video model: the preset, then ``overrides`` (``model_config`` and
-    ``skeleton`` merged key by key; None values ignored).
+    """The full training config of a video model: the preset in force (``video_training`` of the settings), then
+    ``overrides`` (``model_config`` and ``skeleton`` merged key by key; None values ignored).
 
     Raises:
         TrainingError: unknown model, preset or option; bad sizes.
@@ -87,9 +64,10 @@ def resolve_video_config(model: str, preset: str = "default", overrides: dict | 
 
     if model not in models.VIDEO_MODELS:
         raise TrainingError(f"unknown video model '{model}'; known: {', '.join(models.VIDEO_MODELS)}")
-    if preset not in PRESETS:
-        raise TrainingError(f"unknown preset '{preset}' for video models; known: {', '.join(PRESETS)}")
-    cfg = json.loads(json.dumps(PRESETS[preset]))
+    presets = config.presets("video_training")
+    if preset not in presets:
+        raise TrainingError(f"unknown preset '{preset}' for video models; known: {', '.join(presets)}")
+    cfg = json.loads(json.dumps(presets[preset]))
     o = {k: v for k, v in (overrides or {}).items() if v is not None}
     base = dict(models.DEFAULT_CONFIGS.get(model, {}))
     if model == "fusion":
@@ -381,7 +359,7 @@ class VideoTrainer:
                 raise RuntimeError(f"{len(missing)} missing and {len(unexpected)} unexpected weights")
         except RuntimeError as e:
             raise ModelError(f"init_rgb: {Path(path).name} does not fit the fusion's RGB stream: "
-                             f"{(str(e).splitlines() or [''])[0][:160]}") from None
+                             f"{one_line(e, 160)}") from None
 
     # -- callbacks (as core.training.Trainer)
     def add_callback(self, event: str, fn: Callable) -> None:
@@ -598,10 +576,8 @@ class VideoTrainer:
         metrics["best_epoch"] = self.best_epoch
         self.metrics = metrics
         if self.out_dir is not None:
-            tmp = self.out_dir / "metrics.json.tmp"
-            tmp.write_text(json.dumps({**metrics, "data_hash": self.data.data_hash, "train_config": cfg,
-                                       "stopped": self.stopped}, indent=2))
-            os.replace(tmp, self.out_dir / "metrics.json")
+            files.write_json(self.out_dir / "metrics.json", {**metrics, "data_hash": self.data.data_hash,
+                                                             "train_config": cfg, "stopped": self.stopped}, indent=2)
         done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
             k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
             "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),
@@ -610,3 +586,52 @@ class VideoTrainer:
         self.run_callbacks("on_done", done)
         return done
 
+
+
+# ---------------------------------------------------------------------------------------- command-line options
+def parse_size(text: str) -> list[int]:
+    """``"112x112"`` (or ``"112"``, ``"112,96"``) → ``[H, W]`` pixels.
+
+    Raises:
+        TrainingError: not one or two integers, or one below 16 (one line naming the text).
+    """
+    parts = str(text).lower().replace(",", "x").split("x")
+    try:
+        h, w = (int(parts[0]), int(parts[-1])) if len(parts) in (1, 2) else (0, 0)
+    except ValueError:
+        h = w = 0
+    if min(h, w) < 16:
+        raise TrainingError(f"--size needs HxW of at least 16 pixels each, like 112x112 (got '{text}')")
+    return [h, w]
+
+
+def video_overrides(model: str, preset: str = "default", *, epochs: int | None = None, frames: int | None = None,
+                    stride: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                    time_limit_s: float | None = None, fps: float | None = None, size: str | None = None,
+                    arch: str | None = None, pretrained: str | None = None,
+                    skeleton_stream: str | None = None) -> dict:
+    """The overrides of :func:`resolve_video_config` for the options of ``main.py train`` (None: the preset's).
+
+    Args:
+        frames: samples per window T (``--window``).
+        stride: samples between training windows (``--stride``), at the run's rate (``fps``, else the preset's):
+            it becomes ``train_stride_s`` seconds.
+        size: ``"HxW"`` pixels (:func:`parse_size`).
+        arch: ``small`` or ``r2plus1d_18``; pretrained: ``kinetics400``, ``none`` (no weights) or a ``.pth`` file
+            (implies ``r2plus1d_18``); skeleton_stream: a fusion model's skeleton stream.
+
+    Raises:
+        TrainingError: bad size, pretrained weights with the small arch, unknown model or preset.
+    """
+    cfg = resolve_video_config(model, preset)
+    mc = {k: v for k, v in (("arch", arch), ("skeleton_model", skeleton_stream)) if v}
+    if pretrained == "none":
+        pretrained = ""
+    if pretrained:
+        if mc.get("arch", "r2plus1d_18") != "r2plus1d_18":
+            raise TrainingError("--pretrained weights exist for --arch r2plus1d_18 only")
+        mc["arch"] = "r2plus1d_18"
+    rate = float(fps) if fps is not None else float(cfg["fps"])
+    return {"epochs": epochs, "frames": frames, "train_stride_s": None if stride is None else stride / rate,
+            "batch_size": batch_size, "lr": lr, "time_limit_s": time_limit_s, "fps": fps,
+            "size": parse_size(size) if size else None, "pretrained": pretrained, "model_config": mc}

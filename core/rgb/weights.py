@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 from ..modelfiles import ProgressFn, resolve_model
 
 #: Model-file name of the Kinetics-400 weights of ``r2plus1d_18`` (:data:`core.modelfiles.KNOWN_MODELS`).
@@ -48,7 +48,7 @@ def pretrained_state_dict(name: str = "kinetics400", progress: ProgressFn | None
             warnings.simplefilter("ignore")
             sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ModelError(f"{path} is not a PyTorch state dict: {(str(e).splitlines() or [''])[0][:120]}") from None
+        raise ModelError(f"{path} is not a PyTorch state dict: {one_line(e, 120)}") from None
     if not isinstance(sd, dict) or not any(str(k).startswith("stem.") for k in sd):
         raise ModelError(f"{path} is not an r2plus1d_18 state dict (no 'stem.*' weights)")
     return sd, path

@@ -447,3 +447,33 @@ def test_distill_refuses_a_skeleton_teacher(fall04_data):
 
     with pytest.raises(ModelError, match="the teacher must be an RGB or fusion model; fall_default.pt is a skeleton"):
         Distiller(default_classifier_path("fall"), fall04_data, "stgcn")
+
+
+# ------------------------------------------------------------------------------------------ settings
+def test_video_presets_and_distillation_weights_come_from_the_settings():
+    """The RGB window/stride seconds and the distillation loss weights are settings (resources/default.yaml:
+    video_training, distill): as shipped they are the presets the code had; --set reaches the trainers; a bad value
+    is one line naming the key."""
+    from core import config
+    from core.distill import DEFAULTS, resolve_distill_config
+    from core.rgb.train import PRESETS, resolve_video_config
+
+    assert set(PRESETS) == {"default", "quick", "kinetics"}
+    assert (PRESETS["default"]["frames"], PRESETS["default"]["fps"], PRESETS["default"]["stride_s"]) == (8, 8.0, 0.5)
+    assert PRESETS["quick"]["model_config"] == {"widths": [8, 8, 16, 16]}
+    assert PRESETS["quick"]["skeleton"]["features"] == PRESETS["default"]["skeleton"]["features"]
+    assert PRESETS["kinetics"]["pretrained"] == "kinetics400"
+    assert (DEFAULTS["alpha"], DEFAULTS["beta"], DEFAULTS["gamma"], DEFAULTS["temperature"]) == (1.0, 1.0, 1.0, 4.0)
+    try:
+        config.activate(sets=["video_training.presets.quick.stride_s=0.25", "video_training.base.fps=6",
+                              "distill.beta=2.5"])
+        cfg = resolve_video_config("r2plus1d", "quick")
+        assert cfg["stride_s"] == 0.25 and cfg["fps"] == 4.0  # the preset's own fps wins over base's
+        assert resolve_video_config("r2plus1d", "default")["fps"] == 6.0
+        assert resolve_distill_config("stgcn")["beta"] == 2.5
+        with pytest.raises(config.ConfigError, match="bad setting distill.temperature = 0"):
+            config.activate(sets=["distill.temperature=0"])
+        with pytest.raises(config.ConfigError, match="unknown setting video_training.presets.quick.nope"):
+            config.activate(sets=["video_training.presets.quick.nope=1"])
+    finally:
+        config.reset()
