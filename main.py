@@ -26,7 +26,8 @@ import sys
 
 import click
 
-from core.choices import EXPORT_FORMATS, IMAGE_FORMATS, MODEL_NAMES, NORMALISATIONS, PRECISIONS, RUNTIMES, TRACKERS
+from core.choices import (DISTILL_STUDENTS, EXPORT_FORMATS, IMAGE_FORMATS, MODEL_NAMES, NORMALISATIONS, PRECISIONS,
+                          RGB_ARCHS, RUNTIMES, SKELETON_STREAMS, TRACKERS, VIDEO_MODEL_NAMES)
 from core.pose import BACKENDS, DEFAULT_BACKEND
 
 EXIT_USER_ERROR = 2
@@ -460,11 +461,11 @@ def _emit_error(events: str, msg: str) -> None:
 @click.option("--fps", type=click.FloatRange(min=0.1), default=None,
               help="Video models: frames per second sampled from the clips (default: the preset's, 8).")
 @click.option("--size", default=None, metavar="HxW", help="Video models: frame size (default: the preset's, 112x112).")
-@click.option("--arch", type=click.Choice(["small", "r2plus1d_18"]), default=None,
+@click.option("--arch", type=click.Choice(RGB_ARCHS), default=None,
               help="Video models: the small from-scratch R(2+1)D, or torchvision's r2plus1d_18.")
 @click.option("--pretrained", default=None, metavar="kinetics400|none|FILE",
               help="Video models: backbone weights (kinetics400: torchvision's, downloaded on first use; r2plus1d_18).")
-@click.option("--skeleton-stream", type=click.Choice(["stgcn", "lstm", "transformer", "scene_mlp"]), default=None,
+@click.option("--skeleton-stream", type=click.Choice(SKELETON_STREAMS), default=None,
               help="Fusion models: the skeleton stream (scene_mlp: the scene vector, the fight model's input).")
 def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, out: str, epochs: int | None,
               window: int | None, stride: int | None, batch_size: int | None, lr: float | None,
@@ -478,17 +479,15 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
 
     import torch
 
-    import models
     from core.errors import PoseWatchError
     from core.training import Trainer, jsonl_callbacks, load_data, resolve_config, stop_on_sigterm, tqdm_callbacks
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    if model in models.VIDEO_MODELS:
+    if model in VIDEO_MODEL_NAMES:
         return _train_video([data, *more_data], model, preset, out, events, seed, {
-            "epochs": epochs, "frames": window, "train_stride_s": None if stride is None else stride / (fps or 8.0),
-            "batch_size": batch_size, "lr": lr, "time_limit_s": time_limit, "fps": fps,
-            "size": _parse_size(size) if size else None, "pretrained": pretrained,
-            "model_config": {k: v for k, v in (("arch", arch), ("skeleton_model", skeleton_stream)) if v}})
+            "epochs": epochs, "frames": window, "stride": stride, "batch_size": batch_size, "lr": lr,
+            "time_limit_s": time_limit, "fps": fps, "size": size, "arch": arch, "pretrained": pretrained,
+            "skeleton_stream": skeleton_stream})
     if any(v is not None for v in (fps, size, arch, pretrained, skeleton_stream)):
         raise click.UsageError("--fps, --size, --arch, --pretrained and --skeleton-stream are options of the video "
                                "models (r2plus1d, fusion)")
@@ -529,25 +528,6 @@ def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, ou
 
 
 # --- video (RGB clip) models and distillation (issue 13) ------------------------------------------------
-def _parse_size(text: str) -> list[int]:
-    from core.training import TrainingError
-
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        h, w = (int(parts[0]), int(parts[-1])) if len(parts) in (1, 2) else (0, 0)
-    except ValueError:
-        h = w = 0
-    if min(h, w) < 16:
-        raise TrainingError(f"--size needs HxW of at least 16 pixels each, like 112x112 (got '{text}')")
-    return [h, w]
-
-
-def _video_events(events: str):
-    from core.training import jsonl_callbacks, tqdm_callbacks
-
-    return jsonl_callbacks() if events == "jsonl" else tqdm_callbacks()
-
-
 def _finish_run(events: str, done: dict) -> None:
     if events == "jsonl":
         return
@@ -564,7 +544,7 @@ def _finish_run(events: str, done: dict) -> None:
 
 def _run_guarded(events: str, fn):
     """Run ``fn()``; PoseWatch errors end as one line (and an ``error`` event with --events jsonl)."""
-    from core.errors import PoseWatchError
+    from core.errors import PoseWatchError, one_line
 
     try:
         return fn()
@@ -574,58 +554,66 @@ def _run_guarded(events: str, fn):
         if events == "jsonl":
             import json
 
-            msg = (str(e).splitlines() or [""])[0][:200]
-            click.echo(json.dumps({"event": "error", "message": f"internal error: {type(e).__name__}: {msg}"}))
+            click.echo(json.dumps({"event": "error", "message": f"internal error: {type(e).__name__}: "
+                                                                f"{one_line(e, 200)}"}))
         raise
 
 
-def _train_video(data: list[str], model: str, preset: str, out: str, events: str, seed: int, overrides: dict) -> None:
+def _clip_run(data: list[str], out: str, events: str, skeletons: bool, make, what: tuple[str, str]) -> dict:
+    """Load the clips of ``data``, build the run (``make(clips, callbacks)``: a VideoTrainer or a Distiller), show
+    its data summary and fit it (SIGTERM stops after the current batch)."""
     from pathlib import Path
 
     from core.errors import PoseWatchError
     from core.extract import run
     from core.rgb.clips import iter_load_clips
-    from core.rgb.train import VideoTrainer, resolve_video_config
-    from core.training import stop_on_sigterm
+    from core.training import jsonl_callbacks, stop_on_sigterm, tqdm_callbacks
 
-    if overrides.get("pretrained") == "none":
-        overrides["pretrained"] = ""
-    if overrides.get("pretrained") and overrides["model_config"].get("arch", "r2plus1d_18") != "r2plus1d_18":
-        raise click.UsageError("--pretrained weights exist for --arch r2plus1d_18 only")
-    if overrides.get("pretrained"):
-        overrides["model_config"].setdefault("arch", "r2plus1d_18")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise PoseWatchError(f"--out {out} is a file; give a folder")
+    # a project's posewatch.yaml (e.g. its presets) counts for training on it (the first project named)
+    next((d for d in data if _use_project_settings(d)), None)
+    quiet = (lambda p: None) if events == "jsonl" else None
+    clips = run(iter_load_clips(data, skeletons=skeletons), desc="clips", callback=quiet)
+    trainer = make(clips, jsonl_callbacks() if events == "jsonl" else tqdm_callbacks())
+    if events != "jsonl":
+        _echo_data_summary(trainer.summary, trainer.warnings, what=what)
+    with stop_on_sigterm(trainer):
+        return trainer.fit()
+
+
+def _train_video(data: list[str], model: str, preset: str, out: str, events: str, seed: int, options: dict) -> None:
+    from core.rgb.train import VideoTrainer, video_overrides
 
     def go():
-        cfg = resolve_video_config(model, preset, overrides)
-        if Path(out).exists() and not Path(out).is_dir():
-            raise PoseWatchError(f"--out {out} is a file; give a folder")
-        quiet = (lambda p: None) if events == "jsonl" else None
-        ds = run(iter_load_clips(data, skeletons=model == "fusion"), desc="clips", callback=quiet)
-        trainer = VideoTrainer(ds, model, preset, overrides, out_dir=out, seed=seed, callbacks=_video_events(events))
-        if events != "jsonl":
-            _echo_data_summary(trainer.summary, trainer.warnings, what=("train windows/epoch", "validation windows"))
-        with stop_on_sigterm(trainer):
-            done = trainer.fit()
-        return cfg, done
+        overrides = video_overrides(model, preset, **options)
+        return _clip_run(data, out, events, model == "fusion",
+                         lambda clips, cbs: VideoTrainer(clips, model, preset, overrides, out_dir=out, seed=seed,
+                                                         callbacks=cbs),
+                         ("train windows/epoch", "validation windows"))
 
-    _cfg, done = _run_guarded(events, go)
-    _finish_run(events, done)
+    _finish_run(events, _run_guarded(events, go))
 
 
 @cli.command("distill")
 @click.option("--teacher", required=True, type=click.Path(dir_okay=False), help="RGB or fusion checkpoint (the teacher).")
-@click.option("--student", type=click.Choice(["stgcn", "lstm", "transformer"]), default="stgcn", show_default=True,
+@click.option("--student", type=click.Choice(DISTILL_STUDENTS), default=DISTILL_STUDENTS[0], show_default=True,
               help="The skeleton model to train.")
 @click.option("--data", "data", required=True,
               help="Clips: a project folder, an export folder with clips/, or a folder of videos per label.")
 @click.argument("more_data", nargs=-1)
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder (model.pt, metrics.json).")
-@click.option("--alpha", type=click.FloatRange(min=0), default=None, help="Weight of the task loss (default 1).")
-@click.option("--beta", type=click.FloatRange(min=0), default=None, help="Weight of the logit KL divergence (default 1).")
-@click.option("--gamma", type=click.FloatRange(min=0), default=None, help="Weight of the feature MSE (default 1).")
-@click.option("--temperature", type=click.FloatRange(min=0.01), default=None, help="Softening temperature (default 4).")
-@click.option("--window", type=click.IntRange(min=1), default=None, help="Student window T in samples (default 16).")
-@click.option("--fps", type=click.FloatRange(min=0.1), default=None, help="Student samples per second (default 15).")
+@click.option("--alpha", type=click.FloatRange(min=0), default=None, help="Weight of the task loss (default: distill.alpha, 1).")
+@click.option("--beta", type=click.FloatRange(min=0), default=None,
+              help="Weight of the logit KL divergence (default: distill.beta, 1).")
+@click.option("--gamma", type=click.FloatRange(min=0), default=None,
+              help="Weight of the feature MSE (default: distill.gamma, 1).")
+@click.option("--temperature", type=click.FloatRange(min=0.01), default=None,
+              help="Softening temperature (default: distill.temperature, 4).")
+@click.option("--window", type=click.IntRange(min=1), default=None,
+              help="Student window T in samples (default: distill.window, 16).")
+@click.option("--fps", type=click.FloatRange(min=0.1), default=None,
+              help="Student samples per second (default: distill.fps, 15).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None)
 @click.option("--lr", type=float, default=None)
 @click.option("--time-limit", type=float, default=None, help="Stop after about this many seconds of training.")
@@ -637,16 +625,11 @@ def distill_cmd(teacher: str, student: str, data: str, more_data: tuple[str, ...
                 events: str) -> None:
     """Distil an RGB or fusion TEACHER into a skeleton-only STUDENT for the live path: task cross-entropy +
     KL divergence on temperature-softened logits (Hinton et al. 2015) + MSE between pooled features through a
-    learned projection (FitNets, Romero et al. 2015). Writes OUT/model.pt, an ordinary skeleton checkpoint."""
-    from pathlib import Path
-
+    learned projection (FitNets, Romero et al. 2015). Writes OUT/model.pt, an ordinary skeleton checkpoint.
+    Defaults: the distill section of the settings."""
     import torch
 
     from core.distill import Distiller, load_teacher
-    from core.errors import PoseWatchError
-    from core.extract import run
-    from core.rgb.clips import iter_load_clips
-    from core.training import stop_on_sigterm
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     overrides = {"alpha": alpha, "beta": beta, "gamma": gamma, "temperature": temperature, "window": window,
@@ -654,50 +637,12 @@ def distill_cmd(teacher: str, student: str, data: str, more_data: tuple[str, ...
 
     def go():
         load_teacher(teacher)  # a wrong kind of checkpoint fails before any data is read
-        if Path(out).exists() and not Path(out).is_dir():
-            raise PoseWatchError(f"--out {out} is a file; give a folder")
-        quiet = (lambda p: None) if events == "jsonl" else None
-        ds = run(iter_load_clips([data, *more_data], skeletons=True), desc="clips", callback=quiet)
-        d = Distiller(teacher, ds, student, overrides, out_dir=out, seed=seed, callbacks=_video_events(events))
-        if events != "jsonl":
-            _echo_data_summary(d.summary, d.warnings, what=("train windows", "validation windows"))
-        with stop_on_sigterm(d):
-            return d.fit()
+        return _clip_run([data, *more_data], out, events, True,
+                         lambda clips, cbs: Distiller(teacher, clips, student, overrides, out_dir=out, seed=seed,
+                                                      callbacks=cbs),
+                         ("train windows", "validation windows"))
 
     _finish_run(events, _run_guarded(events, go))
-def _predict_video(model: str, input_path: str, out: str, crop: str | None, stride_s: float | None, backend: str,
-                   pose_model: str | None, width: int | None, tracker: str, device: str | None) -> None:
-    from pathlib import Path
-
-    from core.extract import run
-    from core.rgb.clips import ClipDataError
-    from core.rgb.infer import VideoClassifier
-    from core.files import write_csv
-    from core.video import parse_source
-
-    clf = VideoClassifier(model)
-    if input_path.lower().endswith((".csv", ".pt")):
-        raise ClipDataError(f"{Path(model).name} is an RGB clip model ({clf.ckpt.model_name}): give it a video, not "
-                            f"skeletons ({Path(input_path).name})")
-    rect = None
-    if crop:
-        try:
-            rect = tuple(float(v) for v in crop.split(","))
-        except ValueError:
-            rect = ()
-        if len(rect) != 4:
-            raise ClipDataError(f"--crop needs four numbers X1,Y1,X2,Y2 in pixels, got '{crop}'")
-    parse_source(input_path)  # a missing file or unknown type: one line
-    cache = None
-    if clf.needs_skeletons:
-        cache = _load_skeletons(input_path, backend, width, _estimator_kwargs(backend, pose_model, tracker, device))
-    preds = run(clf.iter_predict_video(input_path, rect, stride_s, cache), desc="windows")
-    df = preds.to_dataframe()
-    write_csv(df, Path(out))
-    counts = df["pred_label_name"].value_counts().to_dict() if len(df) else {}
-    click.echo(f"wrote {out}: {len(df)} window(s) of {clf.window_s:.2f} s; "
-               + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
-# --- end video models ------------------------------------------------------------------------------------
 
 
 def _echo_data_summary(summary: dict, warnings: list[str],
@@ -769,8 +714,15 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
     ck = load_checkpoint(model)
     if not Path(out).absolute().parent.is_dir():
         raise TrainingError(f"output folder does not exist: {Path(out).absolute().parent}")
-    if ck.is_video:
-        return _predict_video(model, input_path, out, crop, stride_s, backend, pose_model, width, tracker, device)
+    if ck.is_video:  # an RGB clip model: one row per sliding window
+        from core.rgb.infer import predict_video_csv
+
+        kw = _estimator_kwargs(backend, pose_model, tracker, device)
+        r = predict_video_csv(model, input_path, out, crop, stride_s,
+                              skeletons=lambda: _load_skeletons(input_path, backend, width, kw))
+        click.echo(f"wrote {out}: {r['windows']} window(s) of {r['window_s']:.2f} s; "
+                   + ", ".join(f"{k} {v}" for k, v in r["counts"].items()), err=True)
+        return
     if crop or stride_s:
         raise click.UsageError("--crop and --stride-s are options of RGB clip models (r2plus1d, fusion)")
     if input_path.lower().endswith(".csv"):

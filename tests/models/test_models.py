@@ -35,6 +35,14 @@ def test_registry_names_and_defaults():
     assert set(MODELS) == {"lstm", "transformer", "stgcn", "scene_mlp", "r2plus1d", "fusion"}
     assert set(SKELETON_MODELS) == {"lstm", "transformer", "stgcn"}
     assert set(VIDEO_MODELS) == {"r2plus1d", "fusion"}  # RGB clips (N, 3, T, H, W): tests/core/test_rgb.py
+    from core import choices
+    from models.fusion import SKELETON_STREAMS
+    from models.r2plus1d import ARCHS
+
+    # the CLI's choice lists (core.choices, read without torch) are the registry's
+    assert set(choices.MODEL_NAMES) == set(SKELETON_MODELS) | set(VIDEO_MODELS)
+    assert choices.VIDEO_MODEL_NAMES == VIDEO_MODELS and choices.RGB_ARCHS == ARCHS
+    assert choices.SKELETON_STREAMS == SKELETON_STREAMS and set(choices.DISTILL_STUDENTS) == set(SKELETON_MODELS)
     assert set(DEFAULT_CONFIGS) == set(MODELS)
     with pytest.raises(KeyError, match="known: "):
         build_model("nope", {"num_classes": 2})
