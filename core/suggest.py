@@ -94,13 +94,15 @@ def normal_index(label_names: list[str], clf=None) -> int:
 
 
 def check_taxonomy(clf, taxonomy: list[str]) -> None:
-    """Refuse a classifier whose input layout is not ``common13`` or whose labels are not all in the project's
-    taxonomy (``taxonomy``: label names).
+    """Refuse an RGB clip model (suggestions are per track), a classifier whose input layout is not ``common13``, or
+    one whose labels are not all in the project's taxonomy (``taxonomy``: label names).
 
     Raises:
         SuggestError: one line naming the mismatch.
     """
     name = Path(clf.path).name
+    if getattr(clf, "is_video", False):
+        raise SuggestError(f"{name} is an RGB clip model: suggestions come from a skeleton or scene classifier")
     if clf.ckpt.layout != "common13":
         raise SuggestError(f"{name}: input layout '{clf.ckpt.layout}' is not the common 13-joint layout (common13)")
     missing = [n for n in clf.label_names if n not in taxonomy]
