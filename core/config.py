@@ -574,7 +574,9 @@ def file_filter(name: str) -> str:
 
 def backoff(kind: str) -> tuple[float, ...]:
     """Reconnection back-off in seconds: ``"source"`` (a lost camera or stream) or ``"worker"`` (a lost remote
-    worker); the n-th failure in a row waits ``out[min(n, len - 1)]``.
+    worker): the n-th failure in a row waits ``out[min(n, len - 1)]``; ``"webhook"`` (the waits before the retries
+    of one alert notification, then it is given up) and ``"mqtt"`` (an MQTT broker's reconnects: from the first value
+    doubling up to the last).
 
     Raises:
         ConfigError: unknown kind.
@@ -582,5 +584,6 @@ def backoff(kind: str) -> tuple[float, ...]:
     r = section("reconnect")
     key = f"{kind}_backoff_s"
     if key not in r:
-        raise ConfigError(f"unknown back-off '{kind}'; known: source, worker")
+        raise ConfigError(f"unknown back-off '{kind}'; known: "
+                          + ", ".join(k[: -len("_backoff_s")] for k in r if k.endswith("_backoff_s")))
     return r[key]

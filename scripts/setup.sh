@@ -12,10 +12,11 @@ PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 
 # Qt's xcb platform plugin, OpenCV's GUI module and MediaPipe's audio module need these; xvfb and
-# xauth give a virtual screen for screenshots and headless runs of a real window.
+# xauth give a virtual screen for screenshots and headless runs of a real window; mosquitto is the MQTT broker the
+# notification tests start on 127.0.0.1 themselves.
 pkgs="libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
-      libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libportaudio2 xvfb xauth"
+      libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libportaudio2 xvfb xauth mosquitto"
 if ! "$PY" -c "import ensurepip" >/dev/null 2>&1; then pkgs="$pkgs python3-venv"; fi
 missing=""
 for p in $pkgs; do

@@ -250,3 +250,107 @@ def rgb_model(rgb_label_folder, tmp_path_factory, _session_cache) -> tuple[Path,
     assert r.returncode == 0, r.stderr[-2000:]
     events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     return out / "model.pt", events
+
+
+# ---- a real MQTT broker (tests/core/test_notify.py)
+class MosquittoBroker:
+    """Debian's ``mosquitto`` as a child process on ``127.0.0.1:port`` only (anonymous clients allowed). With
+    ``persistence`` its sessions and queued QoS 1 messages survive a restart (saved in ``folder`` at SIGTERM)."""
+
+    def __init__(self, port: int, folder: Path, persistence: bool = False):
+        self.port, self.folder, self.persistence = port, folder, persistence
+        self.proc = None
+
+    @staticmethod
+    def binary() -> str:
+        """The mosquitto executable; skips the test when it is not installed (``scripts/setup.sh`` installs it)."""
+        import shutil
+
+        exe = shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
+                                                 if Path(p).is_file()), None)
+        if exe is None:
+            pytest.skip("mosquitto not installed (scripts/setup.sh installs Debian's mosquitto)")
+        return exe
+
+    def start(self, timeout: float = 20.0) -> "MosquittoBroker":
+        import socket
+        import subprocess
+        import time
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        conf = self.folder / "mosquitto.conf"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", f"persistence {str(self.persistence).lower()}"]
+        if self.persistence:
+            lines += [f"persistence_location {self.folder}/", "autosave_interval 0"]
+        conf.write_text("\n".join(lines) + "\n")
+        with open(self.folder / "mosquitto.log", "ab") as log:
+            self.proc = subprocess.Popen([self.binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: "
+                                   f"{(self.folder / 'mosquitto.log').read_text(errors='replace')[-500:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("mosquitto did not listen in time")
+
+    def stop(self) -> None:
+        """SIGTERM (mosquitto saves its persistence file), then SIGKILL after 10 s."""
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class MqttSubscriber:
+    """A paho-mqtt client subscribed (QoS 1) to ``topic`` on the broker at ``127.0.0.1:port``, collecting
+    ``(topic, payload dict)``; with ``client_id`` its session persists (clean_session off)."""
+
+    def __init__(self, port: int, topic: str = "posewatch/#", client_id: str | None = None):
+        import threading
+
+        import paho.mqtt.client as mqtt
+
+        self.messages: list[tuple[str, dict]] = []
+        self._cv = threading.Condition()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "",
+                                  clean_session=client_id is None)
+        self.client.on_connect = lambda c, u, f, rc, p=None: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+        if not self._subscribed.wait(10):
+            raise RuntimeError("test subscriber could not subscribe")
+
+    def _on_message(self, client, userdata, msg) -> None:
+        import json
+
+        with self._cv:
+            self.messages.append((msg.topic, json.loads(msg.payload)))
+            self._cv.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> list[tuple[str, dict]]:
+        """The messages once there are at least ``n`` (or whatever arrived within ``timeout`` seconds)."""
+        import time
+
+        end = time.monotonic() + timeout
+        with self._cv:
+            while len(self.messages) < n and time.monotonic() < end:
+                self._cv.wait(0.1)
+            return list(self.messages)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

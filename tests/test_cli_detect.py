@@ -17,7 +17,7 @@ def test_detect_writes_events_snapshot_clip_and_annotated_video(tmp_path, fall04
     lines = [json.loads(x) for x in ev.read_text().splitlines()]
     assert lines, r.stderr
     first = lines[0]
-    assert set(first) == {"time_s", "frame", "track_id", "label", "prob", "wall_time", "snapshot", "clip"}
+    assert set(first) == {"time_s", "frame", "track_id", "label", "prob", "wall_time", "snapshot", "clip", "camera"}
     assert first["label"] in ("falling", "lying") and 174 <= first["frame"] <= 174 + 58
     assert cv2.imread(first["snapshot"]) is not None
     cap = cv2.VideoCapture(first["clip"])

@@ -55,7 +55,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from ..video import resize_to_width  # first: sets OpenCV's log level before cv2 loads  # noqa: I001
 import cv2
@@ -141,6 +141,18 @@ class LiveConfig:
             the checkpoint's default (at most 1 in 10 validation no-fight clips alerting). Per-track models ignore it.
         scene_threshold, scene_hold_s: override the operating point's threshold on the scene score and its hold
             time in seconds (None: from the operating point).
+        camera: the camera's name in events, the event log and the MQTT topic (None: from the source,
+            :func:`core.live.notify.camera_name`: ``webcam0``, a file's stem, a stream's host and path).
+        webhook_url: POST every alert's JSON to this http(s) URL (None: no webhook; :mod:`core.live.notify`).
+        webhook_secret_file: file holding the HMAC-SHA256 key of the ``X-PoseWatch-Signature`` header (None: unsigned).
+        webhook_timeout_s: seconds for one webhook try (retries after connection errors, timeouts, HTTP 408/429/5xx
+            wait the setting ``reconnect.webhook_backoff_s``).
+        webhook_cafile: certificate to trust for an https receiver with a self-signed certificate.
+        mqtt_url: publish every alert's JSON to this broker, ``mqtt://[user@]host[:1883]`` or ``mqtts://…`` (None: no MQTT).
+        mqtt_topic: the topic, ``{camera}`` replaced by the camera's name; mqtt_qos: 0, 1 or 2.
+        mqtt_username, mqtt_password_file: credentials (the password from a file, never a setting).
+        mqtt_cafile: certificate to trust for ``mqtts``.
+        notify_close_s: seconds the sinks get at stop to deliver alerts still waiting.
     """
 
     width: int | None
@@ -180,6 +192,18 @@ class LiveConfig:
     sensitivity: str | None
     scene_threshold: float | None
     scene_hold_s: float | None
+    camera: str | None
+    webhook_url: str | None
+    webhook_secret_file: str | None
+    webhook_timeout_s: float
+    webhook_cafile: str | None
+    mqtt_url: str | None
+    mqtt_topic: str
+    mqtt_qos: Literal[0, 1, 2]
+    mqtt_username: str | None
+    mqtt_password_file: str | None
+    mqtt_cafile: str | None
+    notify_close_s: float
 
 
 @dataclass
@@ -223,6 +247,7 @@ class AlertEvent:
         snapshot: JPEG with the overlay (None without events_dir); clip: mp4 of ``pre_s`` before to
             ``post_s`` after the alert frame (None without events_dir; written once the post buffer is full,
             or at stop).
+        camera: the camera's name (:attr:`LiveConfig.camera`).
     """
 
     time_s: float
@@ -233,12 +258,13 @@ class AlertEvent:
     wall_time: str
     snapshot: str | None = None
     clip: str | None = None
+    camera: str | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict (the events file's line)."""
+        """JSON-ready dict (the events file's line, the body of a webhook or MQTT notification)."""
         return {"time_s": round(float(self.time_s), 3), "frame": int(self.frame_index), "track_id": int(self.track_id),
                 "label": self.label, "prob": round(float(self.prob), 4), "wall_time": self.wall_time,
-                "snapshot": self.snapshot, "clip": self.clip}
+                "snapshot": self.snapshot, "clip": self.clip, "camera": self.camera}
 
 
 class DropQueue:
@@ -678,6 +704,10 @@ class LiveDetector:
         self.pose_description = ""
         self._writer_q: DropQueue | None = None
         self.clips_written = 0
+        from .notify import camera_name
+
+        self.camera = self.cfg.camera or camera_name(source)
+        self.notifier = None
 
     # ---- public API -------------------------------------------------------------------------------
     @property
@@ -694,6 +724,9 @@ class LiveDetector:
         """Start the worker threads (non-blocking). A second call while running does nothing."""
         if self.running:
             return
+        from .notify import Notifier
+
+        self.notifier = Notifier(self.cfg, self.camera, self._status)  # NotifyError for a bad setting, before any thread
         self._stop.clear()
         self._pose_ready.clear()
         self._started_at, self._ended_at = time.monotonic(), None
@@ -741,7 +774,7 @@ class LiveDetector:
 
     def stats(self) -> dict:
         """``{"frames", "fps", "fps_recent", "latency_p50_ms", "latency_p95_ms", "dropped", "alerts",
-        "stitched", "suppressed", "pose"}`` ("pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
+        "stitched", "suppressed", "pose", "notify"}`` ("notify": :meth:`core.live.notify.Notifier.stats`) ("pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
         x2 workers``): fps = processed frames / seconds since start (or until the end); fps_recent over
         the last ~2 s; latencies capture-to-result in ms over the last 5000 frames."""
         with self._lock:
@@ -754,7 +787,8 @@ class LiveDetector:
                 "latency_p95_ms": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
                 "dropped": dropped, "alerts": len(self._events),
                 "stitched": self.labeler.stitched if self.labeler else 0, "pose": self.pose_description,
-                "suppressed": self.labeler.suppressed if self.labeler else 0}
+                "suppressed": self.labeler.suppressed if self.labeler else 0,
+                "notify": self.notifier.stats() if self.notifier is not None else {}}
 
     # ---- internals --------------------------------------------------------------------------------
     def _status(self, msg: str) -> None:
@@ -1047,7 +1081,7 @@ class LiveDetector:
                         pending.remove(pc)
                         self._writer_q.put(pc)
                 for tid, lab, prob in alerts:
-                    ev = AlertEvent(cap.time_s, cap.index, tid, lab, prob, _iso_now())
+                    ev = AlertEvent(cap.time_s, cap.index, tid, lab, prob, _iso_now(), camera=self.camera)
                     if media_dir is not None:
                         stem = f"{(events_path.stem if events_path else 'event')}_{len(self._events) + 1:04d}_f{cap.index}_t{tid}"
                         snap = media_dir / f"{stem}.jpg"
@@ -1060,6 +1094,8 @@ class LiveDetector:
                     if events_path is not None:
                         with open(events_path, "a", encoding="utf-8") as fh:
                             fh.write(json.dumps(ev.to_dict()) + "\n")
+                    if self.notifier is not None and self.notifier.active:
+                        self.notifier.send(ev.to_dict())  # queued: never waits for the network
                     if self.on_event is not None:
                         self.on_event(ev)
                 if self.on_result is not None:
@@ -1088,6 +1124,8 @@ class LiveDetector:
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join()
+        if self.notifier is not None:
+            self.notifier.close(self.cfg.notify_close_s)
         if self.error is None and not stopped_msg:
             self._status("stopped")
 

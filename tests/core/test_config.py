@@ -21,7 +21,11 @@ OLD_LIVE = dict(width=640, backend="yolo", classifier="fall", smooth_windows=5, 
                 pose_model=None, tracker="bytetrack", threads=None, pose_workers=None, classify_every=1,
                 classifier_threads=1, stitch_s=1.0, repeat_s=10.0, fall_labels=("falling", "lying"),
                 fall_aspect_gain=1.8, min_kp_score=0.4, fall_window_s=3.0, pace_fps=None, loop=False, start_frame=0,
-                stop_frame=None, device=None, sensitivity=None, scene_threshold=None, scene_hold_s=None)
+                stop_frame=None, device=None, sensitivity=None, scene_threshold=None, scene_hold_s=None,
+                # alert notifications (core.live.notify)
+                camera=None, webhook_url=None, webhook_secret_file=None, webhook_timeout_s=5.0, webhook_cafile=None,
+                mqtt_url=None, mqtt_topic="posewatch/{camera}/alerts", mqtt_qos=1, mqtt_username=None,
+                mqtt_password_file=None, mqtt_cafile=None, notify_close_s=5.0)
 _BASE = {"window": 16, "stride": 2, "epochs": 40, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "patience": 10,
          "val_fraction": 0.2, "chunk_frames": 100, "augment": True, "class_weights": True,
          "features": {"normalisation": "hip_torso", "velocity": True, "score": False}, "time_limit_s": 240.0,

@@ -198,7 +198,7 @@ def test_alert_writes_jsonl_snapshot_and_clip(tmp_path, fall04):
     assert e.label in ("falling", "lying") and 174 <= e.frame_index <= 174 + 2 * 29
     lines = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert len(lines) == len(events)
-    assert set(lines[0]) == {"time_s", "frame", "track_id", "label", "prob", "wall_time", "snapshot", "clip"}
+    assert set(lines[0]) == {"time_s", "frame", "track_id", "label", "prob", "wall_time", "snapshot", "clip", "camera"}
     assert lines[0]["frame"] == e.frame_index and lines[0]["time_s"] == pytest.approx(e.frame_index / det.fps_source, abs=1e-3)
     snap = cv2.imread(lines[0]["snapshot"])
     assert snap is not None and snap.shape == (720, 406, 3)
