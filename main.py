@@ -3,6 +3,7 @@
 Commands:
     gui      open the PoseWatch window (optionally with a video)
     extract  estimate and track poses in a video; write one CSV row per person per frame
+    extract-batch  the skeleton cache of every video of a folder or project, one video per Ray task
     render   write the video with the overlay the GUI draws (skeletons, boxes, IDs, labels)
     import   read skeleton CSVs (AI-Hub, URFD, PoseWatch) into a project as labelled clips
     export   write a project's labelled clips as training data (skeleton CSV, tensors, clip videos, frames)
@@ -181,6 +182,52 @@ def _remote_skeletons(video: str, url: str, token_file: str | None, cafile: str 
     if "truncated_at" in cache.meta:
         click.echo(f"warning: {video} ends early: only {cache.meta['truncated_at']} frames could be decoded", err=True)
     return cache
+
+
+# --- extract-batch: a folder or project on Ray (issue 14) ------------------------------------------------
+@cli.command("extract-batch")
+@click.argument("target")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
+              help="Skeleton-cache folder (default: the project's skeletons/ for a project, else the per-user cache "
+                   "the player reads).")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="An existing Ray cluster: HOST:PORT of its head, ray://HOST:10001 (Ray Client) or auto "
+                   "(default: a local Ray started here). See docs/REMOTE_WORKER.md.")
+@click.option("--gpus-per-task", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="GPUs reserved per video (e.g. 0.25: four videos share a GPU); 0: tasks run on the CPU.")
+@click.option("--cpus", type=click.IntRange(min=1), default=None,
+              help="CPUs of the local Ray, one video each (default: all cores; ignored with --ray-address).")
+@click.option("--local", "in_process", is_flag=True, help="No Ray: the videos one after another in this process.")
+@_backend_opt
+@_model_opt
+@_width_opt
+@_tracker_opt
+def extract_batch_cmd(target: str, out: str | None, ray_address: str | None, gpus_per_task: float, cpus: int | None,
+                      in_process: bool, backend: str, pose_model: str | None, width: int | None, tracker: str) -> None:
+    """Compute the skeleton cache of every video of TARGET (a folder, searched recursively, or a project), one
+    video per Ray task. Videos already cached are skipped, so an interrupted batch resumes where it stopped; a video
+    that fails is reported with its reason and the others go on (exit status 1 when any failed)."""
+    from pathlib import Path
+
+    from core.batch import find_videos, iter_extract_batch, run_batch
+
+    if in_process and (ray_address or gpus_per_task):
+        raise click.UsageError("--local runs without Ray: drop --ray-address and --gpus-per-task")
+    videos, root = find_videos(target)
+    if out:
+        root = Path(out)
+    kw = _estimator_kwargs(backend, pose_model, tracker, None)
+    report = run_batch(iter_extract_batch(videos, backend, width, root, engine="local" if in_process else "ray",
+                                          address=ray_address, num_cpus=cpus, gpus_per_task=gpus_per_task, **kw))
+    for it in report.items:
+        if it.status == "done" and it.reason:
+            click.echo(f"warning: {it.name}: {it.reason}", err=True)
+    retried = [it.name for it in report.items if it.attempts > 1 and it.status == "done"]
+    if retried:
+        click.echo(f"retried after a worker died: {', '.join(retried)}", err=True)
+    click.echo(f"{report.summary()} ({report.engine}); cache: {root or 'per-user cache'}", err=True)
+    if report.count("failed"):
+        sys.exit(1)
 
 
 @cli.command("worker")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
-from .errors import CacheError
+from .errors import CacheError, PoseWatchError
 from .files import atomic_path
 from .pose.base import FramePoses, Person
 
@@ -174,12 +174,30 @@ class SkeletonCache:
         return self.frame[rows], self.keypoints[rows], self.bbox[rows]
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write atomically to ``path`` (``.npz``); returns the path."""
+        """Write atomically to ``path`` (``.npz``: a temporary name, then renamed); returns the path.
+
+        Raises:
+            CacheError: the file cannot be written (full disk, no permission); nothing half-written is left.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez(tmp, meta=np.array(json.dumps(self.meta)), frame=self.frame, track_id=self.track_id,
-                     bbox=self.bbox, score=self.score, keypoints=self.keypoints, offsets=self.offsets)
+        def failed(e: OSError) -> CacheError:
+            return CacheError(f"cannot write skeleton cache {path}: {e.strerror or e}")
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise failed(e) from None
+        try:
+            with atomic_path(path, suffix=".npz") as tmp:  # an error inside removes the temporary file
+                try:
+                    np.savez(tmp, meta=np.array(json.dumps(self.meta)), frame=self.frame, track_id=self.track_id,
+                             bbox=self.bbox, score=self.score, keypoints=self.keypoints, offsets=self.offsets)
+                except OSError as e:  # a full disk, no permission
+                    raise failed(e) from None
+        except CacheError:
+            raise
+        except PoseWatchError as e:  # atomic_path could not make the temporary file or rename it
+            raise CacheError(f"skeleton cache: {e}") from None
         return path
 
     @classmethod

@@ -41,7 +41,11 @@ def cached_export(pt_path: Path, fmt: str, imgsz: int = 640, key_extra: str = ""
     Raises:
         ModelError: the export failed (corrupt checkpoint, missing export packages).
     """
+    import shutil
+    import tempfile
+
     import ultralytics
+    from filelock import FileLock
     from ultralytics import YOLO
 
     key = f"{sha256_file(pt_path)[:16]}-{imgsz}-ul{ultralytics.__version__}{key_extra}"
@@ -49,16 +53,25 @@ def cached_export(pt_path: Path, fmt: str, imgsz: int = 640, key_extra: str = ""
     out = src.with_suffix(f".{fmt}")
     if out.is_file() and out.stat().st_size > 0:
         return out
-    _quiet_ultralytics()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            made = YOLO(str(src), task="pose").export(format=fmt, imgsz=imgsz, verbose=False, **export_kwargs)
-    except Exception as e:
-        first = one_line(e, 200)
-        raise ModelError(f"cannot export {pt_path.name} to {label or fmt}: {first}") from None
-    made = Path(made)
-    if made != out:
-        os.replace(made, out)
+    # Several processes (Ray tasks, pose workers) may want the same export at once: one exports under a lock, in a
+    # private folder, and renames the result into place, so nobody ever loads a half-written file (nor after a kill).
+    with FileLock(str(out) + ".lock"):
+        if out.is_file() and out.stat().st_size > 0:
+            return out
+        _quiet_ultralytics()
+        work = Path(tempfile.mkdtemp(prefix=".export-", dir=src.parent))
+        try:
+            shutil.copyfile(src, work / src.name)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    made = YOLO(str(work / src.name), task="pose").export(format=fmt, imgsz=imgsz, verbose=False,
+                                                                           **export_kwargs)
+            except Exception as e:
+                first = one_line(e, 200)
+                raise ModelError(f"cannot export {pt_path.name} to {label or fmt}: {first}") from None
+            os.replace(Path(made), out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return out
 
 
