@@ -252,10 +252,13 @@ def extract_batch_cmd(target: str, out: str | None, ray_address: str | None, gpu
               help="Most frames one stream may queue; beyond it the oldest are dropped (default: 16).")
 @click.option("--max-message-mb", type=click.FloatRange(0.1, 64), default=None,
               help="Largest WebSocket message accepted (MiB; default: 8).")
+@click.option("--max-upload-mb", type=click.FloatRange(0.001, 65536), default=None,
+              help="Largest dataset a client may send for training on this worker (MiB; default: the setting "
+                   "worker.max_upload_bytes, 512 MiB).")
 def worker_cmd(host: str, port: int, token_file: str, tls_cert: str | None, tls_key: str | None,
                pose_model: str | None, imgsz: int | None, device: str | None, runtime: str | None,
                classifiers: tuple[str, ...], max_clients: int | None, max_queue: int | None,
-               max_message_mb: float | None) -> None:
+               max_message_mb: float | None, max_upload_mb: float | None) -> None:
     """Serve pose estimation, tracking and classification to PoseWatch desktops (the remote GPU worker).
 
     HTTP GET /health and /v1/info, WebSocket /v1/stream; every request but /health needs
@@ -267,7 +270,8 @@ def worker_cmd(host: str, port: int, token_file: str, tls_cert: str | None, tls_
 
     given = {"pose_model": pose_model, "imgsz": imgsz, "device": device, "runtime": runtime, "max_queue": max_queue,
              "max_clients": max_clients,
-             "max_message_bytes": None if max_message_mb is None else int(max_message_mb * 2**20)}
+             "max_message_bytes": None if max_message_mb is None else int(max_message_mb * 2**20),
+             "max_upload_bytes": None if max_upload_mb is None else int(max_upload_mb * 2**20)}
     cfg = WorkerConfig(token=read_token_file(token_file),  # options not given: the settings (worker.*)
                        classifiers={**config.get("worker.classifiers"), **parse_classifier_specs(classifiers)},
                        **{k: v for k, v in given.items() if v is not None})
@@ -487,9 +491,9 @@ def _emit_error(events: str, msg: str) -> None:
 
 
 @cli.command("train")
-@click.option("--data", "data", required=True,
+@click.option("--data", "data", default=None,
               help="Training data: AI-Hub/URFD/PoseWatch skeleton CSV, an export's dataset.pt, or a project folder "
-                   "(more files may follow as arguments: --data A.csv B.csv).")
+                   "(more files may follow as arguments: --data A.csv B.csv). Required unless --attach.")
 @click.argument("more_data", nargs=-1)
 @click.option("--model", "model", default="lstm", show_default=True,
               help=f"Model: {', '.join(MODEL_NAMES)} (lstm, transformer, stgcn: skeletons; r2plus1d, fusion: RGB clips).")
@@ -514,15 +518,38 @@ def _emit_error(events: str, msg: str) -> None:
               help="Video models: backbone weights (kinetics400: torchvision's, downloaded on first use; r2plus1d_18).")
 @click.option("--skeleton-stream", type=click.Choice(SKELETON_STREAMS), default=None,
               help="Fusion models: the skeleton stream (scene_mlp: the scene vector, the fight model's input).")
+@click.option("--remote", default=None, metavar="URL",
+              help="Train on a PoseWatch worker (ws(s):// or http(s)://host:port): the dataset is sent to it, the run "
+                   "goes on there if the connection drops, the best checkpoint comes back into OUT.")
+@click.option("--token-file", default=None, type=click.Path(dir_okay=False), help="The worker's token (with --remote).")
+@click.option("--cafile", default=None, type=click.Path(dir_okay=False),
+              help="Certificate to trust for a wss:// or https:// worker with a self-signed certificate.")
+@click.option("--attach", default=None, metavar="RUN",
+              help="With --remote: re-attach to run RUN on the worker (printed when it started) instead of starting one.")
 def train_cmd(data: str, more_data: tuple[str, ...], model: str, preset: str, out: str, epochs: int | None,
               window: int | None, stride: int | None, batch_size: int | None, lr: float | None,
               time_limit: float | None, seed: int, events: str, fps: float | None, size: str | None,
-              arch: str | None, pretrained: str | None, skeleton_stream: str | None) -> None:
+              arch: str | None, pretrained: str | None, skeleton_stream: str | None, remote: str | None,
+              token_file: str | None, cafile: str | None, attach: str | None) -> None:
     """Train a classifier; write OUT/model.pt (the best checkpoint so far, always on disk)
     and OUT/metrics.json (validation on held-out sequences or videos). SIGTERM stops after the current batch
-    and keeps the best checkpoint. Video models (r2plus1d, fusion) train on the clips of a project, an export
-    folder with clips/, or a folder of videos per label; --window is then the frames per window."""
+    and keeps the best checkpoint (with --remote: the worker's run is stopped the same way). Video models (r2plus1d,
+    fusion) train on the clips of a project, an export folder with clips/, or a folder of videos per label; --window
+    is then the frames per window."""
     from pathlib import Path
+
+    if data is None and not attach:
+        raise click.UsageError("Missing option '--data'.")
+    if remote or token_file or cafile or attach:
+        if not (remote and token_file):
+            raise click.UsageError("--remote URL and --token-file FILE go together (--cafile and --attach need them)")
+        if model in VIDEO_MODEL_NAMES:
+            skeleton = ", ".join(m for m in MODEL_NAMES if m not in VIDEO_MODEL_NAMES)
+            raise click.UsageError(f"--remote trains the skeleton models ({skeleton}); {model} trains locally")
+        _train_remote(remote, token_file, cafile, attach, [data, *more_data], out, events,
+                      {"model": model, "preset": preset, "epochs": epochs, "window": window, "stride": stride,
+                       "batch_size": batch_size, "lr": lr, "time_limit": time_limit, "seed": seed})
+        return
 
     import torch
 
@@ -690,6 +717,75 @@ def distill_cmd(teacher: str, student: str, data: str, more_data: tuple[str, ...
                          ("train windows", "validation windows"))
 
     _finish_run(events, _run_guarded(events, go))
+
+
+def _train_remote(url: str, token_file: str, cafile: str | None, attach: str | None, data: list[str], out: str,
+                  events: str, options: dict) -> None:
+    """``train --remote``: send the dataset, stream the worker's events (printed as a local run prints them),
+    stop the worker's run on SIGTERM/Ctrl+C, and download the best checkpoint and metrics into ``out``."""
+    import signal
+    import tempfile
+    from pathlib import Path
+
+    from core.errors import PoseWatchError
+    from core.remote import read_token
+    from core.remote.training import RemoteTraining, dataset_file
+    from core.training import jsonl_callbacks, tqdm_callbacks
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise PoseWatchError(f"--out {out} is a file; give a folder")
+    client = RemoteTraining(url, read_token(token_file), cafile=cafile)
+    try:
+        if attach:
+            run_id = attach
+            client.status(run_id)  # an unknown run fails here, in one line
+        else:
+            with tempfile.TemporaryDirectory(prefix="posewatch-remote-train-") as tmp:
+                run_id = client.start(dataset_file(data, Path(tmp)), options)
+        click.echo(f"training run {run_id} on {client.http} (re-attach with --attach {run_id})", err=True)
+        cbs = jsonl_callbacks() if events == "jsonl" else tqdm_callbacks()
+        names = {"start": "on_start", "epoch_end": "on_epoch_end", "checkpoint": "on_checkpoint", "done": "on_done"}
+        state = {"stop": False}
+
+        def ask_stop(*_a) -> None:  # runs in the main thread, between two reads of the event stream
+            if not state["stop"]:
+                state["stop"] = True
+                try:
+                    client.stop(run_id)
+                    click.echo(f"stopping run {run_id} on the worker (it keeps the best checkpoint)", err=True)
+                except PoseWatchError as e:
+                    click.echo(f"warning: could not stop the run: {e}", err=True)
+
+        old = {sig: signal.signal(sig, ask_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        done = None
+        try:
+            for ev in client.events(run_id, on_status=lambda m: click.echo(m, err=True)):
+                kind = ev.get("event")
+                if kind == "error":
+                    _emit_error(events, f"worker: {ev.get('message', 'training failed')}")
+                if kind == "done":
+                    done = ev
+                    path = client.download(run_id, out)
+                    ev = dict(ev, path=str(path))
+                elif kind == "checkpoint":
+                    ev = dict(ev, path=str(Path(out) / "model.pt"))
+                payload = {k: v for k, v in ev.items() if k != "event"}
+                for fn in cbs.get(names.get(kind, ""), []):
+                    fn(None, payload)
+                if kind == "start" and events != "jsonl":
+                    _echo_data_summary(payload.get("summary", {"train": {}, "val": {}}), payload.get("warnings", []))
+        finally:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+    except PoseWatchError as e:
+        _emit_error(events, str(e))
+    if done is None:
+        _emit_error(events, "the worker ended the run without a result")
+    if events != "jsonl":
+        m = done.get("metrics", {})
+        click.echo(f"{'stopped' if done.get('stopped') else 'done'} on the worker: validation macro-F1 "
+                   f"{m.get('macro_f1', 0):.3f}, accuracy {m.get('accuracy', 0):.3f} (epoch {m.get('best_epoch')}); "
+                   f"wrote {Path(out) / 'model.pt'}", err=True)
 
 
 def _echo_data_summary(summary: dict, warnings: list[str],

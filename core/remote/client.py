@@ -44,7 +44,7 @@ def read_token(path: str | Path) -> str:
     return tok
 
 
-def _urls(url: str) -> tuple[str, str]:
+def worker_urls(url: str) -> tuple[str, str]:
     """``(http base, ws stream URL)`` from ``ws(s)://`` or ``http(s)://host:port[/...]``.
 
     Raises:
@@ -63,7 +63,9 @@ def _urls(url: str) -> tuple[str, str]:
     return http, ws
 
 
-def _ssl_context(secure: bool, cafile: str | None) -> ssl.SSLContext | None:
+def ssl_context(secure: bool, cafile: str | None) -> ssl.SSLContext | None:
+    """The TLS context of a secure worker URL (``cafile``: a certificate to trust besides the system's); None when
+    not secure."""
     if not secure:
         return None
     ctx = ssl.create_default_context(cafile=cafile)
@@ -86,9 +88,9 @@ def fetch_info(url: str, token: str, timeout: float = 5.0, cafile: str | None = 
     Raises:
         RemoteError: unreachable, TLS failure, refused token (with the worker's reason), bad reply.
     """
-    http, _ = _urls(url)
+    http, _ = worker_urls(url)
     req = urllib.request.Request(http + "/v1/info", headers={"Authorization": f"Bearer {token}"})
-    ctx = _ssl_context(http.startswith("https"), cafile)
+    ctx = ssl_context(http.startswith("https"), cafile)
     handlers = [urllib.request.ProxyHandler({})]  # direct, like the stream (use an SSH tunnel to get through)
     if ctx is not None:
         handlers.append(urllib.request.HTTPSHandler(context=ctx))
@@ -96,14 +98,15 @@ def fetch_info(url: str, token: str, timeout: float = 5.0, cafile: str | None = 
         with urllib.request.build_opener(*handlers).open(req, timeout=timeout) as r:
             return json.loads(r.read(1 << 20).decode("utf-8"))
     except urllib.error.HTTPError as e:
-        raise RemoteError(f"worker at {http} refused the request: {_reason(e.code, e.read(4096))}") from None
+        raise RemoteError(f"worker at {http} refused the request: {http_reason(e.code, e.read(4096))}") from None
     except urllib.error.URLError as e:
         raise RemoteError(f"cannot reach worker at {http}: {e.reason}") from None
     except (OSError, ValueError) as e:
         raise RemoteError(f"cannot reach worker at {http}: {e}") from None
 
 
-def _reason(status: int, body: bytes | None) -> str:
+def http_reason(status: int, body: bytes | None) -> str:
+    """``HTTP 403: wrong token``: a worker's refusal in one line (its JSON ``detail`` when there is one)."""
     detail = ""
     try:
         detail = json.loads(body or b"{}").get("detail", "")
@@ -157,7 +160,7 @@ class RemotePoseEstimator(PoseEstimator):
         from .transport import AsyncioWebSocket
 
         self.url = url
-        self.http_url, self.ws_url = _urls(url)
+        self.http_url, self.ws_url = worker_urls(url)
         self.width, self.timeout, self.jpeg_quality = width, timeout, int(jpeg_quality)
         self.name = backend
         self.last_probs: dict[int, np.ndarray] = {}
@@ -169,12 +172,12 @@ class RemotePoseEstimator(PoseEstimator):
         try:
             # one event-loop thread owns the socket and its TLS state (core.remote.transport says why)
             self._ws = AsyncioWebSocket(self.ws_url, headers={"Authorization": f"Bearer {token}"},
-                                        ssl_context=_ssl_context(self.ws_url.startswith("wss"), cafile),
+                                        ssl_context=ssl_context(self.ws_url.startswith("wss"), cafile),
                                         open_timeout=timeout, close_timeout=2, max_size=P.MAX_MESSAGE_BYTES,
                                         user_agent="PoseWatch").connect()
         except InvalidStatus as e:
             raise RemoteError(f"worker at {self.http_url} refused the connection: "
-                              f"{_reason(e.response.status_code, e.response.body)}") from None
+                              f"{http_reason(e.response.status_code, e.response.body)}") from None
         except TimeoutError:
             raise RemoteError(f"cannot reach worker at {self.http_url}: no answer within {timeout:g} s") from None
         except (OSError, WebSocketException) as e:

@@ -67,6 +67,8 @@ class WorkerConfig:
         max_queue: upper bound of a connection's frame queue (frames).
         max_clients: simultaneous WebSocket streams.
         max_message_bytes: largest WebSocket message (bytes).
+        max_upload_bytes: largest dataset a client may send for training (bytes; :mod:`core.remote.training`).
+        runs_dir: folder of the training runs (None: ``<cache>/worker-runs``).
     """
 
     token: str
@@ -78,6 +80,8 @@ class WorkerConfig:
     max_queue: int
     max_clients: int
     max_message_bytes: int
+    max_upload_bytes: int
+    runs_dir: str | None
 
 
 def parse_classifier_specs(specs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -185,6 +189,11 @@ class WorkerState:
         self.errors_total = 0
         self._done = collections.deque(maxlen=512)  # completion times (monotonic s) for the recent fps
         self.started = time.time()
+        from ..config import cache_root
+        from .training import TrainingManager
+
+        self.training = TrainingManager(Path(cfg.runs_dir) if cfg.runs_dir else cache_root() / "worker-runs",
+                                        cfg.max_upload_bytes)
 
     def classifier(self, name: str):
         """The shared :class:`~core.classify.TrackClassifier` of a registry name (loaded once).
@@ -271,6 +280,7 @@ class WorkerState:
                            "max_clients": self.cfg.max_clients, "max_side": P.MAX_SIDE}}
 
     def close(self) -> None:
+        self.training.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.yolo.close()
 
@@ -548,6 +558,10 @@ def create_app(state: WorkerState):
         if bad:
             return deny(*bad)
         return await asyncio.get_running_loop().run_in_executor(None, state.info)
+
+    from .training import add_training_routes
+
+    add_training_routes(app, state.training, lambda header: check_auth(header, token), deny)
 
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket):

@@ -76,7 +76,8 @@ def test_the_defaults_are_those_the_code_had():
     assert asdict(LiveConfig()) == OLD_LIVE
     assert asdict(WorkerConfig(token="t")) == dict(token="t", pose_model=None, imgsz=640, device=None, runtime="auto",
                                                    classifiers={}, max_queue=16, max_clients=8,
-                                                   max_message_bytes=8 * 1024 * 1024)
+                                                   max_message_bytes=8 * 1024 * 1024,
+                                                   max_upload_bytes=512 * 2**20, runs_dir=None)
     assert PRESETS == config.presets() == OLD_PRESETS
     assert PRESETS["default"]["features"] == DEFAULT_FEATURES
     assert AUGMENT == {"scale": (0.9, 1.1), "rotate_deg": 10.0, "flip_p": 0.5, "dropout_p": 0.05}
