@@ -109,8 +109,31 @@ class OnnxPoseEstimator(PoseEstimator):
             ``boxes (N, 4)`` xyxy, ``scores (N,)``, ``keypoints (N, V, 3)`` (x, y pixels of ``image``,
             visibility in [0, 1]), all float32.
         """
-        blob, r, dx, dy = letterbox_blob(image, self.imgsz)
-        pred = self.session.run(None, {self._input: blob})[0][0].T  # (N, 5 + 3V)
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`detect` of several images in one ONNX Runtime call (the model's batch dimension is dynamic).
+        Images whose letterboxed sizes differ are run in one call per size.
+
+        Returns:
+            one ``(boxes, scores, keypoints)`` per image, in order (see :meth:`detect`).
+        """
+        preps = [letterbox_blob(im, self.imgsz) for im in images]
+        out: list = [None] * len(images)
+        by_shape: dict[tuple, list[int]] = {}
+        for i, (blob, *_rest) in enumerate(preps):
+            by_shape.setdefault(blob.shape, []).append(i)
+        for idx in by_shape.values():
+            batch = preps[idx[0]][0] if len(idx) == 1 else np.concatenate([preps[i][0] for i in idx])
+            pred = self.session.run(None, {self._input: batch})[0]  # (B, 5 + 3V, N)
+            for b, i in enumerate(idx):
+                _blob, r, dx, dy = preps[i]
+                out[i] = self._decode(pred[b].T, r, dx, dy, images[i].shape[:2])
+        return out
+
+    def _decode(self, pred: np.ndarray, r: float, dx: float, dy: float, hw: tuple[int, int]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Confidence filter, NMS and letterbox undo of one image's ``(N, 5 + 3V)`` output rows."""
         pred = pred[pred[:, 4] >= self.conf]
         v = self.num_kpts
         if len(pred) == 0:
@@ -124,7 +147,7 @@ class OnnxPoseEstimator(PoseEstimator):
         boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:4]], axis=1)
         boxes[:, [0, 2]] = (boxes[:, [0, 2]] - dx) / r
         boxes[:, [1, 3]] = (boxes[:, [1, 3]] - dy) / r
-        h, w = image.shape[:2]
+        h, w = hw
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         kpts = pred[:, 5:].reshape(-1, v, 3).copy()
