@@ -880,7 +880,7 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 
 
 @cli.command("detect")
-@click.argument("video")
+@click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "model", default=None,
               help="Classifier: a checkpoint path, or 'fall' / 'fight' / 'abnormal' for the shipped defaults (default: "
                    "the setting live.classifier, fall).")
@@ -903,22 +903,44 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 @click.option("--hold", "hold", type=click.FloatRange(min=0), default=None,
               help="Seconds an abnormal label must hold before an alert (default: live.alert_hold_s).")
 @click.option("--out-video", default=None, type=click.Path(dir_okay=False),
-              help="Also write the annotated video (mp4).")
+              help="Also write the annotated video (mp4; one source only).")
+@click.option("--camera", "cameras", multiple=True, metavar="NAME",
+              help="Camera name for events and the MQTT topic, one per source in order (default: from the source).")
+@click.option("--webhook", default=None, metavar="URL",
+              help="Also POST every alert's JSON to this http(s) URL (default: the setting live.webhook_url).")
+@click.option("--webhook-secret-file", default=None, type=click.Path(dir_okay=False),
+              help="File with the HMAC-SHA256 key of the webhook's X-PoseWatch-Signature header.")
+@click.option("--mqtt", "mqtt_url", default=None, metavar="URL",
+              help="Also publish every alert to this broker (mqtt://[user@]host[:1883], mqtts://…), topic "
+                   "live.mqtt_topic (posewatch/<camera>/alerts).")
 @click.option("--tracker", type=click.Choice(TRACKERS), default=None, help="Person tracker (default: live.tracker).")
-def detect_cmd(video: str, model: str | None, sensitivity: str | None, events: str, realtime: bool, width: int | None,
-               imgsz: int | None, precision: str | None, pose_workers: int | None, hold: float | None,
-               out_video: str | None, tracker: str | None) -> None:
-    """Run the live detector headless on VIDEO (a file, webcam index or stream URL): every alert (an
-    abnormal label held for the hold time) becomes one JSON line in EVENTS (time_s, frame, track_id, label,
-    prob, wall_time, snapshot, clip). Without --realtime every frame of a file is processed."""
+def detect_cmd(sources: tuple[str, ...], model: str | None, sensitivity: str | None, events: str, realtime: bool,
+               width: int | None, imgsz: int | None, precision: str | None, pose_workers: int | None,
+               hold: float | None, out_video: str | None, cameras: tuple[str, ...], webhook: str | None,
+               webhook_secret_file: str | None, mqtt_url: str | None, tracker: str | None) -> None:
+    """Run the live detector headless on SOURCE... (files, webcam indices or stream URLs; several run at once on
+    one shared pose model): every alert (an abnormal label held for the hold time) becomes one JSON line in EVENTS
+    (time_s, frame, track_id, label, prob, wall_time, snapshot, clip, camera). Without --realtime every frame of a
+    file is processed."""
+    if len(cameras) > len(sources):
+        raise click.UsageError(f"{len(cameras)} --camera names for {len(sources)} source(s)")
+    if len(sources) > 1 and out_video:
+        raise click.UsageError("--out-video takes one source")
     from tqdm import tqdm
 
     from core.live import LiveConfig
     from core.live.headless import run_detect
 
     given = {"classifier": model, "width": width, "imgsz": imgsz, "precision": precision, "tracker": tracker,
-             "pose_workers": pose_workers, "sensitivity": sensitivity, "alert_hold_s": hold, "scene_hold_s": hold}
+             "pose_workers": pose_workers, "sensitivity": sensitivity, "alert_hold_s": hold, "scene_hold_s": hold,
+             "webhook_url": webhook, "webhook_secret_file": webhook_secret_file, "mqtt_url": mqtt_url}
     cfg = LiveConfig(realtime=realtime, **{k: v for k, v in given.items() if v is not None})
+    if len(sources) > 1:
+        _detect_cameras(list(sources), list(cameras), cfg, events)
+        return
+    if cameras:
+        cfg.camera = cameras[0]
+    video = sources[0]
     bar = None
 
     def progress(done: int, total: int | None) -> None:
@@ -940,6 +962,22 @@ def detect_cmd(video: str, model: str | None, sensitivity: str | None, events: s
             bar.close()
     click.echo(f"{s['frames']} frames, {s['fps']:.1f} frames/s, {s['dropped']} dropped, {s['alerts']} alert(s); "
                f"wrote {events}" + (f" and {out_video}" if out_video else ""), err=True)
+
+
+def _detect_cameras(sources: list[str], cameras: list[str], cfg, events: str) -> None:
+    """``detect`` with several sources (:func:`core.live.headless.run_detect_cameras`): one line per camera."""
+    from core.live.headless import run_detect_cameras
+
+    def alert(e) -> None:
+        click.echo(f"alert: {e.camera}: {e.label} ({e.prob:.2f}) track {e.track_id} at {e.time_s:.2f} s "
+                   f"(frame {e.frame_index})", err=True)
+
+    stats = run_detect_cameras(sources, cfg, events, cameras or None, on_alert=alert,
+                               on_message=lambda camera, text: click.echo(f"{camera}: {text}", err=True))
+    for name, s in stats.items():
+        click.echo(f"{name}: {s['frames']} frames, {s['fps']:.1f} frames/s, {s['dropped']} dropped, "
+                   f"{s['alerts']} alert(s)", err=True)
+    click.echo(f"wrote {events}", err=True)
 
 
 # --- calibrate-int8: INT8 calibration tables for YOLO-pose checkpoints (core.pose.int8) ---

@@ -6,6 +6,7 @@ import json
 
 import cv2
 
+from tests.conftest import shared_path
 from tests.test_cli import cli
 
 
@@ -49,3 +50,18 @@ def test_detect_bad_model_is_one_error_line(tmp_path, fall04):
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: classifier checkpoint not found")
     r = cli("detect", fall04, "--events", tmp_path / "no" / "dir" / "e.jsonl")
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_detect_several_sources_on_one_shared_model(tmp_path):
+    a = shared_path("data", "videos", "normal", "nofi102.mp4")
+    b = shared_path("data", "videos", "normal", "nofi103.mp4")
+    ev = tmp_path / "events.jsonl"
+    r = cli("detect", a, b, "--camera", "door", "--model", "fall", "--events", ev)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines[-3].startswith("door: 20 frames,") and lines[-2].startswith("nofi103: 20 frames,")
+    assert lines[-1] == f"wrote {ev}"
+    r = cli("detect", a, b, "--events", ev, "--out-video", tmp_path / "x.mp4")
+    assert r.returncode == 2 and "--out-video takes one source" in r.stderr
+    r = cli("detect", a, "/no/such.mp4", "--events", ev)
+    assert r.returncode == 2 and r.stderr.strip().startswith("error: video not found")

@@ -3,7 +3,8 @@
 :func:`run_detect` runs a :class:`core.live.LiveDetector` on a file, webcam or stream to its end (or until
 interrupted), writes every alert to the events file (JSON lines, with snapshots and clips next to it), optionally
 writes the annotated video, reports progress, alerts and notices through callbacks, and turns the detector's
-error lines into one :class:`~core.errors.PoseWatchError`.
+error lines into one :class:`~core.errors.PoseWatchError`. :func:`run_detect_cameras` does it for several sources
+at once on one shared pose model (one merged events file naming the camera).
 """
 
 from __future__ import annotations
@@ -96,3 +97,50 @@ def run_detect(source: str | int, config: LiveConfig, events: str | os.PathLike,
     if errors:
         raise PoseWatchError(errors[0])
     return det.stats()
+
+
+def run_detect_cameras(sources: list, config: LiveConfig, events: str | os.PathLike, names: list[str] | None = None,
+                       on_alert: Callable[[AlertEvent], None] | None = None,
+                       on_message: Callable[[str, str], None] | None = None) -> dict[str, dict]:
+    """Run live detection on several ``sources`` at once headless (:class:`core.live.multicam.MultiCameraDetector`:
+    one shared pose model, each camera its own tracker, classifier state, alerts and reconnects) and return each
+    camera's stats by name, in order.
+
+    Args:
+        sources: files, frames folders, webcam indices or stream URLs.
+        config: the settings every camera uses; ``events_file``/``events_dir`` are set from ``events``.
+        events: the merged alerts file (JSON lines naming the camera; replaced if it exists); each camera's snapshots
+            and clips go to ``<its folder>/<camera>/``.
+        names: camera names, in order (fewer than the sources: the rest from the sources; None: all from them).
+        on_alert: called with every :class:`AlertEvent` (it names its camera).
+        on_message: called with ``(camera, notice)``: reconnects, fallbacks, a camera's error (``error: …``).
+
+    Raises:
+        VideoError: a missing source or unsupported type (before anything starts); ModelError: a bad classifier or
+        pose model; PoseWatchError: the events folder does not exist, or every camera ended with an error (the
+        first one's line, naming the camera).
+    """
+    from ..video import parse_source
+    from .multicam import MultiCameraDetector
+
+    for src in sources:
+        parse_source(src)  # VideoError for a missing file or unsupported type, before anything starts
+    ev_path = Path(events)
+    if not ev_path.absolute().parent.is_dir():
+        raise PoseWatchError(f"folder of the events file does not exist: {ev_path.absolute().parent}")
+    if ev_path.exists():
+        ev_path.unlink()
+    cfg = replace(config, events_file=str(ev_path), events_dir=str(ev_path.absolute().parent))
+
+    def on_status(camera: str, msg: str) -> None:
+        if on_message is not None and not msg.startswith(QUIET_STATUS):
+            on_message(camera, msg)
+
+    multi = MultiCameraDetector(list(sources), cfg, names, on_event=on_alert, on_status=on_status)
+    multi.run()
+    errors = multi.errors
+    if len(errors) == len(multi.names):  # the others going on is the point; all failing is the run failing
+        name, msg = next(iter(errors.items()))
+        raise PoseWatchError(f"{name}: {msg}")
+    stats = multi.stats()
+    return {name: stats[name] for name in multi.names}
