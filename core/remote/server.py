@@ -277,7 +277,8 @@ class WorkerState:
                 "models": {"pose": dict(self.yolo_settings), "backends": list(P.BACKENDS), "classifiers": classifiers},
                 "versions": versions, "load": load, "fps": round(self.fps(), 2),
                 "limits": {"max_message_bytes": self.cfg.max_message_bytes, "max_queue": self.cfg.max_queue,
-                           "max_clients": self.cfg.max_clients, "max_side": P.MAX_SIDE}}
+                           "max_clients": self.cfg.max_clients, "max_side": P.MAX_SIDE,
+                           "max_upload_bytes": self.training.max_upload_bytes}}
 
     def close(self) -> None:
         self.training.close()

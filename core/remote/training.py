@@ -441,11 +441,21 @@ class RemoteTraining:
 
     def start(self, dataset: str | os.PathLike, options: dict | None = None) -> str:
         """Upload ``dataset`` (a ``dataset.pt`` export or a skeleton CSV; :func:`dataset_file`) and start training
-        with ``options`` (:data:`OPTIONS`; None values left out); returns the run id."""
+        with ``options`` (:data:`OPTIONS`; None values left out); returns the run id.
+
+        Raises:
+            RemoteError: the worker is unreachable or refuses (wrong token, bad option, too large, a run going on).
+        """
         from urllib.parse import urlencode
 
         p = Path(dataset)
         size = p.stat().st_size
+        # The token first, with a request without a body: a worker refuses a wrong token before reading an upload
+        # and closes the connection, which the client would only see as a broken pipe halfway through sending it.
+        limit = self._json("GET", "/v1/info").get("limits", {}).get("max_upload_bytes")
+        if limit is not None and size > int(limit):
+            raise RemoteError(f"dataset {p.name} of {size} bytes is larger than the worker's limit of {int(limit)} "
+                              "bytes (main.py worker --max-upload-mb)")
         q = urlencode({k: v for k, v in (options or {}).items() if v is not None})
         with open(p, "rb") as f:
             out = self._json("POST", "/v1/train" + (f"?{q}" if q else ""), data=f,

@@ -102,16 +102,16 @@ def test_train_remote_streams_the_events_survives_a_dropped_link_stops_and_bring
                           "--epochs", "500", "--time-limit", "600", "--out", str(out), "--events", "jsonl"],
                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ev: list[dict] = []
-    stop_sent = False
     try:
         for line in p.stdout:  # read to the end (the client's stderr is a few lines: no pipe fills up)
             ev.append(json.loads(line))
             epochs = [e for e in ev if e["event"] == "epoch_end"]
             if len(epochs) == 1 and proxy.cuts == 0:
                 proxy.cut()  # the link drops: the run goes on on the worker, the client re-attaches
-            if len(epochs) == 3 and not stop_sent:
-                p.send_signal(signal.SIGTERM)  # what the Train panel's Stop does to its child
-                stop_sent = True
+                # Stop at once, while the client has no stream: what the Train panel's Stop does to its child. (Sent
+                # later, after the re-attach, the worker may be epochs ahead of the replayed events and a loaded
+                # machine let it end by early stopping first.)
+                p.send_signal(signal.SIGTERM)
         p.wait(180)
         err = p.stderr.read()
     finally:
@@ -124,7 +124,7 @@ def test_train_remote_streams_the_events_survives_a_dropped_link_stops_and_bring
     for e in ev:
         assert set(e) - {"event"} == EVENT_KEYS[e["event"]], e  # the same events as a local run
     epochs = [e["epoch"] for e in ev if e["event"] == "epoch_end"]
-    assert epochs == list(range(1, len(epochs) + 1)) and 3 <= len(epochs) < 500  # none lost, none twice
+    assert epochs == list(range(1, len(epochs) + 1)) and 1 <= len(epochs) < 500  # none lost, none twice
     done = ev[-1]
     assert done["stopped"] is True and done["stop_reason"] == "stopped", (done["stop_reason"], done["epochs_run"], err)
     assert done["path"] == str(out / "model.pt")
@@ -166,7 +166,9 @@ def test_requests_need_the_token_respect_the_limits_and_never_name_a_path(worker
     assert code == 400 and "unknown model 'resnet'" in body["detail"]
     code, body = post("/v1/train?epochs=0", headers=tok)
     assert code == 400 and "out of range" in body["detail"]
-    code, body = post("/v1/train", data=b"\0" * (2 * 2**20), headers=tok)  # the worker takes at most 1 MiB
+    # the worker takes at most 1 MiB: refused by the announced length, before the body is read (a client sending the
+    # 2 MiB would see its upload cut; RemoteTraining.start checks the size against /v1/info's limits first)
+    code, body = post("/v1/train", data=b"\0" * 64, headers={**tok, "Content-Length": str(2 * 2**20)})
     assert code == 413 and "limit" in body["detail"]
 
     client = RemoteTraining(worker.url, worker.token_file.read_text().strip())
@@ -174,6 +176,9 @@ def test_requests_need_the_token_respect_the_limits_and_never_name_a_path(worker
         client.status("0123456789abcdef")
     with pytest.raises(RemoteError, match="HTTP 404"):
         client.status("..%2F..%2Fetc")
+    (tmp_path / "big.csv").write_bytes(b"\0" * (2 * 2**20))
+    with pytest.raises(RemoteError, match="larger than the worker's limit of 1048576 bytes"):
+        client.start(tmp_path / "big.csv")
     bad = RemoteTraining(worker.url, "wrong")
     with pytest.raises(RemoteError, match="HTTP 403: wrong token"):
         bad.start(aihub_few_sequences(tmp_path / "few.csv"))
