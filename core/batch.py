@@ -14,6 +14,10 @@ One video is one unit of work (tracking needs the frames of a video in order, on
   tasks run on the CPU.
 * **Local** (``engine="local"``): the videos one after another in this process with one estimator (the GUI's
   default, no Ray).
+* **Remote worker** (``engine="remote"`` with ``remote``, a :class:`core.state.RemoteWorker`): the videos one after
+  another in this process, their frames posed on the worker (:func:`core.remote.factory.estimator_factory`: local
+  inference while the worker is unreachable). The caches are keyed by the worker's settings (as the player's remote
+  extraction, :meth:`core.state.AppState.skeleton_task`), so a video cached by the worker before is found then.
 
 Resumable: a video whose cache already exists (same content hash, same pose settings) is skipped without loading a
 model or starting Ray. A video that fails (unreadable, truncated to nothing, a task error) is reported with its
@@ -273,6 +277,7 @@ def iter_extract_batch(videos: list[str | os.PathLike], backend: str = "yolo", w
                        num_cpus: int | None = None, gpus_per_task: float = 0.0,
                        cancel: Callable[[], bool] | None = None,
                        on_progress_state: Callable[[dict], None] | None = None,
+                       remote=None, on_status: Callable[[str, bool | None], None] | None = None,
                        **estimator_kwargs) -> Generator[BatchProgress, None, BatchReport]:
     """Compute the skeleton cache of every video (see the module docstring).
 
@@ -281,13 +286,16 @@ def iter_extract_batch(videos: list[str | os.PathLike], backend: str = "yolo", w
         backend, width, estimator_kwargs: the pose settings (as :func:`core.extract.iter_load_or_extract`; they make
             the cache key, so the player finds the results).
         root: cache root (None: the per-user cache, :func:`core.cache.cache_dir`).
-        engine: ``"ray"`` or ``"local"``.
+        engine: ``"ray"``, ``"local"`` or ``"remote"`` (needs ``remote``).
         address: a Ray cluster (None: a local Ray started here and shut down at the end).
         num_cpus: CPUs of the local Ray (None: all).
         gpus_per_task: GPUs reserved per Ray task (0: tasks run on the CPU).
         cancel: polled about twice a second; True cancels the running tasks and raises :class:`Cancelled`.
         on_progress_state: called with the progress actor's snapshot (``{"frames": {key: (done, total)},
             "starts": {key: [(pid, host), …]}}``) each time it is read (diagnostics and tests).
+        remote: the worker of ``engine="remote"`` (:class:`core.state.RemoteWorker`: ``url``, ``token``, ``cafile``).
+        on_status: ``engine="remote"``: called (from the driving thread) with a one-line status and whether frames
+            go to the worker, at every switch between worker and local inference.
 
     Yields:
         :class:`BatchProgress` (about twice a second while tasks run).
@@ -301,8 +309,10 @@ def iter_extract_batch(videos: list[str | os.PathLike], backend: str = "yolo", w
     from .pose import estimator_settings
     from .video import open_source
 
-    if engine not in ("ray", "local"):
-        raise BatchError(f"unknown engine '{engine}': ray or local")
+    if engine not in ("ray", "local", "remote"):
+        raise BatchError(f"unknown engine '{engine}': ray, local or remote")
+    if engine == "remote" and remote is None:
+        raise BatchError("engine 'remote' needs a remote worker (connect to one first)")
     if gpus_per_task < 0:
         raise BatchError("gpus_per_task must not be negative")
     kw = dict(estimator_kwargs)
@@ -353,6 +363,8 @@ def iter_extract_batch(videos: list[str | os.PathLike], backend: str = "yolo", w
         return BatchReport(items, "none (everything cached)")
     if engine == "local":
         return (yield from _run_local(todo, progress, backend, width, kw, cancel))
+    if engine == "remote":
+        return (yield from _run_remote(todo, progress, backend, width, kw, root, remote, on_status, cancel))
     return (yield from _run_ray(todo, progress, backend, width, kw, address, num_cpus, gpus_per_task, cancel,
                                 on_progress_state))
 
@@ -411,6 +423,49 @@ def _run_local(todo, progress, backend, width, kw, cancel) -> Generator[BatchPro
             it.status, it.reason = "failed", str(e)
         yield progress(f"{it.status} {it.name}")
     return BatchReport([*progress("").items], "local")
+
+
+def _run_remote(todo, progress, backend, width, kw, root, remote, on_status, cancel
+                ) -> Generator[BatchProgress, None, BatchReport]:
+    from .extract import iter_skeletons
+    from .remote.factory import estimator_factory
+    from .video import open_source
+
+    for it, _key, _path in todo:
+        if cancel is not None and cancel():
+            raise Cancelled("batch cancelled")
+        it.status, t0 = "running", time.monotonic()
+        yield progress(f"extracting {it.name} (remote worker)")
+        try:
+            with open_source(it.video) as src:
+                fps = src.info.fps
+            factory = estimator_factory(remote, {"backend": backend, "frame_rate": fps, **kw}, {"width": width},
+                                        on_status=on_status)
+            gen = iter_skeletons(it.video, backend, width, estimator_factory=factory, root=root, cancel=cancel)
+            posed = False
+            while True:
+                try:
+                    p = next(gen)
+                except StopIteration as stop:
+                    cache = stop.value
+                    break
+                if p.done:
+                    posed = True
+                    it.done_frames = p.done
+                    if p.done % 10 == 0:
+                        yield progress(f"extracting {it.name} (remote worker)")
+            it.status = "done" if posed else "cached"
+            it.seconds = time.monotonic() - t0
+            it.frames = it.done_frames = cache.frame_count
+            if "truncated_at" in cache.meta:
+                it.reason = f"ends early: only {cache.meta['truncated_at']} frames could be decoded"
+        except Cancelled:
+            it.status = "pending"
+            raise
+        except PoseWatchError as e:
+            it.status, it.reason = "failed", str(e)
+        yield progress(f"{it.status} {it.name}")
+    return BatchReport([*progress("").items], f"remote worker at {remote.url}")
 
 
 def _run_ray(todo, progress, backend, width, kw, address, num_cpus, gpus_per_task, cancel, on_state

@@ -168,3 +168,28 @@ def test_full_disk_reports_the_video_and_leaves_nothing_half_written(tiny_disk, 
         and "No space left on device" in it.reason, it.reason
     assert [p for p in tiny_disk.rglob("*") if p.is_file()] == []
     assert report.items[1].status == "failed"
+
+
+def test_remote_engine_without_a_worker_goes_on_locally(folder, tmp_path):
+    """engine="remote": a worker that cannot be reached falls back to local inference (the status says so), the
+    broken file is reported, the cache is written under the key the player's extraction uses; a second run finds
+    it."""
+    from core.state import RemoteWorker
+
+    statuses: list[str] = []
+    worker = RemoteWorker(f"ws://127.0.0.1:{free_port()}", "token", backoff=(30.0,))
+    videos = [folder / "nofi102.mp4", folder / "broken.mp4"]
+    report = run(iter_extract_batch(videos, "yolo", root=tmp_path, engine="remote", remote=worker,
+                                    on_status=lambda text, _on: statuses.append(text)), callback=lambda p: None)
+    assert [it.status for it in report.items] == ["done", "failed"], report.items
+    assert report.engine.startswith("remote worker at ws://127.0.0.1:")
+    assert statuses and statuses[0].startswith("remote worker unavailable")
+    assert [SkeletonCache.load(p).frame_count for p in tmp_path.rglob("*.npz")] == [20]
+    again = run(iter_extract_batch(videos[:1], "yolo", root=tmp_path, engine="remote", remote=worker),
+                callback=lambda p: None)
+    assert again.items[0].status == "cached"
+
+
+def test_remote_engine_needs_a_worker():
+    with pytest.raises(BatchError, match="needs a remote worker"):
+        next(iter_extract_batch(["x.mp4"], "yolo", engine="remote"))
