@@ -116,11 +116,7 @@ def find_videos(target: str | os.PathLike) -> tuple[list[Path], Path | None]:
 
     if (p / DB_NAME).is_file():
         with Project.open(p) as proj:
-            vids = [Path(v.path) for v in proj.videos() if v.kind == "video"]
-            root = proj.skeleton_dir
-        if not vids:
-            raise BatchError(f"project {p} has no videos to extract")
-        return vids, root
+            return project_videos(proj)
     from .video import VIDEO_EXTENSIONS
 
     vids = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS
@@ -128,6 +124,19 @@ def find_videos(target: str | os.PathLike) -> tuple[list[Path], Path | None]:
     if not vids:
         raise BatchError(f"no video files ({', '.join(VIDEO_EXTENSIONS)}) in {p}")
     return vids, None
+
+
+def project_videos(project) -> tuple[list[Path], Path]:
+    """The videos of an open :class:`core.project.Project` to extract (imported skeleton sequences have nothing to
+    extract) and its cache root (``<project>/skeletons``, where the player looks for the project's skeletons).
+
+    Raises:
+        BatchError: the project has no videos to extract.
+    """
+    vids = [Path(v.path) for v in project.videos() if v.kind == "video"]
+    if not vids:
+        raise BatchError(f"project {project.folder} has no videos to extract")
+    return vids, project.skeleton_dir
 
 
 # ============================================================================ one video (runs in a Ray task)

@@ -60,7 +60,7 @@ from core.state import AppState
 from core.track_edits import corrected_in_frame
 from core.video import Frame, VideoInfo, VideoSource
 
-from . import live_view, remote_panel
+from . import batch_panel, live_view, remote_panel
 from .host import Host
 from .labelling import Labeller
 from .suggestions import Suggester
@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         self.remote_dock = self.host.dock("remote")
         self.live_window = live_view.install(self.state, self.host)  # View > Live detection… (issue 5)
         self.video_labels = VideoLabels(self.state, self.host)  # an RGB clip model's window labels (issue 13)
+        self.batch_panel = batch_panel.install(self.state, self.host)  # Project > Compute all skeletons (issue 14)
         self._observe_state()
         self._update_controls()
         QTimer.singleShot(0, self.restore_classifier)

@@ -136,6 +136,9 @@ class GeneratorWorker(ThreadOwner):
     Signals (all delivered in the thread that created the worker, normally the GUI thread):
         progress(done: int, total: int, message: str): one per yielded :class:`Progress`
             (``total`` is -1 when unknown).
+        yielded(object): the same yielded :class:`Progress` object itself (e.g. a
+            :class:`core.batch.BatchProgress` with its videos), after ``progress``; the background task may go on
+            changing it: read it in the slot, do not keep it.
         finished(result: object): the generator returned ``result``.
         failed(message: str): it raised; a :class:`~core.errors.PoseWatchError` gives its one-line
             message, anything else ``"TypeName: first line"`` (the traceback goes to the log).
@@ -153,6 +156,7 @@ class GeneratorWorker(ThreadOwner):
     kind = "worker"
 
     progress = Signal(int, int, str)
+    yielded = Signal(object)
     finished = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -160,6 +164,7 @@ class GeneratorWorker(ThreadOwner):
 
     # emitted from the worker thread; connected with QueuedConnection to the re-emitting slots below
     _q_progress = Signal(int, int, str)
+    _q_yielded = Signal(object)
     _q_finished = Signal(object)
     _q_failed = Signal(str)
     _q_cancelled = Signal()
@@ -170,6 +175,7 @@ class GeneratorWorker(ThreadOwner):
         self._func, self._args, self._kwargs, self._cancel_kw = func, args, kwargs, cancel_kw
         self._cancel = threading.Event()
         self._q_progress.connect(self._emit_progress, Qt.ConnectionType.QueuedConnection)
+        self._q_yielded.connect(self.yielded, Qt.ConnectionType.QueuedConnection)
         self._q_finished.connect(self._emit_finished, Qt.ConnectionType.QueuedConnection)
         self._q_failed.connect(self._emit_failed, Qt.ConnectionType.QueuedConnection)
         self._q_cancelled.connect(self._emit_cancelled, Qt.ConnectionType.QueuedConnection)
@@ -207,6 +213,7 @@ class GeneratorWorker(ThreadOwner):
                 if isinstance(item, Progress):
                     self._q_progress.emit(int(item.done), -1 if item.total is None else int(item.total),
                                           str(item.message))
+                    self._q_yielded.emit(item)
         except Cancelled:
             self._q_cancelled.emit()
             return
