@@ -24,13 +24,13 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 log = logging.getLogger(__name__)
 
 #: Column titles, in order.
-COLUMNS = ("Time", "Video s", "Frame", "Track", "Label", "Prob", "Snapshot", "Clip")
+COLUMNS = ("Camera", "Time", "Video s", "Frame", "Track", "Label", "Prob", "Snapshot", "Clip")
 #: Thumbnail height in the Snapshot column (pixels).
 THUMB_HEIGHT = 40
 #: Most rows kept; the oldest are removed first (a long session must not grow the table forever).
 MAX_ROWS = 2000
 
-COL_TIME, COL_VIDEO_S, COL_FRAME, COL_TRACK, COL_LABEL, COL_PROB, COL_SNAPSHOT, COL_CLIP = range(len(COLUMNS))
+COL_CAMERA, COL_TIME, COL_VIDEO_S, COL_FRAME, COL_TRACK, COL_LABEL, COL_PROB, COL_SNAPSHOT, COL_CLIP = range(len(COLUMNS))
 
 
 def _wall_clock(iso: str | None) -> str:
@@ -96,6 +96,7 @@ class EventLog(QTableWidget):
         self.insertRow(row)
         self._events.append(ev)
         cells = {
+            COL_CAMERA: str(getattr(ev, "camera", None) or ""),
             COL_TIME: _wall_clock(getattr(ev, "wall_time", None)),
             COL_VIDEO_S: f"{float(ev.time_s):.2f}",
             COL_FRAME: str(int(ev.frame_index)),

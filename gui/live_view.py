@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -79,6 +80,7 @@ from core.extract import Progress
 from core.overlay import OverlayOptions, draw_overlay
 from core.state import AppState
 
+from .camera_grid import GRID_LAYOUTS, CameraGrid, GridSession, parse_sources
 from .event_log import EventLog
 from .host import Host
 from .video_view import VideoView, set_overlay_layers
@@ -264,6 +266,9 @@ class LiveSession(ThreadOwner):
         return self._ended.is_set()
 
 
+GridSession.registry = LiveSession.registry  # wait_for_detectors and running_detectors cover the grid too
+
+
 # ==================================================================== the view
 READOUT_TIP = ("Processed frames per second · capture-to-result latency · frames the detector dropped (inference "
                "behind the source) · results the display skipped")
@@ -398,10 +403,26 @@ class LiveView(QWidget):
         self.stop_button.setToolTip("Stop live detection")
         self.stop_button.clicked.connect(self.stop)
 
+        self.layout_box = QComboBox()
+        for text, n in GRID_LAYOUTS:
+            self.layout_box.addItem(text, n)
+        self.layout_box.setToolTip("One camera (the source above), or a 2×2 or 3×3 grid of the cameras listed "
+                                   "below, all on one shared pose model")
+        self.cameras_edit = QPlainTextEdit()
+        self.cameras_edit.setPlaceholderText("one camera per line:\n0\nrtsp://host/stream\n/path/clip.mp4")
+        self.cameras_edit.setToolTip("The grid's cameras, one per line: a webcam index, an RTSP/HTTP URL or a video "
+                                     "file played as a camera")
+        self.cameras_edit.setMaximumHeight(72)
+        self.cameras_edit.setTabChangesFocus(True)
+
         src_group = QGroupBox("Source")
         sf = QFormLayout(src_group)
+        sf.addRow("Layout", self.layout_box)
+        sf.addRow("Cameras", self.cameras_edit)
+        self._cameras_label = sf.labelForField(self.cameras_edit)
         sf.addRow("Type", self.source_kind)
         sf.addRow("", self.source_stack)
+        self._single_rows = (sf.labelForField(self.source_kind), self.source_kind, self.source_stack)
         sf.addRow("Pose", self.backend_box)
         sf.addRow("Precision", self.precision_box)
         sf.addRow("Model", self.model_box)
@@ -519,6 +540,11 @@ class LiveView(QWidget):
         va.setSpacing(0)
         va.addWidget(self.view, 1)
         va.addLayout(info)
+        self.grid = CameraGrid()
+        self.video_stack = QStackedWidget()
+        self.video_stack.addWidget(video_area)
+        self.video_stack.addWidget(self.grid)
+        self.layout_box.currentIndexChanged.connect(self._on_layout)
 
         self.event_log = EventLog()
         self.event_log.open_failed.connect(self._set_status)
@@ -529,7 +555,7 @@ class LiveView(QWidget):
         lb.addWidget(self.event_log)
 
         left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(video_area)
+        left.addWidget(self.video_stack)
         left.addWidget(log_box)
         left.setStretchFactor(0, 4)
         left.setStretchFactor(1, 1)
@@ -545,6 +571,7 @@ class LiveView(QWidget):
         lay.addWidget(split)
         self._splitters = (left, split)
         self._show_readout(None)
+        self._on_layout()
 
     def _restore(self, events_dir) -> None:
         s, p = self.settings, SETTINGS_PREFIX
@@ -552,6 +579,9 @@ class LiveView(QWidget):
         self.source_kind.setCurrentIndex(SOURCE_KINDS.index(kind) if kind in SOURCE_KINDS else 2)
         self.url_edit.setText(str(s.value(p + "url", "") or ""))
         self.file_edit.setText(str(s.value(p + "file", "") or ""))
+        self.cameras_edit.setPlainText(str(s.value(p + "cameras", "") or ""))
+        k = self.layout_box.findData(int(s.value(p + "grid", 1) or 1))
+        self.layout_box.setCurrentIndex(max(0, k))
         cam = str(s.value(p + "camera", "0") or "0")
         self.camera_box.addItem(f"{cam}", int(cam) if cam.isdigit() else 0)
         self._model_value = self._setting_model(s.value(p + "model", "fall"))
@@ -585,6 +615,8 @@ class LiveView(QWidget):
         s.setValue(p + "source_kind", self.source_kind.currentData())
         s.setValue(p + "url", self.url_edit.text().strip())
         s.setValue(p + "file", self.file_edit.text().strip())
+        s.setValue(p + "cameras", self.cameras_edit.toPlainText().strip())
+        s.setValue(p + "grid", self.grid_size)
         s.setValue(p + "camera", str(self._camera_index() if self._camera_index() is not None else 0))
         s.setValue(p + "model", self._model_value or "none")
         s.setValue(p + "backend", self.backend_box.currentText())
@@ -962,6 +994,8 @@ class LiveView(QWidget):
         the choice is unusable. Returns at once: frames, events and status lines arrive later."""
         if self._session is not None:
             return False
+        if self.grid_size > 1:
+            return self._start_grid()
         try:
             source = self.source_spec()
             cfg = self.config()
@@ -992,6 +1026,99 @@ class LiveView(QWidget):
         self._update_controls()
         self.running_changed.emit(True)
         return True
+
+    # ================================================================ the camera grid
+    @property
+    def grid_size(self) -> int:
+        """Tiles per side of the chosen layout: 1 (one camera, the source choice), 2 or 3 (the camera list)."""
+        return int(self.layout_box.currentData() or 1)
+
+    def set_grid(self, n: int, sources: list | None = None) -> None:
+        """Choose the layout (``n`` = 1, 2 or 3 tiles per side) and, with ``sources``, the grid's cameras (webcam
+        indices, URLs, files).
+
+        Raises:
+            ValueError: another ``n``.
+        """
+        k = self.layout_box.findData(int(n))
+        if k < 0:
+            raise ValueError(f"grid size must be 1, 2 or 3, got {n}")
+        self.layout_box.setCurrentIndex(k)
+        if sources is not None:
+            self.cameras_edit.setPlainText("\n".join(os.fspath(x) if not isinstance(x, int) else str(x)
+                                                      for x in sources))
+
+    def _on_layout(self, *_args) -> None:
+        n = self.grid_size
+        grid = n > 1
+        self.grid.set_size(n if grid else 1)
+        self.video_stack.setCurrentIndex(1 if grid else 0)
+        self.cameras_edit.setVisible(grid)
+        if self._cameras_label is not None:
+            self._cameras_label.setVisible(grid)
+        for w in self._single_rows:
+            if w is not None:
+                w.setVisible(not grid)
+
+    def _start_grid(self) -> bool:
+        from core.live.multicam import unique_names
+
+        n = self.grid_size
+        try:
+            sources = parse_sources(self.cameras_edit.toPlainText())
+            if len(sources) > n * n:
+                raise ValueError(f"{len(sources)} cameras do not fit a {n}×{n} grid: choose a larger one")
+            if self.execution == "remote":
+                raise ValueError("the camera grid runs pose on this computer (one shared model): choose Run on Local")
+            cfg = self.config()
+        except ValueError as e:
+            self._set_status(f"error: {e}")
+            return False
+        self.save_settings()
+        if cfg.events_dir:
+            try:
+                Path(cfg.events_dir).mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                self._set_status(f"error: cannot create the events folder {cfg.events_dir}: {e.strerror or e}")
+                return False
+        names = unique_names(sources)
+        self.grid.assign(names)
+        session = GridSession(sources, cfg, names, shared=cfg.backend == "yolo")
+        session.result_ready.connect(self._on_grid_result)
+        session.event.connect(self._on_event)
+        session.status.connect(self._on_grid_status)
+        session.finished.connect(self._on_finished)
+        self._session = session
+        self._run_error = ""
+        self._last_result = None
+        self._shown_times.clear()
+        self._set_status(f"starting {len(sources)} cameras: {', '.join(names)}")
+        session.start()
+        self._update_controls()
+        self.running_changed.emit(True)
+        return True
+
+    @Slot(str)
+    def _on_grid_result(self, camera: str) -> None:
+        s = self._session
+        if not isinstance(s, GridSession):
+            return
+        r = s.take(camera)
+        tile = self.grid.tile(camera)
+        if r is None or tile is None:
+            return
+        tile.show_result(r, self._overlay)
+        self._last_result = r
+        self._frames_shown += 1
+        self._shown_times.append(time.monotonic())
+        self.frame_shown.emit(int(r.frame_index))
+
+    @Slot(str, str)
+    def _on_grid_status(self, camera: str, message: str) -> None:
+        tile = self.grid.tile(camera) if camera else None
+        if tile is not None:
+            tile.show_status(message)
+        self._on_status(f"{camera}: {message}" if camera else message)
 
     def stop(self) -> None:
         """Ask the detector to stop; returns at once. :attr:`running_changed` (False) follows when
@@ -1114,7 +1241,11 @@ class LiveView(QWidget):
         """Show an alert (:class:`core.live.AlertEvent`): a row in the event log, a status line, and a
         beep when *Sound* is on."""
         self.event_log.add_event(ev)
-        self._set_status(f"ALERT: track #{ev.track_id} {ev.label} ({ev.prob:.2f}) at frame {ev.frame_index}")
+        cam = getattr(ev, "camera", None)
+        tile = self.grid.tile(cam) if cam and isinstance(self._session, GridSession) else None
+        if tile is not None:
+            tile.show_alert(ev)
+        self._set_status(f"ALERT: {cam + ': ' if cam else ''}track #{ev.track_id} {ev.label} ({ev.prob:.2f}) at frame {ev.frame_index}")
         if self.sound_check.isChecked():
             QApplication.beep()
         self.event_added.emit(ev)
@@ -1133,8 +1264,10 @@ class LiveView(QWidget):
             return
         # the run is over: drop its late deliveries (a shutdown() that joined before the queue drained)
         b = s
-        for sig, slot in ((b.result_ready, self._on_result_ready), (b.event, self._on_event),
-                          (b.status, self._on_status), (b.finished, self._on_finished)):
+        grid = isinstance(s, GridSession)
+        for sig, slot in ((b.result_ready, self._on_grid_result if grid else self._on_result_ready),
+                          (b.event, self._on_event), (b.status, self._on_grid_status if grid else self._on_status),
+                          (b.finished, self._on_finished)):
             try:
                 sig.disconnect(slot)
             except (RuntimeError, TypeError):  # already disconnected
@@ -1148,7 +1281,8 @@ class LiveView(QWidget):
         if self._run_error:  # the run's error stays the last word, whatever came in between
             self._set_status(self._run_error)
         else:
-            frames = stats.get("frames")
+            frames = stats.get("frames") if not grid else sum(
+                v.get("frames", 0) for k, v in stats.items() if k != "shared_pose" and isinstance(v, dict))
             self._set_status("stopped" + (f" after {frames} frames" if frames is not None else ""))
         self._update_controls()
         self.running_changed.emit(False)
@@ -1179,7 +1313,8 @@ class LiveView(QWidget):
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         for w in (self.source_kind, self.source_stack, self.backend_box, self.precision_box, self.model_box,
-                  self.hold_box, self.prob_box, self.events_edit, self.events_browse, self.execution_box):
+                  self.hold_box, self.prob_box, self.events_edit, self.events_browse, self.execution_box,
+                  self.layout_box, self.cameras_edit):
             w.setEnabled(not running)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

@@ -52,6 +52,16 @@ def test_every_panel_fits_a_1366x768_screen_and_the_window_never_grows(window, q
     settle()
     for w in (window.labelling.export_dialog, window.labelling.import_dialog, dialog, lw):
         assert fits(w.size()) and fits(w.minimumSizeHint()), (w, w.size(), w.minimumSizeHint())
+    # the live view's camera grids (2x2, 3x3: a picture and a readout per tile) fit too, and so does the batch dock
+    for n in (2, 3, 1):
+        lw.live_view.set_grid(n, ["0", "rtsp://camera/stream", "clip.mp4"])
+        settle()
+        assert len([t for t in lw.live_view.grid.tiles if t.isVisibleTo(lw)]) == (n * n if n > 1 else 0)
+        assert fits(lw.size()) and fits(lw.minimumSizeHint()), (n, lw.size(), lw.minimumSizeHint())
+    window.batch_panel.dock.show()
+    settle()
+    assert fits(window.minimumSizeHint()) and fits(window.batch_panel.dock.minimumSizeHint())
+    window.batch_panel.dock.hide()
     for w in (window.labelling.export_dialog, window.labelling.import_dialog, dialog, lw):
         w.close()
     window.train_dock.hide()

@@ -614,3 +614,41 @@ def test_fight_clip_alerts_with_the_shipped_fight_model(view, qtbot):
     wait_stopped(qtbot, v, 120_000)
     assert any(re.search(r"scene [01]\.\d\d$", t) for t in scenes), scenes[-3:]
     assert {lab.name for lab in v.last_result.labels.values()} <= {"fight", "normal", "uncertain"}
+
+
+# ==================================================================== several cameras in a grid
+def test_two_file_cameras_in_a_2x2_grid_show_frames_and_name_cameras_in_the_event_log(view, qtbot):
+    """Two short shared clips (2-3 s, 480x360) as file cameras in a 2x2 grid on one shared pose model: both tiles
+    are painted and read out (fps, people), the two other tiles stay empty, and the shared event log names the
+    camera of every alert (thresholds lowered so that alerts come within these short clips)."""
+    v = view
+    clips = [shared_path("data", "videos", "fight", "fi001.mp4"), shared_path("data", "videos", "normal", "nofi001.mp4")]
+    v.set_grid(2, clips)
+    assert v.video_stack.currentWidget() is v.grid and not v.source_kind.isVisible()
+    v.set_model("fall")
+    v.hold_box.setValue(0.0)
+    v.prob_box.setValue(0.05)
+    v.pace_files = False
+    probe = LatencyProbe().start()
+    assert v.start()
+    tiles = v.grid.tiles[:4]
+    assert [t.name for t in tiles] == ["fi001", "nofi001", "", ""]
+    wait_stopped(qtbot, v, FIRST_FRAME_MS)
+    probe.stop()
+    for t in tiles[:2]:
+        assert t.frames_shown > 0 and t.view.image is not None, t.name
+        assert re.match(rf"{t.name} · +\d+\.\d fps · \d+ (person|people)", t.readout.text()), t.readout.text()
+    assert all(t.frames_shown == 0 and t.readout.text() == "" for t in tiles[2:])
+    evs = v.event_log.events
+    assert evs, "no alert with the lowered thresholds"
+    assert {e.camera for e in evs} <= {"fi001", "nofi001"}
+    assert [v.event_log.item(k, 0).text() for k in range(len(evs))] == [e.camera for e in evs]
+    assert probe.max_gap_ms < GAP_LIMIT_MS, probe.max_gap_ms
+
+
+def test_grid_bad_input_is_one_line(view, tmp_path):
+    v = view
+    v.set_grid(2, [])
+    assert not v.start() and v.status_text.startswith("error: no cameras")
+    v.set_grid(2, [tmp_path / f"c{k}.mp4" for k in range(5)])
+    assert not v.start() and v.status_text == "error: 5 cameras do not fit a 2×2 grid: choose a larger one"
