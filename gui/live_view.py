@@ -1241,8 +1241,9 @@ class LiveView(QWidget):
         """Show an alert (:class:`core.live.AlertEvent`): a row in the event log, a status line, and a
         beep when *Sound* is on."""
         self.event_log.add_event(ev)
-        cam = getattr(ev, "camera", None)
-        tile = self.grid.tile(cam) if cam and isinstance(self._session, GridSession) else None
+        grid = isinstance(self._session, GridSession)
+        cam = getattr(ev, "camera", None) if grid else None  # one camera: its name is the source's
+        tile = self.grid.tile(cam) if cam else None
         if tile is not None:
             tile.show_alert(ev)
         self._set_status(f"ALERT: {cam + ': ' if cam else ''}track #{ev.track_id} {ev.label} ({ev.prob:.2f}) at frame {ev.frame_index}")

@@ -21,7 +21,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from core.live import AlertEvent
-from gui.event_log import COL_CLIP, COL_FRAME, COL_LABEL, COL_PROB, COL_SNAPSHOT, COL_TRACK, EventLog
+from gui.event_log import COL_CAMERA, COL_CLIP, COL_FRAME, COL_LABEL, COL_PROB, COL_SNAPSHOT, COL_TRACK, EventLog
 from gui.live_view import (
     LIVE_SHORTCUT,
     MODEL_BROWSE,
@@ -434,7 +434,8 @@ def test_event_log_rows_pending_clip_and_open(qtbot, tmp_path, fall04):
     log.show()
     ev = AlertEvent(6.5, 190, 3, "lying", 0.87, "2026-11-21T08:00:01.250+00:00", str(snap), str(clip))
     assert log.add_event(ev) == 0
-    assert [log.item(0, c).text() for c in range(6)] == ["08:00:01", "6.50", "190", "#3", "lying", "0.87"]
+    # the first column names the camera (none for an event without one)
+    assert [log.item(0, c).text() for c in range(7)] == ["", "08:00:01", "6.50", "190", "#3", "lying", "0.87"]
     assert not log.item(0, COL_SNAPSHOT).icon().isNull()
     assert log.item(0, COL_CLIP).text() == "pending…"
     assert log.open_row(0) and opened == [str(snap)]  # the clip is not written yet
@@ -642,7 +643,7 @@ def test_two_file_cameras_in_a_2x2_grid_show_frames_and_name_cameras_in_the_even
     evs = v.event_log.events
     assert evs, "no alert with the lowered thresholds"
     assert {e.camera for e in evs} <= {"fi001", "nofi001"}
-    assert [v.event_log.item(k, 0).text() for k in range(len(evs))] == [e.camera for e in evs]
+    assert [v.event_log.item(k, COL_CAMERA).text() for k in range(len(evs))] == [e.camera for e in evs]
     assert probe.max_gap_ms < GAP_LIMIT_MS, probe.max_gap_ms
 
 
