@@ -653,3 +653,31 @@ def test_grid_bad_input_is_one_line(view, tmp_path):
     assert not v.start() and v.status_text.startswith("error: no cameras")
     v.set_grid(2, [tmp_path / f"c{k}.mp4" for k in range(5)])
     assert not v.start() and v.status_text == "error: 5 cameras do not fit a 2×2 grid: choose a larger one"
+
+
+def test_grid_tiles_show_each_cameras_state_and_sources_parse(qtbot):
+    """A tile's readout follows its camera alone: lost and reconnecting in red, live again after a frame; the camera
+    list takes webcam indices, URLs and files, one per line."""
+    from types import SimpleNamespace
+
+    from core.overlay import OverlayOptions
+    from core.pose.base import FramePoses
+    from gui.camera_grid import CameraGrid, parse_sources
+
+    assert parse_sources("0\n\n# a comment\nrtsp://h/s#frag\n/v/clip.mp4\n") == [0, "rtsp://h/s#frag", "/v/clip.mp4"]
+    with pytest.raises(ValueError, match="no cameras"):
+        parse_sources(" \n# nothing\n")
+    grid = CameraGrid()
+    qtbot.addWidget(grid)
+    grid.set_size(3)
+    grid.assign(["a", "b"])
+    a, b = grid.tile("a"), grid.tile("b")
+    assert grid.tile("c") is None and [t.name for t in grid.tiles[:9]][2:] == [""] * 7
+    a.show_status("camera lost: no frame for 5 s — reconnecting in 1.0 s")
+    assert "reconnecting" in a.readout.text() and "c62828" in a.readout.styleSheet()
+    assert "c62828" not in b.readout.styleSheet()
+    r = SimpleNamespace(image=np.zeros((36, 48, 3), np.uint8), poses=FramePoses(0, 0.0, "coco17", 48, 36), labels=None, fps=12.5)
+    a.show_result(r, OverlayOptions())
+    assert a.readout.text() == "a · 12.5 fps · 0 people · live" and a.readout.styleSheet() == ""
+    with pytest.raises(ValueError):
+        grid.set_size(4)
