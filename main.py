@@ -914,10 +914,14 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
               help="Also publish every alert to this broker (mqtt://[user@]host[:1883], mqtts://…), topic "
                    "live.mqtt_topic (posewatch/<camera>/alerts).")
 @click.option("--tracker", type=click.Choice(TRACKERS), default=None, help="Person tracker (default: live.tracker).")
+@click.option("--project", "project_dir", default=None, type=click.Path(file_okay=False),
+              help="Also file every alert's clip into this labelling project as an open suggestion of the detector "
+                   "(reviewed later: accept, reject, reject as normal; core.alert_review).")
 def detect_cmd(sources: tuple[str, ...], model: str | None, sensitivity: str | None, events: str, realtime: bool,
                width: int | None, imgsz: int | None, precision: str | None, pose_workers: int | None,
                hold: float | None, out_video: str | None, cameras: tuple[str, ...], webhook: str | None,
-               webhook_secret_file: str | None, mqtt_url: str | None, tracker: str | None) -> None:
+               webhook_secret_file: str | None, mqtt_url: str | None, tracker: str | None,
+               project_dir: str | None) -> None:
     """Run the live detector headless on SOURCE... (files, webcam indices or stream URLs; several run at once on
     one shared pose model): every alert (an abnormal label held for the hold time) becomes one JSON line in EVENTS
     (time_s, frame, track_id, label, prob, wall_time, snapshot, clip, camera). Without --realtime every frame of a
@@ -926,21 +930,41 @@ def detect_cmd(sources: tuple[str, ...], model: str | None, sensitivity: str | N
         raise click.UsageError(f"{len(cameras)} --camera names for {len(sources)} source(s)")
     if len(sources) > 1 and out_video:
         raise click.UsageError("--out-video takes one source")
-    from tqdm import tqdm
-
     from core.live import LiveConfig
-    from core.live.headless import run_detect
 
     given = {"classifier": model, "width": width, "imgsz": imgsz, "precision": precision, "tracker": tracker,
              "pose_workers": pose_workers, "sensitivity": sensitivity, "alert_hold_s": hold, "scene_hold_s": hold,
              "webhook_url": webhook, "webhook_secret_file": webhook_secret_file, "mqtt_url": mqtt_url}
     cfg = LiveConfig(realtime=realtime, **{k: v for k, v in given.items() if v is not None})
-    if len(sources) > 1:
-        _detect_cameras(list(sources), list(cameras), cfg, events)
-        return
+    project = None
+    if project_dir is not None:
+        from core.project import Project
+
+        project = Project.open(project_dir)  # ProjectError (one line) before any frame
+    try:
+        if len(sources) > 1:
+            _detect_cameras(list(sources), list(cameras), cfg, events)
+        else:
+            _detect_one(sources[0], list(cameras), cfg, events, out_video)
+        if project is not None:
+            from core.alert_review import file_events
+            from core.live.detector import resolve_classifier
+
+            filed = file_events(project, events, resolve_classifier(cfg.classifier))
+            click.echo(f"filed {len(filed)} alert(s) into {project.folder} as open suggestions", err=True)
+    finally:
+        if project is not None:
+            project.close()
+
+
+def _detect_one(video: str, cameras: list[str], cfg, events: str, out_video: str | None) -> None:
+    """``detect`` with one source (:func:`core.live.headless.run_detect`), with a progress bar."""
+    from tqdm import tqdm
+
+    from core.live.headless import run_detect
+
     if cameras:
         cfg.camera = cameras[0]
-    video = sources[0]
     bar = None
 
     def progress(done: int, total: int | None) -> None:

@@ -546,8 +546,9 @@ class LiveView(QWidget):
         self.video_stack.addWidget(self.grid)
         self.layout_box.currentIndexChanged.connect(self._on_layout)
 
-        self.event_log = EventLog()
+        self.event_log = EventLog(project=lambda: self.state.project if self.state is not None else None)
         self.event_log.open_failed.connect(self._set_status)
+        self.event_log.review_message.connect(self._set_status)
         self.events_clear.clicked.connect(self.event_log.clear_events)
         log_box = QGroupBox("Events")
         lb = QVBoxLayout(log_box)

@@ -354,3 +354,19 @@ class MqttSubscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@pytest.fixture(scope="session")
+def fall04_detect_project(fall04, tmp_path_factory, _session_cache):
+    """One real ``main.py detect Fall04 --project P`` run (shipped fall model): ``(events.jsonl, project folder,
+    CompletedProcess)``; the project was made empty first and gets the alert as an open suggestion."""
+    from core.project import Project
+    from tests.test_cli import cli
+
+    d = tmp_path_factory.mktemp("fall04-detect")
+    Project.create(d / "proj").close()
+    ev = d / "events" / "events.jsonl"
+    ev.parent.mkdir()
+    r = cli("detect", fall04, "--model", "fall", "--events", ev, "--project", d / "proj")
+    assert r.returncode == 0, r.stderr
+    return ev, d / "proj", r

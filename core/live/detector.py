@@ -1116,7 +1116,7 @@ class LiveDetector:
             if pc is None:
                 continue
             try:
-                _write_clip(pc)
+                _write_clip(pc, self.cfg.backend, self.cfg.width)
                 self.clips_written += 1
             except Exception as e:
                 self._status(f"warning: cannot write clip {pc.path}: {e}")
@@ -1155,21 +1155,51 @@ def _small_copy(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return (small.copy() if small is image else small), scale
 
 
-def _write_clip(pc: _PendingClip) -> None:
-    """Write a pending alert clip as mp4 (``mp4v``), overlay drawn on the stored downscaled frames."""
+def alert_sidecars(clip: str | Path) -> tuple[Path, Path]:
+    """The files the detector writes next to an alert clip ``<stem>.mp4`` (the clip with the overlay drawn):
+    ``<stem>.raw.mp4``, the same frames without the overlay (training material), and ``<stem>.skeletons.npz``,
+    the poses the detector had on those frames as a :class:`core.cache.SkeletonCache` (frames 0..n-1 of the
+    clip, pixels of the clip; ``meta["source_frames"]``: each clip frame's index in the source,
+    ``meta["detector"]``: backend and inference width). Either may be missing (a clip of an older PoseWatch)."""
+    clip = Path(clip)
+    stem = clip.with_suffix("")
+    return stem.with_name(stem.name + ".raw.mp4"), stem.with_name(stem.name + ".skeletons.npz")
+
+
+def _write_clip(pc: _PendingClip, backend: str = "", width: int | None = None) -> None:
+    """Write a pending alert clip as mp4 (``mp4v``), overlay drawn on the stored downscaled frames, with its
+    sidecars (:func:`alert_sidecars`): the frames without overlay and the poses as a skeleton cache."""
+    from ..cache import SkeletonCache
+
     if not pc.frames:
         return
     h, w = pc.frames[0][0].shape[:2]
-    with atomic_path(pc.path) as tmp:
+    raw_path, skel_path = alert_sidecars(pc.path)
+    frames = []
+    with atomic_path(pc.path) as tmp, atomic_path(raw_path) as tmp_raw:
         wr = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(pc.fps), (w, h))
-        if not wr.isOpened():
+        wr_raw = cv2.VideoWriter(str(tmp_raw), cv2.VideoWriter_fourcc(*"mp4v"), float(pc.fps), (w, h))
+        if not wr.isOpened() or not wr_raw.isOpened():
             raise OSError("cv2.VideoWriter (mp4v) could not be opened")
         try:
-            for small, scale, fp, labels in pc.frames:
+            for i, (small, scale, fp, labels) in enumerate(pc.frames):
                 img = small if small.shape[:2] == (h, w) else cv2.resize(small, (w, h))
-                wr.write(draw_overlay(img, rescale_poses(fp, scale), labels))
+                small_fp = rescale_poses(fp, scale)
+                wr.write(draw_overlay(img, small_fp, labels))
+                wr_raw.write(img)
+                out = FramePoses(i, i / float(pc.fps), small_fp.layout, w, h)
+                out.persons = list(small_fp.persons)
+                frames.append(out)
         finally:
             wr.release()
+            wr_raw.release()
+        # the poses first, then the raw clip, the overlay clip last: once the clip exists, so do its sidecars
+        layout = next((fp.layout for fp in frames if fp.persons), frames[0].layout)
+        meta = {"video": str(raw_path), "fps": float(pc.fps), "width": w, "height": h, "layout": layout,
+                "settings": {"detector": backend, "width": width}, "complete": True,
+                "source_frames": [int(e[2].frame_index) for e in pc.frames],
+                "detector": {"backend": backend, "width": width}}
+        SkeletonCache.from_frames(frames, meta).save(skel_path)
 
 
 def list_cameras(max_index: int = 5) -> list[tuple[int, str]]:

@@ -1,0 +1,34 @@
+"""The event log's Confirm / Dismiss (issue 12) in a real offscreen window, on the alert of a real detect run."""
+
+from __future__ import annotations
+
+from core.alert_review import read_events
+from core.live import AlertEvent
+from core.project import Project
+from gui.event_log import NO_PROJECT, EventLog
+
+
+def test_confirm_dismiss_need_a_project_then_file_and_undo(qtbot, fall04_detect_project, tmp_path):
+    ev_path, _folder, _r = fall04_detect_project
+    d = read_events(ev_path)[0]
+    ev = AlertEvent(d["time_s"], d["frame"], d["track_id"], d["label"], d["prob"], d["wall_time"], d["snapshot"],
+                    d["clip"], d["camera"])
+    project = {"p": None}
+    log = EventLog(project=lambda: project["p"])
+    qtbot.addWidget(log)
+    log.show()
+    messages = []
+    log.review_message.connect(messages.append)
+    log.add_event(ev)
+    log.review_buttons(0)["Confirm"].click()
+    assert messages[-1] == NO_PROJECT and log.filing(0) is None
+    with Project.create(tmp_path / "proj") as p:
+        project["p"] = p
+        with qtbot.waitSignal(log.filed):
+            log.review_buttons(0)["Confirm"].click()
+        assert "filed" in messages[-1] and [c.label for c in p.clips()] == [d["label"]]
+        assert set(log.review_buttons(0)) == {"Undo"}
+        log.review_buttons(0)["Undo"].click()
+        assert p.clips() == [] and set(log.review_buttons(0)) == {"Confirm", "Dismiss"}
+        log.review_buttons(0)["Dismiss"].click()
+        assert [c.label for c in p.clips()] == ["normal"]

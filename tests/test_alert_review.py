@@ -1,0 +1,80 @@
+"""Alerts into training data (core.alert_review, issue 12): a real ``main.py detect --project`` run on Fall04 with
+the shipped fall model, its real clip, sidecars and the project's real SQLite."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from core.alert_review import (
+    CONFIRM_ANNOTATOR,
+    DISMISS_ANNOTATOR,
+    file_alert,
+    read_events,
+    undo_filing,
+)
+from core.cache import SkeletonCache
+from core.extract import run
+from core.live.detector import alert_sidecars
+from core.project import Project, ProjectError
+
+
+def test_detect_with_project_files_each_alert_as_an_open_suggestion(fall04_detect_project):
+    ev, folder, r = fall04_detect_project
+    events = read_events(ev)
+    assert events and f"filed {len(events)} alert(s)" in r.stderr
+    raw, skel = alert_sidecars(events[0]["clip"])
+    assert raw.is_file() and skel.is_file()
+    cache = SkeletonCache.load(skel)
+    assert events[0]["frame"] in cache.meta["source_frames"]
+    with Project.open(folder) as p:
+        assert len(p.videos()) == len(events) and p.clips() == []  # nothing trains on unreviewed alerts
+        s = p.suggestions()
+        assert len(s) == len(events) and {x.status for x in s} == {"open"}
+        assert s[0].label == events[0]["label"] and s[0].track_id == events[0]["track_id"]
+        assert s[0].model_name.startswith("live detector") and len(s[0].model_hash) == 64
+        assert (folder / "alerts").is_dir() and p.videos()[0].path.startswith(str(folder / "alerts"))
+
+
+def test_confirm_dismiss_and_undo_use_the_detectors_poses(fall04_detect_project, tmp_path, monkeypatch):
+    ev, _folder, _r = fall04_detect_project
+    event = read_events(ev)[0]
+    p = Project.create(tmp_path / "proj")
+    try:
+        f = file_alert(p, event, confirm=True)
+        assert f.confirmed and f.skeletons and f.track_id == event["track_id"] and f.added_video
+        clip = p.clip(f.clip_id)
+        assert clip.label == event["label"] and clip.annotator == CONFIRM_ANNOTATOR and clip.track_id == f.track_id
+        # the labeller/exporter find the detector's poses: no pose model is loaded
+        import core.extract as extract
+
+        monkeypatch.setattr(extract, "create_estimator", lambda *a, **k: pytest.fail("recomputed the skeletons"))
+        cache = run(p.iter_skeletons(p.video(f.video_id)))
+        assert cache.meta["source"] == "live detector" and f.track_id in cache.track_ids().tolist()
+        with pytest.raises(ProjectError, match="already filed"):
+            file_alert(p, event, confirm=False)
+        undo_filing(p, f)
+        assert p.clips() == []
+        g = file_alert(p, event, confirm=False)
+        assert p.clip(g.clip_id).label == "normal" and p.clip(g.clip_id).annotator == DISMISS_ANNOTATOR
+    finally:
+        p.close()
+    with Project.open(tmp_path / "proj") as again:  # committed: a new connection sees it
+        assert [c.annotator for c in again.clips()] == [DISMISS_ANNOTATOR]
+
+
+def test_alert_without_a_written_clip_is_one_line(fall04_detect_project, tmp_path):
+    ev, _folder, _r = fall04_detect_project
+    event = dict(read_events(ev)[0])
+    with Project.create(tmp_path / "proj") as p:
+        with pytest.raises(ProjectError, match="no clip"):
+            file_alert(p, dict(event, clip=None), True)
+        with pytest.raises(ProjectError, match="not written yet") as e:
+            file_alert(p, dict(event, clip=str(tmp_path / "gone.mp4")), True)
+        assert "\n" not in str(e.value) and p.videos() == []
+        # an older clip without sidecars: filed for the whole frame, skeletons computed later
+        old = tmp_path / "old.mp4"
+        shutil.copyfile(event["clip"], old)
+        f = file_alert(p, dict(event, clip=str(old)), True)
+        assert f.track_id is None and not f.skeletons
