@@ -20,6 +20,11 @@ from core.live.detector import alert_sidecars
 from core.project import Project, ProjectError
 
 
+# Under pytest-xdist (--dist loadgroup) the modules using the session fixture fall04_detect_project run in one worker, so it is
+# made once.
+pytestmark = pytest.mark.xdist_group("fall04_detect_project")
+
+
 def test_detect_with_project_files_each_alert_as_an_open_suggestion(fall04_detect_project):
     ev, folder, r = fall04_detect_project
     events = read_events(ev)

@@ -7,12 +7,18 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from core.classify import load_checkpoint
 from core.defaults import default_classifier_path
 from tests.conftest import shared_path, write_mjpg_avi
 from tests.test_cli import cli
 from tests.test_cli_train import EVENT_KEYS
+
+
+# Under pytest-xdist (--dist loadgroup) the modules using the session fixture rgb_model run in one worker, so it is
+# made once.
+pytestmark = pytest.mark.xdist_group("rgb_model")
 
 
 def test_train_r2plus1d_streams_the_trainer_events(rgb_model):

@@ -18,6 +18,10 @@ from core.pose import estimator_settings
 from tests.conftest import free_port, shared_path
 from tests.test_cli import cli
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures are made once.
+pytestmark = pytest.mark.xdist_group("test_batch")
+
+
 CLIPS = ("nofi102.mp4", "nofi103.mp4", "nofi104.mp4")  # 20 frames each, 640x360, 10 fps
 
 

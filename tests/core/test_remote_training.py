@@ -24,6 +24,10 @@ from tests.test_cli import cli
 from tests.test_cli_train import EVENT_KEYS, aihub_subset  # noqa: F401  (fixture)
 
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures are made once.
+pytestmark = pytest.mark.xdist_group("test_remote_training")
+
+
 class Proxy:
     """A TCP proxy on 127.0.0.1 to ``target``; :meth:`cut` closes every open connection (both sides), as a dropped
     network link would, and keeps accepting new ones."""

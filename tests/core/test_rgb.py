@@ -17,6 +17,11 @@ from core.errors import ModelError
 from tests.conftest import shared_path, write_mjpg_avi
 
 
+# Under pytest-xdist (--dist loadgroup) the modules using the session fixture rgb_model run in one worker, so it is
+# made once.
+pytestmark = pytest.mark.xdist_group("rgb_model")
+
+
 # ------------------------------------------------------------------------------------------ architectures
 def test_small_r2plus1d_shapes_and_embedding():
     import models

@@ -13,6 +13,10 @@ from core.defaults import default_classifier_path
 from core.extract import run
 from core.project import SCHEMA_VERSION, Project, ProjectError
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures are made once.
+pytestmark = pytest.mark.xdist_group("test_suggest")
+
+
 FALL_TAXONOMY = [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")]
 
 

@@ -13,6 +13,10 @@ from core.training import (PRESETS, Trainer, TrainingData, TrainingError, flip_w
                            load_data, split_groups, training_windows)
 from tests.conftest import shared_path
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures are made once.
+pytestmark = pytest.mark.xdist_group("test_training")
+
+
 J = {j: i for i, j in enumerate(COMMON_JOINTS)}
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.alert_review import read_events
 from core.live import AlertEvent
 from core.project import Project
 from gui.event_log import NO_PROJECT, EventLog
+
+
+# Under pytest-xdist (--dist loadgroup) the modules using the session fixture fall04_detect_project run in one worker, so it is
+# made once.
+pytestmark = pytest.mark.xdist_group("fall04_detect_project")
 
 
 def test_confirm_dismiss_need_a_project_then_file_and_undo(qtbot, fall04_detect_project, tmp_path):

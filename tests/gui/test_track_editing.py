@@ -21,6 +21,10 @@ from core.track_edits import EditedSkeletons, skeleton_key, track_span
 from tests.conftest import shared_path
 
 
+# Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures are made once.
+pytestmark = pytest.mark.xdist_group("test_track_editing")
+
+
 @pytest.fixture(scope="module")
 def fi001():
     return shared_path("data", "videos", "fight", "fi001.mp4")

@@ -4,8 +4,15 @@ the video models."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.extract import run
 from core.rgb.infer import VideoClassifier
+
+
+# Under pytest-xdist (--dist loadgroup) the modules using the session fixture rgb_model run in one worker, so it is
+# made once.
+pytestmark = pytest.mark.xdist_group("rgb_model")
 
 
 def test_player_labels_by_windows(qtbot, fall04_window, rgb_model, fall04):
