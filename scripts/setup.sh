@@ -30,6 +30,10 @@ fi
 
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.8
-.venv/bin/python -m uv pip install -q --python .venv/bin/python -r requirements.lock --override requirements-overrides.txt
-.venv/bin/python -m uv pip install -q --python .venv/bin/python --no-deps -e .
+# --compile-bytecode: the .pyc files are written once here. uv leaves them out by default and Python then compiles
+# torch, ultralytics and scikit-learn afresh in every process where it may not write them (PYTHONDONTWRITEBYTECODE,
+# a read-only venv): about 7 s of CPU for each start of the app, the CLI or a test's child process.
+.venv/bin/python -m uv pip install -q --python .venv/bin/python --compile-bytecode -r requirements.lock \
+  --override requirements-overrides.txt
+.venv/bin/python -m uv pip install -q --python .venv/bin/python --compile-bytecode --no-deps -e .
 echo "setup: done (.venv)"
