@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import model_label
 from .errors import PoseWatchError
 from .files import atomic_path
 from .project import Project, ProjectError
@@ -190,8 +191,9 @@ def _normal_label(project: Project) -> str:
 def file_alert(project: Project, event: Any, confirm: bool, annotator: str | None = None) -> Filing:
     """File a reviewed alert into ``project``: Confirm (``confirm=True``) adds a clip of the alert's label on the
     alert's track, Dismiss (``False``) a clip of the project's normal label there (a hard negative). The alert's
-    label (Confirm) or ``normal`` (Dismiss, when the taxonomy has no normal label) is added to the taxonomy if
-    missing. One committed transaction.
+    label is the project label it stands for where the taxonomy lacks the model's own name (``labels.model_labels``:
+    the fall model's ``falling`` files as ``fall``); that label (Confirm) or ``normal`` (Dismiss, when the taxonomy
+    has no normal label) is added to the taxonomy if still missing. One committed transaction.
 
     Args:
         project: the open project.
@@ -214,9 +216,9 @@ def file_alert(project: Project, event: Any, confirm: bool, annotator: str | Non
     with project.batch():
         _check_not_filed(project, video.id)
         if confirm:
-            if label not in project.label_names():
-                project.add_label(label)
-            clip_label = label
+            clip_label = model_label(label, project.label_names()) or label  # e.g. the fall model's falling → fall
+            if clip_label not in project.label_names():
+                project.add_label(clip_label)
         else:
             clip_label = _normal_label(project)
         start, end, tid = _span(video, cache, event)
@@ -270,6 +272,7 @@ def file_alert_suggestion(project: Project, event: Any, model_path: str | os.Pat
     video, added, cache = _prepare(project, event)
     prob = float(_field(event, "prob", 0.0) or 0.0)
     with project.batch():
+        label = model_label(label, project.label_names()) or label  # e.g. the fall model's falling → fall
         if label not in project.label_names():
             project.add_label(label)
         start, end, tid = _span(video, cache, event)

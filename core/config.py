@@ -82,7 +82,7 @@ DATACLASS_SECTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "worker": ("core.remote.server:WorkerConfig", ("token",)),
 }
 #: Mappings whose keys are free (any name), by dotted path; everything else takes only the keys of default.yaml.
-OPEN_MAPPINGS = ("labels.colours", "training.presets", "worker.classifiers", "training.base.model_config",
+OPEN_MAPPINGS = ("labels.colours", "labels.model_labels", "training.presets", "worker.classifiers", "training.base.model_config",
                  "training.base.features", "video_training.presets", "video_training.base.model_config",
                  "video_training.base.skeleton", "distill.features", "distill.model_config")
 
@@ -110,6 +110,7 @@ PRESET_SECTIONS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
 #: Types of the plain sections (pydantic-style annotations as text, resolved in :func:`_types`), by dotted key.
 _PLAIN_TYPES = {
     "labels.taxonomy": "list[TaxonomyEntry]", "labels.colours": "dict[str, Colour]",
+    "labels.model_labels": "dict[str, str]",
     "labels.unknown_colour": "Colour", "labels.new_label_palette": "tuple[Colour, ...]",
     "shortcuts.*": "tuple[str, ...]",
     "file_types.*": "tuple[Extension, ...]",
@@ -533,6 +534,16 @@ def augment() -> dict:
 def shortcuts() -> dict[str, tuple[str, ...]]:
     """Keyboard shortcuts in force by action name (Qt key sequence texts)."""
     return section("shortcuts")
+
+
+def model_label(name: str, taxonomy) -> str | None:
+    """The project label a model's class ``name`` stands for: ``name`` itself when the taxonomy (label names) has it,
+    else its ``labels.model_labels`` entry when the taxonomy has that, else None."""
+    names = set(taxonomy)
+    if name in names:
+        return name
+    mapped = section("labels")["model_labels"].get(name)
+    return mapped if mapped in names else None
 
 
 def label_colour(name: str) -> str:

@@ -95,7 +95,8 @@ def normal_index(label_names: list[str], clf=None) -> int:
 
 def check_taxonomy(clf, taxonomy: list[str]) -> None:
     """Refuse an RGB clip model (suggestions are per track), a classifier whose input layout is not ``common13``, or
-    one whose labels are not all in the project's taxonomy (``taxonomy``: label names).
+    one with a label (other than its normal class, which is never suggested) that is neither in the project's
+    taxonomy (``taxonomy``: label names) nor mapped onto it by ``labels.model_labels`` (:func:`core.config.model_label`).
 
     Raises:
         SuggestError: one line naming the mismatch.
@@ -105,7 +106,8 @@ def check_taxonomy(clf, taxonomy: list[str]) -> None:
         raise SuggestError(f"{name} is an RGB clip model: suggestions come from a skeleton or scene classifier")
     if clf.ckpt.layout != "common13":
         raise SuggestError(f"{name}: input layout '{clf.ckpt.layout}' is not the common 13-joint layout (common13)")
-    missing = [n for n in clf.label_names if n not in taxonomy]
+    normal = normal_index(list(clf.label_names), clf)
+    missing = [n for i, n in enumerate(clf.label_names) if i != normal and config.model_label(n, taxonomy) is None]
     if missing:
         raise SuggestError(f"{name}: label(s) {', '.join(missing)} not in the project's taxonomy "
                            f"({', '.join(taxonomy)}): add them, or use a model of this project's labels")
@@ -236,12 +238,14 @@ class Computed:
     runs: list[tuple] = field(default_factory=list)
 
 
-def iter_compute(clf, cache, cancel=None, opts: dict | None = None):
+def iter_compute(clf, cache, cancel=None, opts: dict | None = None, taxonomy: list[str] | None = None):
     """Task generator (for :class:`gui.workers.GeneratorWorker` or :func:`core.extract.run`): a video's suggestions
     by ``clf`` on its skeletons ``cache``; nothing is stored (see :func:`store`).
 
     Args:
         opts: ``suggest`` settings (None: :func:`settings`).
+        taxonomy: the project's label names: each run's label becomes the project label it stands for
+            (:func:`core.config.model_label`, e.g. the fall model's ``falling`` → ``fall``); None: the model's names.
 
     Yields:
         :class:`core.extract.Progress`. Returns: :class:`Computed`.
@@ -259,7 +263,7 @@ def iter_compute(clf, cache, cancel=None, opts: dict | None = None):
     for tid, (frames, pr) in probs.items():
         for a, b, lab, p in runs(frames, pr, names, normal, thr, k_ev, o["smooth_frames"], o["min_frames"],
                                  o["max_gap_frames"]):
-            found.append((tid, a, b, lab, p))
+            found.append((tid, a, b, (config.model_label(lab, taxonomy) or lab) if taxonomy is not None else lab, p))
     found.sort(key=lambda r: (r[1], -1 if r[0] is None else r[0]))
     return Computed(model_hash(clf.path), model_name(clf), names, probs, found)
 
@@ -287,7 +291,7 @@ def iter_video_suggestions(project, video, clf, backend: str = "yolo", recompute
     if not recompute and project.suggestion_sets(video.id, h):
         return project.suggestions(video.id, h)
     cache = yield from project.iter_skeletons(video, backend, cancel=cancel)
-    computed = yield from iter_compute(clf, cache, cancel)
+    computed = yield from iter_compute(clf, cache, cancel, taxonomy=project.label_names())
     store(project, video.id, computed)
     return project.suggestions(video.id, h)
 

@@ -153,7 +153,7 @@ class Suggester(QObject):
             return
         self._show([], None)
         gen = self._gen
-        w = GeneratorWorker(suggest.iter_compute, clf, cache)
+        w = GeneratorWorker(suggest.iter_compute, clf, cache, taxonomy=proj.label_names())
         w.progress.connect(lambda d, t, m: self.host.show_message(f"{m} ({d}/{t})" if t > 0 else m, 3000))
         w.finished.connect(lambda res, g=gen, vid=v.id: self._on_computed(g, vid, res))
         w.failed.connect(lambda msg, g=gen: self._on_failed(g, msg))

@@ -20,8 +20,8 @@ from core.live.detector import alert_sidecars
 from core.project import Project, ProjectError
 
 
-# Under pytest-xdist (--dist loadgroup) the modules using the session fixture fall04_detect_project run in one worker, so it is
-# made once.
+# Under pytest-xdist (--dist loadgroup) the modules using the session fixture fall04_detect_project run in one
+# worker, so it is made once.
 pytestmark = pytest.mark.xdist_group("fall04_detect_project")
 
 
@@ -37,7 +37,9 @@ def test_detect_with_project_files_each_alert_as_an_open_suggestion(fall04_detec
         assert len(p.videos()) == len(events) and p.clips() == []  # nothing trains on unreviewed alerts
         s = p.suggestions()
         assert len(s) == len(events) and {x.status for x in s} == {"open"}
-        assert s[0].label == events[0]["label"] and s[0].track_id == events[0]["track_id"]
+        # the fall model's "falling" stands for the default taxonomy's "fall" (labels.model_labels): no new label
+        assert events[0]["label"] == "falling" and s[0].label == "fall" and s[0].track_id == events[0]["track_id"]
+        assert "falling" not in p.label_names()
         assert s[0].model_name.startswith("live detector") and len(s[0].model_hash) == 64
         assert (folder / "alerts").is_dir() and p.videos()[0].path.startswith(str(folder / "alerts"))
 
@@ -50,7 +52,8 @@ def test_confirm_dismiss_and_undo_use_the_detectors_poses(fall04_detect_project,
         f = file_alert(p, event, confirm=True)
         assert f.confirmed and f.skeletons and f.track_id == event["track_id"] and f.added_video
         clip = p.clip(f.clip_id)
-        assert clip.label == event["label"] and clip.annotator == CONFIRM_ANNOTATOR and clip.track_id == f.track_id
+        assert clip.label == "fall" and clip.annotator == CONFIRM_ANNOTATOR and clip.track_id == f.track_id
+        assert "falling" not in p.label_names()  # the model's name maps onto the taxonomy's
         # the labeller/exporter find the detector's poses: no pose model is loaded
         import core.extract as extract
 

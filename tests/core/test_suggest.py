@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from core import suggest
+from core import config, suggest
 from core.classify import TrackClassifier
 from core.defaults import default_classifier_path
 from core.extract import run
@@ -33,6 +33,21 @@ def fall_project(tmp_path, fall04, fall04_skeletons, fall_clf):
     sugg = run(suggest.iter_video_suggestions(p, v, fall_clf), callback=lambda _p: None)
     yield p, v, sugg
     p.close()
+
+
+def test_the_shipped_models_fit_the_default_taxonomy(tmp_path, fall04, fall04_skeletons, fall_clf):
+    """A new project's taxonomy (normal, theft, assault, vandalism, fall) takes the shipped fall model's suggestions
+    as "fall" (labels.model_labels: falling/lying -> fall) and the fight model's as "assault"; a model with a label
+    that maps to nothing is still refused."""
+    taxonomy = [n for n, _c, _k in config.default_taxonomy()]
+    suggest.check_taxonomy(fall_clf, taxonomy)
+    suggest.check_taxonomy(TrackClassifier(default_classifier_path("fight")), taxonomy)
+    with pytest.raises(suggest.SuggestError, match="falling, lying not in the project's taxonomy"):
+        suggest.check_taxonomy(fall_clf, ["normal", "theft"])
+    with Project.create(tmp_path / "p") as p:
+        v = p.add_video(fall04)
+        sugg = run(suggest.iter_video_suggestions(p, v, fall_clf), callback=lambda _p: None)
+        assert sugg and {s.label for s in sugg} == {"fall"} and "falling" not in p.label_names()
 
 
 def test_runs_and_smoothing():
@@ -103,9 +118,9 @@ def test_accept_keeps_provenance_and_undoes(fall_project):
 
 
 def test_model_outside_the_taxonomy_is_refused(tmp_path, fall04, fall_clf):
-    p = Project.create(tmp_path / "p")  # default taxonomy: normal, theft, assault, vandalism, fall
+    p = Project.create(tmp_path / "p", [("normal", "#888888", "1"), ("theft", "#888888", "2")])  # no fall label
     v = p.add_video(fall04)
-    with pytest.raises(suggest.SuggestError, match="upright, falling, lying not in the project's taxonomy"):
+    with pytest.raises(suggest.SuggestError, match="falling, lying not in the project's taxonomy"):
         run(suggest.iter_video_suggestions(p, v, fall_clf), callback=lambda _p: None)
     assert p.suggestion_sets() == []
     p.close()

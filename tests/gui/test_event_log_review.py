@@ -10,8 +10,8 @@ from core.project import Project
 from gui.event_log import NO_PROJECT, EventLog
 
 
-# Under pytest-xdist (--dist loadgroup) the modules using the session fixture fall04_detect_project run in one worker, so it is
-# made once.
+# Under pytest-xdist (--dist loadgroup) the modules using the session fixture fall04_detect_project run in one
+# worker, so it is made once.
 pytestmark = pytest.mark.xdist_group("fall04_detect_project")
 
 
@@ -33,7 +33,7 @@ def test_confirm_dismiss_need_a_project_then_file_and_undo(qtbot, fall04_detect_
         project["p"] = p
         with qtbot.waitSignal(log.filed):
             log.review_buttons(0)["Confirm"].click()
-        assert "filed" in messages[-1] and [c.label for c in p.clips()] == [d["label"]]
+        assert "filed" in messages[-1] and [c.label for c in p.clips()] == ["fall"]  # the model's "falling"
         assert set(log.review_buttons(0)) == {"Undo"}
         log.review_buttons(0)["Undo"].click()
         assert p.clips() == [] and set(log.review_buttons(0)) == {"Confirm", "Dismiss"}
