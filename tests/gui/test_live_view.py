@@ -40,7 +40,11 @@ from tests.gui.conftest import LatencyProbe
 pytestmark = pytest.mark.xdist_group("test_live_view")
 
 
-GAP_LIMIT_MS = 1000
+#: What the probe guards against is the GUI thread waiting on the detector: a blocking read or a back-off sleep on
+#: it (the reconnect test waits through a 2.0 s back-off, so such a sleep fails it). With the machine loaded — two
+#: test workers and a CPU-heavy process on 2 cores — the OS and the detector threads' GIL alone delayed the GUI
+#: thread by 1.3 s once (the third of five loaded .ci/run), so the limit is 2 s.
+GAP_LIMIT_MS = 2000
 FIRST_FRAME_MS = 240_000  # the first frame waits for the ONNX session and the classifier (busy CI machine)
 FALL_LABELS = {"upright", "falling", "lying"}
 

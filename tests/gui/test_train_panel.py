@@ -24,8 +24,8 @@ FAKE = Path(__file__).with_name("fake_trainer.py")
 #: The longest the GUI event loop may go without a tick while a training runs. What it guards against is the GUI
 #: thread blocking on the child process (a blocking read freezes the window for the whole run, seconds; cf. SLEAP
 #: #2420); on a loaded 2-core machine the OS alone delays the GUI thread by 300-400 ms at times (seen with a second
-#: CPU-heavy process), so the limit is the live view's (tests/gui/test_live_view.py GAP_LIMIT_MS).
-LATENCY_LIMIT_MS = 1000
+#: CPU-heavy process), so the limit is the live view's (tests/gui/test_live_view.py GAP_LIMIT_MS, 2 s).
+LATENCY_LIMIT_MS = 2000
 
 
 @pytest.fixture(scope="session")
