@@ -44,7 +44,8 @@ from .choices import DISTILL_STUDENTS
 from .errors import ModelError
 from .features import feature_channels, feature_spec, make_features
 from .layouts import COMMON_JOINTS
-from .training import EVENTS, TrainingError, augment, classification_metrics, data_warnings, split_groups
+from .training import (EVENTS, TrainingError, augment, classification_metrics, data_warnings, split_groups,
+                       stop_reason)
 
 #: Distillation options as shipped (``distill`` in ``resources/default.yaml``; ``overrides`` of :class:`Distiller`
 #: replace them). :func:`resolve_distill_config` uses the settings in force (project and CLI overrides).
@@ -422,14 +423,9 @@ class Distiller:
                 self.checkpoint_path = save_checkpoint(self.checkpoint(model, metrics, epoch), self.out_dir / "model.pt")
                 self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
                                                      "val_macro_f1": f1})
-            if self._stop:
-                self.stop_reason = "stopped"
-                break
-            if bad >= int(cfg["patience"]) and epoch < epochs:
-                self.stop_reason = "early_stopping"
-                break
-            if cfg.get("time_limit_s") and elapsed + per > float(cfg["time_limit_s"]) and epoch < epochs:
-                self.stop_reason = "time_limit"
+            why = stop_reason(self._stop, epoch, epochs, bad, cfg, elapsed, per)
+            if why is not None:
+                self.stop_reason = why
                 break
         self.stopped = self._stop
         self.epochs_run = epoch

@@ -548,6 +548,21 @@ def resolve_config(model: str, preset: str = "default", overrides: dict | None =
     return cfg
 
 
+def stop_reason(stop_requested: bool, epoch: int, epochs: int, bad: int, cfg: dict, elapsed_s: float,
+                per_epoch_s: float) -> str | None:
+    """Why a training run stops after ``epoch`` (1-based) of ``epochs``, or None to go on — the one rule of the
+    skeleton, video and distillation trainers: ``"stopped"`` on request; ``"early_stopping"`` after ``cfg["patience"]``
+    epochs (``bad``) without a better validation macro-F1; ``"time_limit"`` when one more epoch (``per_epoch_s``,
+    seconds) would pass ``cfg["time_limit_s"]`` (``elapsed_s`` so far). The last epoch ends the loop by itself."""
+    if stop_requested:
+        return "stopped"
+    if bad >= int(cfg["patience"]) and epoch < epochs:
+        return "early_stopping"
+    if cfg.get("time_limit_s") and elapsed_s + per_epoch_s > float(cfg["time_limit_s"]) and epoch < epochs:
+        return "time_limit"
+    return None
+
+
 class Trainer:
     """Train one classifier on :class:`TrainingData` (see the module docstring).
 
@@ -743,14 +758,9 @@ class Trainer:
                 self.checkpoint_path = save_checkpoint(self.checkpoint(model, metrics, epoch), self.out_dir / "model.pt")
                 self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
                                                      "val_macro_f1": f1})
-            if self._stop:
-                self.stop_reason = "stopped"
-                break
-            if bad >= int(cfg["patience"]) and epoch < epochs:
-                self.stop_reason = "early_stopping"
-                break
-            if cfg.get("time_limit_s") and elapsed + per > float(cfg["time_limit_s"]) and epoch < epochs:
-                self.stop_reason = "time_limit"
+            why = stop_reason(self._stop, epoch, epochs, bad, cfg, elapsed, per)
+            if why is not None:
+                self.stop_reason = why
                 break
         self.stopped = self._stop
         self.epochs_run = epoch

@@ -44,7 +44,7 @@ import numpy as np
 from .. import config, files
 from ..errors import one_line
 from ..features import feature_channels, feature_spec, make_features
-from ..training import (EVENTS, TrainingError, classification_metrics, data_warnings, split_groups)
+from ..training import (EVENTS, TrainingError, classification_metrics, data_warnings, split_groups, stop_reason)
 from .clips import ClipData, decode_clip, skeleton_input, take_window, to_model_input, window_starts
 
 #: Presets of video models as shipped (``video_training`` in ``resources/default.yaml``: one base plus each preset's
@@ -556,14 +556,9 @@ class VideoTrainer:
                 self.checkpoint_path = save_checkpoint(self.checkpoint(model, metrics, epoch), self.out_dir / "model.pt")
                 self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
                                                      "val_macro_f1": f1})
-            if self._stop:
-                self.stop_reason = "stopped"
-                break
-            if bad >= int(cfg["patience"]) and epoch < epochs:
-                self.stop_reason = "early_stopping"
-                break
-            if cfg.get("time_limit_s") and elapsed + per > float(cfg["time_limit_s"]) and epoch < epochs:
-                self.stop_reason = "time_limit"
+            why = stop_reason(self._stop, epoch, epochs, bad, cfg, elapsed, per)
+            if why is not None:
+                self.stop_reason = why
                 break
         self.stopped = self._stop
         self.epochs_run = epoch
