@@ -20,7 +20,7 @@ from core.errors import PoseWatchError, describe_error
 from core.overlay import OverlayOptions, draw_overlay
 
 from .video_view import VideoView
-from .workers import ThreadOwner, ThreadRegistry
+from .workers import DetectorSession, ThreadRegistry
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def parse_sources(text: str) -> list[str | int]:
     return out
 
 
-class GridSession(ThreadOwner):
+class GridSession(DetectorSession):
     """One :class:`core.live.multicam.MultiCameraDetector` run in a background thread (building it loads the
     classifier; a bad setting is reported as ``error: …``), its callbacks carried into the GUI thread.
 
@@ -70,7 +70,6 @@ class GridSession(ThreadOwner):
     result_ready = Signal(str)
     event = Signal(object)
     status = Signal(str, str)
-    finished = Signal()
 
     _q_result = Signal(str)
     _q_event = Signal(object)
@@ -79,12 +78,9 @@ class GridSession(ThreadOwner):
     def __init__(self, sources: list, config, names: list[str] | None = None, shared: bool = True):
         super().__init__()
         self.sources, self.config, self.names, self.shared = list(sources), config, names, shared
-        self.detector = None
         self._lock = threading.Lock()
         self._latest: dict[str, object] = {}
         self.received: dict[str, int] = {}
-        self._stop_requested = threading.Event()
-        self._ended = threading.Event()
         q = Qt.ConnectionType.QueuedConnection
         self._q_result.connect(self.result_ready.emit, q)
         self._q_event.connect(self.event.emit, q)
@@ -136,32 +132,6 @@ class GridSession(ThreadOwner):
         finally:
             self._ended.set()
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        super()._on_thread_finished()
-        self.finished.emit()
-
-    # -- GUI thread
-    def start(self) -> "GridSession":
-        """Build and start the cameras in the background (returns at once)."""
-        self.start_thread()
-        return self
-
-    def request_stop(self) -> None:
-        """Ask every camera to stop (returns at once)."""
-        self._stop_requested.set()
-        det = self.detector
-        if det is not None:
-            det.stop()
-
-    def wait_ended(self, timeout_s: float | None = None) -> bool:
-        """Block until every camera's threads ended; True if they did."""
-        return self._ended.wait(timeout_s)
-
-    @property
-    def ended(self) -> bool:
-        """The run is over."""
-        return self._ended.is_set()
 
 
 class CameraTile(QWidget):

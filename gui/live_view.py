@@ -84,7 +84,7 @@ from .camera_grid import GRID_LAYOUTS, CameraGrid, GridSession, parse_sources
 from .event_log import EventLog
 from .host import Host
 from .video_view import VideoView, set_overlay_layers
-from .workers import GeneratorWorker, ThreadOwner, ThreadRegistry
+from .workers import DetectorSession, GeneratorWorker, ThreadRegistry
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +146,9 @@ def wait_for_detectors(timeout_ms: int = JOIN_TIMEOUT_MS) -> bool:
 
 
 # ==================================================================== one detector run
-class LiveSession(ThreadOwner):
+class LiveSession(DetectorSession):
     """One :class:`core.live.LiveDetector` run: its callbacks, the one-slot result mailbox, and a background thread
-    (:class:`gui.workers.ThreadOwner`) that builds the detector (loading the classifier checkpoint takes a moment),
+    (:class:`gui.workers.DetectorSession`) that builds the detector (loading the classifier checkpoint takes a moment),
     starts it, waits for all its threads and then ends.
 
     The detector's callbacks run in its threads; the ``_q_*`` signals carry them into the GUI thread (queued
@@ -168,7 +168,6 @@ class LiveSession(ThreadOwner):
     result_ready = Signal()
     event = Signal(object)
     status = Signal(str)
-    finished = Signal()
 
     _q_result = Signal()
     _q_event = Signal(object)
@@ -177,14 +176,11 @@ class LiveSession(ThreadOwner):
     def __init__(self, source: str | int, config, estimator_factory=None):
         super().__init__()
         self.source, self.config, self.estimator_factory = source, config, estimator_factory
-        self.detector = None
         self._lock = threading.Lock()
         self._latest = None
         self._pending = False
         self.received = 0
         self.skipped = 0
-        self._stop_requested = threading.Event()
-        self._ended = threading.Event()
         q = Qt.ConnectionType.QueuedConnection
         self._q_result.connect(self.result_ready.emit, q)
         self._q_event.connect(self.event.emit, q)
@@ -238,32 +234,6 @@ class LiveSession(ThreadOwner):
         finally:
             self._ended.set()
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        super()._on_thread_finished()
-        self.finished.emit()
-
-    # -- GUI thread
-    def start(self) -> "LiveSession":
-        """Build and start the detector in the background (returns at once)."""
-        self.start_thread()
-        return self
-
-    def request_stop(self) -> None:
-        """Ask the detector to stop (returns at once)."""
-        self._stop_requested.set()
-        det = self.detector
-        if det is not None:
-            det.stop()
-
-    def wait_ended(self, timeout_s: float | None = None) -> bool:
-        """Block until the detector's threads ended; True if they did."""
-        return self._ended.wait(timeout_s)
-
-    @property
-    def ended(self) -> bool:
-        """The run is over (its detector's threads have ended)."""
-        return self._ended.is_set()
 
 
 GridSession.registry = LiveSession.registry  # wait_for_detectors and running_detectors cover the grid too

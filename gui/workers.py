@@ -113,6 +113,52 @@ class ThreadOwner(QObject):
         self.registry.discard(self)
 
 
+class DetectorSession(ThreadOwner):
+    """A :class:`ThreadOwner` whose thread builds and runs a detector (``self.detector`` once built): the lifecycle
+    the live view's single-camera :class:`gui.live_view.LiveSession` and its camera grid's
+    :class:`gui.camera_grid.GridSession` share. Subclasses' :meth:`_run` checks ``_stop_requested`` before starting
+    the detector and sets ``_ended`` in its ``finally``.
+
+    Signals (GUI thread):
+        finished(): the run's thread has ended.
+    """
+
+    finished = Signal()
+
+    def __init__(self):
+        super().__init__()
+        self.detector = None
+        self._stop_requested = threading.Event()
+        self._ended = threading.Event()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        super()._on_thread_finished()
+        self.finished.emit()
+
+    # -- GUI thread
+    def start(self):
+        """Build and start the detector in the background (returns ``self`` at once)."""
+        self.start_thread()
+        return self
+
+    def request_stop(self) -> None:
+        """Ask the detector to stop (returns at once)."""
+        self._stop_requested.set()
+        det = self.detector
+        if det is not None:
+            det.stop()
+
+    def wait_ended(self, timeout_s: float | None = None) -> bool:
+        """Block until the detector's threads ended; True if they did."""
+        return self._ended.wait(timeout_s)
+
+    @property
+    def ended(self) -> bool:
+        """The run is over (the detector's threads have ended)."""
+        return self._ended.is_set()
+
+
 class _OnClose(QObject):
     def __init__(self, callback: Callable[[], None], parent: QObject):
         super().__init__(parent)
