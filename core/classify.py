@@ -648,23 +648,70 @@ class TrackClassifier:
         key = ("scene", int(frame_index), n)
         if key in self._memo:
             return self._memo[key]
-        span = float(self.ckpt.feature_spec["span_s"])
-        buf = SceneBuffer(span)
+        spec = self.ckpt.feature_spec
+        span = float(spec["span_s"])
+        motion = self.cache_motion(cache) if spec.get("motion") else None
+        gate = bool(spec.get("gate", True))
+        buf = SceneBuffer(span, motion=motion is not None)
         first = max(0, int(frame_index - np.ceil((span + n / cache.fps) * cache.fps)) - 1)
         feats, multi = [], []
         for f in range(first, frame_index + 1):
             fp = cache.poses(f)
             buf.add(f / cache.fps, [(p.track_id, to_common(p.keypoints[None], cache.layout)[0], p.bbox)
-                                    for p in fp.persons])
+                                    for p in fp.persons], motion[f] if motion is not None else None)
             if f > frame_index - n:
                 feats.append(buf.features(f / cache.fps))
-                multi.append(buf.multi_person())
+                multi.append(buf.multi_person() or not gate)
         probs = self.predict_scene(np.stack(feats))
         k = self.scene_index
         score = float(np.mean(np.where(multi, probs[:, k], 0.0)))
         labels = label_scene(cache.poses(frame_index), buf, score, self.scene_threshold(), self.label_names, k)
         self._memo[key] = (labels, score)
         return labels, score
+
+    def cache_motion(self, cache: SkeletonCache) -> np.ndarray:
+        """The per-frame motion features of a cache's video for a motion scene model (:func:`core.motion.motion_for`,
+        computed once per cache and kept; its video must be readable).
+
+        Returns:
+            ``(cache.frame_count, len(MOTION_FEATURES))`` float32.
+
+        Raises:
+            VideoError: the cache names no video, or it cannot be read.
+        """
+        from .motion import motion_for
+
+        key = ("motion", id(cache))
+        if key not in self._memo:
+            self._memo[key] = motion_for(cache)
+        return self._memo[key]
+
+    @property
+    def needs_motion(self) -> bool:
+        """True for a scene model whose vectors hold motion features (:mod:`core.motion`): judging a video needs
+        its pixels, not only its skeleton cache."""
+        return bool(self.is_scene and self.ckpt.feature_spec.get("motion"))
+
+    def motion_ready(self, cache: SkeletonCache) -> bool:
+        """True when :meth:`cache_motion` of ``cache`` returns without decoding the video (kept, or on disk);
+        a GUI computes it in the background first (:func:`core.motion.iter_video_motion`, :meth:`set_motion`)."""
+        from .motion import cached_motion
+
+        if not self.needs_motion or ("motion", id(cache)) in self._memo:
+            return True
+        video = (cache.meta or {}).get("video")
+        arr = cached_motion(video, cache) if video else None
+        if arr is not None:
+            self.set_motion(cache, arr)
+        return arr is not None
+
+    def set_motion(self, cache: SkeletonCache, motion: np.ndarray) -> None:
+        """Use ``motion`` ``(cache.frame_count, M)`` float32 as ``cache``'s motion features."""
+        if self._cache_id != id(cache):
+            self._memo.clear()
+            self._windows.clear()
+            self._cache_id = id(cache)
+        self._memo[("motion", id(cache))] = np.asarray(motion, np.float32)
 
     @property
     def scene_index(self) -> int:

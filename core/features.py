@@ -69,8 +69,10 @@ DEFAULT_FEATURES: dict = {"normalisation": "hip_torso", "velocity": True, "score
 #: Keys of a feature spec.
 FEATURE_KEYS = ("normalisation", "velocity", "score")
 #: Keys of a scene spec (:mod:`core.scene`): ``scene`` True, ``span_s`` seconds of the window summed up,
-#: ``rate`` scene vectors per second in training (the live detector computes one per frame).
-SCENE_KEYS = ("scene", "span_s", "rate")
+#: ``rate`` scene vectors per second in training (the live detector computes one per frame), ``motion`` (bool:
+#: the vector also holds optical-flow statistics, :mod:`core.motion`), ``gate`` (bool: no score while no frame of
+#: the window holds two people; a motion model judges scenes whose people the pose model missed, so it has none).
+SCENE_KEYS = ("scene", "span_s", "rate", "motion", "gate")
 
 
 def feature_spec(spec: dict | None = None, **overrides) -> dict:
@@ -89,6 +91,8 @@ def feature_spec(spec: dict | None = None, **overrides) -> dict:
         out["scene"] = True
         out["span_s"] = float(out.get("span_s") or 1.0)
         out["rate"] = float(out.get("rate") or 15.0)
+        out["motion"] = bool(out.get("motion", False))
+        out["gate"] = bool(out.get("gate", True))
         if not (out["span_s"] > 0 and out["rate"] > 0):
             raise ValueError(f"a scene feature spec needs a positive span_s and rate, got {out['span_s']}, {out['rate']}")
     else:
@@ -109,12 +113,12 @@ FeatureSpec = dict
 
 def feature_channels(spec: dict) -> int:
     """Number of channels C :func:`make_features` gives for ``spec``: 2 (x, y) [+1 score] [+2 dx, dy]; a scene
-    spec: the number of :data:`core.scene.SCENE_FEATURES`."""
+    spec: :func:`core.scene.scene_size` (the :data:`core.scene.SCENE_FEATURES`, plus motion statistics)."""
     s = feature_spec(spec)
     if s.get("scene"):
-        from .scene import SCENE_FEATURES
+        from .scene import scene_size
 
-        return len(SCENE_FEATURES)
+        return scene_size(bool(s.get("motion")))
     return 2 + int(s["score"]) + 2 * int(s["velocity"])
 
 

@@ -12,9 +12,13 @@ The recipe (what :data:`RECIPE` holds, and why; figures in the fight model card 
   wrists, ankles and boxes move, how close the closest two are and how fast they close in, how much boxes
   overlap, how often the tracker loses people. No vector is made while nobody in the window has company: a
   fight needs two.
-- **Model**: :class:`models.scene_mlp.SceneMLP` (three small MLPs averaged), every vector of a clip labelled
-  with the clip's label, each clip weighing the same and the two classes balanced. Live, its probability is
-  averaged over the last ``smooth_windows`` frames: the *scene score*.
+- **Motion from pixels**: each frame's dense optical flow (:mod:`core.motion`: how fast and how abruptly the
+  frame and the body parts inside each box move) is summed up over the same window and appended to the scene
+  vector, and the vectors are not gated on two people being detected — many fights are missed by the pose
+  model (small, distant, on the floor) but still move.
+- **Model**: :class:`models.scene_forest.SceneForest` (extremely randomised trees, scikit-learn, stored as
+  tensors), every vector of a clip labelled with the clip's label, each clip weighing the same and the two
+  classes balanced. Live, its probability is averaged over the last ``smooth_windows`` frames: the *scene score*.
 - **Alerts**: one per episode, when the scene score stays at or above a threshold for a hold time
   (:class:`core.live.detector.LabelTracker`). Thresholds and holds are chosen on validation source groups,
   never on the clips a fold tests, by replaying their recorded poses through that same LabelTracker
@@ -24,7 +28,9 @@ The recipe (what :data:`RECIPE` holds, and why; figures in the fight model card 
 Measured and not kept (``bench/fight_cv.py``, the model card): a two-person Transformer over one-second pair
 windows (each person with its nearest other person, NTU-style two-person input, trained by multiple-instance
 learning on the clip labels) reached a cross-validated clip ROC-AUC of about 0.67-0.73, below the hand-made
-floor; the scene vectors reach about 0.80.
+floor; the skeleton-only scene vectors reach about 0.80 (with :class:`models.scene_mlp.SceneMLP`, the recipe
+before the motion features: ``{"model": "scene_mlp", "motion": False, "gate": True}``), scene + motion vectors
+0.86.
 
 Splits follow source videos (``source_group`` of ``fight/surv_fight_sources.csv``): clips of one source video
 share camera, scene and often people, so a split by clip would let the model recognise the scene.
@@ -44,7 +50,7 @@ import numpy as np
 
 from .cache import SkeletonCache
 from .layouts import to_common
-from .scene import SCENE_FEATURES, SceneBuffer
+from .scene import SceneBuffer, scene_size
 from .training import TrainingError
 
 #: Class names of fight models (index = class id).
@@ -56,12 +62,16 @@ FALSE_ALERT_BUDGET = 0.10
 #: second of each clip in training; SceneMLP settings; ``epochs`` over batches of ``batch_clips`` clips (no
 #: early stopping: the validation groups choose the alert operating points); Gaussian noise of ``noise`` standard
 #: deviations on the standardised vectors; ``extra_weight``: how many fight-dataset clips one hard-negative scene
-#: weighs; hold times tried by the calibration.
+#: weighs; hold times tried by the calibration. ``motion``: the scene vectors also hold optical-flow statistics
+#: (:mod:`core.motion`); ``gate``: no score while nobody in the window has company (the motion model judges scenes
+#: whose people the pose model missed, so it is not gated); ``forest``: the ExtraTrees settings of
+#: ``scene_forest`` (``model_config`` is ``scene_mlp``'s).
 RECIPE: dict = {
-    "model": "scene_mlp", "span_s": 1.0, "rate": 15.0,
+    "model": "scene_forest", "span_s": 1.0, "rate": 15.0, "motion": True, "gate": False,
+    "forest": {"trees": 100, "min_samples_leaf": 20, "max_features": 0.3},
     "model_config": {"hidden": 64, "layers": 2, "dropout": 0.2, "members": 3},
     "epochs": 60, "batch_clips": 16, "lr": 1e-3, "weight_decay": 1e-3, "noise": 0.05, "extra_weight": 8.0,
-    "smooth_windows": 5, "holds_s": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+    "smooth_windows": 10, "holds_s": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
 }
 
 
@@ -75,6 +85,7 @@ class FightClip:
         cache: its poses (:func:`core.live.record.record_live_poses`), None until loaded.
         extra: True for a hard negative that is not part of the fight dataset (always in training, never
             in a cross-validation test fold).
+        motion: ``(F, M)`` float32 per-frame motion features (:func:`core.motion.video_motion`), None until loaded.
     """
 
     name: str
@@ -83,6 +94,7 @@ class FightClip:
     group: str
     cache: SkeletonCache | None = None
     extra: bool = False
+    motion: np.ndarray | None = None
 
 
 def surveillance_clips(shared: str | Path) -> list[FightClip]:
@@ -119,31 +131,40 @@ def hard_negative_clips(shared: str | Path) -> list[FightClip]:
             for r in HARD_NEGATIVES if (root / r).is_file()]
 
 
-def load_poses(clips: Sequence[FightClip], cfg=None, progress: Callable[[int, int, str], None] | None = None
-               ) -> list[FightClip]:
-    """Record (or read from the cache) the live poses of every clip (:func:`core.live.record.record_live_poses`).
+def load_poses(clips: Sequence[FightClip], cfg=None, progress: Callable[[int, int, str], None] | None = None,
+               motion: bool = True) -> list[FightClip]:
+    """Record (or read from the cache) the live poses of every clip (:func:`core.live.record.record_live_poses`)
+    and, with ``motion``, its per-frame motion features (:func:`core.motion.video_motion`, cached too).
 
-    Returns the clips with ``cache`` set. Raises VideoError/ModelError as the live detector."""
+    Returns the clips with ``cache`` (and ``motion``) set. Raises VideoError/ModelError as the live detector."""
     from .live.record import record_live_poses
+    from .motion import video_motion
 
     out = []
     for i, c in enumerate(clips):
         if progress:
             progress(i, len(clips), c.name)
-        out.append(replace(c, cache=c.cache or record_live_poses(c.path, cfg)))
+        cache = c.cache or record_live_poses(c.path, cfg)
+        mot = c.motion if c.motion is not None or not motion else video_motion(c.path, cache)
+        out.append(replace(c, cache=cache, motion=mot))
     return out
 
 
-def clip_vectors(cache: SkeletonCache, span_s: float = 1.0, rate: float = 15.0) -> tuple[np.ndarray, np.ndarray]:
+def clip_vectors(cache: SkeletonCache, span_s: float = 1.0, rate: float = 15.0, motion: np.ndarray | None = None,
+                 gate: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The scene vectors of a clip in training: the clip's frames fed in order to a :class:`SceneBuffer` (as live),
-    one :func:`core.scene.scene_features` vector at the latest frame at or before every ``1 / rate`` seconds from
-    ``span_s`` on (one vector per frame at most; one at the last frame for a clip shorter than ``span_s``), kept
-    only where the window holds a frame with two or more people.
+    one scene vector at the latest frame at or before every ``1 / rate`` seconds from ``span_s`` on (one vector
+    per frame at most; one at the last frame for a clip shorter than ``span_s``), kept, with ``gate``, only where
+    the window holds a frame with two or more people.
+
+    Args:
+        motion: ``(F, M)`` float32 per-frame motion features of the clip (:func:`core.motion.video_motion`), or
+            None for skeleton-only vectors.
 
     Returns:
-        ``vectors (N, 16)`` float32 and ``times (N,)`` float64 seconds.
+        ``vectors (N, scene_size(motion is not None))`` float32 and ``times (N,)`` float64 seconds.
     """
-    buf = SceneBuffer(span_s)
+    buf = SceneBuffer(span_s, motion=motion is not None)
     fps = cache.fps
     end = (cache.frame_count - 1) / fps if cache.frame_count else 0.0
     targets = list(np.arange(span_s, end + 1e-9, 1.0 / rate)) if end >= span_s else [end]
@@ -151,15 +172,16 @@ def clip_vectors(cache: SkeletonCache, span_s: float = 1.0, rate: float = 15.0) 
     for f in range(cache.frame_count):
         t = f / fps
         fp = cache.poses(f)
-        buf.add(t, [(p.track_id, to_common(p.keypoints[None], cache.layout)[0], p.bbox) for p in fp.persons])
+        buf.add(t, [(p.track_id, to_common(p.keypoints[None], cache.layout)[0], p.bbox) for p in fp.persons],
+                motion[f] if motion is not None and f < len(motion) else None)
         nxt = (f + 1) / fps if f + 1 < cache.frame_count else np.inf
         if k < len(targets) and targets[k] < nxt - 1e-9:  # the latest frame at or before the next sample time
-            if buf.multi_person():
+            if not gate or buf.multi_person():
                 vecs.append(buf.features(t))
                 times.append(t)
             while k < len(targets) and targets[k] < nxt - 1e-9:
                 k += 1
-    v = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, len(SCENE_FEATURES)), np.float32)
+    v = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, scene_size(motion is not None)), np.float32)
     return v, np.asarray(times, np.float64)
 
 
@@ -181,13 +203,15 @@ class FightModel:
 
         r = self.recipe
         spec = {"normalisation": "none", "velocity": False, "score": False, "scene": True,
-                "span_s": float(r["span_s"]), "rate": float(r["rate"])}
+                "span_s": float(r["span_s"]), "rate": float(r["rate"]), "motion": bool(r.get("motion", False)),
+                "gate": bool(r.get("gate", True))}
         pts = self.operating_points or [{"threshold": 0.5, "hold_s": 0.0, "tpr": 0.0, "fpr": 0.0, "name": "1"}]
         alert = {"operating_points": pts, "default": int(self.default_point), "smooth_windows": int(r["smooth_windows"]),
                  "scene_labels": ["fight"], "false_alert_budget": FALSE_ALERT_BUDGET}
         return Checkpoint(r["model"], dict(self.model_config), list(FIGHT_LABELS), 1, 1, "none",
                           {k: v.detach().clone() for k, v in self.model.state_dict().items()}, "common13",
-                          {**self.metrics, **(notes or {})}, features=spec, in_channels=len(SCENE_FEATURES),
+                          {**self.metrics, **(notes or {})}, features=spec,
+                          in_channels=scene_size(bool(r.get("motion", False))),
                           data_hash=data_hash, train_config=json.loads(json.dumps(r)),
                           created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), fps=None, alert=alert)
 
@@ -217,7 +241,8 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
         The :class:`FightModel` (without operating points: :func:`train_calibrated` adds them).
 
     Raises:
-        TrainingError: a class without clips that have two people at once.
+        TrainingError: a class without clips that have two people at once (a gated recipe), or a motion recipe
+            and a clip without its motion features.
     """
     import torch
 
@@ -226,9 +251,12 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
     r = {**RECIPE, **(recipe or {})}
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    use_motion, gate = bool(r.get("motion", False)), bool(r.get("gate", True))
     bags, labels, weights = [], [], []
     for c in clips:
-        v, _t = clip_vectors(c.cache, float(r["span_s"]), float(r["rate"]))
+        if use_motion and c.motion is None:
+            raise TrainingError(f"{c.name}: the recipe uses motion features and this clip has none (load_poses)")
+        v, _t = clip_vectors(c.cache, float(r["span_s"]), float(r["rate"]), c.motion if use_motion else None, gate)
         if len(v):
             bags.append(v)
             labels.append(int(c.label))
@@ -236,7 +264,10 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
     labels = np.asarray(labels)
     if len(set(labels.tolist())) < 2:
         raise TrainingError("fight training needs fight and no-fight clips in which two people are seen at once")
-    cfg = {"num_classes": len(FIGHT_LABELS), "in_channels": len(SCENE_FEATURES), "num_joints": 1, **r["model_config"]}
+    if r["model"] == "scene_forest":
+        return _train_forest(bags, labels, weights, r, seed)
+    cfg = {"num_classes": len(FIGHT_LABELS), "in_channels": scene_size(use_motion), "num_joints": 1,
+           **r["model_config"]}
     model = models.build_model(r["model"], cfg)
     allv = np.concatenate(bags)
     model.set_standardisation(torch.from_numpy(allv.mean(0)), torch.from_numpy(allv.std(0)))
@@ -273,14 +304,44 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
     return FightModel(model, r, cfg, metrics)
 
 
+def _train_forest(bags: list[np.ndarray], labels: np.ndarray, weights: list[float], r: dict, seed: int
+                  ) -> FightModel:
+    """The ``scene_forest`` branch of :func:`train_fight_model`: scikit-learn's ExtraTrees on every vector, each
+    clip weighing the same (its vectors share the clip's weight), the classes balanced, then converted to a
+    :class:`models.scene_forest.SceneForest`."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    from models.scene_forest import SceneForest
+
+    t0 = time.monotonic()
+    fo = {**RECIPE["forest"], **(r.get("forest") or {})}
+    pos_w = float((labels == 0).sum()) / max(float((labels == 1).sum()), 1.0)
+    X = np.concatenate(bags)
+    y = np.concatenate([np.full(len(b), lab) for b, lab in zip(bags, labels)])
+    w = np.concatenate([np.full(len(b), wt * (pos_w if lab else 1.0) / len(b))
+                        for b, lab, wt in zip(bags, labels, weights)])
+    et = ExtraTreesClassifier(int(fo["trees"]), min_samples_leaf=int(fo["min_samples_leaf"]),
+                              max_features=float(fo["max_features"]), random_state=seed, n_jobs=1)
+    et.fit(X, y, sample_weight=w)
+    model = SceneForest.from_sklearn(et, len(FIGHT_LABELS), X.shape[1]).eval()
+    cfg = {"num_classes": len(FIGHT_LABELS), "in_channels": int(X.shape[1]), "num_joints": 1,
+           **SceneForest.config_of(et)}
+    metrics = {"train_clips": len(bags), "train_vectors": int(len(X)), "epochs_run": 1,
+               "train_time_s": round(time.monotonic() - t0, 1)}
+    return FightModel(model, r, cfg, metrics)
+
+
 # ---------------------------------------------------------------------------------------- scene scores + alerts
-def scene_trace(classifier, cache: SkeletonCache, live_cfg=None) -> tuple[np.ndarray, np.ndarray]:
+def scene_trace(classifier, cache: SkeletonCache, live_cfg=None, motion: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The live scene score of a clip: its recorded poses replayed frame by frame through the live detector's
     :class:`~core.live.detector.LabelTracker` (the same scene buffer, smoothing and gating as live).
 
     Args:
         classifier: a :class:`core.classify.TrackClassifier` of a scene (fight) model.
         cache: the clip's poses; live_cfg: :class:`LiveConfig` (None: defaults).
+        motion: ``(F, M)`` per-frame motion features (a motion model; None: :func:`core.motion.motion_for` of
+            the cache's video).
 
     Returns:
         ``times (F,)`` float64 seconds and ``scores (F,)`` float32: the scene's fight score in each frame
@@ -289,10 +350,14 @@ def scene_trace(classifier, cache: SkeletonCache, live_cfg=None) -> tuple[np.nda
     from .live.detector import LabelTracker, LiveConfig
 
     lt = LabelTracker(classifier, live_cfg or LiveConfig(classifier=None), cache.fps)
+    if lt.scene_motion and motion is None:
+        from .motion import motion_for
+
+        motion = motion_for(cache)
     times = np.arange(cache.frame_count, dtype=np.float64) / cache.fps
     scores = np.zeros(cache.frame_count, np.float32)
     for f in range(cache.frame_count):
-        lt.update(cache.poses(f))
+        lt.update(cache.poses(f), motion[f] if lt.scene_motion and f < len(motion) else None)
         scores[f] = lt.scene_score
     return times, scores
 
@@ -449,7 +514,7 @@ def train_calibrated(clips: Sequence[FightClip], recipe: dict | None = None, see
         with tempfile.TemporaryDirectory() as d:
             clf = TrackClassifier(save_checkpoint(fm.checkpoint(), Path(d) / "m.pt"))
         for i in va:
-            traces.append(scene_trace(clf, clips[idx[i]].cache, live_cfg))
+            traces.append(scene_trace(clf, clips[idx[i]].cache, live_cfg, clips[idx[i]].motion))
             labels.append(clips[idx[i]].label)
     if progress:
         progress("final model")

@@ -132,6 +132,25 @@ def scene_features(tracks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t_en
 NEAR = 1.5
 
 
+def scene_size(motion: bool = False) -> int:
+    """Length of a scene vector: the :data:`SCENE_FEATURES`, plus the window mean and maximum of each
+    :data:`core.motion.MOTION_FEATURES` when ``motion``."""
+    if not motion:
+        return len(SCENE_FEATURES)
+    from .motion import MOTION_FEATURES
+
+    return len(SCENE_FEATURES) + 2 * len(MOTION_FEATURES)
+
+
+def scene_feature_names(motion: bool = False) -> tuple[str, ...]:
+    """Names of the :func:`scene_size` values of a scene vector, in order."""
+    if not motion:
+        return SCENE_FEATURES
+    from .motion import MOTION_FEATURES
+
+    return SCENE_FEATURES + tuple(f"{n}_mean" for n in MOTION_FEATURES) + tuple(f"{n}_max" for n in MOTION_FEATURES)
+
+
 class SceneBuffer:
     """The detections of the last ``span_s`` seconds of a scene, by raw track ID (no stitching), for
     :func:`scene_features`. Live (:class:`core.live.detector.LabelTracker`), offline (:func:`cache_scene_trace`
@@ -139,24 +158,39 @@ class SceneBuffer:
 
     Args:
         span_s: seconds kept (the window of the features).
+        motion: the frames also carry :data:`core.motion.MOTION_FEATURES` vectors (:meth:`add`'s ``motion``);
+            :meth:`features` then appends their mean and maximum over the window (:func:`scene_size`).
     """
 
-    def __init__(self, span_s: float = 1.0):
+    def __init__(self, span_s: float = 1.0, motion: bool = False):
         import collections
 
         self.span_s = float(span_s)
+        self.motion = bool(motion)
         self._frames: collections.deque = collections.deque()  # (time_s, [(track_id, kps13, box)])
+        self._motion: collections.deque = collections.deque()  # (time_s, (M,) float32)
 
-    def add(self, time_s: float, persons: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+    def add(self, time_s: float, persons: list[tuple[int, np.ndarray, np.ndarray]],
+            motion: np.ndarray | None = None) -> None:
         """Add one frame: ``[(track_id, kps (13, 3) float32 common-13, box (4,) float32)]`` at ``time_s`` (seconds,
-        increasing); frames older than the span are dropped."""
+        increasing), and, for a motion buffer, the frame's ``(M,)`` float32 motion vector (None: zeros); frames
+        older than the span are dropped."""
         self._frames.append((float(time_s), persons))
         while self._frames and self._frames[0][0] <= time_s - self.span_s - 1e-9:
             self._frames.popleft()
+        if self.motion:
+            if motion is None:
+                from .motion import MOTION_FEATURES
+
+                motion = np.zeros(len(MOTION_FEATURES), np.float32)
+            self._motion.append((float(time_s), np.asarray(motion, np.float32)))
+            while self._motion and self._motion[0][0] <= time_s - self.span_s - 1e-9:
+                self._motion.popleft()
 
     def clear(self) -> None:
         """Forget everything (a new source)."""
         self._frames.clear()
+        self._motion.clear()
 
     def frames(self) -> list[tuple[float, list[tuple[int, np.ndarray, np.ndarray]]]]:
         """The buffered frames, oldest first: ``[(time_s, [(track_id, kps, box)])]``."""
@@ -176,8 +210,17 @@ class SceneBuffer:
         return any(len(p) >= 2 for _t, p in self._frames)
 
     def features(self, time_s: float) -> np.ndarray:
-        """:func:`scene_features` of the buffer at ``time_s``."""
-        return scene_features(self.tracks(), time_s, self.span_s)
+        """The scene vector at ``time_s``: :func:`scene_features` of the buffer, then (a motion buffer) the mean
+        and the maximum of the window's motion vectors — ``(scene_size(self.motion),)`` float32."""
+        v = scene_features(self.tracks(), time_s, self.span_s)
+        if not self.motion:
+            return v
+        m = np.stack([x for _t, x in self._motion]) if self._motion else None
+        if m is None:
+            from .motion import MOTION_FEATURES
+
+            m = np.zeros((1, len(MOTION_FEATURES)), np.float32)
+        return np.concatenate([v, m.mean(0), m.max(0)]).astype(np.float32)
 
 
 def nearest_pair(boxes: dict[int, np.ndarray]) -> tuple[int, int] | None:

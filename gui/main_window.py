@@ -155,6 +155,8 @@ class MainWindow(QMainWindow):
         self._displayed: np.ndarray | None = None
         self._labels: dict[int, TrackLabel] | None = None
         self._classifier_gen = 0  # bumped by every classifier change; a late background load is then ignored
+        self._motion_key: tuple[int, int] | None = None  # (classifier, cache) whose motion features are computing
+        self._motion_worker: GeneratorWorker | None = None
         self._classifier_worker: GeneratorWorker | None = None
         self._worker: GeneratorWorker | None = None
         self._speed = 1.0
@@ -745,6 +747,9 @@ class MainWindow(QMainWindow):
 
     def _labels_for(self, cache: SkeletonCache, index: int) -> dict[int, TrackLabel] | None:
         clf = self.state.classifier
+        if getattr(clf, "needs_motion", False) and not clf.motion_ready(cache):
+            self._start_motion(clf, cache)  # the fight model needs the video's optical flow: in the background
+            return None
         try:
             return clf.labels_for_frame(cache, index)
         except Exception as e:  # noqa: BLE001 - a checkpoint that does not fit must not break playback
@@ -752,6 +757,35 @@ class MainWindow(QMainWindow):
             self.state.classifier = None  # observers redraw without labels
             self.report_error(f"classifier {clf.path.name} failed on this video and was unloaded: {describe_error(e)}")
             return None
+
+    def _start_motion(self, clf: TrackClassifier, cache: SkeletonCache) -> None:
+        """Compute the open video's motion features for a motion scene model in the background (once per
+        classifier and cache); the labels appear when they are ready."""
+        from core.motion import iter_video_motion
+
+        key = (id(clf), id(cache))
+        if self._motion_key == key or self.state.video_path is None:
+            return
+        if self._motion_worker is not None:
+            self._motion_worker.cancel()
+        self._motion_key = key
+        worker = GeneratorWorker(iter_video_motion, self.state.video_path, cache)
+        worker.progress.connect(lambda d, t, m: self.host.show_message(
+            f"{m}: {100 * d // max(t, 1)} % (the fight model judges motion too; labels follow)", 3000))
+
+        def done(arr, clf=clf, cache=cache):
+            clf.set_motion(cache, arr)
+            if self.state.classifier is clf and self.state.skeletons is cache:
+                self.refresh()
+
+        def failed(msg, clf=clf):
+            if self.state.classifier is clf:
+                self.report_error(f"{clf.path.name} needs the video's motion features: {msg}")
+
+        worker.finished.connect(done)
+        worker.failed.connect(failed)
+        self._motion_worker = worker
+        worker.start()
 
     def refresh(self) -> None:
         """Redraw the current frame (after changing overlay options, classifier or skeletons)."""

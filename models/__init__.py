@@ -1,7 +1,7 @@
 """Skeleton classifier architectures and their registry.
 
 Every skeleton model takes ``(N, C, T, V)`` float32 input (C channels per joint, T frames, V joints) and
-returns ``(N, num_classes)`` logits; the scene model ``scene_mlp`` takes ``(N, F)`` scene-feature vectors
+returns ``(N, num_classes)`` logits; the scene models ``scene_mlp`` and ``scene_forest`` take ``(N, F)`` scene-feature vectors
 (:mod:`core.scene`); the video models (:data:`VIDEO_MODELS`) take RGB clips ``(N, 3, T, H, W)`` float32 in
 [0, 1]: ``r2plus1d`` (:mod:`models.r2plus1d`) and ``fusion`` (:mod:`models.fusion`, RGB clips plus a skeleton
 stream's input). Build them by name from a small config dict with :func:`build_model`. This package imports
@@ -25,13 +25,15 @@ import torch.nn as nn
 from .fusion import FusionClassifier
 from .lstm import SeedLSTM
 from .r2plus1d import R2Plus1D
+from .scene_forest import SceneForest
 from .scene_mlp import SceneMLP
 from .stgcn import STGCN
 from .transformer import FrameTransformer
 
 #: Model classes by registry name. Each is built as ``cls(num_classes, in_channels, num_joints=13, **config)``.
 MODELS: dict[str, Callable[..., nn.Module]] = {"lstm": SeedLSTM, "transformer": FrameTransformer, "stgcn": STGCN,
-                                              "scene_mlp": SceneMLP, "r2plus1d": R2Plus1D, "fusion": FusionClassifier}
+                                              "scene_mlp": SceneMLP, "scene_forest": SceneForest,
+                                              "r2plus1d": R2Plus1D, "fusion": FusionClassifier}
 
 #: The models of skeleton windows ``(N, C, T, V)`` (the per-track classifiers the trainer builds).
 SKELETON_MODELS: tuple[str, ...] = ("lstm", "transformer", "stgcn")
@@ -48,6 +50,8 @@ DEFAULT_CONFIGS: dict[str, dict] = {
               "dropout": 0.0, "partition": "spatial", "edge_importance": True},
     # scene models (core.fight): input (N, F) scene features, not skeleton windows
     "scene_mlp": {"hidden": 64, "layers": 2, "dropout": 0.2, "members": 3},
+    # its sizes come from the fitted forest (models.scene_forest.SceneForest.from_sklearn)
+    "scene_forest": {"trees": 1, "nodes": 1, "depth": 1},
     # video models: the small from-scratch R(2+1)D (models.r2plus1d); "r2plus1d_18" is torchvision's
     "r2plus1d": {"arch": "small", "widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1], "pool": True, "dropout": 0.2},
     "fusion": {"skeleton_model": "stgcn", "hidden": 64, "dropout": 0.3, "modality_dropout": 0.2},

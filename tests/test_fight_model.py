@@ -42,7 +42,8 @@ def test_checkpoint_is_a_calibrated_scene_model(fight_ckpt):
     from core.fight import FALSE_ALERT_BUDGET
 
     ck = load_checkpoint(fight_ckpt)
-    assert ck.is_scene and ck.label_names == ["normal", "fight"] and ck.model_name == "scene_mlp"
+    assert ck.is_scene and ck.label_names == ["normal", "fight"] and ck.model_name == "scene_forest"
+    assert ck.feature_spec["motion"] and not ck.feature_spec["gate"]
     pts = ck.alert["operating_points"]
     assert len(pts) >= 3
     # least to most sensitive: more fights alerted and more no-fight clips alerting, step by step
@@ -76,19 +77,25 @@ def test_alerts_on_unseen_source_videos(fight_ckpt):
 
 def test_player_labels_come_from_the_scene(fight_ckpt):
     """Labels per person on a fight clip are fight / normal / uncertain — the same the live detector's
-    LabelTracker gives on the same recorded poses — and a person seen for a moment is "uncertain"."""
+    LabelTracker gives on the same recorded poses and motion features — and a person seen for a moment is
+    "uncertain"."""
     from core.classify import TrackClassifier
     from core.live import LiveConfig
     from core.live.detector import LabelTracker
     from core.live.record import record_live_poses
     from core.overlay import UNCERTAIN
 
+    from core.motion import motion_for
+
     cache = record_live_poses(shared_path("data", "videos", "fight", _fight_clip()))
+    motion_for(cache)
     clf = TrackClassifier(fight_ckpt)
     lt = LabelTracker(TrackClassifier(fight_ckpt), LiveConfig(classifier=None), cache.fps)
+    assert clf.needs_motion and clf.motion_ready(cache)  # the recording above computed them (core.motion cache)
+    motion = clf.cache_motion(cache)
     seen = set()
     for f in range(cache.frame_count):
-        live, _alerts = lt.update(cache.poses(f))
+        live, _alerts = lt.update(cache.poses(f), motion[f])
         player, score = clf.scene_labels(cache, f)
         assert {k: v.name for k, v in player.items()} == {k: v.name for k, v in live.items()}
         assert score == pytest.approx(lt.scene_score, abs=1e-5)
@@ -102,11 +109,13 @@ def _fight_clip() -> str:
     return next(c for c, lab in _test_clips() if lab == 1)
 
 
-def test_scene_alert_rule_threshold_hold_and_rearm(fight_ckpt):
-    """The LabelTracker's scene alert on synthetic frames (two people side by side, then one alone): with the
-    threshold near 0 the alert fires once the hold has passed, once per episode; the second person leaving ends the
-    episode (no two people: score 0) and, after 2 s below, a new episode alerts again; an unreachable threshold
-    never alerts; one person alone never scores."""
+def test_scene_alert_rule_threshold_hold_and_rearm(fight_ckpt, tmp_path):
+    """The LabelTracker's scene alert on synthetic frames (two people side by side, then one alone), with the
+    shipped forest in a *gated* spec (no score while nobody has company; the shipped spec is not gated, so that a
+    fight whose people the pose model missed can still score): with the threshold near 0 the alert fires once the
+    hold has passed, once per episode; the second person leaving ends the episode (no two people: score 0) and,
+    after 2 s below, a new episode alerts again; an unreachable threshold never alerts; one person alone never
+    scores."""
     from core.classify import TrackClassifier
     from core.live import LiveConfig
     from core.live.detector import LabelTracker
@@ -126,13 +135,19 @@ def test_scene_alert_rule_threshold_hold_and_rearm(fight_ckpt):
                 yield fp
                 i += 1
 
-    clf = TrackClassifier(fight_ckpt)
+    from core.classify import load_checkpoint, save_checkpoint
+
+    ck = load_checkpoint(fight_ckpt)
+    ck.features = {**ck.features, "gate": True}
+    clf = TrackClassifier(save_checkpoint(ck, tmp_path / "gated.pt"))
+    assert not LabelTracker(TrackClassifier(fight_ckpt), LiveConfig(classifier=None), 10.0).scene_gate
     lt = LabelTracker(clf, LiveConfig(classifier=None, scene_threshold=1e-6, scene_hold_s=0.5), 10.0)
+    assert lt.scene_gate and lt.scene_motion
     alerts, alone = [], []
     for fp in frames():
         _labels, al = lt.update(fp)
         alerts += [(fp.time_s, a) for a in al]
-        if len(fp.persons) == 1 and fp.time_s > 4.5:  # the other left over 1 s + 5 smoothed frames ago
+        if len(fp.persons) == 1 and fp.time_s > 5.5:  # the other left over 1 s + 10 smoothed frames (1 s) ago
             alone.append(lt.scene_score)
     assert [round(t, 1) for t, _a in alerts] == [0.5, 7.5], alerts
     assert all(a[1] == "fight" and a[0] in (1, 2) for _t, a in alerts)

@@ -32,7 +32,8 @@ start, no normal clip alerts.
 Scene models (the shipped fight model, :mod:`core.fight`): instead of per-track windows, every frame's people go
 into a one-second :class:`core.scene.SceneBuffer` by raw track ID; one scene vector per frame is classified, its
 event probability averaged over the last frames is the *scene score* (:attr:`LabelTracker.scene_score`,
-:attr:`LiveResult.scene`; 0 while no frame of the last second holds two people), and an alert fires once per
+:attr:`LiveResult.scene`; for a gated model 0 while no frame of the last second holds two people; a motion model
+also gets each decoded frame's optical-flow features, :class:`core.motion.MotionMeter`), and an alert fires once per
 episode when the scene score stays at or above the checkpoint's operating threshold for its hold time
 (:attr:`LiveConfig.sensitivity` picks another operating point). The people close to another person show the
 scene label while the score is above the threshold (:func:`core.classify.label_scene`).
@@ -431,6 +432,9 @@ class LabelTracker:
         self.names = list(classifier.label_names)
         self.T = int(classifier.ckpt.window)
         self.scene = bool(getattr(classifier, "is_scene", False))
+        #: a scene model whose vectors hold motion features: :meth:`update` wants each frame's motion vector
+        self.scene_motion = False
+        self.scene_gate = True
         self.step = 1 if self.scene else classifier.ckpt.step_for(self.fps)
         if self.scene:  # a scene model: one judgement of the whole scene per frame (core.scene)
             from ..scene import SceneBuffer
@@ -442,7 +446,10 @@ class LabelTracker:
             self.scene_hold = float(config.scene_hold_s if config.scene_hold_s is not None else op["hold_s"])
             self.k_scene = classifier.scene_index
             self.scene_label = self.names[self.k_scene]
-            self.scene_buffer = SceneBuffer(float(classifier.ckpt.feature_spec["span_s"]))
+            spec = classifier.ckpt.feature_spec
+            self.scene_motion = bool(spec.get("motion", False))
+            self.scene_gate = bool(spec.get("gate", True))
+            self.scene_buffer = SceneBuffer(float(spec["span_s"]), motion=self.scene_motion)
             self._scene_probs: collections.deque = collections.deque(
                 maxlen=max(1, int(alert.get("smooth_windows", config.smooth_windows))))
         self.normal = [i for i, n in enumerate(self.names) if n in set(config.normal_labels)]
@@ -496,11 +503,14 @@ class LabelTracker:
         self.stitched += 1
         return best, self.tracks.pop(best)
 
-    def update(self, poses: FramePoses) -> tuple[dict[int, TrackLabel], list[tuple[int, str, float]]]:
+    def update(self, poses: FramePoses, motion: np.ndarray | None = None
+               ) -> tuple[dict[int, TrackLabel], list[tuple[int, str, float]]]:
         """Add one frame's persons, classify, smooth, decide alerts.
 
         Args:
             poses: one frame's tracked persons (any layout; keypoints in pixels), frames in order.
+            motion: the frame's :data:`core.motion.MOTION_FEATURES` vector (a scene model with motion,
+                :attr:`scene_motion`; ignored otherwise; None: zeros).
 
         Returns:
             ``(labels, alerts)``: the shown label of every track of this frame that has one, and
@@ -534,7 +544,7 @@ class LabelTracker:
             if st.label is None or (st.count - 1) % k == 0:
                 todo.append(st)
         if self.scene:
-            return self._scene_update(poses, kps_by_track, present, t)
+            return self._scene_update(poses, kps_by_track, present, t, motion)
         if todo:
             probs = self.clf.predict_windows(np.stack([st.history.latest_window() for st in todo]))
             for st, pr in zip(todo, probs):
@@ -566,8 +576,8 @@ class LabelTracker:
                 alerts.append((tid, st.label, st.prob))
         return labels, alerts
 
-    def _scene_update(self, poses: FramePoses, kps: dict[int, np.ndarray], present: set[int], t: float
-                      ) -> tuple[dict[int, TrackLabel], list[tuple[int, str, float]]]:
+    def _scene_update(self, poses: FramePoses, kps: dict[int, np.ndarray], present: set[int], t: float,
+                      motion: np.ndarray | None = None) -> tuple[dict[int, TrackLabel], list[tuple[int, str, float]]]:
         """A scene model's frame: the frame's people into the scene buffer (raw track IDs, as offline), one scene
         vector classified, its event probability averaged over the last frames (0 while no frame of the last
         second holds two people), per-track labels (:func:`core.classify.label_scene`), and the alert: when the
@@ -577,9 +587,11 @@ class LabelTracker:
         from ..classify import label_scene
         from ..scene import nearest_pair
 
-        self.scene_buffer.add(t, [(p.track_id, kps[p.track_id], np.asarray(p.bbox, np.float32)) for p in poses.persons])
+        self.scene_buffer.add(t, [(p.track_id, kps[p.track_id], np.asarray(p.bbox, np.float32)) for p in poses.persons],
+                              motion)
         pr = self.clf.predict_scene(self.scene_buffer.features(t)[None])[0]
-        self._scene_probs.append(float(pr[self.k_scene]) if self.scene_buffer.multi_person() else 0.0)
+        judged = not self.scene_gate or self.scene_buffer.multi_person()
+        self._scene_probs.append(float(pr[self.k_scene]) if judged else 0.0)
         best = float(np.mean(self._scene_probs))
         self.scene_score = best
         labels = label_scene(poses, self.scene_buffer, best, self.scene_threshold, self.names, self.k_scene)
@@ -1040,6 +1052,11 @@ class LiveDetector:
                     and not self.classifier.use_onnx(cfg.classifier_threads):
                 self._status(f"classifier runs on PyTorch (ONNX Runtime not usable: {self.classifier.onnx_error})")
             self.labeler = LabelTracker(self.classifier, cfg, self.fps_source)
+        meter = None
+        if self.labeler is not None and self.labeler.scene_motion:
+            from ..motion import MotionMeter
+
+            meter = MotionMeter()
         events_path = None
         if cfg.events_dir or cfg.events_file:
             events_path = Path(cfg.events_file) if cfg.events_file else Path(cfg.events_dir) / "events.jsonl"
@@ -1058,9 +1075,15 @@ class LiveDetector:
                 if item == "reset":
                     if self.labeler is not None:
                         self.labeler.reset()
+                    if meter is not None:
+                        meter.reset()
                     continue
                 cap, fp = item
-                labels, alerts = (self.labeler.update(fp) if self.labeler is not None else (None, []))
+                motion = None
+                if meter is not None:
+                    boxes = np.array([p.bbox for p in fp.persons], np.float32).reshape(-1, 4)
+                    motion = meter.update(cap.image, boxes, self.fps_source)
+                labels, alerts = (self.labeler.update(fp, motion) if self.labeler is not None else (None, []))
                 now = time.monotonic()
                 lat = (now - cap.captured_at) * 1000.0
                 with self._lock:

@@ -32,7 +32,7 @@ def _model(name: str, num_classes: int = 3, in_channels: int = 3, **over) -> tor
 
 
 def test_registry_names_and_defaults():
-    assert set(MODELS) == {"lstm", "transformer", "stgcn", "scene_mlp", "r2plus1d", "fusion"}
+    assert set(MODELS) == {"lstm", "transformer", "stgcn", "scene_mlp", "scene_forest", "r2plus1d", "fusion"}
     assert set(SKELETON_MODELS) == {"lstm", "transformer", "stgcn"}
     assert set(VIDEO_MODELS) == {"r2plus1d", "fusion"}  # RGB clips (N, 3, T, H, W): tests/core/test_rgb.py
     from core import choices
@@ -213,3 +213,34 @@ def test_shipped_checkpoints_without_a_stored_graph_load_and_give_the_same_outpu
         np.testing.assert_allclose(out, np.asarray(r["logits"], np.float32), rtol=1e-5, atol=1e-5)
         checked += 1
     assert checked >= 1, "no shipped checkpoint matches the recorded references"
+
+
+def test_scene_forest_gives_the_fitted_forests_probabilities():
+    """models.scene_forest: a scikit-learn ExtraTrees forest converted to tensors gives the same class
+    probabilities as scikit-learn (softmax of its output), survives a state_dict round trip at the sizes its
+    config names, and refuses a wrong feature count."""
+    import numpy as np
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    from models.scene_forest import SceneForest
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 7)).astype(np.float32)
+    y = ((X[:, 0] + 0.5 * X[:, 3] ** 2 + 0.3 * rng.normal(size=400)) > 0.6).astype(int)
+    et = ExtraTreesClassifier(25, min_samples_leaf=3, max_features=0.5, random_state=0).fit(X, y)
+    m = SceneForest.from_sklearn(et, 2, 7)
+    Xt = rng.normal(size=(64, 7)).astype(np.float32)
+    ref = et.predict_proba(Xt)
+    with torch.no_grad():
+        got = torch.softmax(m(torch.from_numpy(Xt)), -1).numpy()
+    assert np.abs(got - ref).max() < 2e-3  # leaf frequencies stored in half precision
+    assert 0.05 < ref[:, 1].mean() < 0.95  # a forest that says something, not a constant
+    cfg = SceneForest.config_of(et)
+    m2 = build_model("scene_forest", {"num_classes": 2, "in_channels": 7, **cfg})
+    m2.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(m2(torch.from_numpy(Xt)), m(torch.from_numpy(Xt)))
+    with pytest.raises(ValueError, match=r"expected input \(N, 7\)"):
+        m(torch.zeros(2, 6))
+    with pytest.raises(ValueError, match="features"):
+        SceneForest.from_sklearn(et, 2, 8)
