@@ -364,9 +364,13 @@ def export_cmd(project_dir: str, formats: tuple[str, ...], out: str, window: int
     from core.extract import run
     from core.project import Project
 
+    from core.dataset_summary import dataset_summary
+
     ratios = _parse_split(split)
     with Project.open(project_dir) as proj:
         _use_project_settings(proj.folder)
+        for line in dataset_summary(proj, window, stride, ratios, seed).lines():  # what is about to be exported
+            click.echo(line, err=True)
         summary = run(iter_export(proj, out, formats or ("csv", "pt"), window=window, stride=stride,
                                   normalisation=normalisation, ratios=ratios, seed=seed, image_format=image_format,
                                   backend=backend, overwrite=overwrite), desc="export")
@@ -375,6 +379,32 @@ def export_cmd(project_dir: str, formats: tuple[str, ...], out: str, window: int
     for cid, why in summary.skipped_clips.items():
         click.echo(f"skipped clip {cid}: {why}", err=True)
     click.echo(summary.describe(), err=True)
+
+
+@cli.command("summary")
+@click.option("--project", "project_dir", required=True, type=click.Path(file_okay=False), help="Project folder.")
+@click.option("--window", type=click.IntRange(min=1), default=16, show_default=True, help="Frames per training window.")
+@click.option("--stride", type=click.IntRange(min=1), default=16, show_default=True, help="Frames between window starts.")
+@click.option("--split", "split", default="0.7,0.15,0.15", show_default=True,
+              help="Train,val,test fractions of the videos (as export splits them).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the train/val/test split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+def summary_cmd(project_dir: str, window: int, stride: int, split: str, seed: int, as_json: bool) -> None:
+    """A project's dataset before training or export: clips, frames and windows per label, clips per annotator,
+    clips and windows per split (whole videos, as export splits them), and warnings (a split lacking a label)."""
+    import dataclasses
+    import json
+
+    from core.dataset_summary import dataset_summary
+    from core.project import Project
+
+    with Project.open(project_dir) as proj:
+        s = dataset_summary(proj, window, stride, _parse_split(split), seed)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(s)))
+    else:
+        for line in s.lines():
+            click.echo(line)
 
 
 @cli.command("agreement")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -243,7 +244,31 @@ class ExportDialog(_TaskDialog):
         self.image_box = QComboBox()
         self.image_box.addItems(["png", "jpg"])
         self.form.addRow("Frame images", self.image_box)
-        self.resize(560, 0)
+        # what the export will hold: clips / windows per label, annotator and split (core.dataset_summary)
+        self.summary_view = QPlainTextEdit()
+        self.summary_view.setReadOnly(True)
+        self.summary_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.summary_view.setStyleSheet("font-family: monospace;")
+        self.summary_view.setMaximumHeight(190)
+        self.form.addRow("Dataset", self.summary_view)
+        for box in (self.window_box, self.stride_box, self.seed_box, *self.ratio_boxes):
+            box.valueChanged.connect(self.update_summary)
+        self.update_summary()
+        self.resize(620, 0)
+
+    def update_summary(self) -> None:
+        """Recount the dataset summary for the form's window, stride and split (the project database only: fast)."""
+        from core.dataset_summary import dataset_summary
+        from core.errors import PoseWatchError
+
+        try:
+            with Project.open(self.project_folder) as proj:
+                s = dataset_summary(proj, self.window_box.value(), self.stride_box.value(),
+                                    tuple(b.value() for b in self.ratio_boxes), self.seed_box.value())
+            text = "\n".join(s.lines())
+        except (PoseWatchError, ValueError) as e:
+            text = f"no summary: {e}"
+        self.summary_view.setPlainText(text)
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Where to put the export folder", str(self.project_folder.parent))

@@ -308,6 +308,13 @@ def test_export_dialog_writes_the_clip_frames(lab, qtbot, tmp_path):
     L.show_export_dialog()
     d = L.export_dialog
     assert d.isVisible() and not d.isModal()
+    # the dataset summary (core.dataset_summary) before exporting: 31 frames of fall (1 window of 16), 21 of assault
+    rows = {ln.split()[0]: ln.split()[1:] for ln in d.summary_view.toPlainText().splitlines() if ln.strip()}
+    assert rows["fall"][:3] == ["1", "31", "1"] and rows["assault"][:3] == ["1", "21", "1"]
+    d.window_box.setValue(32)  # the counts follow the form
+    rows = {ln.split()[0]: ln.split()[1:] for ln in d.summary_view.toPlainText().splitlines() if ln.strip()}
+    assert rows["fall"][:3] == ["1", "31", "0"]
+    d.window_box.setValue(16)
     out = tmp_path / "export"
     d.out_edit.setText(str(out))
     d.format_boxes["pt"].setChecked(False)
