@@ -4,6 +4,11 @@ Measures (median and p95 over repeats, milliseconds): opening the project (Proje
 list the timeline shows), one clip edit (update_clip: a committed write), a range query for the
 visible window of the timeline, and — when the GUI is importable — a full timeline redraw and a
 clip edit through the GUI's undo stack. Targets (issue 3): redraw and edit < 50 ms, open < 2 s.
+Then the model-assisted labelling actions of issue 12 on the same project, with the shipped fall model loaded and
+its suggestions stored (synthetic probabilities, every track judged in every frame, several hundred proposed
+clips): next suggestion (N, with the seek), accept (A) and its undo, reject (X) and its undo, an edge nudge, Label
+next (Ctrl+J: the uncertainty ranking over the project), a track split (Alt+S) and its undo, a joint moved on the
+video and its undo — each with the repaint it causes. Target (issue 12): every action under 50 ms.
 Prints one JSON line.
 
     POSEWATCH_MODEL_DIR=../shared/models POSEWATCH_OFFLINE=1 .venv/bin/python bench/project_scale.py
@@ -75,6 +80,36 @@ def make_clips(project, video, n: int = N_CLIPS, n_tracks: int = N_TRACKS, seed:
         project.add_clip(video.id, int(s), int(s + rng.integers(10, 150)), names[i % len(names)], track_id=track)
 
 
+def make_suggestions(project, video, n_tracks: int = N_TRACKS, seed: int = 0) -> int:
+    """Store suggestions of the shipped fall model for ``video``: per track, probabilities over every frame, mostly
+    the model's normal class with short bursts of its other classes (runs found by :func:`core.suggest.runs`).
+    Returns the number of proposed clips."""
+    from core import config, suggest
+    from core.classify import load_checkpoint
+    from core.defaults import default_classifier_path
+
+    path = default_classifier_path("fall")
+    names = list(load_checkpoint(path).label_names)
+    k = len(names)
+    normal = suggest.normal_index(names)
+    taxonomy = project.label_names()
+    rng = np.random.default_rng(seed)
+    f = video.frame_count
+    frames = np.arange(f)
+    probs, runs = {}, []
+    for tid in range(1, n_tracks + 1):
+        p = rng.dirichlet(np.ones(k), f).astype(np.float32) * 0.3
+        p[:, normal] += 0.7
+        for s in rng.integers(0, f - 100, 120):  # bursts of another class: the model's proposals
+            p[s:s + int(rng.integers(15, 60))] = np.eye(k, dtype=np.float32)[(normal + 1 + tid) % k] * 0.8 + 0.2 / k
+        p /= p.sum(1, keepdims=True)
+        probs[tid] = (frames, p)
+        runs += [(tid, a, b, config.model_label(lab, taxonomy) or lab, pr)  # falling -> fall, as iter_compute maps
+                 for a, b, lab, pr in suggest.runs(frames, p, names, normal)]
+    project.store_suggestion_set(video.id, suggest.model_hash(path), "fall_default.pt", names, probs, runs)
+    return len(runs)
+
+
 def main() -> None:
     from core.project import Project
 
@@ -89,6 +124,7 @@ def main() -> None:
         make_skeletons(proj, video)
         t_add = time.perf_counter()
         make_clips(proj, video)
+        out["suggestions_stored"] = make_suggestions(proj, video)
         out["setup_s"] = round(time.perf_counter() - t, 1)
         out["add_clip_mean_ms"] = round(1000 * (time.perf_counter() - t_add) / N_CLIPS, 2)
         proj.close()
@@ -174,12 +210,57 @@ def _gui_figures(project, video, repeats: int = 30) -> dict:
             app.processEvents()
             steps.append(time.perf_counter() - t)
         assert project.clip(c.id).end == c.end  # the undo really reached the database
+        review = _review_figures(app, win, repeats)
         win.close()
         app.processEvents()
     return {"gui_open_project_s": round(open_s, 3), "timeline_redraw": _stats(redraws),
             "timeline_clips_painted": painted,
             "timeline_view_frames": [round(x0), round(x1)], "gui_clip_edit": _stats(edits), "gui_undo": _stats(undos),
-            "gui_frame_step": _stats(steps)}
+            "gui_frame_step": _stats(steps), **review}
+
+
+def _review_figures(app, win, repeats: int) -> dict:
+    """Issue 12's actions in the open window, with the shipped fall model loaded (its stored suggestions shown)."""
+    from core.defaults import default_classifier_path
+
+    sg, lab, ed = win.suggestions, win.labelling, win.labelling.track_editor
+    win.load_classifier(default_classifier_path("fall"))
+    t = time.perf_counter()
+    while not sg.suggestions and time.perf_counter() - t < 120:  # loaded in the background, then read from the DB
+        app.processEvents()
+    shown = len(sg.suggestions)
+    if not shown:
+        return {"review": "skipped: no suggestions shown"}
+
+    def timed(fn) -> float:
+        t0 = time.perf_counter()
+        fn()
+        app.processEvents()
+        return time.perf_counter() - t0
+
+    times: dict[str, list[float]] = {k: [] for k in ("next_suggestion", "accept", "accept_undo", "reject",
+                                                      "reject_undo", "nudge_edge", "label_next", "split_track",
+                                                      "split_undo", "move_joint", "move_joint_undo")}
+    undo = lab.undo_stack.undo
+    for i in range(repeats):
+        times["next_suggestion"].append(timed(lambda: sg.jump(1)))
+        times["nudge_edge"].append(timed(lambda: sg.nudge("end", 1)))
+        times["accept"].append(timed(sg.accept))
+        times["accept_undo"].append(timed(undo))
+        times["next_suggestion"].append(timed(lambda: sg.jump(1)))
+        times["reject"].append(timed(sg.reject))
+        times["reject_undo"].append(timed(undo))
+        if i < 10:  # the ranking reads every stored probability of the project
+            times["label_next"].append(timed(sg.label_next))
+        f = win.current_frame_index
+        times["split_track"].append(timed(lambda: ed.split_track(1, f)))
+        times["split_undo"].append(timed(undo))
+        times["move_joint"].append(timed(lambda: ed.move_joint(f, 2, 5, 20.0 + i, 20.0)))
+        times["move_joint_undo"].append(timed(undo))
+    out = {f"gui_{k}": _stats(v) for k, v in times.items() if v}
+    out["suggestions_shown"] = shown
+    out["worst_action_p95_ms"] = max(v["p95_ms"] for v in out.values() if isinstance(v, dict))
+    return out
 
 
 if __name__ == "__main__":

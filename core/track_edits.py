@@ -262,9 +262,22 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     base = base_of(cache)
     ids, skipped = edited_track_ids(base, track_edits, strict)
     keep = np.flatnonzero(ids >= 0)
-    kp = base.keypoints[keep].copy()
-    corrected = np.zeros(kp.shape[:2], bool)
     kedits = tuple(keypoint_edits)
+    # No row deleted (the usual case: merges, splits, renames, joint moves): the unchanged arrays are read-only
+    # views of the base instead of copies — on a 100,000-frame video with 3 people a copy of every array made
+    # each edit take over a second (bench/project_scale.py); only the keypoints are copied, and only when joints
+    # were corrected.
+    every = len(keep) == len(ids)
+
+    def take(a: np.ndarray) -> np.ndarray:
+        if not every:
+            return a[keep]
+        v = a.view()
+        v.flags.writeable = False
+        return v
+
+    kp = (base.keypoints.copy() if every else base.keypoints[keep]) if kedits else take(base.keypoints)
+    corrected = np.zeros(kp.shape[:2], bool)
     if kedits:
         pos = np.full(len(base.frame), -1, np.int64)
         pos[keep] = np.arange(len(keep))
@@ -282,14 +295,16 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
             r = int(pos[a + hit[0]])
             kp[r, int(e.joint)] = (float(e.x), float(e.y), float(e.score))
             corrected[r, int(e.joint)] = True
-    counts = np.bincount(base.frame[keep], minlength=base.frame_count)[: base.frame_count] if len(keep) else \
-        np.zeros(base.frame_count, np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    bbox = base.bbox[keep].copy()
+    if every:
+        offsets = take(base.offsets)
+    else:
+        counts = np.bincount(base.frame[keep], minlength=base.frame_count)[: base.frame_count] if len(keep) else \
+            np.zeros(base.frame_count, np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return EditedSkeletons(
-        dict(base.meta), base.frame[keep].copy(), ids[keep].astype(np.int32), bbox, base.score[keep].copy(), kp,
-        offsets, base=base, rows=keep.astype(np.int64), corrected=corrected, track_edits=tuple(track_edits),
-        keypoint_edits=kedits, skipped=tuple(skipped))
+        dict(base.meta), take(base.frame), (ids if every else ids[keep]).astype(np.int32), take(base.bbox),
+        take(base.score), kp, offsets, base=base, rows=keep.astype(np.int64), corrected=corrected,
+        track_edits=tuple(track_edits), keypoint_edits=kedits, skipped=tuple(skipped))
 
 
 def track_span(cache: SkeletonCache, track_id: int) -> tuple[int, int] | None:

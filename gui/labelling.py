@@ -691,7 +691,7 @@ class Labeller(QObject):
         if self.video is None or cache is None:
             return
         tids = [int(t) for t in cache.track_ids()]
-        presence = {t: track_presence(cache.track(t)[0]) for t in tids}
+        presence = {t: track_presence(cache.track_frames(t)) for t in tids}
         self._tracks = tids
         self.timeline.set_tracks(tids, presence)
         self._after_selection()
