@@ -699,8 +699,7 @@ class TrackClassifier:
 
         if not self.needs_motion or ("motion", id(cache)) in self._memo:
             return True
-        video = (cache.meta or {}).get("video")
-        arr = cached_motion(video, cache) if video else None
+        arr = cached_motion(cache)
         if arr is not None:
             self.set_motion(cache, arr)
         return arr is not None

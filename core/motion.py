@@ -151,25 +151,43 @@ def motion_dir() -> Path:
     return config.cache_root() / "motion"
 
 
-def _key(video: Path, cache) -> str:
+def _cache_file(video: Path, cache, root: Path | None) -> Path:
+    """Where :func:`video_motion` of ``video`` with ``cache``'s boxes is cached: keyed by the file (path, size,
+    time), the boxes and :data:`MOTION_VERSION`."""
     st = video.stat()
     h = hashlib.sha256(f"{MOTION_VERSION}|{FLOW_HEIGHT}|{video.resolve()}|{st.st_size}|{int(st.st_mtime)}".encode())
     h.update(np.ascontiguousarray(cache.offsets).tobytes())
     h.update(np.ascontiguousarray(cache.bbox).tobytes())
-    return h.hexdigest()[:32]
+    return (root or motion_dir()) / f"{h.hexdigest()[:32]}.npy"
 
 
-def cached_motion(video: str | os.PathLike, cache, root: Path | None = None) -> np.ndarray | None:
-    """The cached :func:`video_motion` of ``video`` with ``cache``'s boxes, or None when not computed yet."""
-    video = Path(video)
-    if not video.is_file():
-        return None
-    path = (root or motion_dir()) / f"{_key(video, cache)}.npy"
+def _read(path: Path, cache) -> np.ndarray | None:
     try:
         arr = np.load(path) if path.is_file() else None
     except (OSError, ValueError):
         return None
     return arr if arr is not None and arr.shape == (cache.frame_count, len(MOTION_FEATURES)) else None
+
+
+def _video_of(cache) -> Path:
+    """The video file a skeleton cache was made from (``cache.meta["video"]``).
+
+    Raises:
+        VideoError: the cache names no video.
+    """
+    from .errors import VideoError
+
+    video = (cache.meta or {}).get("video")
+    if not video:
+        raise VideoError("this skeleton cache names no video: motion features need the video's pixels")
+    return Path(video)
+
+
+def cached_motion(cache, root: Path | None = None) -> np.ndarray | None:
+    """The cached :func:`video_motion` of a skeleton cache's own video, or None when not computed yet (or the cache
+    names no readable video)."""
+    video = Path((cache.meta or {}).get("video") or "")
+    return _read(_cache_file(video, cache, root), cache) if video.is_file() else None
 
 
 def iter_video_motion(video: str | os.PathLike, cache, *, cancel=None, use_cache: bool = True,
@@ -181,15 +199,14 @@ def iter_video_motion(video: str | os.PathLike, cache, *, cancel=None, use_cache
 
     from .errors import VideoError
     from .extract import Cancelled, Progress
+    from .files import atomic_path
 
     video = Path(video)
     if not video.is_file():
         raise VideoError(f"video not found: {video}")
-    path = (root or motion_dir()) / f"{_key(video, cache)}.npy"
-    if use_cache:
-        arr = cached_motion(video, cache, root)
-        if arr is not None:
-            return arr
+    path = _cache_file(video, cache, root)
+    if use_cache and (arr := _read(path, cache)) is not None:
+        return arr
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():
         raise VideoError(f"cannot open video: {video.name}")
@@ -211,9 +228,8 @@ def iter_video_motion(video: str | os.PathLike, cache, *, cancel=None, use_cache
         cap.release()
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, out)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.save(tmp, out)
     yield Progress(cache.frame_count, cache.frame_count, msg)
     return out
 
@@ -234,12 +250,9 @@ def video_motion(video: str | os.PathLike, cache, *, use_cache: bool = True, roo
     Raises:
         VideoError: the file cannot be opened.
     """
-    gen = iter_video_motion(video, cache, use_cache=use_cache, root=root)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    from .extract import run
+
+    return run(iter_video_motion(video, cache, use_cache=use_cache, root=root), callback=lambda _p: None)
 
 
 def motion_for(cache) -> np.ndarray:
@@ -248,9 +261,4 @@ def motion_for(cache) -> np.ndarray:
     Raises:
         VideoError: the cache names no video, or it cannot be read.
     """
-    from .errors import VideoError
-
-    video = (cache.meta or {}).get("video")
-    if not video:
-        raise VideoError("this skeleton cache names no video: motion features need the video's pixels")
-    return video_motion(video, cache)
+    return video_motion(_video_of(cache), cache)
