@@ -360,11 +360,10 @@ def export_cmd(project_dir: str, formats: tuple[str, ...], out: str, window: int
     frames/<label>/<clip>/*.png and split.json (videos per split). Built in a temporary folder and
     renamed when complete.
     """
+    from core.dataset_summary import dataset_summary
     from core.exporting import iter_export
     from core.extract import run
     from core.project import Project
-
-    from core.dataset_summary import dataset_summary
 
     ratios = _parse_split(split)
     with Project.open(project_dir) as proj:

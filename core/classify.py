@@ -656,9 +656,7 @@ class TrackClassifier:
         first = max(0, int(frame_index - np.ceil((span + n / cache.fps) * cache.fps)) - 1)
         feats, multi = [], []
         for f in range(first, frame_index + 1):
-            fp = cache.poses(f)
-            buf.add(f / cache.fps, [(p.track_id, to_common(p.keypoints[None], cache.layout)[0], p.bbox)
-                                    for p in fp.persons], motion[f] if motion is not None else None)
+            buf.add_poses(cache.poses(f), motion[f] if motion is not None else None)
             if f > frame_index - n:
                 feats.append(buf.features(f / cache.fps))
                 multi.append(buf.multi_person() or not gate)

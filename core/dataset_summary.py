@@ -100,12 +100,8 @@ def dataset_summary(project, window: int = 16, stride: int = 16, ratios=(0.7, 0.
     vids: dict[str, set] = defaultdict(set)
     per_ann: dict[str, Counter] = defaultdict(Counter)
     per_split = {s: {n: {"clips": 0, "windows": 0} for n in names} for s in SPLIT_NAMES}
-    for c in clips:
-        d = per_label.setdefault(c.label, {"clips": 0, "frames": 0, "windows": 0, "videos": 0})
-        if c.label not in names:
-            names.append(c.label)
-            for s in SPLIT_NAMES:
-                per_split[s][c.label] = {"clips": 0, "windows": 0}
+    for c in clips:  # a clip's label is always one of the taxonomy's (the database refers to it)
+        d = per_label[c.label]
         n = int(c.end) - int(c.start) + 1
         d["clips"] += 1
         d["frames"] += n

@@ -171,9 +171,7 @@ def clip_vectors(cache: SkeletonCache, span_s: float = 1.0, rate: float = 15.0, 
     vecs, times, k = [], [], 0
     for f in range(cache.frame_count):
         t = f / fps
-        fp = cache.poses(f)
-        buf.add(t, [(p.track_id, to_common(p.keypoints[None], cache.layout)[0], p.bbox) for p in fp.persons],
-                motion[f] if motion is not None and f < len(motion) else None)
+        buf.add_poses(cache.poses(f), motion[f] if motion is not None and f < len(motion) else None)
         nxt = (f + 1) / fps if f + 1 < cache.frame_count else np.inf
         if k < len(targets) and targets[k] < nxt - 1e-9:  # the latest frame at or before the next sample time
             if not gate or buf.multi_person():

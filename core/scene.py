@@ -168,7 +168,7 @@ class SceneBuffer:
         self.span_s = float(span_s)
         self.motion = bool(motion)
         self._frames: collections.deque = collections.deque()  # (time_s, [(track_id, kps13, box)])
-        self._motion: collections.deque = collections.deque()  # (time_s, (M,) float32)
+        self._motion: collections.deque = collections.deque()  # (M,) float32, one per entry of _frames
 
     def add(self, time_s: float, persons: list[tuple[int, np.ndarray, np.ndarray]],
             motion: np.ndarray | None = None) -> None:
@@ -176,16 +176,25 @@ class SceneBuffer:
         increasing), and, for a motion buffer, the frame's ``(M,)`` float32 motion vector (None: zeros); frames
         older than the span are dropped."""
         self._frames.append((float(time_s), persons))
-        while self._frames and self._frames[0][0] <= time_s - self.span_s - 1e-9:
-            self._frames.popleft()
-        if self.motion:
+        if self.motion:  # one motion vector per buffered frame: both deques drop their oldest together
             if motion is None:
                 from .motion import MOTION_FEATURES
 
                 motion = np.zeros(len(MOTION_FEATURES), np.float32)
-            self._motion.append((float(time_s), np.asarray(motion, np.float32)))
-            while self._motion and self._motion[0][0] <= time_s - self.span_s - 1e-9:
+            self._motion.append(np.asarray(motion, np.float32))
+        while self._frames and self._frames[0][0] <= time_s - self.span_s - 1e-9:
+            self._frames.popleft()
+            if self.motion:
                 self._motion.popleft()
+
+    def add_poses(self, poses, motion: np.ndarray | None = None) -> None:
+        """:meth:`add` one frame of a skeleton cache or a pose estimator: ``poses`` a
+        :class:`core.pose.base.FramePoses` (any layout, keypoints in pixels; converted to common-13), at its
+        ``time_s``."""
+        from .layouts import to_common
+
+        self.add(poses.time_s, [(p.track_id, to_common(np.asarray(p.keypoints, np.float32)[None], poses.layout)[0],
+                                 p.bbox) for p in poses.persons], motion)
 
     def clear(self) -> None:
         """Forget everything (a new source)."""
@@ -215,8 +224,9 @@ class SceneBuffer:
         v = scene_features(self.tracks(), time_s, self.span_s)
         if not self.motion:
             return v
-        m = np.stack([x for _t, x in self._motion]) if self._motion else None
-        if m is None:
+        if self._motion:
+            m = np.stack(self._motion)
+        else:
             from .motion import MOTION_FEATURES
 
             m = np.zeros((1, len(MOTION_FEATURES)), np.float32)

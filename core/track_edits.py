@@ -276,7 +276,7 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         v.flags.writeable = False
         return v
 
-    kp = (base.keypoints.copy() if every else base.keypoints[keep]) if kedits else take(base.keypoints)
+    kp = base.keypoints.copy() if kedits and every else take(base.keypoints)  # take() copies when rows go
     corrected = np.zeros(kp.shape[:2], bool)
     if kedits:
         pos = np.full(len(base.frame), -1, np.int64)

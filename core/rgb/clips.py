@@ -403,15 +403,13 @@ def track_window(cache, track_id: int | None, end_frame: int, window: int, step:
 def scene_vector(cache, end_frame: int, span_s: float = 1.0) -> np.ndarray:
     """The scene vector (:func:`core.scene.scene_features`, ``(F,)`` float32) of the ``span_s`` seconds up to
     ``end_frame``, fed frame by frame as live (:class:`core.scene.SceneBuffer`)."""
-    from ..layouts import to_common
     from ..scene import SceneBuffer
 
     fps = cache.fps
     buf = SceneBuffer(span_s)
     end_frame = min(int(end_frame), cache.frame_count - 1)
     for f in range(max(0, int(end_frame - np.ceil(span_s * fps)) - 1), end_frame + 1):
-        fp = cache.poses(f)
-        buf.add(f / fps, [(p.track_id, to_common(p.keypoints[None], cache.layout)[0], p.bbox) for p in fp.persons])
+        buf.add_poses(cache.poses(f))
     return np.asarray(buf.features(end_frame / fps), np.float32)
 
 
