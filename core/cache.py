@@ -94,7 +94,7 @@ class SkeletonCache:
     score: np.ndarray
     keypoints: np.ndarray
     offsets: np.ndarray
-    _track_rows: dict = field(default_factory=dict, repr=False)
+    _track_rows: dict = field(default_factory=dict, repr=False)  # track ID: rows; "ids": track_ids()
 
     @property
     def frame_count(self) -> int:
@@ -158,8 +158,11 @@ class SkeletonCache:
         return np.diff(self.offsets)
 
     def track_ids(self) -> np.ndarray:
-        """Sorted unique track IDs."""
-        return np.unique(self.track_id)
+        """Sorted unique track IDs (found once; the arrays of a cache are not changed after it is made)."""
+        ids = self._track_rows.get("ids")
+        if ids is None:
+            ids = self._track_rows["ids"] = np.unique(self.track_id)
+        return ids
 
     def track(self, track_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One track's rows.
@@ -174,6 +177,11 @@ class SkeletonCache:
         """``frames (T,)`` int32 of one track, in frame order (:meth:`track` without gathering its keypoints: the
         timeline's track rows need only these)."""
         return self.frame[self._rows_of(track_id)]
+
+    def track_rows(self, track_id: int) -> np.ndarray:
+        """``rows (T,)`` int64 of one track in frame order (indices into :attr:`frame`, :attr:`keypoints`, …; kept
+        once found): gather only the rows a window needs instead of the whole track (:meth:`track`)."""
+        return self._rows_of(track_id)
 
     def _rows_of(self, track_id: int) -> np.ndarray:
         rows = self._track_rows.get(track_id)

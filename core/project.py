@@ -180,10 +180,13 @@ MIGRATIONS[1] = EDITS_SCHEMA
 # ---------------------------------------------------------------- model-assisted labelling (issue 12)
 #: Tables of model suggestions (see core/suggest.py), created when missing whatever the schema version.
 #: ``suggestion_probs.track_id`` is -1 for the whole frame (a scene model); ``suggestions.track_id`` NULL.
+#: ``suggestion_sets.skeletons``/``track_edits``: the skeleton key and the track edits (JSON ``[kind, track, other,
+#: frame]`` list) of the tracks the model judged; the track edits made since are applied when the set is read.
 _SCHEMA_SUGGEST = """
 CREATE TABLE IF NOT EXISTS suggestion_sets (
     id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     model_hash TEXT NOT NULL, model_name TEXT NOT NULL, label_names TEXT NOT NULL, created REAL NOT NULL,
+    skeletons TEXT NOT NULL DEFAULT '', track_edits TEXT NOT NULL DEFAULT '[]',
     UNIQUE (video_id, model_hash));
 CREATE TABLE IF NOT EXISTS suggestion_probs (
     set_id INTEGER NOT NULL REFERENCES suggestion_sets(id) ON DELETE CASCADE, track_id INTEGER NOT NULL,
@@ -210,7 +213,13 @@ _SUGGESTION_COLS = ("s.id, t.video_id, t.model_hash, t.model_name, s.track_id, s
 @dataclass(frozen=True)
 class SuggestionSet:
     """One model's suggestions for one video: ``model_hash`` (SHA-256 hex of the checkpoint file),
-    ``model_name``, ``label_names`` (its classes), ``created`` (UNIX seconds)."""
+    ``model_name``, ``label_names`` (its classes), ``created`` (UNIX seconds).
+
+    The tracks it judged: ``skeletons`` (:func:`core.track_edits.skeleton_key`, "" for a set stored before
+    this was recorded) with the track edits ``judged_edits`` in effect. ``later_edits``: the video's track edits
+    made since, which :meth:`Project.suggestions` and :meth:`Project.suggestion_probs` apply to its track IDs
+    (a suggestion on #9 shows on #5 after "merge #9 into #5"). ``stale``: an edit it was judged with has been
+    taken back (its tracks no longer exist as judged; compute it again)."""
 
     id: int
     video_id: int
@@ -218,6 +227,10 @@ class SuggestionSet:
     model_name: str
     label_names: list
     created: float = 0.0
+    skeletons: str = ""
+    judged_edits: tuple = ()
+    later_edits: tuple = ()
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -710,8 +723,9 @@ class Project(ProjectEditsMixin):
             raise ProjectError(f"clip {clip.id} already exists") from None
         return self.clip(clip.id)
 
-    def clips(self, video_id: int | None = None, label: str | None = None) -> list[Clip]:
-        """Clips, optionally of one video and/or one label, ordered by video and start frame."""
+    def clips(self, video_id: int | None = None, label: str | None = None, tracks=None) -> list[Clip]:
+        """Clips, optionally of one video and/or one label and/or the tracks ``tracks`` (track IDs), ordered by
+        video and start frame."""
         q = f"SELECT {_CLIP_COLS} FROM clips c JOIN labels l ON l.id=c.label_id WHERE 1=1"
         args: list = []
         if video_id is not None:
@@ -720,6 +734,10 @@ class Project(ProjectEditsMixin):
         if label is not None:
             q += " AND l.name=?"
             args.append(label)
+        if tracks is not None:
+            tracks = sorted({int(t) for t in tracks})
+            q += f" AND c.track_id IN ({', '.join('?' * len(tracks))})"
+            args += tracks
         q += " ORDER BY c.video_id, c.start_frame, c.id"
         return [_clip_from_row(r) for r in self._conn.execute(q, args).fetchall()]
 
@@ -735,7 +753,7 @@ class Project(ProjectEditsMixin):
         return self.skeleton_dir / video.hash / "imported.npz"
 
     def iter_skeletons(self, video: Video, backend: str = "yolo", cancel=None, estimator_factory=None,
-                       edited: bool = True):
+                       edited: bool = True, editable: bool = False):
         """Generator (see :mod:`core.extract`) returning the :class:`~core.cache.SkeletonCache` of a
         project video: the stored cache of an imported sequence, or the project's cached pose
         extraction of a real video (computed on first use, with progress). Skeletons the player
@@ -747,6 +765,8 @@ class Project(ProjectEditsMixin):
                 None: the local ``backend``;
             edited: apply the project's track and keypoint edits (:meth:`edited_skeletons`; an
                 :class:`core.track_edits.EditedSkeletons`); False: the cache as extracted.
+            editable: (edited) the result owns writable keypoints, so the labeller's joint edits patch them in
+                place (:func:`core.track_edits.apply_edits`).
 
         Raises:
             CacheError: an imported sequence's cache is missing; VideoError, ModelError.
@@ -759,7 +779,7 @@ class Project(ProjectEditsMixin):
         else:
             cache = yield from iter_skeletons(video.path, backend, root=self.skeleton_dir, also_look_in=(cache_dir(),),
                                               estimator_factory=estimator_factory, cancel=cancel)
-        return self.edited_skeletons(video, cache) if edited else cache
+        return self.edited_skeletons(video, cache, editable=editable) if edited else cache
 
     def clip_count(self) -> int:
         """Number of clips in the project."""
@@ -770,15 +790,19 @@ class Project(ProjectEditsMixin):
     # (:data:`_SCHEMA_SUGGEST`, no schema-version bump: an older PoseWatch ignores them).
     def _ensure_suggestion_tables(self) -> None:
         have = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if {"suggestion_sets", "suggestion_probs", "suggestions", "clip_provenance"} <= have:
-            return
-        with self._tx() as c:
-            for stmt in _SCHEMA_SUGGEST.split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
+        if not {"suggestion_sets", "suggestion_probs", "suggestions", "clip_provenance"} <= have:
+            with self._tx() as c:
+                for stmt in _SCHEMA_SUGGEST.split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+        cols = {r[1] for r in self._conn.execute("PRAGMA table_info(suggestion_sets)")}
+        if "skeletons" not in cols:  # sets stored before suggestions followed track edits: judged on unknown tracks
+            with self._tx() as c:
+                c.execute("ALTER TABLE suggestion_sets ADD COLUMN skeletons TEXT NOT NULL DEFAULT ''")
+                c.execute("ALTER TABLE suggestion_sets ADD COLUMN track_edits TEXT NOT NULL DEFAULT '[]'")
 
     def store_suggestion_set(self, video_id: int, model_hash: str, model_name: str, label_names: list[str],
-                             probs: dict, runs: list[tuple]) -> SuggestionSet:
+                             probs: dict, runs: list[tuple], skeletons: str = "", track_edits=()) -> SuggestionSet:
         """Store a model's suggestions for a video, replacing any earlier set of the same model (same hash).
 
         Args:
@@ -787,6 +811,8 @@ class Project(ProjectEditsMixin):
             probs: ``{track_id or None (whole frame): (frames (L,) int, probs (L, K) float32)}``; rows of NaN are
                 detections the model could not judge.
             runs: ``(track_id or None, start, end, label, mean probability)`` per proposed clip (frames inclusive).
+            skeletons, track_edits: the skeleton key and the :class:`core.track_edits.TrackEdit` list of the tracks
+                judged (``EditedSkeletons.track_edits``), so that later track edits move the suggestions with them.
 
         Raises:
             ProjectError: unknown video, a run outside the video or a probability array of the wrong shape.
@@ -800,9 +826,11 @@ class Project(ProjectEditsMixin):
         now = time.time()
         with self._tx() as c:
             c.execute("DELETE FROM suggestion_sets WHERE video_id=? AND model_hash=?", (video_id, model_hash))
-            cur = c.execute("INSERT INTO suggestion_sets (video_id, model_hash, model_name, label_names, created) "
-                            "VALUES (?, ?, ?, ?, ?)", (video_id, model_hash, model_name, json.dumps(list(label_names)),
-                                                       now))
+            judged = [[e.kind, e.track, e.other, e.frame] for e in track_edits]
+            cur = c.execute("INSERT INTO suggestion_sets (video_id, model_hash, model_name, label_names, created, "
+                            "skeletons, track_edits) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (video_id, model_hash, model_name, json.dumps(list(label_names)), now, skeletons,
+                             json.dumps(judged)))
             sid = cur.lastrowid
             for tid, (frames, pr) in probs.items():
                 frames = np.asarray(frames, np.int32)
@@ -817,14 +845,14 @@ class Project(ProjectEditsMixin):
                 c.execute("INSERT INTO suggestions (set_id, track_id, start_frame, end_frame, label, prob, modified) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
                           (sid, None if tid is None else int(tid), int(start), int(end), str(label), float(prob), now))
-        return SuggestionSet(sid, video_id, model_hash, model_name, list(label_names), now)
+        return self._suggestion_set(sid)
 
     def suggestion_sets(self, video_id: int | None = None, model_hash: str | None = None) -> list[SuggestionSet]:
         """Stored suggestion sets (one per video and model), optionally of one video and/or one model hash."""
         import json
 
-        q, args = ("SELECT id, video_id, model_hash, model_name, label_names, created FROM suggestion_sets "
-                   "WHERE 1=1"), []
+        q, args = ("SELECT id, video_id, model_hash, model_name, label_names, created, skeletons, track_edits "
+                   "FROM suggestion_sets WHERE 1=1"), []
         if video_id is not None:
             q += " AND video_id=?"
             args.append(video_id)
@@ -832,38 +860,103 @@ class Project(ProjectEditsMixin):
             q += " AND model_hash=?"
             args.append(model_hash)
         rows = self._conn.execute(q + " ORDER BY video_id, id", args).fetchall()
-        return [SuggestionSet(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+        return [self._set_from_row(r) for r in rows]
+
+    def _set_from_row(self, r) -> SuggestionSet:
+        import json
+
+        from .track_edits import TrackEdit
+
+        judged = tuple(TrackEdit(*e) for e in json.loads(r[7] or "[]"))
+        later, stale = (), False
+        if r[6]:  # edits made since it was judged apply to its tracks; one it was judged with taken back: stale
+            now = self.track_edits(r[1], r[6])
+            if tuple(now[:len(judged)]) == judged:
+                later = tuple(now[len(judged):])
+            else:
+                stale = True
+        return SuggestionSet(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], judged, later, stale)
+
+    def _suggestion_set(self, set_id: int) -> SuggestionSet:
+        r = self._conn.execute("SELECT id, video_id, model_hash, model_name, label_names, created, skeletons, "
+                               "track_edits FROM suggestion_sets WHERE id=?", (set_id,)).fetchone()
+        if r is None:
+            raise ProjectError(f"no suggestion set with id {set_id}")
+        return self._set_from_row(r)
 
     def suggestion_probs(self, set_id: int) -> dict:
-        """The stored probabilities of a set: ``{track_id or None: (frames (L,) int64, probs (L, K) float32)}``."""
+        """The stored probabilities of a set: ``{track_id or None: (frames (L,) int64, probs (L, K) float32)}``, on
+        today's track IDs (the track edits made since the set was judged applied: a merge joins two tracks' rows,
+        a split divides them, a deleted track's rows are left out)."""
         import numpy as np
+
+        from .track_edits import retrack_rows
 
         out = {}
         for tid, fb, pb in self._conn.execute("SELECT track_id, frames, probs FROM suggestion_probs WHERE set_id=? "
                                               "ORDER BY track_id", (set_id,)):
             frames = np.frombuffer(fb, np.int32).astype(np.int64)
             out[None if tid == -1 else tid] = (frames, np.frombuffer(pb, np.float32).reshape(len(frames), -1).copy())
+        later = self._suggestion_set(set_id).later_edits
+        if not later:
+            return out
+        whole = out.pop(None, None)
+        if out:
+            tids = list(out)
+            frames = np.concatenate([out[t][0] for t in tids])
+            probs = np.concatenate([out[t][1] for t in tids])
+            ids = retrack_rows(frames, np.repeat(tids, [len(out[t][0]) for t in tids]), later)
+            out = {}
+            for t in np.unique(ids[ids >= 0]).tolist():
+                sel = np.flatnonzero(ids == t)
+                sel = sel[np.argsort(frames[sel], kind="stable")]
+                out[int(t)] = (frames[sel], probs[sel])
+        if whole is not None:
+            out[None] = whole
         return out
 
     def suggestions(self, video_id: int | None = None, model_hash: str | None = None,
                     status: str | None = None) -> list[Suggestion]:
-        """Suggestions, optionally of one video, one model hash and/or one status, by video and start frame."""
-        q = f"SELECT {_SUGGESTION_COLS} FROM suggestions s JOIN suggestion_sets t ON t.id=s.set_id WHERE 1=1"
+        """Suggestions, optionally of one video, one model hash and/or one status, by video and start frame; on
+        today's track IDs (see :meth:`suggestion_probs`; a suggestion of a deleted track is left out)."""
+        q = f"SELECT {_SUGGESTION_COLS}, s.set_id FROM suggestions s JOIN suggestion_sets t ON t.id=s.set_id WHERE 1=1"
         args: list = []
         for col, v in (("t.video_id", video_id), ("t.model_hash", model_hash), ("s.status", status)):
             if v is not None:
                 q += f" AND {col}=?"
                 args.append(v)
         q += " ORDER BY t.video_id, s.start_frame, s.id"
-        return [Suggestion(*r) for r in self._conn.execute(q, args).fetchall()]
+        rows = self._conn.execute(q, args).fetchall()
+        later: dict[int, tuple] = {}
+        out = []
+        for r in rows:
+            if r[-1] not in later:
+                later[r[-1]] = self._suggestion_set(r[-1]).later_edits
+            s = self._retracked(Suggestion(*r[:-1]), later[r[-1]])
+            if s is not None:
+                out.append(s)
+        return out
 
     def suggestion(self, suggestion_id: int) -> Suggestion:
-        """The suggestion with ``suggestion_id``. Raises ProjectError if absent."""
-        r = self._conn.execute(f"SELECT {_SUGGESTION_COLS} FROM suggestions s JOIN suggestion_sets t "
+        """The suggestion with ``suggestion_id`` (on today's track IDs). Raises ProjectError if absent (or its
+        track was deleted)."""
+        r = self._conn.execute(f"SELECT {_SUGGESTION_COLS}, s.set_id FROM suggestions s JOIN suggestion_sets t "
                                "ON t.id=s.set_id WHERE s.id=?", (suggestion_id,)).fetchone()
         if r is None:
             raise ProjectError(f"no suggestion with id {suggestion_id}")
-        return Suggestion(*r)
+        s = self._retracked(Suggestion(*r[:-1]), self._suggestion_set(r[-1]).later_edits)
+        if s is None:
+            raise ProjectError(f"suggestion {suggestion_id} was on a track that has been deleted")
+        return s
+
+    @staticmethod
+    def _retracked(s: Suggestion, later: tuple) -> Suggestion | None:
+        if not later or s.track_id is None:
+            return s
+        from .track_edits import retrack
+
+        t = retrack(s.track_id, s.start, later)
+        return None if t is None else (s if t == s.track_id else replace(s, track_id=t))
 
     def update_suggestion(self, suggestion_id: int, start: int | None = None, end: int | None = None,
                           label: str | None = None, status: str | None = None, clip_id=_UNSET) -> Suggestion:

@@ -54,8 +54,12 @@ class ProjectEditsMixin:
                                   "skeletons=? ORDER BY frame, track, joint", (video_id, key)).fetchall()
         return [KeypointEdit(*r) for r in rows]
 
-    def edited_skeletons(self, video, cache):
+    def edited_skeletons(self, video, cache, editable: bool = False, reuse=None):
         """``cache`` (a video's skeletons as extracted or imported) with the project's edits of it applied.
+
+        Args:
+            editable, reuse: see :func:`core.track_edits.apply_edits` (the labeller loads with ``editable`` and
+                passes what it shows as ``reuse`` after each edit, so an edit never copies the video's joints).
 
         Returns:
             :class:`core.track_edits.EditedSkeletons` (stored edits that no longer apply are left out and listed
@@ -63,7 +67,8 @@ class ProjectEditsMixin:
         """
         base = base_of(cache)
         key = skeleton_key(base)
-        return apply_edits(base, self.track_edits(video.id, key), self.keypoint_edits(video.id, key))
+        return apply_edits(base, self.track_edits(video.id, key), self.keypoint_edits(video.id, key),
+                           editable=editable, reuse=reuse)
 
     # ------------------------------------------------------------------ track edits
     def add_track_edit(self, video_id: int, cache, edit: TrackEdit, annotator: str = "") -> TrackEdit:
@@ -82,7 +87,7 @@ class ProjectEditsMixin:
         key = skeleton_key(base)
         edits = self.track_edits(video_id, key)
         edited_track_ids(base, edits + [edit], strict=True)
-        clips = [c for c in self.clips(video_id) if c.track_id == edit.track]
+        clips = self.clips(video_id, tracks=[edit.track])
         if edit.kind == "delete" and clips:
             raise TrackEditError(f"track #{edit.track} has {len(clips)} clip(s) "
                                  f"({', '.join(f'{c.label} {c.start}–{c.end}' for c in clips[:3])}): delete them or "
@@ -96,8 +101,8 @@ class ProjectEditsMixin:
                             (video_id, key, edit.kind, int(edit.track), None if edit.other is None else int(edit.other),
                              None if edit.frame is None else int(edit.frame), json.dumps(moved), annotator,
                              time.time()))
-            for cid in moved:
-                c.execute("UPDATE clips SET track_id=?, modified=? WHERE id=?", (int(edit.other), time.time(), cid))
+            c.executemany("UPDATE clips SET track_id=?, modified=? WHERE id=?",
+                          [(int(edit.other), time.time(), cid) for cid in moved])
         return TrackEdit(edit.kind, edit.track, edit.other, edit.frame, cur.lastrowid)
 
     def remove_track_edit(self, edit_id: int) -> TrackEdit:
@@ -118,9 +123,8 @@ class ProjectEditsMixin:
             raise TrackEditError(f"{later} later track edit(s) of this video depend on it: take them back first")
         with self._tx() as c:
             c.execute("DELETE FROM track_edits WHERE id=?", (edit_id,))
-            for cid in json.loads(moved):
-                c.execute("UPDATE clips SET track_id=?, modified=? WHERE id=? AND track_id=?",
-                          (track, time.time(), cid, other))
+            c.executemany("UPDATE clips SET track_id=?, modified=? WHERE id=? AND track_id=?",
+                          [(track, time.time(), cid, other) for cid in json.loads(moved)])
         return TrackEdit(kind, track, other, frame)
 
     # ------------------------------------------------------------------ keypoint edits

@@ -284,7 +284,8 @@ class AppState:
         if self.use_remote("extract"):
             factory = self.estimator_factory("extract", {"frame_rate": self.fps or 30.0}, {"width": width})
         if self.project is not None and self.project_video is not None:
-            return self.project.iter_skeletons, (self.project_video, self.backend), {"estimator_factory": factory}
+            return self.project.iter_skeletons, (self.project_video, self.backend), {"estimator_factory": factory,
+                                                                                     "editable": True}
         from .extract import iter_skeletons
 
         return iter_skeletons, (self.video_path, self.backend), {"width": width, "estimator_factory": factory}

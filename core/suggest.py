@@ -229,13 +229,16 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
 @dataclass
 class Computed:
     """What :func:`iter_compute` found for one video: the model (``model_hash``, ``model_name``, ``label_names``),
-    ``probs`` as :func:`iter_probabilities` returns, and ``runs`` ``(track_id or None, start, end, label, prob)``."""
+    ``probs`` as :func:`iter_probabilities` returns, ``runs`` ``(track_id or None, start, end, label, prob)``, and
+    the tracks judged: ``skeletons`` (skeleton key) with ``track_edits`` in effect."""
 
     model_hash: str
     model_name: str
     label_names: list[str]
     probs: dict
     runs: list[tuple] = field(default_factory=list)
+    skeletons: str = ""
+    track_edits: tuple = ()
 
 
 def iter_compute(clf, cache, cancel=None, opts: dict | None = None, taxonomy: list[str] | None = None):
@@ -265,20 +268,24 @@ def iter_compute(clf, cache, cancel=None, opts: dict | None = None, taxonomy: li
                                  o["max_gap_frames"]):
             found.append((tid, a, b, (config.model_label(lab, taxonomy) or lab) if taxonomy is not None else lab, p))
     found.sort(key=lambda r: (r[1], -1 if r[0] is None else r[0]))
-    return Computed(model_hash(clf.path), model_name(clf), names, probs, found)
+    from .track_edits import skeleton_key
+
+    return Computed(model_hash(clf.path), model_name(clf), names, probs, found, skeleton_key(cache),
+                    tuple(getattr(cache, "track_edits", ())))
 
 
 def store(project, video_id: int, computed: Computed):
     """Store ``computed`` as the suggestion set of ``video_id`` (replacing that model's earlier one).
     Returns the :class:`core.project.SuggestionSet`."""
     return project.store_suggestion_set(video_id, computed.model_hash, computed.model_name, computed.label_names,
-                                        computed.probs, computed.runs)
+                                        computed.probs, computed.runs, computed.skeletons, computed.track_edits)
 
 
 def iter_video_suggestions(project, video, clf, backend: str = "yolo", recompute: bool = False, cancel=None):
     """Task generator: the suggestions of ``clf`` for a project video, stored in the project. Stored suggestions of
-    the same model (same checkpoint hash) are reused without inference unless ``recompute``; skeletons come from
-    the project (computed with ``backend`` on first use).
+    the same model (same checkpoint hash) are reused without inference unless ``recompute`` or stale (judged on
+    tracks an undo took back; track edits made since are followed by the stored set); skeletons come from the
+    project (computed with ``backend`` on first use).
 
     Yields:
         :class:`core.extract.Progress`. Returns: ``list[core.project.Suggestion]``.
@@ -288,7 +295,8 @@ def iter_video_suggestions(project, video, clf, backend: str = "yolo", recompute
     """
     check_taxonomy(clf, project.label_names())
     h = model_hash(clf.path)
-    if not recompute and project.suggestion_sets(video.id, h):
+    stored = project.suggestion_sets(video.id, h)
+    if not recompute and stored and not stored[0].stale:
         return project.suggestions(video.id, h)
     cache = yield from project.iter_skeletons(video, backend, cancel=cancel)
     computed = yield from iter_compute(clf, cache, cancel, taxonomy=project.label_names())
@@ -408,7 +416,8 @@ def uncertainty(probs: np.ndarray, measure: str = "entropy") -> np.ndarray:
     raise ValueError(f"unknown uncertainty measure '{measure}' (entropy or margin)")
 
 
-def rank_unlabelled(project, video_ids=None, model_hashes=None, opts: dict | None = None) -> list[Stretch]:
+def rank_unlabelled(project, video_ids=None, model_hashes=None, opts: dict | None = None,
+                    memo: dict | None = None, limit: int | None = None) -> list[Stretch]:
     """Rank the project's unlabelled stretches of tracks by the stored models' uncertainty and disagreement.
 
     For every video with stored suggestion sets (optionally only ``video_ids`` / ``model_hashes``), every track
@@ -419,39 +428,43 @@ def rank_unlabelled(project, video_ids=None, model_hashes=None, opts: dict | Non
     of models, over the union of their label names). Nothing is computed by a model here: run
     :func:`iter_video_suggestions` first.
 
+    Args:
+        memo: a dict the caller keeps between calls (the GUI's Label next): the per-frame uncertainty of each
+            video's stored sets is kept there and reused while those sets are unchanged, so a call after a clip
+            edit only redoes the coverage (Label next on 100,000 frames: ~250 → a few ms; bench/project_scale.py).
+        limit: return only the best ``limit`` stretches (None: all).
+
     Returns:
-        :class:`Stretch` list, best first.
+        :class:`Stretch` list, best first (score descending, then video and first frame).
     """
     o = opts or settings()
     w = max(1, int(o["stretch_frames"]))
-    out: list[Stretch] = []
+    shortest = min(int(o["min_frames"]), w)
+    tids: list = []  # the track of each block of candidates
+    cols: list[list[np.ndarray]] = [[] for _ in range(8)]  # video, track index, start, end, score, u, d, models
     vids = [v for v in project.videos() if video_ids is None or v.id in set(video_ids)]
     for v in vids:
         sets = [s for s in project.suggestion_sets(v.id) if model_hashes is None or s.model_hash in model_hashes]
         if not sets:
             continue
+        key = ("uncertainty", v.id, str(project.folder), v.frame_count,
+               tuple((s.id, s.created, s.later_edits) for s in sets),
+               o["smooth_frames"], o["uncertainty"])
+        per_track = memo.get(key) if memo is not None else None
+        if per_track is None:
+            per_track = _track_uncertainty(project, sets, v.frame_count, o)
+            if memo is not None:
+                for k in [k for k in memo if k[:3] == key[:3]]:
+                    del memo[k]  # an older set of this video
+                memo[key] = per_track
         n = v.frame_count
-        union = sorted({name for s in sets for name in s.label_names})
-        per_track: dict = {}
-        for s in sets:
-            for tid, (frames, pr) in project.suggestion_probs(s.id).items():
-                dense = np.full((n, len(union)), np.nan)
-                sp = smooth(pr, o["smooth_frames"])
-                keep = frames < n
-                cols = [union.index(name) for name in s.label_names]
-                dense[np.ix_(frames[keep], cols)] = sp[keep]
-                others = [j for j in range(len(union)) if j not in cols]
-                if others:
-                    dense[np.ix_(frames[keep], others)] = 0.0
-                dense[frames[keep][np.isnan(sp[keep, 0])]] = np.nan
-                per_track.setdefault(tid, []).append(dense)
         covered_all = np.zeros(n, bool)
         clips = project.clips(v.id)
         for c in clips:
             if c.track_id is None:
                 covered_all[c.start:c.end + 1] = True
         reviewed = [s for s in project.suggestions(v.id) if s.status != "open"]
-        for tid, dens in per_track.items():
+        for tid, (unc_mean, dis, m_count) in per_track.items():
             cov = covered_all.copy()
             for c in clips:
                 if c.track_id == tid:
@@ -459,34 +472,66 @@ def rank_unlabelled(project, video_ids=None, model_hashes=None, opts: dict | Non
             for s in reviewed:
                 if s.track_id == tid:
                     cov[s.start:s.end + 1] = True
-            stack = np.stack(dens)  # (M, n, U)
-            seen = ~np.isnan(stack[..., 0])  # (M, n)
-            m_count = seen.sum(0)
-            unc = np.stack([np.where(seen[i], uncertainty(np.nan_to_num(stack[i]), o["uncertainty"]), np.nan)
-                            for i in range(len(stack))])
-            cnt_u = seen.sum(0)
-            unc_mean = np.where(cnt_u > 0, np.nansum(np.where(seen, unc, 0.0), 0) / np.maximum(cnt_u, 1), np.nan)
-            dis = np.zeros(n)
-            if len(stack) > 1:
-                tot, cnt = np.zeros(n), np.zeros(n)
-                for i in range(len(stack)):
-                    for j in range(i + 1, len(stack)):
-                        both = seen[i] & seen[j]
-                        tv = 0.5 * np.abs(np.nan_to_num(stack[i]) - np.nan_to_num(stack[j])).sum(1)
-                        tot += np.where(both, tv, 0.0)
-                        cnt += both
-                dis = np.where(cnt > 0, tot / np.maximum(cnt, 1), 0.0)
-            valid = (m_count > 0) & ~cov
-            idx = np.flatnonzero(valid)
+            idx = np.flatnonzero((m_count > 0) & ~cov)
             if not len(idx):
                 continue
-            for seg in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
-                for a in range(0, len(seg), w):
-                    part = seg[a:a + w]
-                    if len(part) < min(o["min_frames"], w):  # a sliver between labelled frames
-                        continue
-                    u, d = float(np.nanmean(unc_mean[part])), float(np.mean(dis[part]))
-                    out.append(Stretch(v.id, tid, int(part[0]), int(part[-1]), u + d, u, d,
-                                       int(m_count[part].max())))
-    out.sort(key=lambda s: (-s.score, s.video_id, s.start))
+            # stretches: runs of consecutive frames, cut every w frames (all at once, not one at a time)
+            seg_start = np.r_[0, np.flatnonzero(np.diff(idx) > 1) + 1]
+            seg_of = np.repeat(np.arange(len(seg_start)), np.diff(np.r_[seg_start, len(idx)]))
+            first = np.flatnonzero((np.arange(len(idx)) - seg_start[seg_of]) % w == 0)
+            length = np.diff(np.r_[first, len(idx)])
+            u = np.add.reduceat(unc_mean[idx], first) / length
+            d = np.add.reduceat(dis[idx], first) / length
+            models = np.maximum.reduceat(m_count[idx], first)
+            ok = length >= shortest  # a sliver between labelled frames is not a stretch
+            k = int(ok.sum())
+            tids.append(tid)
+            found = (np.full(k, v.id), np.full(k, len(tids) - 1), idx[first][ok], idx[first + length - 1][ok],
+                     (u + d)[ok], u[ok], d[ok], models[ok])
+            for col, a in zip(cols, found):
+                col.append(a)
+    if not tids:
+        return []
+    vid, ti, start, end, score, u, d, models = (np.concatenate(c) for c in cols)
+    order = np.lexsort((start, vid, -score))[:limit]  # stable: ties keep the order found
+    return [Stretch(int(vid[i]), tids[int(ti[i])], int(start[i]), int(end[i]), float(score[i]), float(u[i]),
+                    float(d[i]), int(models[i])) for i in order.tolist()]
+
+
+def _track_uncertainty(project, sets, n: int, o: dict) -> dict:
+    """Per track (None: whole frame) of one video's suggestion ``sets``: ``(uncertainty (n,), disagreement (n,),
+    models judging (n,))`` float64/float64/int64 over its ``n`` frames (uncertainty NaN where no model judged)."""
+    union = sorted({name for s in sets for name in s.label_names})
+    dense_of: dict = {}
+    for s in sets:
+        for tid, (frames, pr) in project.suggestion_probs(s.id).items():
+            dense = np.full((n, len(union)), np.nan)
+            sp = smooth(pr, o["smooth_frames"])
+            keep = frames < n
+            cols = [union.index(name) for name in s.label_names]
+            dense[np.ix_(frames[keep], cols)] = sp[keep]
+            others = [j for j in range(len(union)) if j not in cols]
+            if others:
+                dense[np.ix_(frames[keep], others)] = 0.0
+            dense[frames[keep][np.isnan(sp[keep, 0])]] = np.nan
+            dense_of.setdefault(tid, []).append(dense)
+    out = {}
+    for tid, dens in dense_of.items():
+        stack = np.stack(dens)  # (M, n, U)
+        seen = ~np.isnan(stack[..., 0])  # (M, n)
+        m_count = seen.sum(0)
+        unc = np.stack([np.where(seen[i], uncertainty(np.nan_to_num(stack[i]), o["uncertainty"]), np.nan)
+                        for i in range(len(stack))])
+        unc_mean = np.where(m_count > 0, np.nansum(np.where(seen, unc, 0.0), 0) / np.maximum(m_count, 1), np.nan)
+        dis = np.zeros(n)
+        if len(stack) > 1:
+            tot, cnt = np.zeros(n), np.zeros(n)
+            for i in range(len(stack)):
+                for j in range(i + 1, len(stack)):
+                    both = seen[i] & seen[j]
+                    tv = 0.5 * np.abs(np.nan_to_num(stack[i]) - np.nan_to_num(stack[j])).sum(1)
+                    tot += np.where(both, tv, 0.0)
+                    cnt += both
+            dis = np.where(cnt > 0, tot / np.maximum(cnt, 1), 0.0)
+        out[tid] = (unc_mean, dis, m_count)
     return out

@@ -212,6 +212,30 @@ def _apply_one(frame: np.ndarray, ids: np.ndarray, edit: TrackEdit) -> np.ndarra
     return out
 
 
+def retrack_rows(frame: np.ndarray, ids: np.ndarray, edits) -> np.ndarray:
+    """Track IDs of rows after ``edits`` (in order), for rows that are not a cache's: e.g. a model's stored
+    per-detection probabilities judged before the edits. Edits that do not apply change nothing (no checks).
+
+    Args:
+        frame: ``(N,)`` int frames; ids: ``(N,)`` int track IDs; edits: :class:`TrackEdit` sequence.
+
+    Returns:
+        ``(N,)`` int64 track IDs (-1: the row's track was deleted).
+    """
+    frame = np.asarray(frame, np.int64)
+    ids = np.asarray(ids, np.int64)
+    for e in edits:
+        ids = _apply_one(frame, ids, e)
+    return ids
+
+
+def retrack(track: int, frame: int, edits) -> int | None:
+    """The track ID that ``track`` at ``frame`` has after ``edits`` (None: deleted); a stored suggestion follows
+    the track its first frame is on, as a clip does (:meth:`core.project.Project.add_track_edit`)."""
+    t = int(retrack_rows(np.array([frame]), np.array([track]), edits)[0])
+    return None if t < 0 else t
+
+
 def edited_track_ids(cache: SkeletonCache, edits, strict: bool = True) -> tuple[np.ndarray, list[str]]:
     """The track ID of every row of the cache as extracted after ``edits`` (in order).
 
@@ -242,7 +266,8 @@ def edited_track_ids(cache: SkeletonCache, edits, strict: bool = True) -> tuple[
     return ids, skipped
 
 
-def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict: bool = False) -> EditedSkeletons:
+def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict: bool = False,
+                editable: bool = False, reuse: "EditedSkeletons | None" = None) -> EditedSkeletons:
     """The tracks of ``cache`` with the edits applied (a new object; ``cache`` and its arrays are not modified).
 
     Args:
@@ -250,6 +275,14 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         track_edits: :class:`TrackEdit` list, applied in order.
         keypoint_edits: :class:`KeypointEdit` list (joints of rows deleted by a track edit are ignored).
         strict: raise on a stored edit that does not apply (False: leave it out, listed in ``skipped``).
+        editable: give the result its own writable keypoints array even without keypoint edits (a copy, made
+            once, e.g. while a video loads in the background), so that later edits passed with ``reuse`` never
+            copy it.
+        reuse: the previous edited skeletons of the same base (what the labeller shows). When it keeps the same
+            rows (no row deleted or restored) and owns its keypoints, its keypoints and ``corrected`` arrays are
+            taken over and only the joints whose correction changed are rewritten: an edit costs what it changes,
+            not a copy of every joint of the video (61 MB and ~160 ms on 100,000 frames with 3 people on 2 cores,
+            ``bench/project_scale.py``). ``reuse`` must not be used afterwards (its arrays are the result's).
 
     Returns:
         :class:`EditedSkeletons`: ``frame (N,)`` int32 sorted, ``track_id (N,)`` int32, ``bbox (N, 4)`` float32,
@@ -265,8 +298,8 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     kedits = tuple(keypoint_edits)
     # No row deleted (the usual case: merges, splits, renames, joint moves): the unchanged arrays are read-only
     # views of the base instead of copies — on a 100,000-frame video with 3 people a copy of every array made
-    # each edit take over a second (bench/project_scale.py); only the keypoints are copied, and only when joints
-    # were corrected.
+    # each edit take over a second (bench/project_scale.py); the keypoints are copied only when joints are
+    # corrected (or ``editable``), and then once (``reuse``).
     every = len(keep) == len(ids)
 
     def take(a: np.ndarray) -> np.ndarray:
@@ -276,25 +309,16 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         v.flags.writeable = False
         return v
 
-    kp = base.keypoints.copy() if kedits and every else take(base.keypoints)  # take() copies when rows go
-    corrected = np.zeros(kp.shape[:2], bool)
-    if kedits:
-        pos = np.full(len(base.frame), -1, np.int64)
-        pos[keep] = np.arange(len(keep))
-        v = kp.shape[1] if kp.ndim == 3 else 0
-        for e in kedits:
-            f = int(e.frame)
-            if not 0 <= f < base.frame_count or not 0 <= int(e.joint) < v:
-                skipped.append(f"keypoint edit of frame {f}, track #{e.track}, joint {e.joint} left out: "
-                               "not in these skeletons")
-                continue
-            a, b = int(base.offsets[f]), int(base.offsets[f + 1])
-            hit = np.flatnonzero(base.track_id[a:b] == int(e.track))
-            if not len(hit) or pos[a + hit[0]] < 0:
-                continue
-            r = int(pos[a + hit[0]])
-            kp[r, int(e.joint)] = (float(e.x), float(e.y), float(e.score))
-            corrected[r, int(e.joint)] = True
+    old: dict = {}
+    if (reuse is not None and base_of(reuse) is base and reuse.rows is not None and reuse.corrected is not None
+            and reuse.keypoints.flags.writeable and np.array_equal(reuse.rows, keep)):
+        kp, corrected = reuse.keypoints, reuse.corrected
+        old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits}
+    else:
+        kp = base.keypoints.copy() if (kedits or editable) and every else take(base.keypoints)  # take() copies
+        corrected = np.zeros(kp.shape[:2], bool)                                                # when rows go
+    if kedits or old:
+        skipped += _apply_keypoints(base, keep, kp, corrected, kedits, old)
     if every:
         offsets = take(base.offsets)
     else:
@@ -305,6 +329,50 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         dict(base.meta), take(base.frame), (ids if every else ids[keep]).astype(np.int32), take(base.bbox),
         take(base.score), kp, offsets, base=base, rows=keep.astype(np.int64), corrected=corrected,
         track_edits=tuple(track_edits), keypoint_edits=kedits, skipped=tuple(skipped))
+
+
+def _apply_keypoints(base: SkeletonCache, keep: np.ndarray, kp: np.ndarray, corrected: np.ndarray, kedits: tuple,
+                     old: dict) -> list[str]:
+    """Write the keypoint edits into ``kp``/``corrected`` (rows ``keep`` of ``base``), in place. ``old``: the edits
+    already written there (``{(frame, track, joint): KeypointEdit}``): those no longer in ``kedits`` get the base's
+    joint back, those unchanged are not rewritten. Returns the lines naming edits left out."""
+    skipped: list[str] = []
+    v = kp.shape[1] if kp.ndim == 3 else 0
+    every = len(keep) == len(base.frame)
+    pos = None
+    if not every:
+        pos = np.full(len(base.frame), -1, np.int64)
+        pos[keep] = np.arange(len(keep))
+
+    def row(f: int, track: int) -> int | None:
+        a, b = int(base.offsets[f]), int(base.offsets[f + 1])
+        hit = np.flatnonzero(base.track_id[a:b] == int(track))
+        if not len(hit):
+            return None
+        r = a + int(hit[0])
+        return r if pos is None else (int(pos[r]) if pos[r] >= 0 else None)
+
+    new = {(int(e.frame), int(e.track), int(e.joint)): e for e in kedits}
+    for key, e in old.items():  # corrections taken back: the joint as extracted
+        if key in new:
+            continue
+        f, t, j = key
+        if 0 <= f < base.frame_count and 0 <= j < v and (r := row(f, t)) is not None:
+            kp[r, j] = base.keypoints[r if pos is None else keep[r], j]
+            corrected[r, j] = False
+    for key, e in new.items():
+        f, t, j = key
+        if not 0 <= f < base.frame_count or not 0 <= j < v:
+            skipped.append(f"keypoint edit of frame {f}, track #{t}, joint {j} left out: not in these skeletons")
+            continue
+        if old.get(key) == e:
+            continue
+        r = row(f, t)
+        if r is None:
+            continue
+        kp[r, j] = (float(e.x), float(e.y), float(e.score))
+        corrected[r, j] = True
+    return skipped
 
 
 def track_span(cache: SkeletonCache, track_id: int) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ removed), the command reports the error and marks itself obsolete, which removes
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from PySide6.QtGui import QUndoCommand
 
@@ -52,6 +53,9 @@ class LabelCommand(QUndoCommand):
         self._notify = notify
         self._report = report
         self._applied = False
+        #: context manager factory wrapped around every do/undo (the labeller sets the timeline's ``batch``, so the
+        #: several notifications of one edit repaint it once)
+        self.batch: Callable[[], AbstractContextManager] = nullcontext
 
     # subclasses implement these two; they raise PoseWatchError on an invalid edit
     def _do(self) -> None:
@@ -62,7 +66,8 @@ class LabelCommand(QUndoCommand):
 
     def apply(self) -> None:
         """Execute the edit the first time (before pushing). Raises PoseWatchError if invalid."""
-        self._do()
+        with self.batch():
+            self._do()
         self._applied = True
 
     def redo(self) -> None:  # noqa: D401 (Qt override)
@@ -78,7 +83,8 @@ class LabelCommand(QUndoCommand):
 
     def _guard(self, fn) -> None:
         try:
-            fn()
+            with self.batch():
+                fn()
         except PoseWatchError as e:
             self.setObsolete(True)  # QUndoStack drops an obsolete command after undo/redo
             self._report(f"cannot {'undo' if fn == self._undo else 'redo'} '{self.text()}': {e}")

@@ -225,7 +225,8 @@ class Labeller(QObject):
         track_changed(object): the selected row: a track ID, or None for the whole frame.
         marks_changed(object, object): the in and out frames (None where unset).
         edited(str, object): after every committed edit, undo or redo: ``("clip", Clip)``,
-            ``("clip-removed", Clip)`` or ``("taxonomy", None)``.
+            ``("clip-removed", Clip)``, ``("taxonomy", None)``, ``("suggestion", Suggestion)``, and from the
+            track editor ``("tracks", TrackEdit)``, ``("tracks-undone", TrackEdit)``, ``("keypoints", edits)``.
     """
 
     project_changed = Signal(object)
@@ -522,7 +523,7 @@ class Labeller(QObject):
             return False
         if v.kind == "skeletons":
             try:
-                cache = p.edited_skeletons(v, SkeletonCache.load(p.imported_skeletons_path(v)))
+                cache = p.edited_skeletons(v, SkeletonCache.load(p.imported_skeletons_path(v)), editable=True)
             except PoseWatchError as e:
                 self.host.report_error(f"{v.name}: {e}")
                 return False
@@ -854,6 +855,7 @@ class Labeller(QObject):
         self.edited.emit(kind, obj)
 
     def _push(self, cmd: LabelCommand) -> bool:
+        cmd.batch = self.timeline.batch
         try:
             cmd.apply()
         except PoseWatchError as e:
@@ -1108,6 +1110,21 @@ class Labeller(QObject):
         self.import_dialog = ImportDialog(self.host, self.project)
         self.import_dialog.imported.connect(self.reload_project)
         self.import_dialog.show()
+
+    def reload_clips(self, tracks=None) -> None:
+        """Read the open video's clips again (after a track edit moved some to another track); only those of
+        ``tracks`` (track IDs; None: all). The taxonomy, the video list and the other videos are left as they are."""
+        p = self.project
+        if p is None or self.video is None:
+            return
+        if tracks is None:
+            self._clips = {c.id: c for c in p.clips(self.video.id)}
+        else:
+            tracks = {int(t) for t in tracks}
+            self._clips = {i: c for i, c in self._clips.items() if c.track_id not in tracks}
+            self._clips.update((c.id, c) for c in p.clips(self.video.id, tracks=tracks))
+        self.timeline.set_clips(list(self._clips.values()), self._colours())
+        self._after_selection()
 
     def reload_project(self, *_args) -> None:
         """Read videos, taxonomy and the open video's clips again (after another connection, e.g.

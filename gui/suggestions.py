@@ -68,6 +68,7 @@ class Suggester(QObject):
         self._gen = 0
         self._worker: GeneratorWorker | None = None
         self._refused: str | None = None
+        self._rank_memo: dict = {}  # Label next: per-frame uncertainty of the stored sets (core.suggest.rank_unlabelled)
         self._build_actions()
         state.events.classifier.connect(lambda *_a: self.refresh())
         state.events.skeletons.connect(lambda *_a: self.refresh())
@@ -148,7 +149,8 @@ class Suggester(QObject):
                 self.host.show_message(f"no suggestions: {e}", 10000)
             return
         self._refused = None
-        if not recompute and proj.suggestion_sets(v.id, h):
+        stored = proj.suggestion_sets(v.id, h)
+        if not recompute and stored and not stored[0].stale:  # stale: judged on tracks an undo took back
             self._show(proj.suggestions(v.id, h, status="open"), h)
             return
         self._show([], None)
@@ -323,7 +325,7 @@ class Suggester(QObject):
         if proj is None:
             self.host.report_error("open or create a project first (File → New project…)")
             return None
-        ranked = suggest.rank_unlabelled(proj)
+        ranked = suggest.rank_unlabelled(proj, memo=self._rank_memo, limit=1)
         if not ranked:
             self.host.show_message("nothing to rank: open videos with a classifier loaded (or run "
                                    "main.py suggest) to compute suggestions first", 8000)

@@ -22,6 +22,7 @@ button pans, and the red play head can be dragged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,7 @@ class SegmentLayer(pg.GraphicsObject):
         self._brushes: list[QBrush] = []
         self._pens: list[QPen] = []
         self.painted = 0  #: rectangles drawn by the last paint (to check that only visible ones are)
+        self._drawn: tuple | None = None  # (exposed area, count, [(colour, rects)]) of the last paint
 
     def set_segments(self, x0: np.ndarray, x1: np.ndarray, row: np.ndarray, colour: np.ndarray,
                      colours: Sequence[str], n_rows: int, extent: float) -> None:
@@ -107,6 +109,7 @@ class SegmentLayer(pg.GraphicsObject):
         self._rows = max(1, int(n_rows))
         self._extent = max(1.0, float(extent))
         self._brushes, self._pens = [], []
+        self._drawn = None
         for c in colours:
             fill = QColor(c)
             fill.setAlpha(self._fill_alpha)
@@ -138,21 +141,25 @@ class SegmentLayer(pg.GraphicsObject):
         r = opt.exposedRect if opt is not None else QRectF()
         if r.isEmpty():
             r = self.boundingRect()
-        idx = self.indices_in(r.left(), r.right())
-        if len(idx):
-            rows = self._row[idx]
-            idx = idx[(rows + self._y1 > r.top()) & (rows + self._y0 < r.bottom())]
-        self.painted = len(idx)
-        if not len(idx):
-            return
-        h = self._y1 - self._y0
-        cols = self._colour[idx]
-        for c in np.unique(cols):
-            sel = idx[cols == c]
+        key = (r.left(), r.right(), r.top(), r.bottom())
+        if self._drawn is None or self._drawn[0] != key:  # the same area repainted: the rectangles as last time
+            idx = self.indices_in(r.left(), r.right())
+            if len(idx):
+                rows = self._row[idx]
+                idx = idx[(rows + self._y1 > r.top()) & (rows + self._y0 < r.bottom())]
+            h = self._y1 - self._y0
+            cols = self._colour[idx]
+            per_colour = []
+            for c in np.unique(cols).tolist():
+                sel = idx[cols == c]
+                x0, x1, y = self._x0[sel].tolist(), self._x1[sel].tolist(), (self._row[sel] + self._y0).tolist()
+                per_colour.append((c, [QRectF(a, yy, b - a, h) for a, b, yy in zip(x0, x1, y)]))
+            self._drawn = (key, len(idx), per_colour)
+        _key, self.painted, per_colour = self._drawn
+        for c, rects in per_colour:
             p.setPen(self._pens[c])
             p.setBrush(self._brushes[c])
-            x0, x1, y = self._x0[sel].tolist(), self._x1[sel].tolist(), (self._row[sel] + self._y0).tolist()
-            p.drawRects([QRectF(a, yy, b - a, h) for a, b, yy in zip(x0, x1, y)])
+            p.drawRects(rects)
 
 
 class _TimelineViewBox(pg.ViewBox):
@@ -247,6 +254,7 @@ class TimelineWidget(QWidget):
         self._marks: tuple[int | None, int | None] = (None, None)
         self._playhead = 0
         self._drag: _Drag | None = None
+        self._batch, self._pending = 0, False  # batch(): depth, and whether a rebuild waits for its end
         # per-clip arrays (clip order = self._ids), rebuilt by _rebuild()
         self._ids = np.zeros(0, np.int64)
         self._start = np.zeros(0, np.int64)
@@ -595,7 +603,24 @@ class TimelineWidget(QWidget):
         self.seek_requested.emit(min(max(int(np.floor(self.playhead.value())), 0), self._frame_count - 1))
 
     # ================================================================ building the layers
+    @contextmanager
+    def batch(self):
+        """Context manager: changes made inside (clips, tracks, suggestions, selection) rebuild the layers once, on
+        leaving, instead of once per change — one labelling edit sets several of them (a track split: tracks,
+        clips, suggestions and the selected row). Nestable."""
+        self._batch += 1
+        try:
+            yield self
+        finally:
+            self._batch -= 1
+            if self._batch == 0 and self._pending:
+                self._rebuild()
+
     def _rebuild(self) -> None:
+        if self._batch:
+            self._pending = True
+            return
+        self._pending = False
         tracks = set(self._tracks) | {c.track_id for c in self._clips.values() if c.track_id is not None}
         tracks |= {g.track_id for g in self._suggestions.values() if g.track_id is not None}
         if self._selected_track is not None:

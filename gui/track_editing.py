@@ -47,7 +47,7 @@ class TrackEditCommand(LabelCommand):
 
     def _undo(self) -> None:
         self.project.remove_track_edit(self.stored.id)
-        self._notify("tracks", None)
+        self._notify("tracks-undone", self.edit)
 
 
 class KeypointEditCommand(LabelCommand):
@@ -129,7 +129,7 @@ class TrackEditor(QObject):
             self.host.report_error("the video's skeletons are not ready yet (Poses → Compute skeletons)")
             return False
         if not hasattr(self.cache, "row_of"):  # skeletons set from outside the project: show them with its edits
-            self.state.skeletons = lab.project.edited_skeletons(lab.video, self.cache)
+            self.state.skeletons = lab.project.edited_skeletons(lab.video, self.cache, editable=True)
         return True
 
     def _track(self, track_id: int | None) -> int | None:
@@ -139,6 +139,7 @@ class TrackEditor(QObject):
         return t
 
     def _push(self, cmd: LabelCommand) -> bool:
+        cmd.batch = self.timeline.batch
         try:
             cmd.apply()
         except PoseWatchError as e:
@@ -149,17 +150,21 @@ class TrackEditor(QObject):
         return True
 
     def _notify(self, kind: str, obj) -> None:
-        """After every committed edit, undo or redo: show the edited tracks and the clips that moved with them."""
+        """After every committed edit, undo or redo: show the edited tracks and the clips that moved with them.
+        ``kind``: ``"tracks"`` (obj: the stored edit), ``"tracks-undone"`` (obj: the edit taken back) or
+        ``"keypoints"`` (obj: the corrections now stored)."""
         lab = self.labeller
         if lab.project is not None and lab.video is not None and self.cache is not None:
             selected = lab.selected_track
-            if kind == "tracks":
+            tracks = kind != "keypoints"
+            if tracks:
                 lab.select_track(None)  # the timeline keeps a row for the selected track: not for one edited away
-            self.state.skeletons = lab.project.edited_skeletons(lab.video, self.cache)
-            if kind == "tracks":
-                lab.reload_project()
+            # what is shown is handed over: its joints are patched in place, not copied (apply_edits' reuse)
+            self.state.skeletons = lab.project.edited_skeletons(lab.video, self.cache, reuse=self.cache)
+            if tracks:
+                lab.reload_clips([t for t in (obj.track, obj.other) if t is not None])  # the clips that moved
                 ids = {int(t) for t in self.state.skeletons.track_ids()}
-                if isinstance(obj, TrackEdit) and obj.kind in ("merge", "rename") and selected == obj.track:
+                if kind == "tracks" and obj.kind in ("merge", "rename") and selected == obj.track:
                     selected = obj.other
                 lab.select_track(selected if selected in ids else None)
         lab.edited.emit(kind, obj)

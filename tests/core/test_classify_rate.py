@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.classify import Checkpoint, TrackClassifier, frame_windows, load_checkpoint, save_checkpoint, track_windows
+from core.classify import (
+    Checkpoint,
+    TrackClassifier,
+    frame_windows,
+    load_checkpoint,
+    save_checkpoint,
+    track_window_at,
+    track_windows,
+)
 from core.errors import ModelError
 from core.layouts import to_common
 from core.training import predict_cache
@@ -33,6 +41,20 @@ def test_resampled_windows_span_time_not_detections():
     # a track shorter than the window's span: sampled from its start, padded with its last detection
     idx, index = track_windows(np.arange(15), 4, 10)
     assert idx.tolist() == [[0, 10, 14, 14]] and index.tolist() == [0] * 15
+
+
+def test_one_window_is_the_one_of_all_windows():
+    """track_window_at (the player's per-frame window) is row index[pos] of track_windows, at every step, for
+    gappy tracks, tracks shorter than the window and tracks shorter than its span."""
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        n = int(rng.integers(1, 60))
+        frames = np.cumsum(rng.integers(1, 4, n)) + int(rng.integers(0, 50))
+        window, step = int(rng.integers(1, 20)), int(rng.integers(1, 5))
+        idx, index = track_windows(frames, window, step)
+        for pos in range(n):
+            m, w = track_window_at(frames, pos, window, step)
+            assert m == index[pos] and np.array_equal(w, idx[index[pos]]), (frames, window, step, pos)
 
 
 def test_checkpoint_fps_round_trip_and_validation(tmp_path):

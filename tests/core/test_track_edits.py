@@ -131,6 +131,35 @@ def test_keypoint_edits_follow_their_joint_through_track_edits(cache):
     assert [(k.frame, k.x, k.y) for k in mid] == [(11, 110.0, 45.0), (12, 120.0, 40.0), (13, 130.0, 35.0)]
 
 
+def test_an_edit_reusing_the_shown_skeletons_equals_a_fresh_one(cache):
+    """apply_edits(reuse=...) patches the joints of what is shown instead of copying them: after every step of a
+    labeller's session (joint moved, moved again, another joint, a track edit, a correction taken back, all taken
+    back) it holds exactly what a fresh apply_edits gives, and the cache as extracted is untouched."""
+    before = cache.keypoints.copy()
+    f = 28
+    a, b = int(cache.offsets[f]), int(cache.offsets[f + 1])
+    x, y = (float(v) for v in cache.keypoints[a + int(np.flatnonzero(cache.track_id[a:b] == 36)[0]), 9, :2])
+    m1, m2 = KeypointEdit(f, 36, 9, x + 10, y, 1.0), KeypointEdit(f, 36, 9, x + 20, y + 3, 1.0)
+    other = KeypointEdit(30, 12, 3, 5.0, 6.0, 0.0)
+    steps = [([], [m1]), ([], [m2]), ([], [m2, other]), ([TrackEdit("merge", 36, 33)], [m2, other]),
+             ([TrackEdit("merge", 36, 33)], [other]), ([], [])]
+    shown = apply_edits(cache, editable=True)
+    assert shown.keypoints.flags.writeable and not np.shares_memory(shown.keypoints, cache.keypoints)
+    buffer = shown.keypoints
+    for tedits, kedits in steps:
+        shown = apply_edits(cache, tedits, kedits, reuse=shown)
+        fresh = apply_edits(cache, tedits, kedits)
+        assert shown.keypoints is buffer  # patched, not copied
+        assert np.array_equal(shown.keypoints, fresh.keypoints) and np.array_equal(shown.corrected, fresh.corrected)
+        assert np.array_equal(shown.track_id, fresh.track_id)
+    assert not shown.corrected.any() and np.array_equal(shown.keypoints, before)
+    assert np.array_equal(cache.keypoints, before)
+    # a deleted track changes the rows: a new buffer, still equal to a fresh result
+    gone = apply_edits(cache, [TrackEdit("delete", 36)], [other], reuse=shown)
+    assert gone.keypoints is not buffer
+    assert np.array_equal(gone.keypoints, apply_edits(cache, [TrackEdit("delete", 36)], [other]).keypoints)
+
+
 def test_project_stores_edits_moves_clips_and_undoes(project):
     p, v = project
     raw = load(p, v, edited=False)
@@ -167,6 +196,50 @@ def test_project_stores_edits_moves_clips_and_undoes(project):
         assert spans(load(q, v))[36] == (28, 52)
         q.clear_keypoint_edits(v.id, key, [(28, 36, 9)])
         assert q.keypoint_edits(v.id, key) == []
+
+
+def test_stored_suggestions_follow_later_track_edits(project):
+    """A model's stored suggestions and probabilities were judged on the tracks of their time: a merge, split or
+    delete made afterwards moves them as it moves clips (read time, nothing rewritten), accept makes the clip on
+    today's track, an undo moves them back; a set judged after an edit that is then taken back is stale."""
+    from core import suggest
+
+    p, v = project
+    raw = load(p, v, edited=False)
+    key = skeleton_key(raw)
+    f36 = np.array([28, 51, 52])
+    probs = {36: (f36, np.tile(np.array([[0.2, 0.8]], np.float32), (3, 1))),
+             12: (np.arange(7, 53), np.tile(np.array([[0.9, 0.1]], np.float32), (46, 1)))}
+    runs = [(36, 28, 52, "assault", 0.8), (12, 40, 50, "assault", 0.6)]
+    p.store_suggestion_set(v.id, "h1", "m.pt", ["normal", "assault"], probs, runs, key, ())
+
+    def tracks():
+        return sorted((s.track_id, s.start) for s in p.suggestions(v.id, "h1"))
+
+    merge = p.add_track_edit(v.id, raw, TrackEdit("merge", 36, 33))
+    assert tracks() == [(12, 40), (33, 28)]
+    pr = p.suggestion_probs(p.suggestion_sets(v.id, "h1")[0].id)
+    assert 36 not in pr and pr[33][0].tolist() == [28, 51, 52] and np.allclose(pr[33][1][:, 1], 0.8)
+    split = p.add_track_edit(v.id, raw, TrackEdit("split", 12, 70, frame=30))
+    assert tracks() == [(33, 28), (70, 40)]  # the suggestion starts after the split: on the new part
+    pr = p.suggestion_probs(p.suggestion_sets(v.id, "h1")[0].id)
+    assert pr[12][0].max() == 29 and pr[70][0].min() == 30
+    sid = next(s.id for s in p.suggestions(v.id, "h1") if s.track_id == 33)
+    clip = suggest.accept(p, sid)
+    assert clip.track_id == 33
+    # a stretch to label next is named by today's track IDs
+    assert {r.track_id for r in suggest.rank_unlabelled(p)} <= {12, 33, 70}
+    p.remove_track_edit(split.id)
+    assert tracks() == [(12, 40), (33, 28)]
+    # judged after the merge, then the merge is taken back: its tracks no longer exist as judged
+    p.store_suggestion_set(v.id, "h2", "m2.pt", ["normal", "assault"], {33: probs[36]}, [(33, 28, 52, "assault", 0.8)],
+                           key, (TrackEdit("merge", 36, 33),))
+    assert not p.suggestion_sets(v.id, "h2")[0].stale
+    p.remove_track_edit(merge.id)
+    assert p.suggestion_sets(v.id, "h2")[0].stale and not p.suggestion_sets(v.id, "h1")[0].stale
+    assert tracks() == [(12, 40), (36, 28)]
+    p.add_track_edit(v.id, raw, TrackEdit("delete", 12))
+    assert tracks() == [(36, 28)]  # a deleted track's suggestion is not shown
 
 
 def test_an_old_project_is_migrated_with_its_clips(tmp_path, fi001):
