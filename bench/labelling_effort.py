@@ -4,16 +4,19 @@ A scripted annotator labels shared clips to their known labels twice, each time 
 
 * **scratch**: per clip: click the timeline at its first frame in its row (seeks, selects the track), ``I``, click
   at its last frame, ``O``, the label's number key, ``Enter`` — 6 actions.
-* **suggest**: the loaded model's suggestions are computed (background worker; not an action, its wall time is
-  reported), then: ``N``; for each suggestion: if it overlaps a known clip of its track that no accepted one covers
-  yet, fix its label if wrong (number key + ``Shift+R``), move each edge that is more than ``--tolerance-s`` off by
-  nudges (``Alt[+Shift]+Left/Right``, ``suggest.nudge_frames`` a press) while that takes at most 3 presses, accept
-  (``A``), then drag any edge still off on the timeline (one mouse drag each); otherwise reject (``X``). Known
-  clips no suggestion covered are then labelled as in *scratch*.
+* **suggest**: the loaded model's suggestions are computed for every video (Label ▸ Suggestions ▸ Compute for
+  every video, a background worker; not an action, its wall time is reported), then review goes through the
+  project: ``N`` opens the first video with suggestions and selects its first; for each suggestion: if it overlaps a
+  known clip of its track that no accepted one covers yet, fix its label if wrong (number key + ``Shift+R``), move
+  each edge that is more than ``--tolerance-s`` off by nudges (``Alt[+Shift]+Left/Right``, ``suggest.nudge_frames``
+  a press) while that takes at most 3 presses, accept (``A``, which selects the next one), then drag any edge still
+  off on the timeline (one mouse drag each); otherwise reject (``X``); past a video's last suggestion ``N`` opens
+  the next video that has some. Known clips no suggestion covered are then labelled as in *scratch* (opening their
+  video: one action).
 
 Every key press is a real key event to the focused widget, every click and drag real mouse events on the timeline;
-each is timed (wall time until the window has processed it). Opening a video (one double-click in the Project list
-in both conditions) is counted as one action.
+each is timed (wall time until the window has processed it). Opening a video by hand (one double-click in the
+Project list) is counted as one action.
 
 Data (held out from the shipped models' training): the fight clips of source groups surv:6 and surv:40 (the shipped
 ``fight_default.pt`` was trained on all other groups; model card), one whole-frame ``fight`` clip each (the whole
@@ -145,52 +148,74 @@ def scratch(ann: Annotator, lab, clips, hotkeys) -> None:
     assert made >= set(clips), (made, clips)
 
 
-def with_suggestions(ann: Annotator, win, clips, hotkeys, tol: int) -> dict:
+def review_project(ann: Annotator, win, app, clips_of: dict, hotkeys, tol_of: dict) -> dict:
+    """The *suggest* condition over a whole project: ``N`` opens the first video with open suggestions and selects
+    its first; each suggestion is reviewed (see the module docstring); past a video's last one ``N`` opens the next
+    video that has some. Known clips no accepted suggestion covered are then labelled from scratch (opening their
+    video: one action). ``clips_of``: ``{video_id: known clips}``; ``tol_of``: ``{video_id: tolerance in frames}``."""
     from core import suggest
 
     Qt = ann.qt["Qt"]
-    S, L = win.suggestions, win.labelling
+    S = win.suggestions
     step = int(suggest.settings()["nudge_frames"])
-    done: set[int] = set()
-    stats = {"suggestions": len(S.suggestions), "accepted": 0, "rejected": 0}
-    if S.suggestions:
+    done: dict[int, set[int]] = {v: set() for v in clips_of}
+    stats = {"suggestions": len(win.state.project.suggestions(status="open")), "accepted": 0, "rejected": 0}
+
+    def next_suggestion() -> bool:
+        before = win.state.project_video.id if win.state.project_video is not None else None
         ann.key(Qt.Key.Key_N, name="N")
-    while S.selected is not None:
+        if S.selected is None and win.state.project_video is not None and win.state.project_video.id != before:
+            # it opened the next video: its first suggestion is selected once its skeletons are shown
+            wait_for(app, lambda: S.selected is not None or (not S.is_computing and S.model_hash and not S.suggestions))
+        return S.selected is not None
+
+    ok = next_suggestion()
+    while ok:
         s = S.selected
+        vid = s.video_id
+        clips = clips_of[vid]
+        tol = tol_of[vid]
         match = next((i for i, (lab, a, b, t) in enumerate(clips)
-                      if i not in done and t == s.track_id and s.start <= b and s.end >= a), None)
+                      if i not in done[vid] and t == s.track_id and s.start <= b and s.end >= a), None)
         if match is None:
             ann.key(Qt.Key.Key_X, name="X reject")
             stats["rejected"] += 1
+        else:
+            label, a, b, tid = clips[match]
+            if s.label != label:
+                ann.key(getattr(Qt.Key, f"Key_{hotkeys[label]}"), name="label key")
+                ann.key(Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier, name="Shift+R")
+            for edge, want in (("start", a), ("end", b)):
+                off = want - getattr(S.selected, edge)
+                presses = math.ceil(max(0, abs(off) - tol) / step)
+                if 0 < presses <= 3:
+                    mods = Qt.KeyboardModifier.AltModifier | (Qt.KeyboardModifier.ShiftModifier if edge == "end"
+                                                              else Qt.KeyboardModifier.NoModifier)
+                    for _ in range(presses):
+                        ann.key(Qt.Key.Key_Right if off > 0 else Qt.Key.Key_Left, mods, name="nudge")
+            sid = S.selected.id
+            ann.key(Qt.Key.Key_A, name="A accept")
+            stats["accepted"] += 1
+            done[vid].add(match)
+            clip = win.state.project.clip(win.state.project.suggestion(sid).clip_id)
+            row = win.timeline.row_of_track(tid)
+            for edge, want in (("start", a), ("end", b)):
+                if abs(getattr(clip, edge) - want) > tol:
+                    ann.drag_edge(clip, edge, want, row)
+                    clip = win.state.project.clip(clip.id)
+            assert abs(clip.start - a) <= tol and abs(clip.end - b) <= tol, (clip, clips[match])
+        ok = S.selected is not None or next_suggestion()
+    missed = {v: [c for i, c in enumerate(clips_of[v]) if i not in done[v]] for v in clips_of}
+    stats["missed"] = sum(len(m) for m in missed.values())
+    for v, todo in missed.items():
+        if not todo:
             continue
-        label, a, b, tid = clips[match]
-        if s.label != label:
-            ann.key(getattr(Qt.Key, f"Key_{hotkeys[label]}"), name="label key")
-            ann.key(Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier, name="Shift+R")
-        for edge, want in (("start", a), ("end", b)):
-            off = want - getattr(S.selected, edge)
-            presses = math.ceil(max(0, abs(off) - tol) / step)
-            if 0 < presses <= 3:
-                mods = Qt.KeyboardModifier.AltModifier | (Qt.KeyboardModifier.ShiftModifier if edge == "end"
-                                                          else Qt.KeyboardModifier.NoModifier)
-                for _ in range(presses):
-                    ann.key(Qt.Key.Key_Right if off > 0 else Qt.Key.Key_Left, mods, name="nudge")
-        sid = S.selected.id
-        ann.key(Qt.Key.Key_A, name="A accept")
-        stats["accepted"] += 1
-        done.add(match)
-        clip = win.state.project.clip(win.state.project.suggestion(sid).clip_id)
-        row = win.timeline.row_of_track(tid)
-        for edge, want in (("start", a), ("end", b)):
-            if abs(getattr(clip, edge) - want) > tol:
-                ann.drag_edge(clip, edge, want, row)
-                clip = win.state.project.clip(clip.id)
-        assert abs(clip.start - a) <= tol and abs(clip.end - b) <= tol, (clip, clips[match])
-        if S.selected is not None and S.selected.id == sid:
-            break
-    missed = [c for i, c in enumerate(clips) if i not in done]
-    stats["missed"] = len(missed)
-    scratch(ann, L, missed, hotkeys)
+        if win.state.project_video is None or win.state.project_video.id != v:
+            win.labelling.open_project_video(v)
+            wait_for(app, lambda: win.state.skeletons is not None)
+            ann.count("open video")
+        win.view.setFocus()
+        scratch(ann, win.labelling, todo, hotkeys)
     return stats
 
 
@@ -249,22 +274,25 @@ def main() -> None:
                 win.unload_classifier()
             ann = Annotator(win, qt)
             compute_s, stats = 0.0, []
-            for v, path in zip(win.state.project.videos(), paths, strict=True):
+            videos = list(zip(win.state.project.videos(), paths, strict=True))
+            if mode == "scratch":
+                for v, path in videos:
+                    win.labelling.open_project_video(v.id)
+                    wait_for(app, lambda: win.state.skeletons is not None)
+                    ann.count("open video")
+                    win.view.setFocus()
+                    scratch(ann, win.labelling, truths(kind, path.name, caches[path.name]), hotkeys)
+            else:
+                wait_for(app, lambda: win.state.classifier is not None)
                 t0 = time.perf_counter()
-                win.labelling.open_project_video(v.id)
-                wait_for(app, lambda: win.state.skeletons is not None)
-                if mode == "suggest":
-                    wait_for(app, lambda: not win.suggestions.is_computing and win.suggestions.model_hash)
-                    compute_s += time.perf_counter() - t0
-                ann.count("open video")
+                worker = win.suggestions.compute_all()  # Label ▸ Suggestions ▸ Compute for every video
+                wait_for(app, lambda: win.suggestions.all_worker is None, 600)
+                compute_s = time.perf_counter() - t0
                 win.view.setFocus()
-                cache = caches[path.name]
-                clips = truths(kind, path.name, cache)
-                tol = int(round(args.tolerance_s * cache.fps))
-                if mode == "scratch":
-                    scratch(ann, win.labelling, clips, hotkeys)
-                else:
-                    stats.append(with_suggestions(ann, win, clips, hotkeys, tol))
+                clips_of = {v.id: truths(kind, path.name, caches[path.name]) for v, path in videos}
+                tol_of = {v.id: int(round(args.tolerance_s * caches[path.name].fps)) for v, path in videos}
+                stats.append(review_project(ann, win, app, clips_of, hotkeys, tol_of))
+                assert worker is not None
             times = [t for n, t in ann.actions if n != "open video"]
             per[mode] = {"actions": len(ann.actions), "clips": sum(len(truths(kind, n, c)) for n, c in caches.items()),
                          "median_action_ms": round(1000 * sorted(times)[len(times) // 2], 1) if times else None,

@@ -188,8 +188,8 @@ def smooth(probs: np.ndarray, n: int) -> np.ndarray:
 
 
 def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: int, threshold: float | None = None,
-         k_event: int | None = None, smooth_frames: int = 5, min_frames: int = 8, max_gap_frames: int = 3
-         ) -> list[tuple[int, int, str, float]]:
+         k_event: int | None = None, smooth_frames: int = 5, min_frames: int = 8, max_gap_frames: int = 3,
+         centre_frames: int = 0) -> list[tuple[int, int, str, float]]:
     """Runs of one non-normal label in one track's probabilities.
 
     Args:
@@ -199,6 +199,11 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
             ``threshold`` (else normal); None: argmax.
         smooth_frames: moving-mean length (detections); min_frames: shortest run kept (frames);
         max_gap_frames: frames without a detection (or of another label) bridged inside a run.
+        centre_frames: half the frames a window spans. ``probs[i]`` judges the window that *ends* at detection ``i``
+            (as live); a proposed clip should cover where the behaviour is, so each detection takes the window
+            centred on it — the one ending ``centre_frames`` later (the last window for the track's last frames).
+            Without it, every proposal starts and ends half a window late (a 16-sample fall window at 30 fps:
+            ~0.25 s; the 1-s fight scene window: ~0.7 s).
 
     Returns:
         ``(start, end, label, mean probability of that label over the run's judged detections)``, by start.
@@ -207,13 +212,16 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
     if len(frames) == 0:
         return []
     sp = smooth(probs, smooth_frames)
+    raw = np.asarray(probs, np.float32)
+    if centre_frames > 0:
+        ahead = np.minimum(np.searchsorted(frames, frames + int(centre_frames), "left"), len(frames) - 1)
+        sp, raw = sp[ahead], raw[ahead]
     judged = ~np.isnan(sp[:, 0])
     if k_event is not None and threshold is not None:
         lab = np.where(judged & (np.nan_to_num(sp[:, k_event]) >= threshold), k_event, normal)
     else:
         lab = np.where(judged, np.argmax(np.nan_to_num(sp, nan=-1.0), 1), normal)
     out: list[tuple[int, int, str, float]] = []
-    raw = np.asarray(probs, np.float32)
     for k in sorted(set(lab.tolist()) - {normal}):
         pos = np.flatnonzero(lab == k)
         cut = np.flatnonzero(np.diff(frames[pos]) > max_gap_frames + 1)
@@ -224,6 +232,16 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
             vals = raw[seg, k]
             out.append((a, b, label_names[k], float(np.nanmean(vals)) if np.isfinite(vals).any() else 0.0))
     return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def window_frames(clf, fps: float) -> int:
+    """Frames of video one judgement of ``clf`` looks at, at ``fps``: a per-track model's window
+    (``(T - 1) * step + 1``, :func:`core.classify.track_windows`); a scene model's ``span_s`` seconds plus the
+    ``smooth_windows`` frames its score is averaged over."""
+    if clf.is_scene:
+        n = int((clf.ckpt.alert or {}).get("smooth_windows", 5))
+        return int(round(float(clf.ckpt.feature_spec["span_s"]) * float(fps or 30.0))) + n
+    return (int(clf.ckpt.window) - 1) * clf.ckpt.step_for(fps) + 1
 
 
 @dataclass
@@ -262,10 +280,11 @@ def iter_compute(clf, cache, cancel=None, opts: dict | None = None, taxonomy: li
     normal = normal_index(names, clf)
     thr = clf.scene_threshold() if clf.is_scene else None
     k_ev = clf.scene_index if clf.is_scene else None
+    half = window_frames(clf, cache.fps) // 2
     found = []
     for tid, (frames, pr) in probs.items():
         for a, b, lab, p in runs(frames, pr, names, normal, thr, k_ev, o["smooth_frames"], o["min_frames"],
-                                 o["max_gap_frames"]):
+                                 o["max_gap_frames"], half):
             found.append((tid, a, b, (config.model_label(lab, taxonomy) or lab) if taxonomy is not None else lab, p))
     found.sort(key=lambda r: (r[1], -1 if r[0] is None else r[0]))
     from .track_edits import skeleton_key
@@ -302,6 +321,53 @@ def iter_video_suggestions(project, video, clf, backend: str = "yolo", recompute
     computed = yield from iter_compute(clf, cache, cancel, taxonomy=project.label_names())
     store(project, video.id, computed)
     return project.suggestions(video.id, h)
+
+
+def iter_project_suggestions(folder, model_path, backend: str = "yolo", recompute: bool = False, cancel=None,
+                             video_ids=None):
+    """Task generator: a model's suggestions for every video of a project (pre-annotating the whole project, so
+    that review can go from one video's suggestions to the next's). Opens its own connection to the project, so
+    it may run in a background thread while the window keeps its own; videos with stored suggestions of the same
+    model are skipped unless ``recompute`` (see :func:`iter_video_suggestions`); moved or deleted videos are left
+    out.
+
+    Args:
+        folder: the project folder; model_path: the checkpoint; backend: pose backend for skeletons not computed
+            yet; cancel: polled between videos and inside each; video_ids: only these videos (None: all).
+
+    Yields:
+        :class:`core.extract.Progress` (videos done of all).
+
+    Returns:
+        ``{video_id: number of suggestions}``.
+
+    Raises:
+        SuggestError: the model does not fit the project's taxonomy (before anything is computed);
+        ModelError, VideoError, CacheError.
+    """
+    from .classify import TrackClassifier
+    from .project import Project
+
+    clf = TrackClassifier(model_path)
+    out: dict[int, int] = {}
+    with Project.open(Path(folder)) as proj:
+        check_taxonomy(clf, proj.label_names())
+        videos = [v for v in proj.videos() if (video_ids is None or v.id in set(video_ids))
+                  and (v.kind == "skeletons" or Path(v.path).exists())]
+        for i, v in enumerate(videos):
+            if cancel is not None and cancel():
+                raise Cancelled("suggestions cancelled")
+            name = v.name or Path(v.path).name
+            yield Progress(i, len(videos), f"suggestions for {name}")
+            gen = iter_video_suggestions(proj, v, clf, backend, recompute=recompute, cancel=cancel)
+            try:
+                while True:
+                    step = next(gen)  # the video's own progress (skeletons, tracks) inside the per-video line
+                    yield Progress(i, len(videos), f"{name}: {step.message}")
+            except StopIteration as stop:
+                out[v.id] = len(stop.value)
+        yield Progress(len(videos), len(videos), "suggestions for every video")
+    return out
 
 
 # ====================================================================================== review

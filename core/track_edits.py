@@ -434,3 +434,44 @@ def interpolate_keypoints(keys: list[KeypointEdit], frames) -> list[KeypointEdit
             out.append(KeypointEdit(f, keys[0].track, keys[0].joint, float(np.interp(f, kf, xs)),
                                     float(np.interp(f, kf, ys)), 1.0))
     return out
+
+
+def interpolate_track(cache: EditedSkeletons, track_id: int) -> list[KeypointEdit]:
+    """Propagate the corrected joints of one (edited) track to the frames between its corrected keyframes: for
+    each joint corrected (moved, score > 0) in two or more frames of the track, every frame strictly between the
+    first and the last where the track is seen and the joint is not corrected gets the linear interpolation of
+    the keyframes around it (:func:`interpolate_keypoints`; CVAT's and SLEAP's keyframe interpolation, per joint).
+
+    Args:
+        cache: the edited skeletons shown (:class:`EditedSkeletons`, with its keypoint edits).
+        track_id: the track, by its edited ID (a merged track's keyframes may lie on either of its cache tracks).
+
+    Returns:
+        The new :class:`KeypointEdit` list (addressed by cache track, as stored; score 1), empty when no joint of
+        the track has two keyframes.
+    """
+    edits = [e for e in getattr(cache, "keypoint_edits", ()) or ()]
+    if not edits or cache.rows is None:
+        return []
+    base = base_of(cache)
+    rows = cache.track_rows(int(track_id))
+    if not len(rows):
+        return []
+    frames = cache.frame[rows].astype(np.int64)
+    done = {(int(e.frame), int(e.joint)) for e in edits
+            if (r := cache.row_of(int(e.frame), int(track_id))) is not None and cache.source_track(r) == int(e.track)}
+    keys: dict[int, list[KeypointEdit]] = {}
+    for e in edits:
+        if e.score <= 0 or (int(e.frame), int(e.joint)) not in done:
+            continue
+        keys.setdefault(int(e.joint), []).append(KeypointEdit(e.frame, int(track_id), e.joint, e.x, e.y, e.score))
+    out: list[KeypointEdit] = []
+    for joint, kf in sorted(keys.items()):
+        if len(kf) < 2:
+            continue
+        for k in interpolate_keypoints(kf, frames.tolist()):
+            if (k.frame, joint) in done:
+                continue  # a deleted joint stays deleted
+            r = int(rows[np.searchsorted(frames, k.frame)])
+            out.append(KeypointEdit(k.frame, int(base.track_id[cache.rows[r]]), joint, k.x, k.y, 1.0))
+    return out

@@ -69,6 +69,8 @@ class Suggester(QObject):
         self._worker: GeneratorWorker | None = None
         self._refused: str | None = None
         self._rank_memo: dict = {}  # Label next: per-frame uncertainty of the stored sets (core.suggest.rank_unlabelled)
+        self._all_worker: GeneratorWorker | None = None  # compute_all()
+        self._arrive: int = 0  # jump() opened another video: select its first (+1) or last (-1) suggestion when shown
         self._build_actions()
         state.events.classifier.connect(lambda *_a: self.refresh())
         state.events.skeletons.connect(lambda *_a: self.refresh())
@@ -96,6 +98,7 @@ class Suggester(QObject):
             ("suggestion_end_later", "End later", lambda: self.nudge("end", 1)),
             ("relabel_suggestion", "Give it the chosen &label", lambda: self.relabel()),
             ("recompute_suggestions", "Re&compute suggestions", lambda: self.refresh(recompute=True)),
+            ("suggest_all_videos", "Compute suggestions for &every video", lambda: self.compute_all()),
         ]
         for name, text, slot in items:
             self.menu.addAction(a(name, text, slot))
@@ -196,6 +199,61 @@ class Suggester(QObject):
         self.timeline.select_suggestion(self._selected)
         self._update_enabled()
         self.suggestions_changed.emit(self.suggestions)
+        if self._arrive and model_hash is not None:  # jump() opened this video for its suggestions
+            items, direction = self.suggestions, self._arrive
+            self._arrive = 0
+            if items:
+                self.select((items[0] if direction > 0 else items[-1]).id, seek=True)
+
+    # ================================================================ the whole project
+    def compute_all(self) -> GeneratorWorker | None:
+        """Compute the loaded model's suggestions for every video of the project in the background (progress in
+        the status bar; videos already done by this model are skipped), so that review goes on from one video to
+        the next (:meth:`jump`). Returns the worker (None: no project or no model)."""
+        proj, clf = self.state.project, self.state.classifier
+        if proj is None or clf is None:
+            self.host.report_error("open a project and load a classifier first (Poses → Load classifier…)")
+            return None
+        if self._all_worker is not None:
+            self.host.show_message("suggestions for every video are being computed", 4000)
+            return self._all_worker
+        w = GeneratorWorker(suggest.iter_project_suggestions, proj.folder, clf.path, self.state.backend)
+        w.progress.connect(lambda d, t, m: self.host.show_message(f"{m} (video {d + 1 if d < t else d}/{t})"
+                                                                  if t > 0 else m, 5000))
+        w.finished.connect(self._on_all_computed)
+        w.failed.connect(lambda msg: self.host.report_error(f"suggestions failed: {msg}"))
+        w.done.connect(lambda wk=w: setattr(self, "_all_worker", None) if self._all_worker is wk else None)
+        self._all_worker = w
+        w.start()
+        return w
+
+    def _on_all_computed(self, counts: dict) -> None:
+        self.host.show_message(f"{sum(counts.values())} suggestion(s) in {len(counts)} video(s): N to review", 8000)
+        self.refresh()
+
+    @property
+    def all_worker(self) -> GeneratorWorker | None:
+        """The running :meth:`compute_all`, or None."""
+        return self._all_worker
+
+    def _next_video(self, direction: int) -> int | None:
+        """The next (previous) project video after the open one with open suggestions of the loaded model."""
+        proj, clf = self.state.project, self.state.classifier
+        if proj is None or clf is None:
+            return None
+        try:
+            h = self._model_hash or suggest.model_hash(clf.path)
+        except PoseWatchError:
+            return None
+        with_open = {s.video_id for s in proj.suggestions(model_hash=h, status="open")}
+        order = [v.id for v in proj.videos()]
+        cur = self.state.project_video.id if self.state.project_video is not None else None
+        if cur in order:
+            i = order.index(cur)
+            order = order[i + 1:] if direction > 0 else order[:i][::-1]
+        elif direction < 0:
+            order = order[::-1]
+        return next((v for v in order if v in with_open and v != cur), None)
 
     def _on_edited(self, kind: str, obj) -> None:
         if kind != "suggestion" or self.state.project_video is None or obj.video_id != self.state.project_video.id:
@@ -230,21 +288,30 @@ class Suggester(QObject):
 
     def jump(self, direction: int) -> Suggestion | None:
         """Select the next (``+1``) or previous (``-1``) open suggestion and seek to it: after the selected one,
-        else from the play head. Returns it (None: no more in that direction)."""
+        else from the play head. Past this video's last (first) one, the next (previous) video of the project with
+        open suggestions of the loaded model is opened and its first (last) suggestion selected once shown (a
+        review queue over the project, as CVAT's and Label Studio's "next task"; :meth:`compute_all` fills it).
+        Returns the suggestion selected here (None: none now — no more, or another video is opening)."""
         items = self.suggestions
-        if not items:
-            self.host.show_message("no open suggestions for this video", 4000)
-            return None
-        cur = self.selected
-        if cur is not None:
-            i = items.index(cur) + (1 if direction > 0 else -1)
-            s = items[i] if 0 <= i < len(items) else None
-        else:
-            f = self.state.frame_index
-            s = (next((x for x in items if x.start >= f), None) if direction > 0
-                 else next((x for x in reversed(items) if x.start < f), None))
+        s = None
+        if items:
+            cur = self.selected
+            if cur is not None:
+                i = items.index(cur) + (1 if direction > 0 else -1)
+                s = items[i] if 0 <= i < len(items) else None
+            else:
+                f = self.state.frame_index
+                s = (next((x for x in items if x.start >= f), None) if direction > 0
+                     else next((x for x in reversed(items) if x.start < f), None))
         if s is None:
-            self.host.show_message("no more suggestions that way", 3000)
+            vid = self._next_video(direction)
+            if vid is None:
+                self.host.show_message("no more suggestions that way" if items else
+                                       "no open suggestions for this video", 4000)
+                return None
+            self._arrive = 1 if direction > 0 else -1
+            if not self.labeller.open_project_video(vid):
+                self._arrive = 0
             return None
         self.select(s.id, seek=True)
         return s
@@ -346,11 +413,13 @@ class Suggester(QObject):
         acts = self.host.actions
         has = bool(self._open)
         sel = self._selected is not None
+        review = has or (self.state.project is not None and self.state.classifier is not None)  # other videos'
         for name in ("next_suggestion", "prev_suggestion"):
-            acts[name].setEnabled(has)
+            acts[name].setEnabled(review)
         for name in ("accept_suggestion", "reject_suggestion", "reject_suggestion_normal", "suggestion_start_earlier",
                      "suggestion_start_later", "suggestion_end_earlier", "suggestion_end_later", "relabel_suggestion"):
             acts[name].setEnabled(sel)
         acts["recompute_suggestions"].setEnabled(self.state.project_video is not None
                                                  and self.state.classifier is not None)
         acts["label_next"].setEnabled(self.state.project is not None)
+        acts["suggest_all_videos"].setEnabled(self.state.project is not None and self.state.classifier is not None)

@@ -3,8 +3,9 @@
 :class:`TrackEditor` adds to the Label menu, the video's right-click menu (on a person) and the timeline rows'
 right-click menu: merge a track into another, merge with the track that ends just before (one key, ``M``), split a
 track at the play head, delete a spurious track, give a track another ID; and on the video: drag a joint to move it,
-delete a wrong joint. Every edit is an undoable command on the labelling undo stack that commits to the project
-(:mod:`core.project_edits`) before it returns; afterwards the open video's skeletons are the cached ones with the
+delete a wrong joint, and propagate corrected joints to the frames between their keyframes (``Alt+I``). Every edit
+is an undoable command on the labelling undo stack that commits to the project (:mod:`core.project_edits`) before
+it returns; afterwards the open video's skeletons are the cached ones with the
 project's edits applied (:class:`core.track_edits.EditedSkeletons`), so the overlay, the timeline rows, the clips'
 tracks and crops, export and training all see the same tracks. The decisions (what may be merged, which track ends
 just before, what a split makes) are core's; this module only asks and shows.
@@ -23,6 +24,7 @@ from core.track_edits import (
     KeypointEdit,
     TrackEdit,
     base_of,
+    interpolate_track,
     new_track_id,
     previous_track,
     skeleton_key,
@@ -105,6 +107,8 @@ class TrackEditor(QObject):
         a("split_track", "S&plit the track at the play head", lambda: self.split_track(), "Label")
         a("delete_track", "Delete the trac&k", lambda: self.delete_track(), "Label")
         a("rename_track", "Change the track's &ID…", lambda: self.rename_track_dialog(), "Label")
+        a("interpolate_joints", "&Interpolate corrected joints between keyframes", lambda: self.interpolate_joints(),
+          "Label")
         self.view.set_handle_finder(self.joint_at)
         self.view.handle_dragged.connect(self._on_handle_dragged)
         self.view.context_requested.connect(self._on_view_context)
@@ -172,7 +176,7 @@ class TrackEditor(QObject):
     def _update_enabled(self) -> None:
         ok = self.labeller.video is not None and self.cache is not None
         sel = ok and self.labeller.selected_track is not None
-        for name in ("merge_previous_track", "split_track", "delete_track", "rename_track"):
+        for name in ("merge_previous_track", "split_track", "delete_track", "rename_track", "interpolate_joints"):
             self.host.actions[name].setEnabled(sel)
 
     # ================================================================ track edits
@@ -295,6 +299,26 @@ class TrackEditor(QObject):
         return self._keypoint_command(frame, track_id, [joint], [(x, y, 0.0)],
                                       f"delete {self._joint_name(joint)} of #{track_id} in frame {frame}")
 
+    def interpolate_joints(self, track_id: int | None = None) -> bool:
+        """Fill the frames between the corrected keyframes of each joint of ``track_id`` (default: the selected
+        person) by linear interpolation (:func:`core.track_edits.interpolate_track`): one undoable edit; the
+        filled joints are marked as corrected. Says so when no joint has two keyframes."""
+        if not self._ready() or (t := self._track(track_id)) is None:
+            return False
+        edits = interpolate_track(self.cache, t)
+        if not edits:
+            self.host.report_error(f"no joint of #{t} is corrected in two frames: move it in a frame before and "
+                                   "one after, then interpolate")
+            return False
+        stored = {(e.frame, e.track, e.joint): e for e in self.cache.keypoint_edits}
+        old = [stored.get((e.frame, e.track, e.joint)) for e in edits]
+        frames = sorted({e.frame for e in edits})
+        lab = self.labeller
+        return self._push(KeypointEditCommand(lab.project, self._notify, self.host.report_error, lab.video.id,
+                                              skeleton_key(self.cache), edits, old,
+                                              f"interpolate {len(edits)} joint position(s) of #{t} in frames "
+                                              f"{frames[0]}–{frames[-1]}", lab.annotator))
+
     def _on_handle_dragged(self, key, x: float, y: float) -> None:
         frame, track_id, joint = key
         self.move_joint(frame, track_id, joint, x, y)
@@ -323,6 +347,8 @@ class TrackEditor(QObject):
         m.addAction(f"Split at frame {frame}").triggered.connect(lambda: self.split_track(track_id, frame))
         m.addAction("Delete this track").triggered.connect(lambda: self.delete_track(track_id))
         m.addAction("Change its ID…").triggered.connect(lambda: self.rename_track_dialog(track_id))
+        m.addAction("Interpolate corrected joints between keyframes").triggered.connect(
+            lambda: self.interpolate_joints(track_id))
         if joint is not None:
             m.addSeparator()
             f, t, j = joint
@@ -359,4 +385,4 @@ class TrackEditor(QObject):
     def actions(self) -> list[QAction]:
         """The menu actions (Label menu) this editor registered."""
         return [self.host.actions[n] for n in ("merge_previous_track", "split_track", "delete_track",
-                                                "rename_track")]
+                                                "rename_track", "interpolate_joints")]

@@ -92,3 +92,45 @@ def test_label_next_and_a_model_that_does_not_fit(sug, qtbot, tmp_path):
     w.use_shipped_classifier("fight")
     assert S.suggestions == [] and not S.is_computing
     assert w.state.project.suggestion_sets(model_hash=suggest.model_hash(default_classifier_path("fight"))) == []
+
+
+def test_review_goes_on_to_the_next_video(window, qtbot, tmp_path, fall04, fall04_skeletons):
+    """Label ▸ Suggestions ▸ Compute for every video fills the review queue in the background (its own project
+    connection); N past the open video's last suggestion opens the next video that has open ones and selects its
+    first — one key instead of opening the video and pressing N."""
+    from tests.conftest import shared_path
+
+    fi001 = shared_path("data", "videos", "fight", "fi001.mp4")
+    folder = tmp_path / "proj"
+    with Project.create(folder, FALL_TAXONOMY) as p:
+        first = p.add_video(fi001)
+        second = p.add_video(fall04)
+    w, S = window, window.suggestions
+    assert w.labelling.open_project(folder)
+    assert w.load_classifier(default_classifier_path("fall"))
+    qtbot.waitUntil(lambda: w.state.classifier is not None, timeout=60_000)
+    worker = S.compute_all()
+    assert worker is not None
+    with qtbot.waitSignal(worker.done, timeout=240_000):
+        pass
+    with Project.open(folder) as p:
+        h = suggest.model_hash(default_classifier_path("fall"))
+        assert {s.video_id for s in p.suggestion_sets(model_hash=h)} == {first.id, second.id}
+        queued = p.suggestions(second.id, h, status="open")
+    assert queued
+    with qtbot.waitSignal(w.skeletons_ready, timeout=120_000):
+        assert w.labelling.open_project_video(first.id)
+    qtbot.waitUntil(lambda: not S.is_computing and S.model_hash == h, timeout=60_000)
+    here = S.suggestions  # read from the project, not computed again
+    assert here  # the fall model proposes a few on this fight clip too
+    S.select(here[-1].id, seek=True)  # the open video's last one
+    w.view.setFocus()
+    press(qtbot, w, KEY.Key_N)
+    qtbot.waitUntil(lambda: S.selected is not None, timeout=120_000)
+    assert w.state.project_video.id == second.id and S.selected.id == queued[0].id
+    assert w.current_frame_index == queued[0].start
+    # Shift+N before its first one: back to the previous video's last suggestion
+    w.view.setFocus()
+    press(qtbot, w, KEY.Key_N, SHIFT)
+    qtbot.waitUntil(lambda: w.state.project_video.id == first.id and S.selected is not None, timeout=120_000)
+    assert S.selected.id == here[-1].id

@@ -153,3 +153,36 @@ def test_drag_a_joint_and_delete_one(editing, qtbot):
     lab.undo_stack.undo()
     lab.undo_stack.undo()
     assert w.state.project.keypoint_edits(lab.video.id, key) == [] and not w.state.skeletons.corrected.any()
+
+
+def test_interpolate_corrected_joints_between_keyframes(editing, qtbot):
+    """Alt+I fills a joint moved in two frames of the selected person in every frame between them where the
+    person is seen (linear in the frame number), marked as corrected; one undo takes the whole fill back."""
+    w = editing
+    lab, ed = w.labelling, w.labelling.track_editor
+    sk = w.state.skeletons
+    frames = sk.frame[sk.track_id == 3]
+    a, b = int(frames[0]), int(frames[min(len(frames) - 1, 6)])
+    between = [int(f) for f in frames if a < f < b]
+    assert between, "track #3 of fi001 is seen in frames between its keyframes"
+    assert ed.move_joint(a, 3, 9, 100.0, 200.0) and ed.move_joint(b, 3, 9, 100.0 + 10 * (b - a), 150.0)
+    lab.select_track(3)
+    w.view.setFocus()
+    n_before = lab.undo_stack.index()
+    QTest.keyClick(w.view, Qt.Key.Key_I, Qt.KeyboardModifier.AltModifier)
+    assert lab.undo_stack.index() == n_before + 1
+    sk = w.state.skeletons
+    for f in between:
+        r = sk.row_of(f, 3)
+        t = (f - a) / (b - a)
+        assert np.allclose(sk.keypoints[r, 9], (100.0 + 10 * (f - a), 200.0 - 50.0 * t, 1.0), atol=1e-3)
+        assert sk.corrected[r, 9]
+    assert int(sk.corrected.sum()) == len(between) + 2
+    lab.undo_stack.undo()
+    assert int(w.state.skeletons.corrected.sum()) == 2
+    assert len(w.state.project.keypoint_edits(lab.video.id, skeleton_key(sk))) == 2
+    # nothing to interpolate for a person with one keyframe: said in one line, nothing changes
+    errors = []
+    w.host.error_reported.connect(errors.append)
+    assert not ed.interpolate_joints(36)
+    assert lab.undo_stack.index() == n_before and "two frames" in errors[-1]
