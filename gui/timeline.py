@@ -84,7 +84,8 @@ class SegmentLayer(pg.GraphicsObject):
         self._extent = 1.0
         self._brushes: list[QBrush] = []
         self._pens: list[QPen] = []
-        self.painted = 0  #: rectangles drawn by the last paint (to check that only visible ones are)
+        self.painted = 0  #: rectangles in the area of the last paint (to check that only visible ones are drawn)
+        self.drawn = 0  #: rectangles the last paint drew for them (adjacent sub-pixel ones merged)
         self._drawn: tuple | None = None  # (exposed area, count, [(colour, rects)]) of the last paint
 
     def set_segments(self, x0: np.ndarray, x1: np.ndarray, row: np.ndarray, colour: np.ndarray,
@@ -137,11 +138,15 @@ class SegmentLayer(pg.GraphicsObject):
         return QRectF(0.0, 0.0, self._extent, float(self._rows))
 
     def paint(self, p, opt, widget=None) -> None:  # noqa: D401 (Qt override)
-        """Draw the rectangles intersecting the exposed area, one ``drawRects`` call per colour."""
+        """Draw the rectangles intersecting the exposed area, one ``drawRects`` call per colour. Rectangles of one
+        row and colour less than a pixel apart are drawn as one (level of detail: with a long video in view,
+        2,000 clips are a few hundred pixels; zoomed in nothing merges). :attr:`painted` counts the rectangles in
+        the area, :attr:`drawn` what was drawn for them."""
         r = opt.exposedRect if opt is not None else QRectF()
         if r.isEmpty():
             r = self.boundingRect()
-        key = (r.left(), r.right(), r.top(), r.bottom())
+        pixel = 1.0 / max(abs(p.transform().m11()), 1e-9)  # one device pixel, in frames
+        key = (r.left(), r.right(), r.top(), r.bottom(), round(pixel, 9))
         if self._drawn is None or self._drawn[0] != key:  # the same area repainted: the rectangles as last time
             idx = self.indices_in(r.left(), r.right())
             if len(idx):
@@ -149,17 +154,34 @@ class SegmentLayer(pg.GraphicsObject):
                 idx = idx[(rows + self._y1 > r.top()) & (rows + self._y0 < r.bottom())]
             h = self._y1 - self._y0
             cols = self._colour[idx]
-            per_colour = []
+            per_colour, drawn = [], 0
             for c in np.unique(cols).tolist():
-                sel = idx[cols == c]
-                x0, x1, y = self._x0[sel].tolist(), self._x1[sel].tolist(), (self._row[sel] + self._y0).tolist()
-                per_colour.append((c, [QRectF(a, yy, b - a, h) for a, b, yy in zip(x0, x1, y)]))
-            self._drawn = (key, len(idx), per_colour)
-        _key, self.painted, per_colour = self._drawn
+                x0, x1, row = _merge_runs(self._x0[idx[cols == c]], self._x1[idx[cols == c]],
+                                          self._row[idx[cols == c]], pixel)
+                y = (row + self._y0).tolist()
+                per_colour.append((c, [QRectF(a, yy, b - a, h) for a, b, yy in zip(x0.tolist(), x1.tolist(), y)]))
+                drawn += len(x0)
+            self._drawn = (key, len(idx), drawn, per_colour)
+        _key, self.painted, self.drawn, per_colour = self._drawn
         for c, rects in per_colour:
             p.setPen(self._pens[c])
             p.setBrush(self._brushes[c])
             p.drawRects(rects)
+
+
+def _merge_runs(x0: np.ndarray, x1: np.ndarray, row: np.ndarray, gap: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rectangles ``x0..x1`` ``(N,)`` float of rows ``row`` ``(N,)`` int merged where, in the same row, one starts
+    less than ``gap`` after the ones before it end. Returns ``(x0, x1, row)`` of the merged ones."""
+    if len(x0) < 2:
+        return x0, x1, row
+    order = np.lexsort((x0, row))
+    x0, x1, row = x0[order], x1[order], row[order]
+    shift = row.astype(np.float64) * (float(max(x1.max(), 1.0)) * 4 + 4 * gap + 8)  # rows never touch
+    reach = np.maximum.accumulate(x1 + shift)
+    new = np.r_[True, (x0[1:] + shift[1:]) > reach[:-1] + gap]
+    starts = np.flatnonzero(new)
+    return x0[starts], np.maximum.reduceat(x1, starts), row[starts]
 
 
 class _TimelineViewBox(pg.ViewBox):

@@ -482,10 +482,24 @@ def test_import_dialog_and_imported_sequences_on_the_timeline(window, qtbot, tmp
 
 
 # ------------------------------------------------------------------------------------------------ scale
+def test_sub_pixel_clips_merge_per_row_only():
+    """The timeline's level of detail: rectangles of one row that touch or are less than the gap apart become one
+    (the merged one spans them all, overlaps included); other rows and wider gaps stay apart."""
+    from gui.timeline import _merge_runs
+
+    x0 = np.array([0.0, 0.5, 10.0, 3.0, 0.2, 40.0, 11.5])
+    x1 = np.array([1.0, 5.0, 11.0, 3.5, 0.9, 41.0, 12.0])
+    row = np.array([1, 1, 1, 1, 2, 1, 1])
+    a, b, r = _merge_runs(x0, x1, row, gap=1.0)
+    assert sorted(zip(r.tolist(), a.tolist(), b.tolist())) == [(1, 0.0, 5.0), (1, 10.0, 12.0), (1, 40.0, 41.0),
+                                                               (2, 0.2, 0.9)]
+    a, b, r = _merge_runs(x0, x1, row, gap=0.0)  # zoomed in: only overlapping ones merge
+    assert sorted(zip(r.tolist(), a.tolist(), b.tolist())) == [(1, 0.0, 5.0), (1, 10.0, 11.0), (1, 11.5, 12.0),
+                                                               (1, 40.0, 41.0), (2, 0.2, 0.9)]
+
+
 def test_timeline_scale_2000_clips_100k_frames(qtbot):
     """The timeline paints only what is exposed: a play-head step touches a few clips, not 2,000."""
-    import time
-
     from core.project import Clip
     from gui.timeline import TimelineWidget
 
@@ -503,13 +517,11 @@ def test_timeline_scale_2000_clips_100k_frames(qtbot):
     tl.set_frame_count(n_frames)
     tl.set_clips(clips, {"normal": "#4caf50", "theft": "#ff9800", "fall": "#2196f3"})
     assert tl.rows == [None, 1, 2, 3]
-    times = []
     for _ in range(5):
-        t = time.perf_counter()
-        tl.redraw()
-        times.append(time.perf_counter() - t)
+        tl.redraw()  # its time is bench/project_scale.py's (tests assert no wall-clock times)
     assert tl.segments.painted == n  # the whole video is in view
-    assert min(times) < 0.25, times  # (about 5 ms on a 2-core machine)
+    # ~1,000 pixels for 100,000 frames: clips of a row less than a pixel apart are drawn as one
+    assert 0 < tl.segments.drawn < n
     painted = []
     for f in range(5000, 5100):
         tl.set_playhead(f)
