@@ -5,6 +5,7 @@ seed-style pipeline run side by side in the same process. Prints ONE JSON line.
     POSEWATCH_MODEL_DIR=../shared/models POSEWATCH_OFFLINE=1 YOLO_OFFLINE=1 .venv/bin/python bench/live.py
     … bench/live.py --quick                 # only the seed and the default live pipeline
     … bench/live.py --memory-minutes 10     # also: resident memory over 10 minutes on the looping street clip
+    … bench/live.py --quick --fight         # also: the fight model (scene + optical flow) beside the fall model
 
 What is measured (each entry of the JSON line, per clip):
 
@@ -175,10 +176,11 @@ class _Display:
         self._t.join()
 
 
-def bench_live(path: Path, width: int, max_frames: int | None, camera: bool = False, **cfg_kw) -> tuple[dict, list[int]]:
+def bench_live(path: Path, width: int, max_frames: int | None, camera: bool = False, classifier: str = "fall",
+               **cfg_kw) -> tuple[dict, list[int]]:
     from core.live import LiveConfig, LiveDetector
 
-    cfg = LiveConfig(width=width, classifier="fall", stop_frame=max_frames, **cfg_kw)
+    cfg = LiveConfig(width=width, classifier=classifier, stop_frame=max_frames, **cfg_kw)
     if camera:
         cfg.realtime, cfg.pace_fps = True, 30.0
     persons: list[int] = []
@@ -271,6 +273,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="Only seed, live and live_camera.")
     ap.add_argument("--clips", default="street,fall04")
     ap.add_argument("--memory-minutes", type=float, default=0.0)
+    ap.add_argument("--fight", action="store_true",
+                    help="Also live_fight / live_camera_fight: the shipped fight model (scene features + optical "
+                         "flow on every frame) instead of the fall model, side by side.")
     args = ap.parse_args()
     import torch
 
@@ -283,6 +288,9 @@ def main() -> None:
         r["live"], ref = bench_live(path, args.width, args.frames)
         r["live_camera"], _ = bench_live(path, args.width, args.frames, camera=True)
         r["live_camera_before"], _ = bench_live(path, args.width, args.frames, camera=True, **BEFORE)
+        if args.fight:
+            r["live_fight"], _ = bench_live(path, args.width, args.frames, classifier="fight")
+            r["live_camera_fight"], _ = bench_live(path, args.width, args.frames, camera=True, classifier="fight")
         if not args.quick:
             r["live_camera_q2"], _ = bench_live(path, args.width, args.frames, camera=True, queue_size=2)
             r["live_before"], _ = bench_live(path, args.width, args.frames, **BEFORE)
