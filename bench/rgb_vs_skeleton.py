@@ -123,11 +123,23 @@ def skeleton_time(path: Path) -> float:
 
 
 def clip_scores_video(path: Path, clips) -> list:
-    """Mean window probabilities ``(K,)`` of each clip under a video model."""
+    """Mean window probabilities ``(K,)`` of each clip under a video model; zeros for a clip shorter than half the
+    model's window (it refuses those: :class:`core.rgb.clips.ClipDataError`), which the fall part then leaves out
+    of every model's figures."""
+    import numpy as np
+
+    from core.rgb.clips import ClipDataError
     from core.rgb.infer import VideoClassifier
 
     clf = VideoClassifier(path)
-    return [clf.predict_clip(c)[2].mean(0) for c in clips]
+    out = []
+    for c in clips:
+        try:
+            out.append(clf.predict_clip(c)[2].mean(0))
+        except ClipDataError as e:
+            log(f"  left out: {e}")
+            out.append(np.zeros(len(clf.label_names)))
+    return out
 
 
 def clip_scores_student(path: Path, clips, rgb_frames: int, rgb_fps: float, stride_s: float = 0.5) -> list:
@@ -368,8 +380,8 @@ def fall_part(args, tmp: Path) -> dict:
             log(f"  {m} done ({times[m][-1]:.0f} s)")
         for m in models:
             per_fold[m].append(float((probs[m][te].argmax(1) == y[te]).mean()))
-    done = [i for i in range(len(clips)) if probs["rgb"][i].sum() > 0]
-    out = {"clips": len(done), "videos": len(vids), "classes": names,
+    done = [i for i in range(len(clips)) if probs["rgb"][i].sum() > 0]  # not the clips too short for the RGB window
+    out = {"clips": len(done), "clips_too_short": len(clips) - len(done), "videos": len(vids), "classes": names,
            "clips_per_class": np.bincount(y[done], minlength=len(names)).tolist()}
     for m in models:
         pred = probs[m][done].argmax(1)
