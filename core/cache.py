@@ -170,20 +170,17 @@ class SkeletonCache:
         Returns:
             ``frames (T,)`` int32, ``keypoints (T, V, 3)`` float32, ``bbox (T, 4)`` float32, in frame order.
         """
-        rows = self._rows_of(track_id)
+        rows = self.track_rows(track_id)
         return self.frame[rows], self.keypoints[rows], self.bbox[rows]
 
     def track_frames(self, track_id: int) -> np.ndarray:
         """``frames (T,)`` int32 of one track, in frame order (:meth:`track` without gathering its keypoints: the
         timeline's track rows need only these)."""
-        return self.frame[self._rows_of(track_id)]
+        return self.frame[self.track_rows(track_id)]
 
     def track_rows(self, track_id: int) -> np.ndarray:
         """``rows (T,)`` int64 of one track in frame order (indices into :attr:`frame`, :attr:`keypoints`, …; kept
         once found): gather only the rows a window needs instead of the whole track (:meth:`track`)."""
-        return self._rows_of(track_id)
-
-    def _rows_of(self, track_id: int) -> np.ndarray:
         rows = self._track_rows.get(track_id)
         if rows is None:
             rows = np.flatnonzero(self.track_id == track_id)

@@ -441,6 +441,11 @@ def with_graph(name: str, config: dict, layout: str = "common13") -> dict:
     return config
 
 
+def _motion_key(cache: SkeletonCache) -> tuple[str, int]:
+    """The :attr:`TrackClassifier._memo` key of a cache's motion features."""
+    return ("motion", id(cache))
+
+
 class TrackClassifier:
     """Labels every track of a video from a checkpoint, window by window.
 
@@ -630,10 +635,7 @@ class TrackClassifier:
         (:func:`judgeable`: too few detections for its window, joints mostly unseen) gets
         ``TrackLabel(UNCERTAIN, 0.0)``, not a class. A scene (fight) model judges the scene from the last
         second up to this frame, as live (:meth:`scene_labels`)."""
-        if self._cache_id != id(cache):
-            self._memo.clear()
-            self._windows.clear()
-            self._cache_id = id(cache)
+        self._use_cache(cache)
         if self.is_scene:
             return self.scene_labels(cache, frame_index)[0]
         step = self.ckpt.step_for(cache.fps)
@@ -719,7 +721,7 @@ class TrackClassifier:
         """
         from .motion import motion_for
 
-        key = ("motion", id(cache))
+        key = _motion_key(cache)
         if key not in self._memo:
             self._memo[key] = motion_for(cache)
         return self._memo[key]
@@ -735,7 +737,7 @@ class TrackClassifier:
         a GUI computes it in the background first (:func:`core.motion.iter_video_motion`, :meth:`set_motion`)."""
         from .motion import cached_motion
 
-        if not self.needs_motion or ("motion", id(cache)) in self._memo:
+        if not self.needs_motion or _motion_key(cache) in self._memo:
             return True
         arr = cached_motion(cache)
         if arr is not None:
@@ -744,11 +746,15 @@ class TrackClassifier:
 
     def set_motion(self, cache: SkeletonCache, motion: np.ndarray) -> None:
         """Use ``motion`` ``(cache.frame_count, M)`` float32 as ``cache``'s motion features."""
+        self._use_cache(cache)
+        self._memo[_motion_key(cache)] = np.asarray(motion, np.float32)
+
+    def _use_cache(self, cache: SkeletonCache) -> None:
+        """Forget what was kept for another cache (its labels, windows and motion): the memo holds one cache's."""
         if self._cache_id != id(cache):
             self._memo.clear()
             self._windows.clear()
             self._cache_id = id(cache)
-        self._memo[("motion", id(cache))] = np.asarray(motion, np.float32)
 
     @property
     def scene_index(self) -> int:
