@@ -580,10 +580,11 @@ class LabelTracker:
                       motion: np.ndarray | None = None) -> tuple[dict[int, TrackLabel], list[tuple[int, str, float]]]:
         """A scene model's frame: the frame's people (and a motion model's motion vector) into the scene buffer (raw
         track IDs, as offline), one scene vector classified, its event probability averaged over the last frames
-        (a gated model: 0 while no frame of the last second holds two people), per-track labels (:func:`core.classify.label_scene`), and the alert: when the
-        scene score has stayed at or above the operating threshold for the hold time (once per episode: the next
-        one needs the score below the threshold for ``max(2 s, hold)`` first, and is suppressed near a box
-        alerted within ``repeat_s``). The alert names the involved person nearest to another."""
+        (a gated model: 0 while no frame of the last second holds two people), per-track labels
+        (:func:`core.classify.label_scene`), and the alert: when the scene score has stayed at or above the
+        operating threshold for the hold time (once per episode: the next one needs the score below the threshold
+        for ``max(2 s, hold)`` first, and is suppressed near a box alerted within ``repeat_s``). The alert names
+        the involved person nearest to another."""
         from ..classify import label_scene
         from ..scene import nearest_pair
 
