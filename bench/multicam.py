@@ -10,10 +10,13 @@ when inference is behind). Every person is posed (INT8 YOLO-pose, imgsz 640 by d
 the shipped fall ST-GCN on every frame. One display thread stands in for the GUI: it draws the overlay of each
 camera's newest result (as the live view's grid does). Per camera, over ``--seconds`` after ``--warmup``:
 ``fps`` = results drawn per second, ``latency_p50_ms`` / ``latency_p95_ms`` = capture to drawn, ``persons`` = median
-persons per drawn frame. Runs: ``shared`` (:class:`core.live.multicam.MultiCameraDetector`, one
-:class:`~core.live.multicam.SharedPose` with a worker per core), ``separate`` (4 :class:`core.live.LiveDetector`
-with their defaults: two pose workers each), and ``shared_imgsz480`` unless ``--quick``. ``target_met`` says
-whether every camera reached ``fps >= 15`` with ``p95 <= 150 ms``.
+persons per drawn frame, ``posed_share`` = share of drawn frames the pose model ran on. Runs: ``shared``
+(:class:`core.live.multicam.MultiCameraDetector` with its defaults: one :class:`~core.live.multicam.SharedPose` with
+a worker per core, the motion gate on, :mod:`core.live.gate`), ``shared_nogate`` (the same without the gate),
+``separate`` (4 :class:`core.live.LiveDetector` with their single-camera defaults: two pose workers each, no gate),
+and unless ``--quick``: ``shared_imgsz480``, ``gate_quality`` (:func:`gate_quality`: the reused skeletons against
+fresh ones, offline) and ``gate_labels`` (:func:`label_agreement`: the fall model's labels and alerts with and
+without the gate). ``target_met`` says whether every camera reached ``fps >= 15`` with ``p95 <= 150 ms``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import os
 import platform
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -85,13 +89,13 @@ def _pct(v, q):
     return round(float(np.percentile(v, q)), 1) if v else None
 
 
-def run(mode: str, paths: list[str], seconds: float, warmup: float, imgsz: int) -> dict:
+def run(mode: str, paths: list[str], seconds: float, warmup: float, imgsz: int, gate: bool | str = "auto") -> dict:
     from core.live import LiveConfig
     from core.live.multicam import MultiCameraDetector, unique_names
 
     names = unique_names(paths)
     disp = GridDisplay(names)
-    cfg = LiveConfig(classifier="fall", realtime=True, pace_fps=30.0, loop=True, imgsz=imgsz)
+    cfg = LiveConfig(classifier="fall", realtime=True, pace_fps=30.0, loop=True, imgsz=imgsz, motion_gate=gate)
     status: list[str] = []
     multi = MultiCameraDetector(paths, cfg, names, shared=(mode == "shared"), on_result=disp.push,
                                 on_status=lambda c, m: status.append(f"{c}: {m}"))
@@ -115,13 +119,83 @@ def run(mode: str, paths: list[str], seconds: float, warmup: float, imgsz: int) 
     for n in names:
         cams[n] = {"fps": round(disp.shown[n] / wall, 2), "latency_p50_ms": _pct(disp.lat[n], 50),
                    "latency_p95_ms": _pct(disp.lat[n], 95), "dropped": st[n]["dropped"],
-                   "persons": float(np.median(disp.persons[n])) if disp.persons[n] else 0.0}
+                   "persons": float(np.median(disp.persons[n])) if disp.persons[n] else 0.0,
+                   "posed_share": round(st[n]["posed"] / st[n]["frames"], 2) if st[n]["frames"] else None}
     out = {"cameras": cams, "fps_min": min(c["fps"] for c in cams.values()),
            "p95_max_ms": max((c["latency_p95_ms"] or 1e9) for c in cams.values()),
            "pose": st[names[0]]["pose"]}
     out["target_met"] = out["fps_min"] >= 15 and out["p95_max_ms"] <= 150
     if "shared_pose" in st:
         out["shared_pose"] = st["shared_pose"]
+    return out
+
+
+def gate_quality(paths: list[str], imgsz: int, frames: int = 240, step: int = 2) -> dict:
+    """What the motion gate costs in pose quality, per clip, offline: every ``step``-th of the first ``frames``
+    frames (a camera processed at 15 of its 30 frames/s) is posed fresh; the gate (shipped settings) decides which
+    it would have posed. On the frames it skips, the reused detections are compared with the fresh ones by
+    :func:`core.pose.int8.agreement` (recall and precision of persons at box IoU > 0.5, keypoint error in % of the
+    box diagonal); beside it, ``previous``: the same figures of the previous processed frame's detections on every
+    frame (what one frame of latency costs anyway)."""
+    from core.live import LiveConfig
+    from core.live.gate import MotionGate
+    from core.pose.int8 import agreement
+    from core.pose.yolo_onnx import OnnxPoseEstimator
+    from core.video import open_source, resize_to_width
+
+    est = OnnxPoseEstimator(imgsz=imgsz, precision="int8", threads=os.cpu_count())
+    c = LiveConfig()
+    out = {}
+    for p in paths:
+        gate = MotionGate(c.motion_threshold, c.motion_pixels, c.motion_refresh_s)
+        src = open_source(p)
+        fps = src.info.fps or 30.0
+        fresh, reused, skipped_fresh = [], [], []
+        ref = None
+        for fr in src.frames(0, frames):
+            if fr.index % step:
+                continue
+            small, _scale = resize_to_width(fr.image, c.width)
+            dets = est.detect(small)
+            fresh.append(dets)
+            if gate.moved(small, fr.index / fps) or ref is None:
+                ref = dets
+            else:
+                skipped_fresh.append(dets)
+                reused.append(ref)
+        src.close()
+        out[Path(p).stem] = {"frames": len(fresh), "skipped_share": round(len(reused) / max(1, len(fresh)), 2),
+                             "reused": agreement(skipped_fresh, reused) if reused else None,
+                             "previous": agreement(fresh[1:], fresh[:-1])}
+    return out
+
+
+def label_agreement(paths: list[str], imgsz: int) -> dict:
+    """The fall classifier's labels with and without the gate, per clip: each clip played once through
+    :class:`core.live.LiveDetector` (every frame, not paced) each way; share of frames whose set of labels
+    (one per person) is the same, and the alerts of each run."""
+    from core.live import LiveConfig, LiveDetector
+
+    out = {}
+    for p in paths:
+        runs = {}
+        for gate in (False, True):
+            seen: dict[int, list[str]] = {}
+            cfg = LiveConfig(classifier="fall", realtime=False, imgsz=imgsz, motion_gate=gate)
+            det = LiveDetector(p, cfg, on_result=lambda r, seen=seen: seen.__setitem__(
+                r.frame_index, sorted(lb.name for lb in (r.labels or {}).values())))
+            det.start()
+            det.join()
+            if det.error:
+                raise SystemExit(f"error: {det.error}")
+            runs[gate] = (seen, det.stats())
+        (off, st_off), (on, st_on) = runs[False], runs[True]
+        common = sorted(set(off) & set(on))
+        same = sum(off[i] == on[i] for i in common)
+        out[Path(p).stem] = {"frames": len(common),
+                             "same_labels_share": round(same / len(common), 3) if common else None,
+                             "posed_share": round(st_on["posed"] / st_on["frames"], 2) if st_on["frames"] else None,
+                             "alerts_off": st_off["alerts"], "alerts_on": st_on["alerts"]}
     return out
 
 
@@ -141,9 +215,12 @@ def main() -> None:
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}, "clips": list(CLIPS), "pace_fps": 30,
         "imgsz": a.imgsz, "seconds": a.seconds}
     res["shared"] = run("shared", paths, a.seconds, a.warmup, a.imgsz)
-    res["separate"] = run("separate", paths, a.seconds, a.warmup, a.imgsz)
+    res["shared_nogate"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, gate=False)
+    res["separate"] = run("separate", paths, a.seconds, a.warmup, a.imgsz, gate=False)
     if not a.quick:
         res["shared_imgsz480"] = run("shared", paths, a.seconds, a.warmup, 480)
+        res["gate_quality"] = gate_quality(paths, a.imgsz)
+        res["gate_labels"] = label_agreement(paths, a.imgsz)
     res["machine"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(res))
 

@@ -37,6 +37,7 @@ from .errors import ModelError, describe_error, one_line
 from .files import atomic_path
 from .features import NORMALISATIONS, feature_channels, feature_spec, make_features
 from .layouts import to_common
+from .modelfiles import ONNX_EXPORT_LOCK
 from .overlay import UNCERTAIN, TrackLabel
 
 CHECKPOINT_FORMAT = "posewatch-classifier/2"
@@ -584,7 +585,7 @@ class TrackClassifier:
         x = torch.from_numpy(probe)
         buf = io.BytesIO()
         try:
-            with warnings.catch_warnings(), torch.no_grad():
+            with ONNX_EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(self.model, (x,), buf, input_names=["x"], output_names=["y"],
                                   dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, dynamo=False)

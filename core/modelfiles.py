@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ from typing import Callable
 from . import config
 from .errors import ModelError
 from .files import atomic_path
+
+#: Held around every ``torch.onnx.export`` in this process (the classifiers' in-memory exports,
+#: :meth:`core.classify.TrackClassifier.use_onnx`, and ultralytics' YOLO export, :func:`core.pose.yolo.cached_export`):
+#: the exporter keeps its state in process-wide globals, and two exports at once — the cameras of a multi-camera
+#: detector load their models on their own threads — fail with "GLOBALS.in_onnx_export must be True".
+ONNX_EXPORT_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)

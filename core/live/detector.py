@@ -49,6 +49,7 @@ what it changes).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -71,6 +72,12 @@ from ..pose.base import FramePoses, PoseEstimator, rescale_poses, track_detectio
 #: Seconds between reconnection attempts of a lost live source, as shipped (``reconnect.source_backoff_s``;
 #: the detector reads the value in force, :func:`core.config.backoff`): 1, 2, 4, 8, 8, … (capped).
 BACKOFF_S = config.backoff("source")
+
+
+def _restamped(fp: FramePoses, frame_index: int, time_s: float) -> FramePoses:
+    """The poses of a posed frame given to a still frame (the motion gate): the same persons, the new index and
+    time."""
+    return dataclasses.replace(fp, frame_index=frame_index, time_s=time_s, persons=list(fp.persons))
 
 
 @dataclass
@@ -154,6 +161,12 @@ class LiveConfig:
         mqtt_username, mqtt_password_file: credentials (the password from a file, never a setting).
         mqtt_cafile: certificate to trust for ``mqtts``.
         notify_close_s: seconds the sinks get at stop to deliver alerts still waiting.
+        motion_gate: skip pose inference on frames where nothing moved since the last posed frame and reuse its
+            poses (:class:`core.live.gate.MotionGate`): ``True``, ``False``, or ``"auto"`` (on when several
+            cameras share the machine, :class:`core.live.multicam.MultiCameraDetector`; off for one camera).
+        motion_threshold, motion_pixels: the gate's grey-level change (0-255) and the changed pixels of its
+            100-pixel-high copy that count as motion (Frigate's defaults: 30 and 10).
+        motion_refresh_s: at most this many seconds between two posed frames while the gate is on.
     """
 
     width: int | None
@@ -205,6 +218,10 @@ class LiveConfig:
     mqtt_password_file: str | None
     mqtt_cafile: str | None
     notify_close_s: float
+    motion_gate: bool | str
+    motion_threshold: int
+    motion_pixels: int
+    motion_refresh_s: float
 
 
 @dataclass
@@ -686,6 +703,16 @@ class LiveDetector:
             raise PoseWatchError(f"enter_prob {self.cfg.enter_prob} must not be below exit_prob {self.cfg.exit_prob}")
         if self.cfg.queue_size < 1:
             raise PoseWatchError("queue_size must be at least 1")
+        if self.cfg.motion_gate not in (True, False, "auto"):
+            raise PoseWatchError(f"motion_gate must be true, false or auto, got {self.cfg.motion_gate!r}")
+        self._gate = None
+        if self.cfg.motion_gate is True:
+            from .gate import MotionGate
+
+            try:
+                self._gate = MotionGate(self.cfg.motion_threshold, self.cfg.motion_pixels, self.cfg.motion_refresh_s)
+            except ValueError as e:
+                raise PoseWatchError(str(e)) from None
         self._clf_path = resolve_classifier(self.cfg.classifier)
         self.classifier = None
         if self._clf_path is not None:
@@ -787,9 +814,11 @@ class LiveDetector:
 
     def stats(self) -> dict:
         """``{"frames", "fps", "fps_recent", "latency_p50_ms", "latency_p95_ms", "dropped", "alerts",
-        "stitched", "suppressed", "pose", "notify"}`` ("notify": :meth:`core.live.notify.Notifier.stats`) ("pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
-        x2 workers``): fps = processed frames / seconds since start (or until the end); fps_recent over
-        the last ~2 s; latencies capture-to-result in ms over the last 5000 frames."""
+        "stitched", "suppressed", "pose", "notify", "posed", "pose_reused"}`` ("notify":
+        :meth:`core.live.notify.Notifier.stats`; "pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
+        x2 workers``; "posed" / "pose_reused": frames the pose model ran on / frames whose poses the motion gate
+        reused): fps = processed frames / seconds since start (or until the end); fps_recent over the last ~2 s;
+        latencies capture-to-result in ms over the last 5000 frames."""
         with self._lock:
             lat = np.asarray(self._latencies, np.float64)
             frames, dropped = self._frames, self._dropped
@@ -801,7 +830,9 @@ class LiveDetector:
                 "dropped": dropped, "alerts": len(self._events),
                 "stitched": self.labeler.stitched if self.labeler else 0, "pose": self.pose_description,
                 "suppressed": self.labeler.suppressed if self.labeler else 0,
-                "notify": self.notifier.stats() if self.notifier is not None else {}}
+                "notify": self.notifier.stats() if self.notifier is not None else {},
+                "posed": self._gate.posed if self._gate is not None else frames,
+                "pose_reused": self._gate.reused if self._gate is not None else 0}
 
     # ---- internals --------------------------------------------------------------------------------
     def _status(self, msg: str) -> None:
@@ -983,7 +1014,7 @@ class LiveDetector:
                                  + (f" x{workers} workers" if workers > 1 else ""))
         if workers > 1:
             return self._parallel_pose(ests)
-        est = ests[0]
+        est, gate, last = ests[0], self._gate, None
         try:
             while True:
                 item = self._q1.get()
@@ -991,7 +1022,10 @@ class LiveDetector:
                     break
                 if item is None:
                     continue
-                fp = estimate_poses(item.image, est, item.index, item.time_s, self.cfg.width)
+                if gate is not None and not gate.moved(item.image, item.time_s) and last is not None:
+                    fp = _restamped(last, item.index, item.time_s)
+                else:
+                    fp = last = estimate_poses(item.image, est, item.index, item.time_s, self.cfg.width)
                 self._q2.put((item, fp))
         finally:
             est.close()
@@ -1003,15 +1037,20 @@ class LiveDetector:
         buffer: the tracker of ``ests[0]`` sees every frame once, in order)."""
         take_lock, track_lock = threading.Lock(), threading.Lock()
         pending: dict[int, tuple] = {}
-        state = {"next_take": 0, "next_track": 0, "alive": len(ests)}
-        tracker, layout = ests[0].tracker, ests[0].layout
+        state = {"next_take": 0, "next_track": 0, "alive": len(ests), "last": None}
+        tracker, layout, gate = ests[0].tracker, ests[0].layout, self._gate
 
         def flush() -> None:  # called with track_lock held
             while state["next_track"] in pending:
-                item, small, scale, (boxes, scores, kpts) = pending.pop(state["next_track"])
+                item, small, scale, dets = pending.pop(state["next_track"])
                 state["next_track"] += 1
-                fp = track_detections(tracker, boxes, scores, kpts, small, item.index, item.time_s, layout)
-                fp = rescale_poses(fp, scale, inverse=True, size=(item.image.shape[1], item.image.shape[0]))
+                if dets is None:  # a still frame: the poses of the last posed frame, which precedes it
+                    fp = _restamped(state["last"], item.index, item.time_s)
+                else:
+                    boxes, scores, kpts = dets
+                    fp = track_detections(tracker, boxes, scores, kpts, small, item.index, item.time_s, layout)
+                    fp = state["last"] = rescale_poses(fp, scale, inverse=True,
+                                                       size=(item.image.shape[1], item.image.shape[0]))
                 self._q2.put((item, fp))
 
         def work(est) -> None:
@@ -1025,6 +1064,12 @@ class LiveDetector:
                             continue
                         seq = state["next_take"]
                         state["next_take"] += 1
+                        still = gate is not None and not gate.moved(item.image, item.time_s) and seq > 0
+                    if still:
+                        with track_lock:
+                            pending[seq] = (item, None, None, None)
+                            flush()
+                        continue
                     small, scale = resize_to_width(item.image, self.cfg.width)
                     dets = est.detect(small)
                     with track_lock:

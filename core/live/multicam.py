@@ -18,7 +18,9 @@ instead of two per camera stops the cameras' sessions fighting over the cores).
 
 :class:`MultiCameraDetector` runs the cameras, names them (:func:`core.live.notify.camera_name`, made unique),
 writes one merged events file naming the camera (each camera's snapshots and clips go to ``<events_dir>/<camera>/``)
-and reports status lines as ``"<camera>: <message>"``.
+and reports status lines as ``"<camera>: <message>"``. With ``motion_gate: auto`` (the shipped setting) and more
+than one camera, each camera skips pose inference on frames where nothing moved (:mod:`core.live.gate`): a still
+camera leaves the shared model to the busy ones.
 """
 
 from __future__ import annotations
@@ -245,8 +247,11 @@ class MultiCameraDetector:
         self._events_path = Path(self.cfg.events_file) if self.cfg.events_file else (
             Path(self.cfg.events_dir) / "events.jsonl" if self.cfg.events_dir else None)
         self.detectors: dict[str, LiveDetector] = {}
+        gate = self.cfg.motion_gate
+        if gate == "auto":  # several cameras share the cores: skip pose inference on still frames
+            gate = len(self.sources) > 1
         for name, src in zip(self.names, self.sources):
-            cam_cfg = replace(self.cfg, camera=name, events_file=None,
+            cam_cfg = replace(self.cfg, camera=name, events_file=None, motion_gate=gate,
                               events_dir=str(Path(self.cfg.events_dir) / name) if self.cfg.events_dir else None)
             factory = None
             if self.shared:

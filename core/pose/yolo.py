@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError, one_line
-from ..modelfiles import copy_into_cache, resolve_model, sha256_file
+from ..modelfiles import ONNX_EXPORT_LOCK, copy_into_cache, resolve_model, sha256_file
 from .base import FramePoses, PoseEstimator, track_detections
 from .tracking import Tracker
 
@@ -63,7 +63,7 @@ def cached_export(pt_path: Path, fmt: str, imgsz: int = 640, key_extra: str = ""
         try:
             shutil.copyfile(src, work / src.name)
             try:
-                with contextlib.redirect_stdout(io.StringIO()):
+                with ONNX_EXPORT_LOCK, contextlib.redirect_stdout(io.StringIO()):
                     made = YOLO(str(work / src.name), task="pose").export(format=fmt, imgsz=imgsz, verbose=False,
                                                                            **export_kwargs)
             except Exception as e:

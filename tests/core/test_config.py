@@ -25,7 +25,8 @@ OLD_LIVE = dict(width=640, backend="yolo", classifier="fall", smooth_windows=5, 
                 # alert notifications (core.live.notify)
                 camera=None, webhook_url=None, webhook_secret_file=None, webhook_timeout_s=5.0, webhook_cafile=None,
                 mqtt_url=None, mqtt_topic="posewatch/{camera}/alerts", mqtt_qos=1, mqtt_username=None,
-                mqtt_password_file=None, mqtt_cafile=None, notify_close_s=5.0)
+                mqtt_password_file=None, mqtt_cafile=None, notify_close_s=5.0,
+                motion_gate="auto", motion_threshold=30, motion_pixels=10, motion_refresh_s=1.0)
 _BASE = {"window": 16, "stride": 2, "epochs": 40, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "patience": 10,
          "val_fraction": 0.2, "chunk_frames": 100, "augment": True, "class_weights": True,
          "features": {"normalisation": "hip_torso", "velocity": True, "score": False}, "time_limit_s": 240.0,

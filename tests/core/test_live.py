@@ -386,6 +386,28 @@ def test_onnx_classifier_equals_pytorch(fall_clf):
     assert clf.predict_windows(w[:0]).shape == (0, len(clf.label_names))
 
 
+def test_classifiers_exported_on_several_threads_at_once_all_run_on_onnx(fall_clf):
+    """The cameras of a multi-camera detector load their classifiers on their own threads at the same moment:
+    ``torch.onnx.export`` keeps process-wide state, and without ``core.modelfiles.ONNX_EXPORT_LOCK`` most fell back to
+    PyTorch ("GLOBALS.in_onnx_export must be True")."""
+    from core.classify import TrackClassifier
+
+    clfs = [TrackClassifier(fall_clf.path) for _ in range(4)]
+    start = threading.Barrier(len(clfs))
+    ok = [None] * len(clfs)
+
+    def export(k):
+        start.wait()
+        ok[k] = clfs[k].use_onnx(1)
+
+    ths = [threading.Thread(target=export, args=(k,)) for k in range(len(clfs))]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(120)
+    assert ok == [True] * len(clfs), [c.onnx_error for c in clfs]
+
+
 def test_int8_without_a_table_for_the_pose_model_says_so_and_runs_float(tmp_path, fall04):
     """A pose checkpoint with no INT8 calibration table: one status line, then the float model runs."""
     import shutil
