@@ -923,7 +923,8 @@ def predict_cmd(model: str, input_path: str, out: str, backend: str, pose_model:
 @click.option("--width", type=click.IntRange(min=32), default=None,
               help="Downscale frames to this width (pixels) before inference (default: live.width, 640).")
 @click.option("--imgsz", type=click.IntRange(min=32), default=None,
-              help="Detector input size (pixels; default: live.imgsz, 640).")
+              help="Detector input size (pixels; default: live.imgsz, 640; with several sources "
+                   "live.multicam_imgsz where set).")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="YOLO pose model precision on the CPU: INT8 (shipped calibration table; faster) or float32 "
                    "(default: live.precision, int8).")
@@ -964,6 +965,8 @@ def detect_cmd(sources: tuple[str, ...], model: str | None, sensitivity: str | N
     given = {"classifier": model, "width": width, "imgsz": imgsz, "precision": precision, "tracker": tracker,
              "pose_workers": pose_workers, "sensitivity": sensitivity, "alert_hold_s": hold, "scene_hold_s": hold,
              "webhook_url": webhook, "webhook_secret_file": webhook_secret_file, "mqtt_url": mqtt_url}
+    if imgsz is not None:
+        given["multicam_imgsz"] = imgsz  # a size given is the size, however many sources
     cfg = LiveConfig(realtime=realtime, **{k: v for k, v in given.items() if v is not None})
     project = None
     if project_dir is not None:

@@ -3,20 +3,21 @@
 separate single-camera detectors in the same run. Prints ONE JSON line.
 
     POSEWATCH_MODEL_DIR=../shared/models POSEWATCH_OFFLINE=1 YOLO_OFFLINE=1 .venv/bin/python bench/multicam.py
-    … bench/multicam.py --seconds 20 --warmup 5 --imgsz 640
+    … bench/multicam.py --seconds 20 --warmup 5 --imgsz 640 [--quick]
 
 Each clip loops and is fed like a 30 fps camera (``realtime``, ``pace_fps=30``; a camera's oldest frame is dropped
-when inference is behind). Every person is posed (INT8 YOLO-pose, imgsz 640 by default), tracked and classified by
-the shipped fall ST-GCN on every frame. One display thread stands in for the GUI: it draws the overlay of each
-camera's newest result (as the live view's grid does). Per camera, over ``--seconds`` after ``--warmup``:
-``fps`` = results drawn per second, ``latency_p50_ms`` / ``latency_p95_ms`` = capture to drawn, ``persons`` = median
-persons per drawn frame, ``posed_share`` = share of drawn frames the pose model ran on. Runs: ``shared``
-(:class:`core.live.multicam.MultiCameraDetector` with its defaults: one :class:`~core.live.multicam.SharedPose` with
-a worker per core, the motion gate on, :mod:`core.live.gate`), ``shared_nogate`` (the same without the gate),
-``separate`` (4 :class:`core.live.LiveDetector` with their single-camera defaults: two pose workers each, no gate),
-and unless ``--quick``: ``shared_imgsz480``, ``gate_quality`` (:func:`gate_quality`: the reused skeletons against
-fresh ones, offline) and ``gate_labels`` (:func:`label_agreement`: the fall model's labels and alerts with and
-without the gate). ``target_met`` says whether every camera reached ``fps >= 15`` with ``p95 <= 150 ms``.
+when inference is behind). Every person is posed (INT8 YOLO-pose at ``live.multicam_imgsz`` or ``live.imgsz``, 640,
+unless ``--imgsz``), tracked and classified by the shipped fall ST-GCN on every frame. One display thread stands in
+for the GUI: it draws the overlay of each camera's newest result (as the live view's grid does). Per camera, over
+``--seconds`` after ``--warmup``: ``fps`` = results drawn per second, ``latency_p50_ms`` / ``latency_p95_ms`` =
+capture to drawn, ``persons`` = median persons per drawn frame, ``posed_share`` = share of drawn frames the pose
+model ran on. Runs: ``shared`` (:class:`core.live.multicam.MultiCameraDetector` with its defaults: one
+:class:`~core.live.multicam.SharedPose` with a worker per core, the motion gate on, :mod:`core.live.gate`),
+``shared_nogate`` (the same without the gate), ``separate`` (4 :class:`core.live.LiveDetector` with their
+single-camera defaults: two pose workers each, no gate), and unless ``--quick``: ``shared_imgsz480`` (a smaller
+input), ``gate_quality`` (:func:`gate_quality`: the reused skeletons against fresh ones, offline) and
+``gate_labels`` (:func:`label_agreement`: the fall model's labels and alerts with and without the gate).
+``target_met`` says whether every camera reached ``fps >= 15`` with ``p95 <= 150 ms``.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def run(mode: str, paths: list[str], seconds: float, warmup: float, imgsz: int, 
 
     names = unique_names(paths)
     disp = GridDisplay(names)
-    cfg = LiveConfig(classifier="fall", realtime=True, pace_fps=30.0, loop=True, imgsz=imgsz, motion_gate=gate)
+    cfg = LiveConfig(classifier="fall", realtime=True, pace_fps=30.0, loop=True, imgsz=imgsz, multicam_imgsz=imgsz,
+                     motion_gate=gate)
     status: list[str] = []
     multi = MultiCameraDetector(paths, cfg, names, shared=(mode == "shared"), on_result=disp.push,
                                 on_status=lambda c, m: status.append(f"{c}: {m}"))
@@ -203,9 +205,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=6.0)
-    ap.add_argument("--imgsz", type=int, default=640)
+    ap.add_argument("--imgsz", type=int, default=None,
+                    help="pose input size of every run but shared_imgsz480 (default: live.multicam_imgsz, else "
+                         "live.imgsz: 640)")
     ap.add_argument("--quick", action="store_true", help="only the shared and the separate runs")
     a = ap.parse_args()
+    if a.imgsz is None:
+        from core.live import LiveConfig
+
+        a.imgsz = LiveConfig().multicam_imgsz or LiveConfig().imgsz
     paths = [str(SHARED / "data" / "videos" / c) for c in CLIPS]
     for p in paths:
         if not os.path.exists(p):

@@ -109,6 +109,11 @@ class LiveConfig:
         realtime: pace files at their fps like a camera and drop frames when behind (None: False here;
             the GUI passes True). Live sources are always real time.
         imgsz: detector input size in pixels (longest side).
+        multicam_imgsz: the detector input size when several cameras run at once
+            (:class:`core.live.multicam.MultiCameraDetector`; None, as shipped: ``imgsz``). 480 on a 2-core CPU:
+            four 30 fps cameras get 16-20 frames/s each instead of about 10 at 640, keeping 97-100 % of the persons
+            the 640 input sees with confidence >= 0.5 but losing faint, far ones, and the fall model raised one more
+            false alert on the shared clips (``bench/multicam.py``, docs/BENCHMARKS.md).
         precision: ``"int8"`` (the lean ``yolo`` path runs the INT8 model built from the shipped calibration
             table, :func:`core.pose.int8.int8_model`; where none fits the pose model it says so once and runs
             float) or ``"fp32"``. Other backends ignore it.
@@ -185,6 +190,7 @@ class LiveConfig:
     realtime: bool | None
     events_file: str | None
     imgsz: int
+    multicam_imgsz: int | None
     precision: str
     pose_model: str | None
     tracker: str

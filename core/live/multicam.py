@@ -18,9 +18,10 @@ instead of two per camera stops the cameras' sessions fighting over the cores).
 
 :class:`MultiCameraDetector` runs the cameras, names them (:func:`core.live.notify.camera_name`, made unique),
 writes one merged events file naming the camera (each camera's snapshots and clips go to ``<events_dir>/<camera>/``)
-and reports status lines as ``"<camera>: <message>"``. With ``motion_gate: auto`` (the shipped setting) and more
-than one camera, each camera skips pose inference on frames where nothing moved (:mod:`core.live.gate`): a still
-camera leaves the shared model to the busy ones.
+and reports status lines as ``"<camera>: <message>"``. With more than one camera the pose input is
+``multicam_imgsz`` where set (shipped: unset, ``imgsz``), and with ``motion_gate: auto`` (shipped) each camera skips
+pose inference on frames where nothing moved (:mod:`core.live.gate`): a still camera leaves the shared model to the
+busy ones.
 """
 
 from __future__ import annotations
@@ -235,7 +236,11 @@ class MultiCameraDetector:
             raise PoseWatchError("no camera given")
         if len(sources) > self.MAX_CAMERAS:
             raise PoseWatchError(f"at most {self.MAX_CAMERAS} cameras at once, got {len(sources)}")
-        self.cfg = config or LiveConfig()
+        cfg = config or LiveConfig()
+        several = len(sources) > 1
+        # several cameras share the cores: a smaller pose input, and no pose inference on still frames
+        self.cfg = replace(cfg, imgsz=cfg.multicam_imgsz if several and cfg.multicam_imgsz else cfg.imgsz,
+                           motion_gate=several if cfg.motion_gate == "auto" else cfg.motion_gate)
         self.names = unique_names(list(sources), names)
         self.sources = list(sources)
         self.on_result, self.on_event, self.on_status = on_result, on_event, on_status
@@ -247,11 +252,8 @@ class MultiCameraDetector:
         self._events_path = Path(self.cfg.events_file) if self.cfg.events_file else (
             Path(self.cfg.events_dir) / "events.jsonl" if self.cfg.events_dir else None)
         self.detectors: dict[str, LiveDetector] = {}
-        gate = self.cfg.motion_gate
-        if gate == "auto":  # several cameras share the cores: skip pose inference on still frames
-            gate = len(self.sources) > 1
         for name, src in zip(self.names, self.sources):
-            cam_cfg = replace(self.cfg, camera=name, events_file=None, motion_gate=gate,
+            cam_cfg = replace(self.cfg, camera=name, events_file=None,
                               events_dir=str(Path(self.cfg.events_dir) / name) if self.cfg.events_dir else None)
             factory = None
             if self.shared:

@@ -17,7 +17,8 @@ from tests.conftest import ROOT
 # The defaults as they were written in ten modules before resources/default.yaml (must not change).
 OLD_LIVE = dict(width=640, backend="yolo", classifier="fall", smooth_windows=5, enter_prob=0.6, exit_prob=0.4,
                 alert_hold_s=0.3, normal_labels=("normal", "upright"), pre_s=2.0, post_s=2.0, events_dir=None,
-                sound=False, queue_size=1, realtime=None, events_file=None, imgsz=640, precision="int8",
+                sound=False, queue_size=1, realtime=None, events_file=None, imgsz=640, multicam_imgsz=None,
+                precision="int8",
                 pose_model=None, tracker="bytetrack", threads=None, pose_workers=None, classify_every=1,
                 classifier_threads=1, stitch_s=1.0, repeat_s=10.0, fall_labels=("falling", "lying"),
                 fall_aspect_gain=1.8, min_kp_score=0.4, fall_window_s=3.0, pace_fps=None, loop=False, start_frame=0,

@@ -86,11 +86,14 @@ def test_live_gate_reuses_still_frames_and_the_fall_still_alerts(fall04, workers
     assert abs(e_on[0].frame_index - e_off[0].frame_index) <= 15 and e_on[0].label in ("falling", "lying")
 
 
-def test_auto_gate_is_on_for_several_cameras_and_bad_values_are_refused(fall04):
+def test_several_cameras_get_the_gate_and_the_smaller_input_and_bad_values_are_refused(fall04):
     two = MultiCameraDetector([str(fall04), str(fall04)], LiveConfig(classifier=None))
-    assert [d.cfg.motion_gate for d in two.detectors.values()] == [True, True]
-    one = MultiCameraDetector([str(fall04)], LiveConfig(classifier=None))
-    assert [d.cfg.motion_gate for d in one.detectors.values()] == [False]
+    assert [(d.cfg.motion_gate, d.cfg.imgsz) for d in two.detectors.values()] == [(True, 640), (True, 640)]
+    small = MultiCameraDetector([str(fall04), str(fall04)], LiveConfig(classifier=None, multicam_imgsz=480))
+    assert [d.cfg.imgsz for d in small.detectors.values()] == [480, 480]
+    assert small.cfg.imgsz == 480  # the shared pose model's input
+    one = MultiCameraDetector([str(fall04)], LiveConfig(classifier=None, multicam_imgsz=480))
+    assert [(d.cfg.motion_gate, d.cfg.imgsz) for d in one.detectors.values()] == [(False, 640)]
     forced = MultiCameraDetector([str(fall04), str(fall04)], LiveConfig(classifier=None, motion_gate=False))
     assert [d.cfg.motion_gate for d in forced.detectors.values()] == [False, False]
     assert LiveDetector(str(fall04), LiveConfig(classifier=None))._gate is None  # auto, one camera: off
