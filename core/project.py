@@ -741,6 +741,16 @@ class Project(ProjectEditsMixin):
         q += " ORDER BY c.video_id, c.start_frame, c.id"
         return [_clip_from_row(r) for r in self._conn.execute(q, args).fetchall()]
 
+    def clip_tracks(self, video_id: int, tracks) -> dict[int, tuple[int | None, float]]:
+        """``{clip id: (track ID, modified)}`` of the video's clips on the tracks ``tracks`` (track IDs): what a track
+        edit changes of a clip, read without building the clips (the labeller updates the clips it shows)."""
+        tracks = sorted({int(t) for t in tracks})
+        if not tracks:
+            return {}
+        rows = self._conn.execute(f"SELECT id, track_id, modified FROM clips WHERE video_id=? AND track_id IN "
+                                  f"({', '.join('?' * len(tracks))})", [video_id, *tracks]).fetchall()
+        return {int(i): (None if t is None else int(t), float(m)) for i, t, m in rows}
+
     def clips_in_range(self, video_id: int, first: int, last: int) -> list[Clip]:
         """Clips of a video that overlap frames ``first..last`` (inclusive); uses the frame indexes."""
         q = (f"SELECT {_CLIP_COLS} FROM clips c JOIN labels l ON l.id=c.label_id "

@@ -87,14 +87,16 @@ class ProjectEditsMixin:
         key = skeleton_key(base)
         edits = self.track_edits(video_id, key)
         edited_track_ids(base, edits + [edit], strict=True)
-        clips = self.clips(video_id, tracks=[edit.track])
-        if edit.kind == "delete" and clips:
+        rows = self._conn.execute("SELECT id, start_frame FROM clips WHERE video_id=? AND track_id=?",
+                                  (video_id, int(edit.track))).fetchall()
+        if edit.kind == "delete" and rows:
+            clips = self.clips(video_id, tracks=[edit.track])
             raise TrackEditError(f"track #{edit.track} has {len(clips)} clip(s) "
                                  f"({', '.join(f'{c.label} {c.start}–{c.end}' for c in clips[:3])}): delete them or "
                                  "move them to another track first")
         if edit.kind == "split":
-            clips = [c for c in clips if c.start >= int(edit.frame)]
-        moved = [] if edit.kind == "delete" else [c.id for c in clips]
+            rows = [r for r in rows if r[1] >= int(edit.frame)]
+        moved = [] if edit.kind == "delete" else [cid for cid, _start in rows]
         with self._tx() as c:
             cur = c.execute("INSERT INTO track_edits (video_id, skeletons, kind, track, other, frame, moved_clips, "
                             "annotator, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -29,6 +29,7 @@ frames, 10..20).
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import logging
 import os
@@ -1121,8 +1122,16 @@ class Labeller(QObject):
             self._clips = {c.id: c for c in p.clips(self.video.id)}
         else:
             tracks = {int(t) for t in tracks}
-            self._clips = {i: c for i, c in self._clips.items() if c.track_id not in tracks}
-            self._clips.update((c.id, c) for c in p.clips(self.video.id, tracks=tracks))
+            now = p.clip_tracks(self.video.id, tracks)  # a track edit changes a clip's track (and modified) only
+            shown = {i for i, c in self._clips.items() if c.track_id in tracks}
+            if shown <= now.keys() and now.keys() <= self._clips.keys():
+                for i, (t, modified) in now.items():
+                    c = self._clips[i]
+                    if c.track_id != t:
+                        self._clips[i] = dataclasses.replace(c, track_id=t, modified=modified)
+            else:  # clips came or went (another connection wrote): read those tracks' clips again
+                self._clips = {i: c for i, c in self._clips.items() if c.track_id not in tracks}
+                self._clips.update((c.id, c) for c in p.clips(self.video.id, tracks=tracks))
         self.timeline.set_clips(list(self._clips.values()), self._colours())
         self._after_selection()
 

@@ -160,6 +160,35 @@ def test_an_edit_reusing_the_shown_skeletons_equals_a_fresh_one(cache):
     assert np.array_equal(gone.keypoints, apply_edits(cache, [TrackEdit("delete", 36)], [other]).keypoints)
 
 
+def test_remembered_track_ids_equal_a_replay_through_edits_undo_and_a_skipped_edit(cache):
+    """edited_track_ids starts from the longest remembered prefix of the edits: the IDs must be those of replaying
+    every edit from the cache as extracted, after an edit, its undo, a redo and a stored edit that no longer
+    applies."""
+    import core.track_edits as te
+
+    def replay(edits):
+        ids = cache.track_id.astype(np.int64)
+        for e in edits:
+            try:
+                te.check_track_edit(cache.frame.astype(np.int64), ids, e)
+            except TrackEditError:
+                continue
+            ids = te._apply_one(cache.frame.astype(np.int64), ids, e)
+        return ids
+
+    merge, split = TrackEdit("merge", 36, 33), TrackEdit("split", 12, 90, frame=30)
+    bad = TrackEdit("merge", 9, 12)  # #9 and #12 share frame 14
+    te._IDS_MEMO.clear()
+    for edits in ([merge], [merge, split], [merge], [merge, split], [], [merge, bad, split], [merge, split]):
+        ids, skipped = te.edited_track_ids(cache, edits, strict=False)
+        np.testing.assert_array_equal(ids, replay(edits))
+        assert len(skipped) == (bad in edits)
+        assert not ids.flags.writeable or skipped  # remembered arrays are shared: read-only
+    with pytest.raises(TrackEditError, match="overlap"):
+        te.edited_track_ids(cache, [merge, bad], strict=True)  # a remembered prefix does not skip the check
+    assert len(te._IDS_MEMO) <= te._IDS_MEMO_SIZE
+
+
 def test_project_stores_edits_moves_clips_and_undoes(project):
     p, v = project
     raw = load(p, v, edited=False)

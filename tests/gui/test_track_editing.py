@@ -69,9 +69,11 @@ def test_merge_with_previous_key_undo_and_overlap_refused(editing, qtbot):
     assert lab.selected_track == 33
     assert [c.track_id for c in lab.clips()] == [33]  # the clip went with its person
     assert w.state.project.clips()[0].track_id == 33  # in the database
+    assert lab.clips() == w.state.project.clips()  # the labeller's copy updated in place equals the database's
     QTest.keyClick(w.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert spans(w.state.skeletons)[36] == (28, 52) and 36 in w.timeline.rows
     assert w.state.project.clips()[0].track_id == 36
+    assert lab.clips() == w.state.project.clips()
     QTest.keyClick(w.view, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert 36 not in spans(w.state.skeletons)
 
