@@ -49,7 +49,7 @@ class MotionGate:
         self.reused = 0
 
     def reset(self) -> None:
-        """Forget the reference frame (the next frame is posed): after a seek, a reconnect or a loop."""
+        """Forget the reference frame: the next frame is posed."""
         self._ref = None
 
     @staticmethod
@@ -65,7 +65,10 @@ class MotionGate:
     def changed_pixels(self, image: np.ndarray) -> int:
         """Pixels of the small copy of ``image`` that differ from the reference by more than ``threshold``
         (the whole copy when there is no reference or the size changed)."""
-        s = self.small(image)
+        return self._changed(self.small(image))
+
+    def _changed(self, s: np.ndarray) -> int:
+        """:meth:`changed_pixels` of an already made small copy ``s``."""
         if self._ref is None or self._ref.shape != s.shape:
             return int(s.size)
         return int(np.count_nonzero(cv2.absdiff(s, self._ref) > self.threshold))
@@ -80,8 +83,7 @@ class MotionGate:
         """
         s = self.small(image)
         stale = self.refresh_s > 0 and abs(time_s - self._ref_time) >= self.refresh_s
-        if self._ref is None or self._ref.shape != s.shape or stale \
-                or np.count_nonzero(cv2.absdiff(s, self._ref) > self.threshold) >= self.min_pixels:
+        if self._ref is None or self._ref.shape != s.shape or stale or self._changed(s) >= self.min_pixels:
             self._ref, self._ref_time = s, float(time_s)
             self.posed += 1
             return True
