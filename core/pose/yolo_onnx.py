@@ -27,7 +27,47 @@ from .letterbox import letterbox, letterbox_blob
 from .tracking import Tracker
 from .yolo import DEFAULT_MODEL, export_onnx
 
-__all__ = ["OnnxPoseEstimator", "letterbox", "letterbox_blob"]
+__all__ = ["OnnxPoseEstimator", "letterbox", "letterbox_blob", "with_pooled_output"]
+
+#: Name of the graph output :func:`with_pooled_output` adds.
+POOLED_OUTPUT = "pooled_features"
+
+
+def with_pooled_output(model, layer: int = 10):
+    """An ultralytics YOLO ONNX graph (float, or the QDQ INT8 model of :func:`core.pose.int8.int8_model`) with one
+    more output, :data:`POOLED_OUTPUT`: the global average over space of block ``model.<layer>``'s output
+    (``(B, C)`` float32; for YOLO11n-pose layer 10, the C2PSA block at stride 32, C = 256). The pose output
+    stays output 0, so :class:`OnnxPoseEstimator` decodes it unchanged; pooling costs one small node.
+
+    The block's output is the one tensor made inside ``/model.<layer>/`` (its dequantized copy in an INT8 graph)
+    that nodes outside the block read, constants aside.
+
+    Args:
+        model: an ``onnx.ModelProto`` or the path of an ``.onnx`` file; layer: the block index.
+
+    Returns:
+        A new ``onnx.ModelProto`` (the input is not changed).
+
+    Raises:
+        ModelError: the graph has no such block, or the block's output is not one tensor.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model if isinstance(model, onnx.ModelProto) else onnx.load(str(model)))
+    prefix = f"/model.{int(layer)}/"
+    inside = {o for n in m.graph.node if n.name.startswith(prefix) and n.op_type != "Constant" for o in n.output}
+    read_outside = {i for n in m.graph.node if not n.name.startswith(prefix) for i in n.input if i in inside}
+    if len(read_outside) != 1:
+        raise ModelError(f"cannot find the output of block model.{layer} in this ONNX graph "
+                         f"({len(read_outside)} candidate tensors)")
+    src = read_outside.pop()
+    m.graph.node.extend([helper.make_node("GlobalAveragePool", [src], [POOLED_OUTPUT + "_4d"], name="pooled_gap"),
+                         helper.make_node("Flatten", [POOLED_OUTPUT + "_4d"], [POOLED_OUTPUT], name="pooled_flat",
+                                          axis=1)])
+    m.graph.output.append(helper.make_tensor_value_info(POOLED_OUTPUT, TensorProto.FLOAT, None))
+    return m
 
 
 class OnnxPoseEstimator(PoseEstimator):
@@ -44,6 +84,8 @@ class OnnxPoseEstimator(PoseEstimator):
         precision: ``"fp32"`` (the float export) or ``"int8"``: the static INT8 model of
             :func:`core.pose.int8.int8_model` with its shipped calibration table (about 22 % faster on CPUs with
             AVX512-VNNI; needs a ``.pt`` with a table, i.e. ``yolo11n-pose.pt``).
+        pooled_layer: also compute the spatial average of this block's feature map with every call
+            (:func:`with_pooled_output`; :meth:`detect_batch_pooled`); None: no extra output.
 
     Raises:
         ModelError: missing/corrupt model, failed export, or not a pose model; ``precision="int8"`` with an
@@ -55,7 +97,7 @@ class OnnxPoseEstimator(PoseEstimator):
 
     def __init__(self, model: str = DEFAULT_MODEL, imgsz: int = 640, conf: float = 0.25, iou: float = 0.7,
                  tracker: str = "bytetrack", frame_rate: float = 30.0, threads: int | None = None,
-                 precision: str = "fp32"):
+                 precision: str = "fp32", pooled_layer: int | None = None):
         import onnxruntime as ort
 
         if precision not in PRECISIONS:
@@ -74,12 +116,18 @@ class OnnxPoseEstimator(PoseEstimator):
         if threads:
             so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1
+        self.pooled_layer = None if pooled_layer is None else int(pooled_layer)
         try:
-            self.session = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+            graph = (str(onnx_path) if self.pooled_layer is None
+                     else with_pooled_output(onnx_path, self.pooled_layer).SerializeToString())
+            self.session = ort.InferenceSession(graph, so, providers=["CPUExecutionProvider"])
+        except ModelError:
+            raise
         except Exception as e:
             raise ModelError(f"cannot load pose model {onnx_path}: {one_line(e, 160)}") from None
         inp = self.session.get_inputs()[0]
         self._input = inp.name
+        self._output = self.session.get_outputs()[0].name
         out = self.session.get_outputs()[0].shape
         nk = out[1] if isinstance(out[1], int) else 56
         if (nk - 5) % 3 or nk < 8:
@@ -118,18 +166,38 @@ class OnnxPoseEstimator(PoseEstimator):
         Returns:
             one ``(boxes, scores, keypoints)`` per image, in order (see :meth:`detect`).
         """
+        return self._run(images, pooled=False)[0]
+
+    def detect_batch_pooled(self, images: list[np.ndarray]
+                            ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray]:
+        """:meth:`detect_batch` and, from the same calls, the pooled feature map of each image
+        (``(len(images), C)`` float32, :func:`with_pooled_output`).
+
+        Raises:
+            ModelError: the estimator was made without ``pooled_layer``.
+        """
+        if self.pooled_layer is None:
+            raise ModelError("this pose estimator computes no pooled features (pooled_layer=None)")
+        return self._run(images, pooled=True)
+
+    def _run(self, images: list[np.ndarray], pooled: bool):
         preps = [letterbox_blob(im, self.imgsz) for im in images]
         out: list = [None] * len(images)
+        feats: list = [None] * len(images)
+        names = [self._output] + ([POOLED_OUTPUT] if pooled else [])
         by_shape: dict[tuple, list[int]] = {}
         for i, (blob, *_rest) in enumerate(preps):
             by_shape.setdefault(blob.shape, []).append(i)
         for idx in by_shape.values():
             batch = preps[idx[0]][0] if len(idx) == 1 else np.concatenate([preps[i][0] for i in idx])
-            pred = self.session.run(None, {self._input: batch})[0]  # (B, 5 + 3V, N)
+            res = self.session.run(names, {self._input: batch})
+            pred = res[0]  # (B, 5 + 3V, N)
             for b, i in enumerate(idx):
                 _blob, r, dx, dy = preps[i]
                 out[i] = self._decode(pred[b].T, r, dx, dy, images[i].shape[:2])
-        return out
+                if pooled:
+                    feats[i] = np.asarray(res[1][b], np.float32)
+        return out, (np.stack(feats) if pooled else None)
 
     def _decode(self, pred: np.ndarray, r: float, dx: float, dy: float, hw: tuple[int, int]
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -156,3 +156,43 @@ def test_cli_calibrate_int8_writes_a_table_int8_model_accepts(tmp_path, fall04, 
     assert path.is_file() and path != int8_model()  # its own cache entry, keyed by the table
     r = cli("calibrate-int8", tmp_path / "missing.mp4", "--out", out)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: video not found")
+
+
+def test_pooled_features_match_the_torch_block_and_leave_the_poses_unchanged(estimators, int8_path, street_clip,
+                                                                              models_dir):
+    """The extra pooled output (issue 15's backbone-feature experiment) is block 10's spatial mean in the float
+    graph (against a forward hook on the PyTorch model), close to it in the INT8 graph, and adding it changes no
+    detection; a graph without the block is a one-line ModelError."""
+    import numpy as np
+    import onnx
+    import torch
+    from ultralytics import YOLO
+
+    from core.pose.int8 import calibration_frames
+    from core.pose.letterbox import letterbox_blob
+    from core.pose.yolo_onnx import OnnxPoseEstimator, with_pooled_output
+
+    frames = calibration_frames(street_clip, 3, 5, 640)
+    fp32, int8 = estimators
+    pf, pi = OnnxPoseEstimator(threads=2, pooled_layer=10), OnnxPoseEstimator(threads=2, precision="int8",
+                                                                             pooled_layer=10)
+    dets_f, feats_f = pf.detect_batch_pooled(frames)
+    dets_i, feats_i = pi.detect_batch_pooled(frames)
+    assert feats_f.shape == (3, 256) and feats_f.dtype == np.float32
+    for a, b in ((dets_f, fp32.detect_batch(frames)), (dets_i, int8.detect_batch(frames))):
+        for (ba, sa, ka), (bb, sb, kb) in zip(a, b):
+            assert np.array_equal(ba, bb) and np.array_equal(sa, sb) and np.array_equal(ka, kb)
+    model = YOLO(str(models_dir / "yolo11n-pose.pt")).model.eval()
+    got = {}
+    model.model[10].register_forward_hook(lambda _m, _i, o: got.__setitem__("o", o))
+    for k, f in enumerate(frames):
+        with torch.no_grad():
+            model(torch.from_numpy(letterbox_blob(f, 640)[0]))
+        ref = got["o"][0].float().mean((1, 2)).numpy()
+        assert np.allclose(feats_f[k], ref, rtol=1e-3, atol=1e-3)
+        cos = float(feats_i[k] @ ref / np.linalg.norm(feats_i[k]) / np.linalg.norm(ref))
+        assert cos > 0.9, cos
+    with pytest.raises(ModelError, match="cannot find the output of block model.99"):
+        with_pooled_output(onnx.load(str(int8_path)), 99)
+    with pytest.raises(ModelError, match="no pooled features"):
+        int8.detect_batch_pooled(frames)
