@@ -10,7 +10,8 @@ the live path:
 
 - **Extraction**: every clip of the fight cross-validation (the Surveillance Camera Fight Dataset clips and the
   hard-negative scenes, :mod:`core.fight`) is decoded with OpenCV; about 15 frames a second (every
-  ``round(fps / 15)``-th frame; at most 150 of a hard-negative scene) are letterboxed as the ONNX pose path does
+  ``round(fps / 15)``-th frame; at most 150 of a hard-negative scene, whose later vectors are then left
+  out of every variant) are letterboxed as the ONNX pose path does
   (:func:`core.pose.letterbox.letterbox_blob`, 640) and run through the **float** PyTorch ``yolo11n-pose.pt``
   with a forward hook on ``model.<layer>`` (10 = the C2PSA block at stride 32, 256 channels), or, with
   ``--runtime int8``, through the live path's INT8 ONNX model with the pooled output added
