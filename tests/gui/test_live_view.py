@@ -623,21 +623,22 @@ def test_fight_clip_alerts_with_the_shipped_fight_model(view, qtbot):
 
 # ==================================================================== several cameras in a grid
 def test_two_file_cameras_in_a_2x2_grid_show_frames_and_name_cameras_in_the_event_log(view, qtbot):
-    """Two short shared clips (2-3 s, 480x360) as file cameras in a 2x2 grid on one shared pose model: both tiles
-    are painted and read out (fps, people), the two other tiles stay empty, and the shared event log names the
-    camera of every alert (thresholds lowered so that alerts come within these short clips)."""
+    """Two short shared clips (2-3 s) as file cameras in a 2x2 grid on one shared pose model: both tiles are painted
+    and read out (fps, people), the two other tiles stay empty, and the shared event log names the camera of every
+    alert (the shipped fight model on fi026, a fight of a source video it never saw, which alerts alone too:
+    ``test_fight_clip_alerts_with_the_shipped_fight_model``; the fall model with lowered thresholds on fi001, the
+    test before, gave no alert on an AVX2-only CPU, whose INT8 pose numerics differ)."""
     v = view
-    clips = [shared_path("data", "videos", "fight", "fi001.mp4"), shared_path("data", "videos", "normal", "nofi001.mp4")]
+    clips = [shared_path("data", "videos", "fight", "fi026.mp4"), shared_path("data", "videos", "normal", "nofi001.mp4")]
     v.set_grid(2, clips)
     assert v.video_stack.currentWidget() is v.grid and not v.source_kind.isVisible()
-    v.set_model("fall")
-    v.hold_box.setValue(0.0)
-    v.prob_box.setValue(0.05)
+    v.set_model("fight")
+    qtbot.waitUntil(lambda: bool(v.alert_points), timeout=60_000)
     v.pace_files = False
     probe = LatencyProbe().start()
     assert v.start()
     tiles = v.grid.tiles[:4]
-    assert [t.name for t in tiles] == ["fi001", "nofi001", "", ""]
+    assert [t.name for t in tiles] == ["fi026", "nofi001", "", ""]
     wait_stopped(qtbot, v, FIRST_FRAME_MS)
     probe.stop()
     for t in tiles[:2]:
@@ -645,8 +646,8 @@ def test_two_file_cameras_in_a_2x2_grid_show_frames_and_name_cameras_in_the_even
         assert re.match(rf"{t.name} · +\d+\.\d fps · \d+ (person|people)", t.readout.text()), t.readout.text()
     assert all(t.frames_shown == 0 and t.readout.text() == "" for t in tiles[2:])
     evs = v.event_log.events
-    assert evs, "no alert with the lowered thresholds"
-    assert {e.camera for e in evs} <= {"fi001", "nofi001"}
+    assert evs, "no alert on fi026"
+    assert "fi026" in {e.camera for e in evs} and {e.camera for e in evs} <= {"fi026", "nofi001"}
     assert [v.event_log.item(k, COL_CAMERA).text() for k in range(len(evs))] == [e.camera for e in evs]
     assert probe.max_gap_ms < GAP_LIMIT_MS, probe.max_gap_ms
 
