@@ -23,11 +23,12 @@ the live path:
   deviation and the mean absolute frame-to-frame change of the channels' averages (``3C`` values).
 - **Protocol**: the same folds as ``bench/fight_cv.py`` (StratifiedGroupKFold by source group, 5 folds, seed 0;
   the hard negatives in every training set, weighing 8 clips), the shipped ExtraTrees settings and weights
-  (:data:`core.fight.RECIPE`), per test clip the highest 5-vector running mean of the window probabilities
-  (about 1/3 s, as the live 10-frame smoothing). Reported per variant, averaged over ``--seeds`` forest seeds:
-  clip ROC-AUC and "BA at 10 %", the balanced accuracy at the ROC point with at most 10 % of no-fight clips
-  alerting **chosen on the test clips themselves** — an upper bound of a calibrated alert, comparable between
-  variants only. Not the live path: ``bench/fight_cv.py`` is the figure of the shipped model.
+  (:data:`core.fight.RECIPE`, trained by :func:`core.fight.train_forest`), per test clip the highest 5-vector
+  running mean of the window probabilities (about 1/3 s, as the live 10-frame smoothing). Reported per variant,
+  averaged over ``--seeds`` forest seeds: clip ROC-AUC and "BA at 10 %", the balanced accuracy at the ROC point
+  with at most 10 % of no-fight clips alerting **chosen on the test clips themselves** — an upper bound of a
+  calibrated alert, comparable between variants only. Not the live path: ``bench/fight_cv.py`` is the figure of
+  the shipped model.
 
 Variants: ``scene_motion`` (the shipped vectors, the reference in the same run), ``backbone`` (the backbone
 statistics alone), ``scene_motion_backbone`` (both).
@@ -123,12 +124,12 @@ def backbone_stats(path: Path, times, fps: float, context_s: float):
 
 def main() -> None:
     import numpy as np
-    from sklearn.ensemble import ExtraTreesClassifier
+    import torch
     from sklearn.metrics import roc_auc_score, roc_curve
     from sklearn.model_selection import StratifiedGroupKFold
 
     from core import config
-    from core.fight import RECIPE, clip_vectors, hard_negative_clips, load_poses, surveillance_clips
+    from core.fight import RECIPE, clip_vectors, hard_negative_clips, load_poses, surveillance_clips, train_forest
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--layer", type=int, default=10)
@@ -155,37 +156,32 @@ def main() -> None:
     y = np.array([data[i]["clip"].label for i in idx])
     groups = np.array([data[i]["clip"].group for i in idx])
     folds = list(StratifiedGroupKFold(args.folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y, groups))
-    fo = RECIPE["forest"]
     out = {"bench": "fight_backbone", "machine": f"{platform.machine()} {os.cpu_count()} cores",
-           "date": time.strftime("%Y-%m-%d"), "runtime": args.runtime, "layer": args.layer, "context_s": args.context, "folds": args.folds,
-           "seeds": args.seeds, "clips": len(idx), "extract_s": round(t_extract, 1)}
+           "date": time.strftime("%Y-%m-%d"), "runtime": args.runtime, "layer": args.layer, "context_s": args.context,
+           "folds": args.folds, "seeds": args.seeds, "clips": len(idx), "extract_s": round(t_extract, 1)}
     for name in ("scene_motion", "backbone", "scene_motion_backbone"):
         aucs, bas = [], []
         for seed in range(args.seeds):
             scores = np.zeros(len(idx))
             for tr, te in folds:
-                train = [idx[i] for i in tr] + extra
-                labs = np.array([data[i]["clip"].label for i in train])
-                pos_w = (labs == 0).sum() / max((labs == 1).sum(), 1)
-                X = np.concatenate([data[i][name] for i in train])
-                Y = np.concatenate([np.full(len(data[i][name]), data[i]["clip"].label) for i in train])
-                W = np.concatenate([np.full(len(data[i][name]), (float(RECIPE["extra_weight"]) if data[i]["clip"].extra
-                                                                  else 1.0) * (pos_w if data[i]["clip"].label else 1.0)
-                                            / max(len(data[i][name]), 1)) for i in train])
-                et = ExtraTreesClassifier(int(fo["trees"]), min_samples_leaf=int(fo["min_samples_leaf"]),
-                                          max_features=float(fo["max_features"]), random_state=seed, n_jobs=2)
-                et.fit(X, Y, sample_weight=W)
+                train = [i for i in [idx[j] for j in tr] + extra if len(data[i][name])]
+                fm = train_forest([data[i][name] for i in train], np.array([data[i]["clip"].label for i in train]),
+                                  [float(RECIPE["extra_weight"]) if data[i]["clip"].extra else 1.0 for i in train],
+                                  RECIPE, seed)
                 for i in te:
                     x = data[idx[i]][name]
                     if len(x):
-                        p = et.predict_proba(x)[:, 1]
+                        with torch.no_grad():
+                            p = fm.model.probabilities(torch.from_numpy(np.ascontiguousarray(x, np.float32)))[:, 1]
+                        p = p.numpy()
                         k = min(5, len(p))
                         scores[i] = float(np.convolve(p, np.ones(k) / k, mode="valid").max())
             fpr, tpr, _ = roc_curve(y, scores)
             ok = fpr <= 0.10 + 1e-9
             aucs.append(float(roc_auc_score(y, scores)))
             bas.append(float(((tpr[ok] + 1 - fpr[ok]) / 2).max()))
-        out[name] = {"roc_auc": round(float(np.mean(aucs)), 3), "ba_at_10pct_upper_bound": round(float(np.mean(bas)), 3),
+        out[name] = {"roc_auc": round(float(np.mean(aucs)), 3),
+                     "ba_at_10pct_upper_bound": round(float(np.mean(bas)), 3),
                      "per_seed_auc": [round(a, 3) for a in aucs], "per_seed_ba": [round(b, 3) for b in bas]}
         log(f"{name}: {out[name]}")
     out["seconds"] = round(time.monotonic() - t0, 1)

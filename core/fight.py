@@ -263,7 +263,7 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
     if len(set(labels.tolist())) < 2:
         raise TrainingError("fight training needs fight and no-fight clips in which two people are seen at once")
     if r["model"] == "scene_forest":
-        return _train_forest(bags, labels, weights, r, seed)
+        return train_forest(bags, labels, weights, r, seed)
     cfg = {"num_classes": len(FIGHT_LABELS), "in_channels": scene_size(use_motion), "num_joints": 1,
            **r["model_config"]}
     model = models.build_model(r["model"], cfg)
@@ -302,11 +302,20 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
     return FightModel(model, r, cfg, metrics)
 
 
-def _train_forest(bags: list[np.ndarray], labels: np.ndarray, weights: list[float], r: dict, seed: int
-                  ) -> FightModel:
+def train_forest(bags: list[np.ndarray], labels: np.ndarray, weights: list[float], r: dict, seed: int
+                 ) -> FightModel:
     """The ``scene_forest`` branch of :func:`train_fight_model`: scikit-learn's ExtraTrees on every vector, each
     clip weighing the same (its vectors share the clip's weight), the classes balanced, then converted to a
-    :class:`models.scene_forest.SceneForest`."""
+    :class:`models.scene_forest.SceneForest`.
+
+    Args:
+        bags: one ``(N_i, F)`` float32 array of vectors per clip; labels: ``(clips,)`` 0/1; weights: each clip's
+            weight (``extra_weight`` for a hard negative, else 1); r: the recipe (:data:`RECIPE` with overrides,
+            ``forest`` settings); seed: the forest's random state.
+
+    Returns:
+        The :class:`FightModel` (``model.probabilities(x)``: ``(N, 2)`` class probabilities).
+    """
     from sklearn.ensemble import ExtraTreesClassifier
 
     from models.scene_forest import SceneForest

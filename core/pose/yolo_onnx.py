@@ -125,10 +125,9 @@ class OnnxPoseEstimator(PoseEstimator):
             raise
         except Exception as e:
             raise ModelError(f"cannot load pose model {onnx_path}: {one_line(e, 160)}") from None
-        inp = self.session.get_inputs()[0]
-        self._input = inp.name
-        self._output = self.session.get_outputs()[0].name
-        out = self.session.get_outputs()[0].shape
+        inp, first = self.session.get_inputs()[0], self.session.get_outputs()[0]
+        self._input, self._output = inp.name, first.name
+        out = first.shape
         nk = out[1] if isinstance(out[1], int) else 56
         if (nk - 5) % 3 or nk < 8:
             raise ModelError(f"{path.name} is not a YOLO-pose model (output has {nk} channels)")
