@@ -78,6 +78,20 @@ def cache_path(video: str | os.PathLike, settings: dict, root: Path | None = Non
     return (root or cache_dir()) / video_key(video) / f"{settings_key(settings)}.npz"
 
 
+def presence_runs(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of consecutive frames: ``frames (T,)`` sorted ints → ``(starts, ends)`` ``(R,)`` int64, ends
+    inclusive."""
+    f = np.asarray(frames)
+    if not len(f):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    breaks = np.flatnonzero((f[1:] - f[:-1]) > 1)
+    starts = np.empty(len(breaks) + 1, np.int64)
+    ends = np.empty(len(breaks) + 1, np.int64)
+    starts[0], starts[1:] = f[0], f[breaks + 1]
+    ends[:-1], ends[-1] = f[breaks], f[-1]
+    return starts, ends
+
+
 @dataclass
 class SkeletonCache:
     """All persons of a video (see module docstring for the array layout).
@@ -94,7 +108,8 @@ class SkeletonCache:
     score: np.ndarray
     keypoints: np.ndarray
     offsets: np.ndarray
-    _track_rows: dict = field(default_factory=dict, repr=False)  # track ID: rows; "ids": track_ids()
+    _track_rows: dict = field(default_factory=dict, repr=False)  # track ID: rows; "ids": track_ids();
+    # ("presence", track ID): track_presence()
 
     @property
     def frame_count(self) -> int:
@@ -191,6 +206,31 @@ class SkeletonCache:
             rows = np.flatnonzero(self.track_id == track_id)
             self._track_rows[track_id] = rows
         return rows
+
+    def track_presence(self, track_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The runs of consecutive frames in which track ``track_id`` is seen: ``(starts, ends)`` ``(R,)`` int64
+        frame indices, ends inclusive (both empty for an unknown track; kept once found). The timeline's track rows
+        draw these."""
+        key = ("presence", int(track_id))
+        runs = self._track_rows.get(key)
+        if runs is None:
+            runs = presence_runs(self.track_frames(track_id))
+            self._track_rows[key] = runs
+        return runs
+
+    def keep_track_index(self, other: "SkeletonCache", unchanged) -> None:
+        """Take over what ``other`` has found of the tracks ``unchanged`` (their rows and presence runs), for a cache
+        made from ``other`` by an edit that left those tracks' rows where they were (same row order, same rows):
+        they are not searched again. ``unchanged``: track IDs, or None when no track changed (then the track ID
+        list is kept too)."""
+        memo = other._track_rows  # noqa: SLF001 (the same class)
+        if unchanged is None:
+            self._track_rows.update(memo)
+            return
+        keep = {int(t) for t in unchanged}
+        for k, v in memo.items():
+            if k in keep or (isinstance(k, tuple) and k[1] in keep):
+                self._track_rows[k] = v
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically to ``path`` (``.npz``: a temporary name, then renamed); returns the path.

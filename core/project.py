@@ -150,6 +150,12 @@ class Clip:
         """Number of frames."""
         return self.end - self.start + 1
 
+    def moved_to(self, track_id: int | None, modified: float) -> "Clip":
+        """This clip on another track (what a track edit changes): ``dataclasses.replace`` without its per-call
+        field introspection (~4x faster; a track split moves hundreds of clips, ``bench/project_scale.py``)."""
+        return Clip(self.id, self.video_id, self.start, self.end, self.label, track_id, self.crop, self.annotator,
+                    self.note, self.created, modified)
+
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -343,6 +343,9 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     # each edit take over a second (bench/project_scale.py); the keypoints are copied only when joints are
     # corrected (or ``editable``), and then once (``reuse``).
     every = len(keep) == len(ids)
+    # reuse has the same rows: with every row kept, the same count says it (its rows are distinct base rows)
+    same_rows = reuse is not None and base_of(reuse) is base and reuse.rows is not None and (
+        len(reuse.rows) == len(keep) if every else np.array_equal(reuse.rows, keep))
 
     def take(a: np.ndarray) -> np.ndarray:
         if not every:
@@ -352,8 +355,7 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         return v
 
     old: dict = {}
-    if (reuse is not None and base_of(reuse) is base and reuse.rows is not None and reuse.corrected is not None
-            and reuse.keypoints.flags.writeable and np.array_equal(reuse.rows, keep)):
+    if same_rows and reuse.corrected is not None and reuse.keypoints.flags.writeable:
         kp, corrected = reuse.keypoints, reuse.corrected
         old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits}
     else:
@@ -367,10 +369,29 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         counts = np.bincount(base.frame[keep], minlength=base.frame_count)[: base.frame_count] if len(keep) else \
             np.zeros(base.frame_count, np.int64)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return EditedSkeletons(
+    out = EditedSkeletons(
         dict(base.meta), take(base.frame), (ids if every else ids[keep]).astype(np.int32), take(base.bbox),
-        take(base.score), kp, offsets, base=base, rows=keep.astype(np.int64), corrected=corrected,
+        take(base.score), kp, offsets, base=base, rows=keep.astype(np.int64, copy=False), corrected=corrected,
         track_edits=tuple(track_edits), keypoint_edits=kedits, skipped=tuple(skipped))
+    if same_rows:
+        # the same rows: a track whose rows kept their ID keeps its rows and presence runs (a joint move: every
+        # track; a split: all but the one split) — not searched again (bench/project_scale.py)
+        changed = out.track_id != reuse.track_id
+        if not changed.any():
+            out.keep_track_index(reuse, None)
+        else:
+            touched = {*_ids_in(out.track_id[changed]), *_ids_in(reuse.track_id[changed])}
+            out.keep_track_index(reuse, set(reuse.track_ids().tolist()) - touched)
+    return out
+
+
+def _ids_in(ids: np.ndarray) -> list[int]:
+    """The distinct values of ``ids (N,)`` non-negative ints (a count per value: faster than ``np.unique``)."""
+    if not len(ids):
+        return []
+    if int(ids.max()) < 1_000_000:
+        return np.flatnonzero(np.bincount(ids)).tolist()
+    return np.unique(ids).tolist()
 
 
 def _apply_keypoints(base: SkeletonCache, keep: np.ndarray, kp: np.ndarray, corrected: np.ndarray, kedits: tuple,

@@ -29,7 +29,6 @@ frames, 10..20).
 
 from __future__ import annotations
 
-import dataclasses
 import getpass
 import logging
 import os
@@ -72,7 +71,7 @@ from .commands import (
 )
 from .label_panels import ClipPanel, TaxonomyPanel, VideosPanel
 from .host import Host
-from .timeline import TimelineWidget, track_presence
+from .timeline import TimelineWidget
 from .video_view import VideoView
 
 log = logging.getLogger(__name__)
@@ -251,6 +250,7 @@ class Labeller(QObject):
         self._selected: int | None = None
         self._track: int | None = None
         self._tracks: list[int] = []
+        self._presence: dict[int, tuple] = {}  # what the timeline's track rows show (SkeletonCache.track_presence)
         self.label_actions: dict[str, QAction] = {}
         self._build_actions()
         self._build_widgets()
@@ -665,7 +665,7 @@ class Labeller(QObject):
         self._in = self._out = None
         self._selected = None
         self._track = None
-        self._tracks = []
+        self._tracks, self._presence = [], {}
         self.timeline.clear()
         proj = self.state.project
         if v is not None and proj is not None:
@@ -693,9 +693,13 @@ class Labeller(QObject):
         if self.video is None or cache is None:
             return
         tids = [int(t) for t in cache.track_ids()]
-        presence = {t: track_presence(cache.track_frames(t)) for t in tids}
-        self._tracks = tids
-        self.timeline.set_tracks(tids, presence)
+        presence = {t: cache.track_presence(t) for t in tids}
+        shown = self._presence
+        same = tids == self._tracks and shown.keys() == presence.keys() and all(  # a joint moved: no row changes
+            presence[t] is shown[t] for t in tids)
+        self._tracks, self._presence = tids, presence
+        if not same:
+            self.timeline.set_tracks(tids, presence)
         self._after_selection()
 
     # ================================================================ marks, label, track, selection
@@ -1128,7 +1132,7 @@ class Labeller(QObject):
                 for i, (t, modified) in now.items():
                     c = self._clips[i]
                     if c.track_id != t:
-                        self._clips[i] = dataclasses.replace(c, track_id=t, modified=modified)
+                        self._clips[i] = c.moved_to(t, modified)
             else:  # clips came or went (another connection wrote): read those tracks' clips again
                 self._clips = {i: c for i, c in self._clips.items() if c.track_id not in tracks}
                 self._clips.update((c.id, c) for c in p.clips(self.video.id, tracks=tracks))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (
@@ -158,15 +159,30 @@ class SegmentLayer(pg.GraphicsObject):
             for c in np.unique(cols).tolist():
                 x0, x1, row = _merge_runs(self._x0[idx[cols == c]], self._x1[idx[cols == c]],
                                           self._row[idx[cols == c]], pixel)
-                y = (row + self._y0).tolist()
-                per_colour.append((c, [QRectF(a, yy, b - a, h) for a, b, yy in zip(x0.tolist(), x1.tolist(), y)]))
+                rects = np.empty((len(x0), 4), np.float64)  # QRectF's memory layout: x, y, width, height
+                rects[:, 0], rects[:, 1], rects[:, 2], rects[:, 3] = x0, row + self._y0, x1 - x0, h
+                per_colour.append((c, rects))
                 drawn += len(x0)
             self._drawn = (key, len(idx), drawn, per_colour)
         _key, self.painted, self.drawn, per_colour = self._drawn
         for c, rects in per_colour:
             p.setPen(self._pens[c])
             p.setBrush(self._brushes[c])
-            p.drawRects(rects)
+            draw_rects(p, rects)
+
+
+def draw_rects(painter, rects: np.ndarray) -> None:
+    """Draw ``rects (N, 4)`` float64 C-contiguous ``x, y, width, height`` with one ``QPainter.drawRects(const
+    QRectF *, int)`` call on the array's memory — QRectF is four doubles — instead of a list of N QRectF objects
+    (building that list and the binding's copy of it cost ~8 ms a repaint for 2,000 clips,
+    ``bench/project_scale.py``). The same technique as pyqtgraph's ``Qt.internals.PrimitiveArray`` (its
+    BarGraphItem and ScatterPlotItem; PySide6 ≥ 6.4.3 takes a pointer and a count)."""
+    n = len(rects)
+    if not n:
+        return
+    if rects.dtype != np.float64 or rects.shape[1:] != (4,) or not rects.flags.c_contiguous:
+        raise ValueError("rects must be a C-contiguous (N, 4) float64 array")
+    painter.drawRects(shiboken6.wrapInstance(rects.ctypes.data, QRectF), n)
 
 
 def _merge_runs(x0: np.ndarray, x1: np.ndarray, row: np.ndarray, gap: float
@@ -276,6 +292,7 @@ class TimelineWidget(QWidget):
         self._marks: tuple[int | None, int | None] = (None, None)
         self._playhead = 0
         self._drag: _Drag | None = None
+        self._row_names: list[str] = []  # the row axis' names as last set (_rebuild)
         self._batch, self._pending = 0, False  # batch(): depth, and whether a rebuild waits for its end
         # per-clip arrays (clip order = self._ids), rebuilt by _rebuild()
         self._ids = np.zeros(0, np.int64)
@@ -401,8 +418,10 @@ class TimelineWidget(QWidget):
         """Show a model's open suggestions (:class:`core.project.Suggestion`: ``id``, ``start``, ``end``,
         ``track_id``, ``label``) on the suggestion layer: hatched in ``colours[label]`` with a dashed outline,
         under the human clips of the same row."""
-        self._suggestions = {s.id: s for s in suggestions}
-        self._suggestion_colours = dict(colours)
+        new, colours = {s.id: s for s in suggestions}, dict(colours)
+        if new == self._suggestions and colours == self._suggestion_colours:
+            return  # the same ones read again (a joint moved): nothing to redraw
+        self._suggestions, self._suggestion_colours = new, colours
         if self._selected_suggestion not in self._suggestions:
             self._selected_suggestion = None
         self._rebuild()
@@ -692,15 +711,17 @@ class TimelineWidget(QWidget):
             n_rows, self._frame_count)
         # rows: axis ticks, height, scroll bar
         names_by_row = [WHOLE_FRAME] + [f"person #{t}" for t in ordered]
-        self.plot.getPlotItem().getAxis("left").setTicks([[(i + 0.5, s) for i, s in enumerate(names_by_row)], []])
-        visible = min(n_rows, MAX_VISIBLE_ROWS)
-        self.plot.setFixedHeight(visible * ROW_HEIGHT_PX + 30)
-        self.scrollbar.setRange(0, max(0, n_rows - visible))
-        self.scrollbar.setPageStep(visible)
-        self.scrollbar.setVisible(n_rows > visible)
-        self._n_rows = n_rows
-        self.viewbox.setLimits(yMin=0, yMax=n_rows)
-        self._apply_y_range()
+        if names_by_row != self._row_names:  # the rows changed (a clip edit leaves them: no axis repaint, no resize)
+            self._row_names = names_by_row
+            self.plot.getPlotItem().getAxis("left").setTicks([[(i + 0.5, s) for i, s in enumerate(names_by_row)], []])
+            visible = min(n_rows, MAX_VISIBLE_ROWS)
+            self.plot.setFixedHeight(visible * ROW_HEIGHT_PX + 30)
+            self.scrollbar.setRange(0, max(0, n_rows - visible))
+            self.scrollbar.setPageStep(visible)
+            self.scrollbar.setVisible(n_rows > visible)
+            self._n_rows = n_rows
+            self.viewbox.setLimits(yMin=0, yMax=n_rows)
+            self._apply_y_range()
         if self._selected_clip not in self._clips:
             self._selected_clip = None
         self._update_selection()
@@ -730,11 +751,3 @@ class TimelineWidget(QWidget):
         if not self.scrollbar.value() <= r < self.scrollbar.value() + visible:
             self.scrollbar.setValue(max(0, r - visible + 1))
 
-
-def track_presence(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Runs of consecutive frames: ``frames (T,)`` sorted ints → ``(starts, ends)`` (inclusive) int arrays."""
-    f = np.asarray(frames, np.int64)
-    if not len(f):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    breaks = np.flatnonzero(np.diff(f) > 1)
-    return np.concatenate([[f[0]], f[breaks + 1]]), np.concatenate([f[breaks], [f[-1]]])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -140,7 +142,10 @@ def test_frames_folder_extraction_is_cached(tmp_path, fall04):
     with open_source(fall04) as s:
         for f in s.frames(120, 126):
             cv2.imwrite(str(tmp_path / f"img_{f.index:04d}.jpg"), f.image)
-    seen = []
+    from core.cache import cache_dir
+
+    shutil.rmtree(cache_dir() / video_key(tmp_path), ignore_errors=True)  # a test cache kept between runs
+    seen = []                                                             # (POSEWATCH_TEST_CACHE) knows them
     c = run(iter_load_or_extract(tmp_path, "yolo"), callback=seen.append)
     assert c.frame_count == 6 and c.persons_per_frame().min() >= 1
     assert any(p.message == "extracting poses" for p in seen)

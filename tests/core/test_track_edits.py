@@ -160,6 +160,50 @@ def test_an_edit_reusing_the_shown_skeletons_equals_a_fresh_one(cache):
     assert np.array_equal(gone.keypoints, apply_edits(cache, [TrackEdit("delete", 36)], [other]).keypoints)
 
 
+def test_tracks_an_edit_left_alone_keep_their_rows_and_presence_and_all_equal_a_fresh_result(cache):
+    """apply_edits(reuse=...) takes over the rows and presence runs the shown skeletons had found for the tracks an
+    edit did not touch (the timeline then does not redraw their rows) — and after every step of a session (split,
+    merge, rename, joint move, undo, delete) every track's rows, frames and presence runs equal a fresh result's."""
+    from core.cache import presence_runs
+
+    shown = apply_edits(cache, editable=True)
+    for t in shown.track_ids().tolist():
+        shown.track_presence(t)
+    m = KeypointEdit(30, 12, 3, 5.0, 6.0, 1.0)
+    split = TrackEdit("split", 12, 90, frame=30)
+    steps = [([split], []), ([split], [m]), ([split, TrackEdit("merge", 36, 33)], [m]),
+             ([split, TrackEdit("merge", 36, 33), TrackEdit("rename", 9, 91)], [m]), ([split], [m]),
+             ([split, TrackEdit("delete", 36)], [m]), ([], [])]
+    for i, (tedits, kedits) in enumerate(steps):
+        before = {t: shown.track_presence(t) for t in shown.track_ids().tolist()}
+        shown = apply_edits(cache, tedits, kedits, reuse=shown)
+        fresh = apply_edits(cache, tedits, kedits)
+        assert shown.track_ids().tolist() == fresh.track_ids().tolist()
+        for t in fresh.track_ids().tolist():
+            assert np.array_equal(shown.track_rows(t), fresh.track_rows(t))
+            got, want = shown.track_presence(t), presence_runs(fresh.track_frames(t))
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), (tedits, t)
+        # a joint move changes no track: every track's presence is the very object shown before
+        if i == 1:
+            assert all(shown.track_presence(t) is before[t] for t in before)
+    # the split track and the track split off are found again; a track nobody edited is not
+    shown = apply_edits(cache, editable=True)
+    kept = {t: shown.track_presence(t) for t in shown.track_ids().tolist()}
+    after = apply_edits(cache, [split], reuse=shown)
+    assert after.track_presence(33) is kept[33] and after.track_presence(36) is kept[36]
+    assert after.track_presence(12) is not kept[12]
+    assert after.track_presence(90)[0][0] == 30 and after.track_presence(12)[1][-1] < 30
+
+
+def test_presence_runs_are_the_runs_of_consecutive_frames():
+    from core.cache import presence_runs
+
+    s, e = presence_runs(np.array([3, 4, 5, 9, 11, 12], np.int32))
+    assert s.tolist() == [3, 9, 11] and e.tolist() == [5, 9, 12] and s.dtype == np.int64
+    s, e = presence_runs(np.zeros(0, np.int32))
+    assert len(s) == len(e) == 0
+
+
 def test_remembered_track_ids_equal_a_replay_through_edits_undo_and_a_skipped_edit(cache):
     """edited_track_ids starts from the longest remembered prefix of the edits: the IDs must be those of replaying
     every edit from the cache as extracted, after an edit, its undo, a redo and a stored edit that no longer

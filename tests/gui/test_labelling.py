@@ -498,6 +498,50 @@ def test_sub_pixel_clips_merge_per_row_only():
                                                                (1, 40.0, 41.0), (2, 0.2, 0.9)]
 
 
+def test_timeline_draws_each_clip_where_it_is_in_its_colour(qtbot):
+    """The clip rectangles are drawn from an array (gui.timeline.draw_rects: QRectF's memory): each clip's pixels are
+    in its label's colour, its row's other frames are not, and a bad array is refused in one line."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from core.project import Clip
+    from gui.timeline import TimelineWidget, draw_rects
+
+    tl = TimelineWidget()
+    qtbot.addWidget(tl)
+    tl.resize(800, 160)
+    tl.show()
+    qtbot.waitExposed(tl)
+    tl.set_frame_count(1000)
+    colours = {"theft": "#ff0000", "fall": "#0000ff"}
+    tl.set_clips([Clip(1, 1, 100, 299, "theft", None), Clip(2, 1, 600, 799, "fall", 3)], colours)
+    tl.viewbox.setXRange(0, 1000, padding=0)
+    tl.redraw()
+    QApplication.processEvents()
+    img = tl.plot.grab().toImage()
+    view = tl.plot
+
+    def colour_at(frame: float, row: int) -> QColor:
+        p = view.mapFromScene(tl.viewbox.mapViewToScene(QPointF(frame, tl.rows.index(row) + 0.5)))
+        return img.pixelColor(p.x() * img.width() // view.width(), p.y() * img.height() // view.height())
+
+    for frame, row, want in [(200, None, "#ff0000"), (700, 3, "#0000ff")]:
+        got = colour_at(frame, row)
+        w = QColor(want)
+        dominant = max(("red", "green", "blue"), key=lambda ch: getattr(got, ch)())
+        assert dominant == max(("red", "green", "blue"), key=lambda ch: getattr(w, ch)()), (frame, got.name())
+    for frame, row in [(450, None), (200, 3), (900, 3)]:  # no clip there: the dark background or a track bar
+        got = colour_at(frame, row)
+        assert got.red() < 120 and got.blue() < 120, (frame, row, got.name())
+    image = QImage(10, 10, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    try:
+        with pytest.raises(ValueError, match="float64"):
+            draw_rects(painter, np.zeros((2, 4), np.float32))
+    finally:
+        painter.end()
+
+
 def test_timeline_scale_2000_clips_100k_frames(qtbot):
     """The timeline paints only what is exposed: a play-head step touches a few clips, not 2,000."""
     from core.project import Clip
