@@ -218,18 +218,18 @@ class SkeletonCache:
             self._track_rows[key] = runs
         return runs
 
-    def keep_track_index(self, other: "SkeletonCache", unchanged) -> None:
-        """Take over what ``other`` has found of the tracks ``unchanged`` (their rows and presence runs), for a cache
-        made from ``other`` by an edit that left those tracks' rows where they were (same row order, same rows):
-        they are not searched again. ``unchanged``: track IDs, or None when no track changed (then the track ID
-        list is kept too)."""
+    def keep_track_index(self, other: "SkeletonCache", unchanged, rows: bool = True) -> None:
+        """Take over what ``other`` has found of the tracks ``unchanged``, for a cache made from ``other`` by an edit
+        that left those tracks alone: their presence runs, and with ``rows`` (the same rows in the same order: no
+        row deleted or restored) their rows too. They are not searched again. ``unchanged``: track IDs, or None when
+        no track changed and the rows are the same (then the track ID list is kept too)."""
         memo = other._track_rows  # noqa: SLF001 (the same class)
         if unchanged is None:
             self._track_rows.update(memo)
             return
         keep = {int(t) for t in unchanged}
         for k, v in memo.items():
-            if k in keep or (isinstance(k, tuple) and k[1] in keep):
+            if (rows and k in keep) or (isinstance(k, tuple) and k[1] in keep):
                 self._track_rows[k] = v
 
     def save(self, path: str | os.PathLike) -> Path:

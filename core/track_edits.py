@@ -162,6 +162,16 @@ def _frames_of(frame: np.ndarray, ids: np.ndarray, track: int) -> np.ndarray:
     return frame[ids == track]
 
 
+def _shared_frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Sorted frames ``(K,)`` in both ``a`` and ``b`` (non-negative frame indices): one pass over a table of frames
+    (``np.intersect1d`` sorts both: ~28 ms for two 100,000-frame tracks, ``bench/project_scale.py``)."""
+    if not len(a) or not len(b):
+        return np.zeros(0, np.int64)
+    seen = np.zeros(int(max(a.max(), b.max())) + 1, bool)
+    seen[a] = True
+    return np.unique(b[seen[b]])
+
+
 def check_track_edit(frame: np.ndarray, ids: np.ndarray, edit: TrackEdit) -> None:
     """Raise :class:`TrackEditError` when ``edit`` cannot apply to rows with ``frame`` ``(N,)`` and current track
     ``ids`` ``(N,)`` (-1: a deleted row)."""
@@ -181,7 +191,7 @@ def check_track_edit(frame: np.ndarray, ids: np.ndarray, edit: TrackEdit) -> Non
         theirs = _frames_of(frame, ids, other)
         if not len(theirs):
             raise TrackEditError(f"there is no track #{other}")
-        both = np.intersect1d(mine, theirs)
+        both = _shared_frames(mine, theirs)
         if len(both):
             raise TrackEditError(f"tracks #{edit.track} and #{other} overlap in frame(s) {frame_runs(both)}: "
                                  "a merge needs tracks that are never in the same frame (split one first)")
@@ -324,7 +334,9 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
             rows (no row deleted or restored) and owns its keypoints, its keypoints and ``corrected`` arrays are
             taken over and only the joints whose correction changed are rewritten: an edit costs what it changes,
             not a copy of every joint of the video (61 MB and ~160 ms on 100,000 frames with 3 people on 2 cores,
-            ``bench/project_scale.py``). ``reuse`` must not be used afterwards (its arrays are the result's).
+            ``bench/project_scale.py``). When the edit only deletes rows of it (a delete), its arrays are closed up
+            in place. The tracks the edit left alone keep their rows (same rows) and presence runs. ``reuse`` must
+            not be used afterwards (its arrays are the result's).
 
     Returns:
         :class:`EditedSkeletons`: ``frame (N,)`` int32 sorted, ``track_id (N,)`` int32, ``bbox (N, 4)`` float32,
@@ -355,8 +367,14 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         return v
 
     old: dict = {}
-    if same_rows and reuse.corrected is not None and reuse.keypoints.flags.writeable:
+    owned = (reuse is not None and base_of(reuse) is base and reuse.rows is not None and reuse.corrected is not None
+             and reuse.keypoints.flags.writeable)
+    pos = _rows_within(reuse.rows, keep) if owned and not same_rows else None
+    if owned and same_rows:
         kp, corrected = reuse.keypoints, reuse.corrected
+        old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits}
+    elif pos is not None:  # rows deleted from what is shown (a spurious track): its joints closed up in place
+        kp, corrected = _close_up(reuse.keypoints, pos), _close_up(reuse.corrected, pos)
         old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits}
     else:
         kp = base.keypoints.copy() if (kedits or editable) and every else take(base.keypoints)  # take() copies
@@ -373,20 +391,51 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         dict(base.meta), take(base.frame), (ids if every else ids[keep]).astype(np.int32), take(base.bbox),
         take(base.score), kp, offsets, base=base, rows=keep.astype(np.int64, copy=False), corrected=corrected,
         track_edits=tuple(track_edits), keypoint_edits=kedits, skipped=tuple(skipped))
-    if same_rows:
-        # the same rows: a track whose rows kept their ID keeps its rows and presence runs (a joint move: every
-        # track; a split: all but the one split) — not searched again (bench/project_scale.py)
-        changed = out.track_id != reuse.track_id
-        if not changed.any():
+    if reuse is not None and base_of(reuse) is base and reuse.rows is not None:
+        # a track whose rows kept their ID keeps its presence runs, and with the same rows its rows (a joint move:
+        # every track; a split or a delete: all but the tracks edited) — not searched again (bench/project_scale.py)
+        if same_rows:
+            before, after = reuse.track_id, out.track_id
+        else:  # rows deleted or restored: compare per row of the base
+            before = np.full(len(base.frame), -1, np.int64)
+            before[reuse.rows] = reuse.track_id
+            after = ids
+        changed = before != after
+        if same_rows and not changed.any():
             out.keep_track_index(reuse, None)
         else:
-            touched = {*_ids_in(out.track_id[changed]), *_ids_in(reuse.track_id[changed])}
-            out.keep_track_index(reuse, set(reuse.track_ids().tolist()) - touched)
+            touched = {*_ids_in(before[changed]), *_ids_in(after[changed])}
+            out.keep_track_index(reuse, set(reuse.track_ids().tolist()) - touched, rows=same_rows)
     return out
+
+
+def _rows_within(rows: np.ndarray, keep: np.ndarray) -> np.ndarray | None:
+    """Positions ``(len(keep),)`` int64 of the sorted base rows ``keep`` within the sorted base rows ``rows`` when
+    every one is there (rows were only deleted); else None."""
+    if not len(keep) or len(keep) >= len(rows):
+        return None
+    pos = np.searchsorted(rows, keep)
+    if int(pos[-1]) >= len(rows) or not np.array_equal(rows[pos], keep):
+        return None
+    return pos
+
+
+def _close_up(a: np.ndarray, pos: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """``a[pos]`` written over ``a`` itself and returned as its first ``len(pos)`` rows (a view): no new array,
+    and rows before the first deleted one are not touched: a spurious track's delete moves only the rows after it
+    (a copy of every joint of a 100,000-frame video with 3 people cost ~25 ms, ``bench/project_scale.py``).
+    ``pos`` is strictly increasing, so ``pos[i] >= i``: a chunk reads rows no earlier chunk has overwritten."""
+    n = len(pos)
+    moved = np.flatnonzero(pos != np.arange(n))
+    for a0 in range(int(moved[0]) if len(moved) else n, n, chunk):
+        a1 = min(n, a0 + chunk)
+        a[a0:a1] = a[pos[a0:a1]]  # the right side is gathered into a temporary first
+    return a[:n]
 
 
 def _ids_in(ids: np.ndarray) -> list[int]:
     """The distinct values of ``ids (N,)`` non-negative ints (a count per value: faster than ``np.unique``)."""
+    ids = ids[ids >= 0]  # -1: a deleted row
     if not len(ids):
         return []
     if int(ids.max()) < 1_000_000:

@@ -154,10 +154,34 @@ def test_an_edit_reusing_the_shown_skeletons_equals_a_fresh_one(cache):
         assert np.array_equal(shown.track_id, fresh.track_id)
     assert not shown.corrected.any() and np.array_equal(shown.keypoints, before)
     assert np.array_equal(cache.keypoints, before)
-    # a deleted track changes the rows: a new buffer, still equal to a fresh result
-    gone = apply_edits(cache, [TrackEdit("delete", 36)], [other], reuse=shown)
-    assert gone.keypoints is not buffer
-    assert np.array_equal(gone.keypoints, apply_edits(cache, [TrackEdit("delete", 36)], [other]).keypoints)
+    # a deleted track removes rows: the shown joints are closed up in place (no new array), corrections after the
+    # deleted rows move with their rows, and all equals a fresh result; restoring the rows cannot reuse it
+    late = KeypointEdit(50, 12, 4, 7.0, 8.0, 1.0)
+    shown = apply_edits(cache, [], [other, late], reuse=shown)
+    gone = apply_edits(cache, [TrackEdit("delete", 36)], [other, late], reuse=shown)
+    fresh = apply_edits(cache, [TrackEdit("delete", 36)], [other, late])
+    assert np.shares_memory(gone.keypoints, buffer) and len(gone.keypoints) < len(buffer)
+    assert np.array_equal(gone.keypoints, fresh.keypoints) and np.array_equal(gone.corrected, fresh.corrected)
+    assert gone.corrected.sum() == fresh.corrected.sum() >= 1
+    back = apply_edits(cache, [], [other], reuse=gone)
+    assert np.array_equal(back.keypoints, apply_edits(cache, [], [other]).keypoints)
+    assert np.array_equal(cache.keypoints, before)
+
+
+def test_closing_up_rows_in_place_equals_taking_them():
+    from core.track_edits import _close_up, _rows_within
+
+    rng = np.random.default_rng(3)
+    for n, chunk in [(1000, 64), (50, 8), (20_000, 8192)]:
+        a = rng.normal(size=(n, 4, 3)).astype(np.float32)
+        rows = np.arange(n) * 2  # base rows of what is shown
+        keep = np.sort(rng.choice(rows, n - n // 7, replace=False))
+        pos = _rows_within(rows, keep)
+        want = a[pos].copy()
+        got = _close_up(a, pos, chunk=chunk)
+        assert np.shares_memory(got, a) and np.array_equal(got, want)
+    assert _rows_within(np.array([0, 2, 4]), np.array([0, 3])) is None  # a row not shown: not a delete
+    assert _rows_within(np.array([0, 2]), np.array([0, 2])) is None  # nothing deleted
 
 
 def test_tracks_an_edit_left_alone_keep_their_rows_and_presence_and_all_equal_a_fresh_result(cache):
@@ -193,6 +217,10 @@ def test_tracks_an_edit_left_alone_keep_their_rows_and_presence_and_all_equal_a_
     assert after.track_presence(33) is kept[33] and after.track_presence(36) is kept[36]
     assert after.track_presence(12) is not kept[12]
     assert after.track_presence(90)[0][0] == 30 and after.track_presence(12)[1][-1] < 30
+    # a delete removes rows: the other tracks keep their presence runs (frames), their rows are found again
+    gone = apply_edits(cache, [TrackEdit("delete", 36)], reuse=apply_edits(cache, reuse=after))
+    assert 36 not in gone.track_ids().tolist() and gone.track_presence(33) is kept[33]
+    assert np.array_equal(gone.track_rows(33), apply_edits(cache, [TrackEdit("delete", 36)]).track_rows(33))
 
 
 def test_presence_runs_are_the_runs_of_consecutive_frames():
