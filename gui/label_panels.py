@@ -136,6 +136,7 @@ class ClipPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._clip: Clip | None = None
+        self._shown: tuple | None = None  # what show_clip last filled the boxes with
         self.title = QLabel("No clip selected")
         self.title.setWordWrap(True)
         self.label_box = QComboBox()
@@ -202,7 +203,17 @@ class ClipPanel(QWidget):
 
     def show_clip(self, clip: Clip | None, labels: Sequence[Label], tracks: Sequence[int], frame_count: int,
                   fps: float = 0.0) -> None:
-        """Show ``clip`` (None: nothing selected) with the taxonomy and the video's tracks as choices."""
+        """Show ``clip`` (None: nothing selected) with the taxonomy and the video's tracks as choices. What is shown
+        already (the same clip, choices and values in the boxes) is not set again: every labelling edit asks, and
+        refilling the boxes repainted the panel each time."""
+        key = (clip, None if clip is None else clip.modified, tuple((lab.name, lab.colour) for lab in labels),
+               tuple(sorted(int(t) for t in tracks)), int(frame_count), float(fps))
+        if key == self._shown and (clip is None or (
+                self.label_box.currentText(), self.start_box.value(), self.end_box.value(),
+                self.track_box.currentData(), self.note_edit.text(), self.crop_edit.text()) == (
+                clip.label, clip.start, clip.end, clip.track_id, clip.note, _crop_text(clip))):
+            return
+        self._shown = key
         self._clip = clip
         widgets = (self.label_box, self.start_box, self.end_box, self.track_box, self.crop_edit, self.note_edit,
                    self.follow_button, self.clear_crop_button, self.margin_box)
@@ -238,10 +249,7 @@ class ClipPanel(QWidget):
                 i = self.track_box.findData(clip.track_id) if clip.track_id is not None else 0
                 self.track_box.setCurrentIndex(max(0, i))
                 self.crop_label.setText(describe_crop(clip.crop))
-                if clip.crop is not None and clip.crop.kind == "rect" and clip.crop.rect:
-                    self.crop_edit.setText(", ".join(f"{v:g}" for v in clip.crop.rect))
-                else:
-                    self.crop_edit.clear()
+                self.crop_edit.setText(_crop_text(clip))
                 if clip.crop is not None and clip.crop.kind == "track":
                     self.margin_box.setValue(clip.crop.margin)
                 self.annotator_label.setText(clip.annotator or "–")
@@ -407,3 +415,10 @@ class TaxonomyPanel(QWidget):
         lab = self.selected_label()
         if lab is not None:
             self.remove_requested.emit(lab.name)
+
+
+def _crop_text(clip: Clip) -> str:
+    """The crop box's text for ``clip``: its rectangle ``x1, y1, x2, y2`` in pixels, or empty."""
+    if clip.crop is not None and clip.crop.kind == "rect" and clip.crop.rect:
+        return ", ".join(f"{v:g}" for v in clip.crop.rect)
+    return ""

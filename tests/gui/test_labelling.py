@@ -542,6 +542,30 @@ def test_timeline_draws_each_clip_where_it_is_in_its_colour(qtbot):
         painter.end()
 
 
+def test_clip_panel_is_refilled_only_when_what_it_shows_changes(qtbot):
+    """show_clip with what is shown already sets nothing again (every labelling edit asks); a value the user
+    typed that was not applied (a refused range) is put back, and another clip or track list refills it."""
+    from core.project import Clip, Label
+    from gui.label_panels import ClipPanel
+
+    panel = ClipPanel()
+    qtbot.addWidget(panel)
+    labels = [Label(1, "normal", "#4caf50", "1", 0), Label(2, "fall", "#2196f3", "2", 1)]
+    clip = Clip(7, 1, 10, 40, "fall", 3, note="seen twice")
+    panel.show_clip(clip, labels, [3, 5], 100, 25.0)
+    changed = []
+    panel.track_box.model().rowsInserted.connect(lambda *a: changed.append(a))
+    panel.show_clip(clip, labels, [5, 3], 100, 25.0)
+    assert not changed and panel.track_box.count() == 3
+    panel.start_box.setValue(60)  # typed, refused by the labeller: shown again as it is
+    panel.show_clip(clip, labels, [3, 5], 100, 25.0)
+    assert panel.start_box.value() == 10
+    panel.show_clip(clip, labels, [3, 5, 9], 100, 25.0)  # a track split off: the choices are refilled
+    assert changed and panel.track_box.count() == 4
+    panel.show_clip(None, labels, [3, 5, 9], 100, 25.0)
+    assert not panel.start_box.isEnabled() and panel.note_edit.text() == ""
+
+
 def test_timeline_scale_2000_clips_100k_frames(qtbot):
     """The timeline paints only what is exposed: a play-head step touches a few clips, not 2,000."""
     from core.project import Clip
