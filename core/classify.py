@@ -819,22 +819,6 @@ def label_scene(poses, buf, score: float, threshold: float, names: list[str], k_
     return out
 
 
-def iter_load_classifier(path: str | os.PathLike, cancel=None):
-    """Task generator (for :class:`gui.workers.GeneratorWorker`): load a :class:`TrackClassifier` off the
-    GUI thread (the first load imports PyTorch, which takes seconds).
-
-    Yields:
-        one :class:`core.extract.Progress`. Returns: the :class:`TrackClassifier`.
-
-    Raises:
-        ModelError: see :class:`TrackClassifier`.
-    """
-    from .extract import Progress
-
-    yield Progress(0, 1, f"loading classifier {Path(path).name}")
-    return TrackClassifier(path)
-
-
 def iter_alert_settings(spec: str | os.PathLike, cancel=None):
     """Task generator (for :class:`gui.workers.GeneratorWorker`): the alert settings of a classifier off the GUI
     thread (reading a checkpoint may first import PyTorch).

@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         shipped = self.actions.submenu("File", "shipped", "Use a s&hipped classifier", "classifier")
         for kind in DEFAULT_CLASSIFIERS:
             act = a(f"shipped_{kind}", f"Shipped model: {SHIPPED_NAMES.get(kind, kind)}",
-                    lambda _=False, k=kind: self.use_shipped_classifier(k))
+                    lambda _=False, k=kind: self.use_shipped_classifier(k, background=True))
             shipped.addAction(act)
         a("train", "&Train a classifier…", self.show_train_panel, "File", "classifier")
         a("quit", "&Quit", self.close, "File", "quit")
@@ -967,14 +967,39 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def use_shipped_classifier(self, kind: str) -> bool:
-        """Load the shipped default classifier ``kind`` (``fight``, ``fall`` or ``abnormal``, see :mod:`core.defaults`)."""
+    def use_shipped_classifier(self, kind: str, background: bool = False) -> bool:
+        """Load the shipped default classifier ``kind`` (``fight``, ``fall`` or ``abnormal``, see :mod:`core.defaults`);
+        ``background``: off the GUI thread (:meth:`load_classifier_in_background`, what the menu does), True once
+        started."""
         try:
             path = resolve_classifier(kind)
         except PoseWatchError as e:
             self.report_error(str(e))
             return False
+        if background:
+            self.load_classifier_in_background(path)
+            return True
         return self.load_classifier(path)
+
+    def load_classifier_in_background(self, path: str | os.PathLike) -> GeneratorWorker:
+        """Load a classifier checkpoint off the GUI thread (the first load imports PyTorch: seconds), saying so in
+        the status bar; it is used when loaded unless another one was chosen meanwhile (the last choice wins). A bad
+        checkpoint is reported in one line. Returns the worker (:attr:`classifier_worker`)."""
+        self._classifier_gen += 1  # an earlier load still running is then ignored
+        gen = self._classifier_gen
+        name = Path(path).name
+        self.host.show_message(f"loading classifier {name}…", 10000)
+        worker = GeneratorWorker(iter_open_classifier, path, cancel_kw=None)
+        worker.finished.connect(lambda clf: self._restored(clf) if gen == self._classifier_gen else None)
+        worker.failed.connect(lambda msg: self.report_error(f"cannot load classifier {name}: {msg}")
+                              if gen == self._classifier_gen else None)
+        self._classifier_worker = worker
+        return worker.start()
+
+    @property
+    def classifier_worker(self) -> GeneratorWorker | None:
+        """The last background classifier load (None: none started)."""
+        return self._classifier_worker
 
     def unload_classifier(self) -> None:
         """Forget the classifier; the overlay says "no model" again (also after a restart)."""
@@ -1031,7 +1056,7 @@ class MainWindow(QMainWindow):
     def _load_classifier_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load classifier checkpoint", "", CHECKPOINT_FILTER)
         if path:
-            self.load_classifier(path)
+            self.load_classifier_in_background(path)
 
     def _update_classifier_label(self) -> None:
         c = self.state.classifier

@@ -108,3 +108,31 @@ def test_gone_checkpoint_falls_back_to_shipped_default(qtbot, settings, tmp_path
     finally:
         w.close()
         assert wait_for_all(60_000)
+
+
+def test_the_menu_loads_a_classifier_off_the_gui_thread_and_the_last_choice_wins(qtbot, settings, tmp_path):
+    """File ▸ Use a shipped classifier and Load classifier… load in the background (the first load imports
+    PyTorch): the action returns at once, the model is used when loaded, a later choice made meanwhile wins, and a
+    corrupt checkpoint is reported in one line with the model unchanged."""
+    settings.setValue(CLASSIFIER_KEY, "none")  # nothing loads at start
+    w = _window(qtbot, settings)
+    try:
+        assert w.classifier is None
+        w.actions["shipped_fall"].trigger()
+        first = w.classifier_worker
+        w.actions["shipped_fight"].trigger()  # chosen before the first finished loading
+        assert w.classifier_worker is not first
+        qtbot.waitUntil(lambda: w.classifier is not None and not w.classifier_worker.is_running(), timeout=120_000)
+        assert first.wait(60_000)
+        qtbot.wait(50)  # the first load's result, delivered late, is ignored
+        assert w.classifier.path == default_classifier_path("fight")
+        bad = tmp_path / "broken.pt"
+        bad.write_bytes(b"not a checkpoint")
+        worker = w.load_classifier_in_background(bad)
+        qtbot.waitUntil(lambda: not worker.is_running(), timeout=60_000)
+        qtbot.wait(50)
+        assert w.classifier.path == default_classifier_path("fight")
+        assert "cannot load classifier broken.pt" in w.host.last_error
+    finally:
+        w.close()
+        assert wait_for_all(60_000)
