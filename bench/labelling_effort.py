@@ -20,7 +20,8 @@ Project list) is counted as one action.
 
 Data (held out from the shipped models' training): the fight clips of source groups surv:6 and surv:40 (the shipped
 ``fight_default.pt`` was trained on all other groups; model card), one whole-frame ``fight`` clip each (the whole
-clip is the fight); ``thanhnc58_Fall02.mp4`` (the fall model's validation video; model card), its ``falling`` and
+clip is the fight), and the 13 no-fight clips of those groups (nothing to label: not opened from scratch, but a
+false proposal there costs its review; ``--no-nofights`` leaves them out, as the first runs did); ``thanhnc58_Fall02.mp4`` (the fall model's validation video; model card), its ``falling`` and
 ``lying`` clips on the falling person's tracks from ``bench/make_fall_project.py`` (``upright`` is not labelled in
 either condition: no model proposes the normal class).
 
@@ -49,6 +50,11 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 SHARED = Path(os.environ.get("POSEWATCH_SHARED", ROOT.parent / "shared")).resolve()
 FIGHT_TEST = ["fi026.mp4", "fi027.mp4", "fi028.mp4", "fi029.mp4", "fi030.mp4", "fi144.mp4", "fi145.mp4", "fi146.mp4",
               "fi147.mp4"]
+#: the no-fight clips of the same two source groups: nothing to label there, but a model's false proposals on them
+#: cost a review (``N``, ``X``) that labelling from scratch does not
+NOFIGHT_TEST = ["nofi057.mp4", "nofi058.mp4", "nofi059.mp4", "nofi060.mp4", "nofi109.mp4", "nofi110.mp4",
+                "nofi111.mp4", "nofi112.mp4", "nofi113.mp4", "nofi114.mp4", "nofi115.mp4", "nofi116.mp4",
+                "nofi117.mp4"]
 FALL_TEST = ["thanhnc58_Fall02.mp4"]
 
 
@@ -127,7 +133,7 @@ class Annotator:
 def truths(kind: str, name: str, cache) -> list[tuple[str, int, int, int | None]]:
     """Known clips ``(label, start, end, track or None)`` of a test clip."""
     if kind == "fight":
-        return [("fight", 0, cache.frame_count - 1, None)]
+        return [] if name in NOFIGHT_TEST else [("fight", 0, cache.frame_count - 1, None)]
     import make_fall_project as mfp
 
     ann = mfp.FALLS[name]
@@ -223,6 +229,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fights", type=int, default=len(FIGHT_TEST))
     ap.add_argument("--tolerance-s", type=float, default=0.2)
+    ap.add_argument("--no-nofights", action="store_true",
+                    help="leave out the test groups' 13 no-fight clips (the 2026-12-02 runs did)")
     args = ap.parse_args()
     if (SHARED / "models").is_dir():
         os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
@@ -249,7 +257,8 @@ def main() -> None:
     win.show()
     QTest.qWaitForWindowExposed(win)
 
-    datasets = [("fight", [SHARED / "data/videos/fight" / n for n in FIGHT_TEST[:args.fights]],
+    nofights = [] if args.no_nofights else [SHARED / "data/videos/normal" / n for n in NOFIGHT_TEST]
+    datasets = [("fight", [SHARED / "data/videos/fight" / n for n in FIGHT_TEST[:args.fights]] + nofights,
                  [("normal", "#4caf50", "1"), ("fight", "#f44336", "2")]),
                 ("fall", [SHARED / "data/videos/fall" / n for n in FALL_TEST],
                  [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")])]
@@ -277,6 +286,8 @@ def main() -> None:
             videos = list(zip(win.state.project.videos(), paths, strict=True))
             if mode == "scratch":
                 for v, path in videos:
+                    if not truths(kind, path.name, caches[path.name]):
+                        continue  # nothing to label (a no-fight clip): not opened, as in review
                     win.labelling.open_project_video(v.id)
                     wait_for(app, lambda: win.state.skeletons is not None)
                     ann.count("open video")
