@@ -329,7 +329,8 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         strict: raise on a stored edit that does not apply (False: leave it out, listed in ``skipped``).
         editable: give the result its own writable keypoints array even without keypoint edits (a copy, made
             once, e.g. while a video loads in the background), so that later edits passed with ``reuse`` never
-            copy it.
+            copy it; the frame, box and score arrays are copied with it (7 MB for 300,000 rows) and closed up
+            in place by a later delete.
         reuse: the previous edited skeletons of the same base (what the labeller shows). When it keeps the same
             rows (no row deleted or restored) and owns its keypoints, its keypoints and ``corrected`` arrays are
             taken over and only the joints whose correction changed are rewritten: an edit costs what it changes,
@@ -370,27 +371,38 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     owned = (reuse is not None and base_of(reuse) is base and reuse.rows is not None and reuse.corrected is not None
              and reuse.keypoints.flags.writeable)
     pos = _rows_within(reuse.rows, keep) if owned and not same_rows else None
+    # the other per-row arrays go with the keypoints: owned (writable copies) where the keypoints are, so that a
+    # later delete closes them up in place too; else read-only views of the base (or gathered, when rows go)
+    rest: tuple | None = None
     if owned and same_rows:
         kp, corrected = reuse.keypoints, reuse.corrected
         old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits}
-    elif pos is not None:  # rows deleted from what is shown (a spurious track): its joints closed up in place
+        if all(a.flags.writeable for a in (reuse.frame, reuse.bbox, reuse.score)):
+            rest = (reuse.frame, reuse.bbox, reuse.score)
+    elif pos is not None:  # rows deleted from what is shown (a spurious track): closed up in place
         kp, corrected = _close_up(reuse.keypoints, pos), _close_up(reuse.corrected, pos)
         old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits}
+        rest = tuple(_close_up(a, pos) if a.flags.writeable else a[pos] for a in (reuse.frame, reuse.bbox,
+                                                                                 reuse.score))
     else:
-        kp = base.keypoints.copy() if (kedits or editable) and every else take(base.keypoints)  # take() copies
-        corrected = np.zeros(kp.shape[:2], bool)                                                # when rows go
+        own = bool(kedits or editable)
+        kp = base.keypoints.copy() if own and every else take(base.keypoints)  # take() copies when rows go
+        corrected = np.zeros(kp.shape[:2], bool)
+        if own:
+            rest = tuple(a.copy() if every else a[keep] for a in (base.frame, base.bbox, base.score))
+    frame, bbox, score = rest if rest is not None else (take(base.frame), take(base.bbox), take(base.score))
     if kedits or old:
         skipped += _apply_keypoints(base, keep, kp, corrected, kedits, old)
     if every:
         offsets = take(base.offsets)
     else:
-        counts = np.bincount(base.frame[keep], minlength=base.frame_count)[: base.frame_count] if len(keep) else \
+        counts = np.bincount(frame, minlength=base.frame_count)[: base.frame_count] if len(keep) else \
             np.zeros(base.frame_count, np.int64)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     out = EditedSkeletons(
-        dict(base.meta), take(base.frame), (ids if every else ids[keep]).astype(np.int32), take(base.bbox),
-        take(base.score), kp, offsets, base=base, rows=keep.astype(np.int64, copy=False), corrected=corrected,
-        track_edits=tuple(track_edits), keypoint_edits=kedits, skipped=tuple(skipped))
+        dict(base.meta), frame, (ids if every else ids[keep]).astype(np.int32), bbox, score, kp, offsets, base=base,
+        rows=keep.astype(np.int64, copy=False), corrected=corrected, track_edits=tuple(track_edits),
+        keypoint_edits=kedits, skipped=tuple(skipped))
     if reuse is not None and base_of(reuse) is base and reuse.rows is not None:
         # a track whose rows kept their ID keeps its presence runs, and with the same rows its rows (a joint move:
         # every track; a split or a delete: all but the tracks edited) — not searched again (bench/project_scale.py)
@@ -434,7 +446,8 @@ def _close_up(a: np.ndarray, pos: np.ndarray, chunk: int = 8192) -> np.ndarray:
 
 
 def _ids_in(ids: np.ndarray) -> list[int]:
-    """The distinct values of ``ids (N,)`` non-negative ints (a count per value: faster than ``np.unique``)."""
+    """The distinct track IDs in ``ids (N,)`` ints, -1 (a deleted row) left out (a count per ID: faster than
+    ``np.unique``)."""
     ids = ids[ids >= 0]  # -1: a deleted row
     if not len(ids):
         return []

@@ -158,10 +158,15 @@ def test_an_edit_reusing_the_shown_skeletons_equals_a_fresh_one(cache):
     # deleted rows move with their rows, and all equals a fresh result; restoring the rows cannot reuse it
     late = KeypointEdit(50, 12, 4, 7.0, 8.0, 1.0)
     shown = apply_edits(cache, [], [other, late], reuse=shown)
+    bboxes = shown.bbox
+    assert bboxes.flags.writeable and not np.shares_memory(bboxes, cache.bbox)  # owned with the keypoints
     gone = apply_edits(cache, [TrackEdit("delete", 36)], [other, late], reuse=shown)
     fresh = apply_edits(cache, [TrackEdit("delete", 36)], [other, late])
     assert np.shares_memory(gone.keypoints, buffer) and len(gone.keypoints) < len(buffer)
     assert np.array_equal(gone.keypoints, fresh.keypoints) and np.array_equal(gone.corrected, fresh.corrected)
+    for name in ("frame", "track_id", "bbox", "score", "offsets"):  # closed up in place or rebuilt: the same
+        assert np.array_equal(getattr(gone, name), getattr(fresh, name)), name
+    assert np.shares_memory(gone.bbox, bboxes)  # the shown boxes closed up too, not copied
     assert gone.corrected.sum() == fresh.corrected.sum() >= 1
     back = apply_edits(cache, [], [other], reuse=gone)
     assert np.array_equal(back.keypoints, apply_edits(cache, [], [other]).keypoints)
