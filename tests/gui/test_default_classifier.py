@@ -120,12 +120,13 @@ def test_the_menu_loads_a_classifier_off_the_gui_thread_and_the_last_choice_wins
         assert w.classifier is None
         w.actions["shipped_fall"].trigger()
         first = w.classifier_worker
-        w.actions["shipped_fight"].trigger()  # chosen before the first finished loading
+        assert first.wait(120_000)  # loaded, but the window has not taken the result yet (no events processed)
+        assert w.classifier is None
+        w.actions["shipped_fight"].trigger()  # chosen before the first load's result arrived
         assert w.classifier_worker is not first
         qtbot.waitUntil(lambda: w.classifier is not None and not w.classifier_worker.is_running(), timeout=120_000)
-        assert first.wait(60_000)
-        qtbot.wait(50)  # the first load's result, delivered late, is ignored
-        assert w.classifier.path == default_classifier_path("fight")
+        qtbot.wait(50)
+        assert w.classifier.path == default_classifier_path("fight")  # the late result of the first was ignored
         bad = tmp_path / "broken.pt"
         bad.write_bytes(b"not a checkpoint")
         worker = w.load_classifier_in_background(bad)
