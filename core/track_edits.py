@@ -370,7 +370,10 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     old: dict = {}
     owned = (reuse is not None and base_of(reuse) is base and reuse.rows is not None and reuse.corrected is not None
              and reuse.keypoints.flags.writeable)
-    pos = _rows_within(reuse.rows, keep) if owned and not same_rows else None
+    pos = _rows_within(reuse.rows, keep, len(ids)) if owned and not same_rows else None
+    # rows restored to what is shown (a delete's undo) into the room its close-up left: opened up in place
+    grow = _rows_within(keep, reuse.rows, len(ids)) if owned and not same_rows and pos is None else None
+    room = _room(reuse, len(keep)) if grow is not None else None
     # the other per-row arrays go with the keypoints: owned (writable copies) where the keypoints are, so that a
     # later delete closes them up in place too; else read-only views of the base (or gathered, when rows go)
     rest: tuple | None = None
@@ -384,6 +387,22 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits}
         rest = tuple(_close_up(a, pos) if a.flags.writeable else a[pos] for a in (reuse.frame, reuse.bbox,
                                                                                  reuse.score))
+    elif room is not None:
+        new_rows = np.ones(len(keep), bool)
+        new_rows[grow] = False
+        fill = np.flatnonzero(new_rows)  # positions of the restored rows
+        arrays = []
+        for buf, src in zip(room, (base.keypoints, None, base.frame, base.bbox, base.score)):
+            a = _open_up(buf, grow, len(keep))
+            a[fill] = False if src is None else src[keep[fill]]
+            arrays.append(a)
+        kp, corrected, *rest_list = arrays
+        rest = tuple(rest_list)
+        # corrections of restored rows are written again (they were not in the buffer)
+        in_reuse = np.zeros(len(base.frame), bool)
+        in_reuse[reuse.rows] = True
+        old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits
+               if (r := _base_row(base, e.frame, e.track)) is not None and in_reuse[r]}
     else:
         own = bool(kedits or editable)
         kp = base.keypoints.copy() if own and every else take(base.keypoints)  # take() copies when rows go
@@ -421,11 +440,15 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     return out
 
 
-def _rows_within(rows: np.ndarray, keep: np.ndarray) -> np.ndarray | None:
+def _rows_within(rows: np.ndarray, keep: np.ndarray, n_base: int | None = None) -> np.ndarray | None:
     """Positions ``(len(keep),)`` int64 of the sorted base rows ``keep`` within the sorted base rows ``rows`` when
-    every one is there (rows were only deleted); else None."""
+    every one is there (rows were only deleted); else None. ``n_base``: the base's row count — ``rows`` with all
+    of them are ``0..n_base-1``, and the positions are ``keep`` itself (a delete from, or its undo to, every row:
+    no search over 300,000 rows)."""
     if not len(keep) or len(keep) >= len(rows):
         return None
+    if n_base is not None and len(rows) == n_base:
+        return keep
     pos = np.searchsorted(rows, keep)
     if int(pos[-1]) >= len(rows) or not np.array_equal(rows[pos], keep):
         return None
@@ -443,6 +466,42 @@ def _close_up(a: np.ndarray, pos: np.ndarray, chunk: int = 8192) -> np.ndarray:
         a1 = min(n, a0 + chunk)
         a[a0:a1] = a[pos[a0:a1]]  # the right side is gathered into a temporary first
     return a[:n]
+
+
+def _room(reuse: "EditedSkeletons", n: int) -> list[np.ndarray] | None:
+    """The buffers behind ``reuse``'s keypoints, corrected, frame, bbox and score when each is a writable prefix of
+    an array with room for ``n`` rows (what :func:`_close_up` leaves); else None."""
+    out = []
+    for a in (reuse.keypoints, reuse.corrected, reuse.frame, reuse.bbox, reuse.score):
+        b = a.base if a.base is not None else a
+        if (not a.flags.writeable or not isinstance(b, np.ndarray) or not b.flags.c_contiguous
+                or not b.flags.writeable or b.shape[1:] != a.shape[1:] or b.dtype != a.dtype or len(b) < n
+                or a.__array_interface__["data"][0] != b.__array_interface__["data"][0]):
+            return None
+        out.append(b)
+    return out
+
+
+def _open_up(buf: np.ndarray, pos: np.ndarray, n: int, chunk: int = 8192) -> np.ndarray:
+    """The inverse of :func:`_close_up`: rows ``0..len(pos)-1`` of ``buf`` moved to rows ``pos`` (strictly
+    increasing, ``pos[i] >= i``), from the last one back, so that no row is overwritten before it moved. Returns
+    ``buf[:n]``; the rows not in ``pos`` are left for the caller to fill."""
+    k = len(pos)
+    moved = np.flatnonzero(pos != np.arange(k))
+    first = int(moved[0]) if len(moved) else k
+    for a1 in range(k, first, -chunk):
+        a0 = max(first, a1 - chunk)
+        buf[pos[a0:a1]] = buf[a0:a1].copy()
+    return buf[:n]
+
+
+def _base_row(base: SkeletonCache, frame: int, track: int) -> int | None:
+    """The row of ``base`` (as extracted) of ``track`` in ``frame``, or None."""
+    if not 0 <= int(frame) < base.frame_count:
+        return None
+    a, b = int(base.offsets[frame]), int(base.offsets[frame + 1])
+    hit = np.flatnonzero(base.track_id[a:b] == int(track))
+    return a + int(hit[0]) if len(hit) else None
 
 
 def _ids_in(ids: np.ndarray) -> list[int]:

@@ -160,21 +160,30 @@ def test_an_edit_reusing_the_shown_skeletons_equals_a_fresh_one(cache):
     shown = apply_edits(cache, [], [other, late], reuse=shown)
     bboxes = shown.bbox
     assert bboxes.flags.writeable and not np.shares_memory(bboxes, cache.bbox)  # owned with the keypoints
-    gone = apply_edits(cache, [TrackEdit("delete", 36)], [other, late], reuse=shown)
-    fresh = apply_edits(cache, [TrackEdit("delete", 36)], [other, late])
+    gone = apply_edits(cache, [TrackEdit("delete", 36)], [other, late, m2], reuse=shown)  # m2: a deleted row's
+    fresh = apply_edits(cache, [TrackEdit("delete", 36)], [other, late, m2])
     assert np.shares_memory(gone.keypoints, buffer) and len(gone.keypoints) < len(buffer)
     assert np.array_equal(gone.keypoints, fresh.keypoints) and np.array_equal(gone.corrected, fresh.corrected)
     for name in ("frame", "track_id", "bbox", "score", "offsets"):  # closed up in place or rebuilt: the same
         assert np.array_equal(getattr(gone, name), getattr(fresh, name)), name
     assert np.shares_memory(gone.bbox, bboxes)  # the shown boxes closed up too, not copied
     assert gone.corrected.sum() == fresh.corrected.sum() >= 1
-    back = apply_edits(cache, [], [other], reuse=gone)
-    assert np.array_equal(back.keypoints, apply_edits(cache, [], [other]).keypoints)
+    # the delete undone: the rows are opened up again in the same buffer, a correction of a deleted row (m2, on
+    # #36) is written again, one taken back meanwhile (late) is not
+    back = apply_edits(cache, [], [other, m2], reuse=gone)
+    fresh = apply_edits(cache, [], [other, m2])
+    assert np.shares_memory(back.keypoints, buffer) and len(back.keypoints) == len(buffer)
+    for name in ("keypoints", "corrected", "frame", "track_id", "bbox", "score", "offsets"):
+        assert np.array_equal(getattr(back, name), getattr(fresh, name)), name
+    assert back.corrected.sum() == fresh.corrected.sum() >= 2
+    again = apply_edits(cache, [TrackEdit("delete", 36)], [other], reuse=back)  # and a delete after the undo
+    assert np.shares_memory(again.keypoints, buffer)
+    assert np.array_equal(again.keypoints, apply_edits(cache, [TrackEdit("delete", 36)], [other]).keypoints)
     assert np.array_equal(cache.keypoints, before)
 
 
-def test_closing_up_rows_in_place_equals_taking_them():
-    from core.track_edits import _close_up, _rows_within
+def test_closing_up_rows_in_place_equals_taking_them_and_opening_up_restores_them():
+    from core.track_edits import _close_up, _open_up, _rows_within
 
     rng = np.random.default_rng(3)
     for n, chunk in [(1000, 64), (50, 8), (20_000, 8192)]:
@@ -183,8 +192,11 @@ def test_closing_up_rows_in_place_equals_taking_them():
         keep = np.sort(rng.choice(rows, n - n // 7, replace=False))
         pos = _rows_within(rows, keep)
         want = a[pos].copy()
+        original = a.copy()
         got = _close_up(a, pos, chunk=chunk)
         assert np.shares_memory(got, a) and np.array_equal(got, want)
+        back = _open_up(a, pos, n, chunk=chunk)  # the kept rows return to their places
+        assert np.array_equal(back[pos], original[pos])
     assert _rows_within(np.array([0, 2, 4]), np.array([0, 3])) is None  # a row not shown: not a delete
     assert _rows_within(np.array([0, 2]), np.array([0, 2])) is None  # nothing deleted
 
