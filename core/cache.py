@@ -218,6 +218,11 @@ class SkeletonCache:
             self._track_rows[key] = runs
         return runs
 
+    def set_track_ids(self, ids) -> None:
+        """Give :meth:`track_ids` its answer, worked out by whoever made this cache from another one (an edit knows
+        which IDs it removed and added), instead of counting every row. ``ids``: the sorted distinct track IDs."""
+        self._track_rows["ids"] = np.asarray(ids, dtype=self.track_id.dtype)
+
     def keep_track_index(self, other: "SkeletonCache", unchanged, rows: bool = True) -> None:
         """Take over what ``other`` has found of the tracks ``unchanged``, for a cache made from ``other`` by an edit
         that left those tracks alone: their presence runs, and with ``rows`` (the same rows in the same order: no

@@ -349,7 +349,7 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     """
     base = base_of(cache)
     ids, skipped = edited_track_ids(base, track_edits, strict)
-    keep = np.flatnonzero(ids >= 0)
+    keep = np.arange(len(ids), dtype=np.int64) if not len(ids) or int(ids.min()) >= 0 else np.flatnonzero(ids >= 0)
     kedits = tuple(keypoint_edits)
     # No row deleted (the usual case: merges, splits, renames, joint moves): the unchanged arrays are read-only
     # views of the base instead of copies — on a 100,000-frame video with 3 people a copy of every array made
@@ -435,8 +435,14 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         if same_rows and not changed.any():
             out.keep_track_index(reuse, None)
         else:
-            touched = {*_ids_in(before[changed]), *_ids_in(after[changed])}
-            out.keep_track_index(reuse, set(reuse.track_ids().tolist()) - touched, rows=same_rows)
+            gone_from, came_to = _ids_in(before[changed]), _ids_in(after[changed])
+            shown = set(reuse.track_ids().tolist())
+            unchanged = shown - set(gone_from) - set(came_to)
+            out.keep_track_index(reuse, unchanged, rows=same_rows)
+            # the track IDs after: the unchanged ones, those rows came to, and those that kept unchanged rows
+            still = [t for t in gone_from if t not in came_to and len(reuse.track_rows(t)) >
+                     int(np.count_nonzero(before[changed] == t))]
+            out.set_track_ids(sorted(unchanged | set(came_to) | set(still)))
     return out
 
 
