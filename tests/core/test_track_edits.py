@@ -155,7 +155,7 @@ def test_an_edit_reusing_the_shown_skeletons_equals_a_fresh_one(cache):
     assert not shown.corrected.any() and np.array_equal(shown.keypoints, before)
     assert np.array_equal(cache.keypoints, before)
     # a deleted track removes rows: the shown joints are closed up in place (no new array), corrections after the
-    # deleted rows move with their rows, and all equals a fresh result; restoring the rows cannot reuse it
+    # deleted rows move with their rows, and all equals a fresh result
     late = KeypointEdit(50, 12, 4, 7.0, 8.0, 1.0)
     shown = apply_edits(cache, [], [other, late], reuse=shown)
     bboxes = shown.bbox
