@@ -61,6 +61,12 @@ def _pen(colour, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:
     return p
 
 
+#: rectangles narrower than this many device pixels are drawn filled in their outline's colour, without the outline
+#: or the pattern (which could not be seen at that width): with 2,000 clips and 228 suggestions of a 100,000-frame
+#: video in view, the dashed, hatched suggestions cost more to draw than all the clips (bench/project_scale.py)
+NARROW_PX = 4
+
+
 class SegmentLayer(pg.GraphicsObject):
     """Many axis-aligned rectangles ``x0..x1`` in rows, drawn by one item from arrays.
 
@@ -110,7 +116,7 @@ class SegmentLayer(pg.GraphicsObject):
         self._maxlen = float((self._x1 - self._x0).max()) if len(self._x0) else 0.0
         self._rows = max(1, int(n_rows))
         self._extent = max(1.0, float(extent))
-        self._brushes, self._pens = [], []
+        self._brushes, self._pens, self._narrow_brushes = [], [], []
         self._drawn = None
         for c in colours:
             fill = QColor(c)
@@ -118,10 +124,13 @@ class SegmentLayer(pg.GraphicsObject):
             self._brushes.append(QBrush(fill, self._pattern))
             if not self._outline:
                 self._pens.append(QPen(Qt.PenStyle.NoPen))
+                self._narrow_brushes.append(QBrush(fill))
             elif self._dashed:  # suggestions: the label's colour, dashed, so they never look like human clips
                 self._pens.append(_pen(QColor(c).lighter(130), 1.5, Qt.PenStyle.DashLine))
+                self._narrow_brushes.append(QBrush(QColor(c).lighter(130)))
             else:
                 self._pens.append(_pen(QColor(c).darker(160)))
+                self._narrow_brushes.append(QBrush(QColor(c).darker(160)))
         self.update()
 
     def __len__(self) -> int:
@@ -159,16 +168,27 @@ class SegmentLayer(pg.GraphicsObject):
             for c in np.unique(cols).tolist():
                 x0, x1, row = _merge_runs(self._x0[idx[cols == c]], self._x1[idx[cols == c]],
                                           self._row[idx[cols == c]], pixel)
-                rects = np.empty((len(x0), 4), np.float64)  # QRectF's memory layout: x, y, width, height
-                rects[:, 0], rects[:, 1], rects[:, 2], rects[:, 3] = x0, row + self._y0, x1 - x0, h
-                per_colour.append((c, rects))
+                w = x1 - x0
+                narrow = w < NARROW_PX * pixel  # too narrow for an outline or a pattern to show
+                parts = []
+                for sel in (~narrow, narrow):
+                    rects = np.empty((int(sel.sum()), 4), np.float64)  # QRectF's layout: x, y, width, height
+                    rects[:, 0], rects[:, 1], rects[:, 3] = x0[sel], row[sel] + self._y0, h
+                    rects[:, 2] = np.maximum(w[sel], pixel) if sel is narrow else w[sel]  # at least a pixel wide
+                    parts.append(rects)
+                per_colour.append((c, *parts))
                 drawn += len(x0)
             self._drawn = (key, len(idx), drawn, per_colour)
         _key, self.painted, self.drawn, per_colour = self._drawn
-        for c, rects in per_colour:
+        no_pen = QPen(Qt.PenStyle.NoPen)
+        for c, wide, narrow in per_colour:
             p.setPen(self._pens[c])
             p.setBrush(self._brushes[c])
-            draw_rects(p, rects)
+            draw_rects(p, wide)
+            if len(narrow):  # filled in the outline's colour, without outline or pattern: a fraction of the cost
+                p.setPen(no_pen)
+                p.setBrush(self._narrow_brushes[c])
+                draw_rects(p, narrow)
 
 
 def draw_rects(painter, rects: np.ndarray) -> None:

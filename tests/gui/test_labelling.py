@@ -500,7 +500,8 @@ def test_sub_pixel_clips_merge_per_row_only():
 
 def test_timeline_draws_each_clip_where_it_is_in_its_colour(qtbot):
     """The clip rectangles are drawn from an array (gui.timeline.draw_rects: QRectF's memory): each clip's pixels are
-    in its label's colour, its row's other frames are not, and a bad array is refused in one line."""
+    in its label's colour, also one too narrow for its outline, its row's other frames are not, and a bad array is
+    refused in one line."""
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QColor, QImage, QPainter
 
@@ -533,6 +534,18 @@ def test_timeline_draws_each_clip_where_it_is_in_its_colour(qtbot):
     for frame, row in [(450, None), (200, 3), (900, 3)]:  # no clip there: the dark background or a track bar
         got = colour_at(frame, row)
         assert got.red() < 120 and got.blue() < 120, (frame, row, got.name())
+    # a one-frame clip of a 100,000-frame video in view (a hundredth of a pixel): filled in its outline's colour,
+    # at least a pixel wide (gui.timeline.NARROW_PX), so it does not vanish
+    tl.set_frame_count(100_000)
+    tl.set_clips([Clip(4, 1, 50_000, 50_000, "theft", 3)], colours)
+    tl.viewbox.setXRange(0, 100_000, padding=0)
+    tl.redraw()
+    QApplication.processEvents()
+    img = tl.plot.grab().toImage()
+    p = view.mapFromScene(tl.viewbox.mapViewToScene(QPointF(50_000, tl.rows.index(3) + 0.5)))
+    near = [img.pixelColor((p.x() + dx) * img.width() // view.width(), p.y() * img.height() // view.height())
+            for dx in range(-2, 3)]
+    assert any(c.red() > 100 and c.red() > 2 * max(c.green(), c.blue()) for c in near), [c.name() for c in near]
     image = QImage(10, 10, QImage.Format.Format_RGB32)
     painter = QPainter(image)
     try:
