@@ -968,9 +968,9 @@ class MainWindow(QMainWindow):
         return True
 
     def use_shipped_classifier(self, kind: str, background: bool = False) -> bool:
-        """Load the shipped default classifier ``kind`` (``fight``, ``fall`` or ``abnormal``, see :mod:`core.defaults`);
-        ``background``: off the GUI thread (:meth:`load_classifier_in_background`, what the menu does), True once
-        started."""
+        """Load the shipped default classifier ``kind`` (``fight``, ``fall`` or ``abnormal``, see
+        :mod:`core.defaults`); ``background``: off the GUI thread (:meth:`load_classifier_in_background`, what the
+        menu does), True once started."""
         try:
             path = resolve_classifier(kind)
         except PoseWatchError as e:
