@@ -22,8 +22,9 @@ Data (held out from the shipped models' training): the fight clips of source gro
 ``fight_default.pt`` was trained on all other groups; model card), one whole-frame ``fight`` clip each (the whole
 clip is the fight), and the 13 no-fight clips of those groups (nothing to label: not opened from scratch, but a
 false proposal there costs its review; ``--no-nofights`` leaves them out, as the first runs did);
-``thanhnc58_Fall02.mp4`` (the fall model's validation video; model card), its ``falling`` and ``lying`` clips on the falling person's tracks from ``bench/make_fall_project.py`` (``upright`` is not labelled in
-either condition: no model proposes the normal class).
+``thanhnc58_Fall02.mp4`` (the fall model's validation video; model card), its ``falling`` and ``lying`` clips on
+the falling person's tracks from ``bench/make_fall_project.py`` (``upright`` is not labelled in either condition:
+no model proposes the normal class).
 
 Prints one JSON line. ``--fights N`` limits the fight clips (default: all 9).
 """
