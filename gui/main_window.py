@@ -986,12 +986,16 @@ class MainWindow(QMainWindow):
         the status bar; it is used when loaded unless another one was chosen meanwhile (the last choice wins). A bad
         checkpoint is reported in one line. Returns the worker (:attr:`classifier_worker`)."""
         self._classifier_gen += 1  # an earlier load still running is then ignored
+        self.host.show_message(f"loading classifier {Path(path).name}…", 10000)
+        return self._start_classifier_load(Path(path))
+
+    def _start_classifier_load(self, path: Path) -> GeneratorWorker:
+        """Load ``path`` in the background; its result is used (or its error reported) only if no other classifier
+        was chosen since (:attr:`_classifier_gen` unchanged)."""
         gen = self._classifier_gen
-        name = Path(path).name
-        self.host.show_message(f"loading classifier {name}…", 10000)
         worker = GeneratorWorker(iter_open_classifier, path, cancel_kw=None)
         worker.finished.connect(lambda clf: self._restored(clf) if gen == self._classifier_gen else None)
-        worker.failed.connect(lambda msg: self.report_error(f"cannot load classifier {name}: {msg}")
+        worker.failed.connect(lambda msg: self.report_error(f"cannot load classifier {path.name}: {msg}")
                               if gen == self._classifier_gen else None)
         self._classifier_worker = worker
         return worker.start()
@@ -1037,13 +1041,7 @@ class MainWindow(QMainWindow):
         except PoseWatchError as e:
             self.host.show_message(f"no classifier: {e}", 10000)
             return None
-        gen = self._classifier_gen
-        worker = GeneratorWorker(iter_open_classifier, path, cancel_kw=None)
-        worker.finished.connect(lambda clf: self._restored(clf) if gen == self._classifier_gen else None)
-        worker.failed.connect(lambda msg: self.report_error(f"cannot load classifier {path.name}: {msg}")
-                              if gen == self._classifier_gen else None)
-        self._classifier_worker = worker
-        return worker.start()
+        return self._start_classifier_load(path)
 
     def _restored(self, clf: TrackClassifier) -> None:
         self.state.classifier = clf
