@@ -78,6 +78,14 @@ def cache_path(video: str | os.PathLike, settings: dict, root: Path | None = Non
     return (root or cache_dir()) / video_key(video) / f"{settings_key(settings)}.npz"
 
 
+def distinct_ids(ids: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of ``ids (N,)`` ints (track IDs), same dtype: a count per ID when they are small
+    and non-negative (4x faster than ``np.unique``), else ``np.unique``."""
+    if len(ids) and 0 <= int(ids.min()) and int(ids.max()) < 1_000_000:
+        return np.flatnonzero(np.bincount(ids)).astype(ids.dtype)
+    return np.unique(ids)
+
+
 def presence_runs(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Runs of consecutive frames: ``frames (T,)`` sorted ints → ``(starts, ends)`` ``(R,)`` int64, ends
     inclusive."""
@@ -176,13 +184,17 @@ class SkeletonCache:
         """Sorted unique track IDs (found once; the arrays of a cache are not changed after it is made)."""
         ids = self._track_rows.get("ids")
         if ids is None:
-            t = self.track_id
-            if len(t) and 0 <= int(t.min()) and int(t.max()) < 1_000_000:  # a count per ID: 4x faster than unique
-                ids = np.flatnonzero(np.bincount(t)).astype(t.dtype)
-            else:
-                ids = np.unique(t)
+            ids = distinct_ids(self.track_id)
             self._track_rows["ids"] = ids
         return ids
+
+    def row_of(self, frame: int, track_id: int) -> int | None:
+        """The row of track ``track_id`` in ``frame``, or None."""
+        if not 0 <= frame < self.frame_count:
+            return None
+        a, b = int(self.offsets[frame]), int(self.offsets[frame + 1])
+        hit = np.flatnonzero(self.track_id[a:b] == track_id)
+        return a + int(hit[0]) if len(hit) else None
 
     def track(self, track_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One track's rows.

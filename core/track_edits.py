@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cache import SkeletonCache, settings_key
+from .cache import SkeletonCache, distinct_ids, presence_runs, settings_key
 from .errors import PoseWatchError
 
 TRACK_EDIT_KINDS = ("merge", "split", "delete", "rename")
@@ -115,14 +115,6 @@ class EditedSkeletons(SkeletonCache):
         """The original (cache) track ID of row ``row``."""
         return int(self.base.track_id[self.rows[row]])
 
-    def row_of(self, frame: int, track_id: int) -> int | None:
-        """The row of (edited) track ``track_id`` in ``frame``, or None."""
-        if not 0 <= frame < self.frame_count:
-            return None
-        a, b = int(self.offsets[frame]), int(self.offsets[frame + 1])
-        hit = np.flatnonzero(self.track_id[a:b] == track_id)
-        return a + int(hit[0]) if len(hit) else None
-
 
 def corrected_in_frame(cache: SkeletonCache, frame: int) -> dict[int, np.ndarray]:
     """The corrected joints of each person of ``frame``: ``{track ID: (V,) bool}`` (empty for a cache without
@@ -148,12 +140,7 @@ def skeleton_key(cache: SkeletonCache) -> str:
 
 def frame_runs(frames: np.ndarray, limit: int = 4) -> str:
     """Sorted frame indices as ranges: ``"120–135, 140"`` (at most ``limit`` ranges, then ``"…"``)."""
-    f = np.unique(np.asarray(frames, np.int64))
-    if not len(f):
-        return ""
-    breaks = np.flatnonzero(np.diff(f) != 1)
-    starts = np.concatenate([[f[0]], f[breaks + 1]])
-    ends = np.concatenate([f[breaks], [f[-1]]])
+    starts, ends = presence_runs(np.unique(np.asarray(frames, np.int64)))
     parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in zip(starts.tolist(), ends.tolist())]
     return ", ".join(parts[:limit]) + (f", … ({len(parts)} stretches)" if len(parts) > limit else "")
 
@@ -357,8 +344,8 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
     # corrected (or ``editable``), and then once (``reuse``).
     every = len(keep) == len(ids)
     # reuse has the same rows: with every row kept, the same count says it (its rows are distinct base rows)
-    same_rows = reuse is not None and base_of(reuse) is base and reuse.rows is not None and (
-        len(reuse.rows) == len(keep) if every else np.array_equal(reuse.rows, keep))
+    related = reuse is not None and base_of(reuse) is base and reuse.rows is not None
+    same_rows = related and (len(reuse.rows) == len(keep) if every else np.array_equal(reuse.rows, keep))
 
     def take(a: np.ndarray) -> np.ndarray:
         if not every:
@@ -368,8 +355,7 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         return v
 
     old: dict = {}
-    owned = (reuse is not None and base_of(reuse) is base and reuse.rows is not None and reuse.corrected is not None
-             and reuse.keypoints.flags.writeable)
+    owned = related and reuse.corrected is not None and reuse.keypoints.flags.writeable
     pos = _rows_within(reuse.rows, keep, len(ids)) if owned and not same_rows else None
     # rows restored to what is shown (a delete's undo) into the room its close-up left: opened up in place
     grow = _rows_within(keep, reuse.rows, len(ids)) if owned and not same_rows and pos is None else None
@@ -402,7 +388,7 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         in_reuse = np.zeros(len(base.frame), bool)
         in_reuse[reuse.rows] = True
         old = {(e.frame, e.track, e.joint): e for e in reuse.keypoint_edits
-               if (r := _base_row(base, e.frame, e.track)) is not None and in_reuse[r]}
+               if (r := base.row_of(int(e.frame), int(e.track))) is not None and in_reuse[r]}
     else:
         own = bool(kedits or editable)
         kp = base.keypoints.copy() if own and every else take(base.keypoints)  # take() copies when rows go
@@ -422,7 +408,7 @@ def apply_edits(cache: SkeletonCache, track_edits=(), keypoint_edits=(), strict:
         dict(base.meta), frame, (ids if every else ids[keep]).astype(np.int32), bbox, score, kp, offsets, base=base,
         rows=keep.astype(np.int64, copy=False), corrected=corrected, track_edits=tuple(track_edits),
         keypoint_edits=kedits, skipped=tuple(skipped))
-    if reuse is not None and base_of(reuse) is base and reuse.rows is not None:
+    if related:
         # a track whose rows kept their ID keeps its presence runs, and with the same rows its rows (a joint move:
         # every track; a split or a delete: all but the tracks edited) — not searched again (bench/project_scale.py)
         if same_rows:
@@ -501,24 +487,10 @@ def _open_up(buf: np.ndarray, pos: np.ndarray, n: int, chunk: int = 8192) -> np.
     return buf[:n]
 
 
-def _base_row(base: SkeletonCache, frame: int, track: int) -> int | None:
-    """The row of ``base`` (as extracted) of ``track`` in ``frame``, or None."""
-    if not 0 <= int(frame) < base.frame_count:
-        return None
-    a, b = int(base.offsets[frame]), int(base.offsets[frame + 1])
-    hit = np.flatnonzero(base.track_id[a:b] == int(track))
-    return a + int(hit[0]) if len(hit) else None
-
-
 def _ids_in(ids: np.ndarray) -> list[int]:
     """The distinct track IDs in ``ids (N,)`` ints, -1 (a deleted row) left out (a count per ID: faster than
     ``np.unique``)."""
-    ids = ids[ids >= 0]  # -1: a deleted row
-    if not len(ids):
-        return []
-    if int(ids.max()) < 1_000_000:
-        return np.flatnonzero(np.bincount(ids)).tolist()
-    return np.unique(ids).tolist()
+    return distinct_ids(ids[ids >= 0]).tolist()  # -1: a deleted row
 
 
 def _apply_keypoints(base: SkeletonCache, keep: np.ndarray, kp: np.ndarray, corrected: np.ndarray, kedits: tuple,
@@ -535,11 +507,9 @@ def _apply_keypoints(base: SkeletonCache, keep: np.ndarray, kp: np.ndarray, corr
         pos[keep] = np.arange(len(keep))
 
     def row(f: int, track: int) -> int | None:
-        a, b = int(base.offsets[f]), int(base.offsets[f + 1])
-        hit = np.flatnonzero(base.track_id[a:b] == int(track))
-        if not len(hit):
+        r = base.row_of(f, int(track))
+        if r is None:
             return None
-        r = a + int(hit[0])
         return r if pos is None else (int(pos[r]) if pos[r] >= 0 else None)
 
     new = {(int(e.frame), int(e.track), int(e.joint)): e for e in kedits}

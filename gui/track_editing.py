@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 from core.errors import PoseWatchError
 from core.layouts import get_layout
 from core.track_edits import (
+    EditedSkeletons,
     KeypointEdit,
     TrackEdit,
     base_of,
@@ -132,7 +133,7 @@ class TrackEditor(QObject):
         if self.cache is None:
             self.host.report_error("the video's skeletons are not ready yet (Poses → Compute skeletons)")
             return False
-        if not hasattr(self.cache, "row_of"):  # skeletons set from outside the project: show them with its edits
+        if not isinstance(self.cache, EditedSkeletons):  # set from outside the project: shown with its edits
             self.state.skeletons = lab.project.edited_skeletons(lab.video, self.cache, editable=True)
         return True
 

@@ -83,6 +83,18 @@ def test_merge_with_previous_key_undo_and_overlap_refused(editing, qtbot):
     assert lab.undo_stack.count() == n and 9 in spans(w.state.skeletons)
 
 
+def test_skeletons_set_from_outside_get_the_project_edits_before_an_edit(editing, fi001_cache):
+    """Skeletons set on the window that are not the project's edited ones (here the cache as extracted) are first
+    shown with the project's edits, then edited: the edit applies and what is shown is EditedSkeletons."""
+    w = editing
+    ed = w.labelling.track_editor
+    w.state.skeletons = fi001_cache  # a plain SkeletonCache
+    assert not isinstance(w.state.skeletons, EditedSkeletons)
+    assert ed.merge_tracks(36, 33)
+    sk = w.state.skeletons
+    assert isinstance(sk, EditedSkeletons) and 36 not in spans(sk) and spans(sk)[33] == (20, 52)
+
+
 def test_right_click_menus_split_and_delete(editing, qtbot):
     w = editing
     ed = w.labelling.track_editor
