@@ -13,7 +13,9 @@ for the GUI: it draws the overlay of each camera's newest result (as the live vi
 capture to drawn, ``persons`` = median persons per drawn frame, ``posed_share`` = share of drawn frames the pose
 model ran on. Runs: ``shared`` (:class:`core.live.multicam.MultiCameraDetector` with its defaults: one
 :class:`~core.live.multicam.SharedPose` with a worker per core, the motion gate on, :mod:`core.live.gate`),
-``shared_nogate`` (the same without the gate), ``separate`` (4 :class:`core.live.LiveDetector` with their
+``shared_inflight1_batch4`` (the same with the
+defaults before 2026-12-03: one frame per camera in the shared model, batches of up to 4), ``shared_nogate`` (the
+shared defaults without the gate), ``separate`` (4 :class:`core.live.LiveDetector` with their
 single-camera defaults: two pose workers each, no gate), and unless ``--quick``: ``shared_imgsz480`` (a smaller
 input), ``gate_quality`` (:func:`gate_quality`: the reused skeletons against fresh ones, offline) and
 ``gate_labels`` (:func:`label_agreement`: the fall model's labels and alerts with and without the gate).
@@ -90,14 +92,15 @@ def _pct(v, q):
     return round(float(np.percentile(v, q)), 1) if v else None
 
 
-def run(mode: str, paths: list[str], seconds: float, warmup: float, imgsz: int, gate: bool | str = "auto") -> dict:
+def run(mode: str, paths: list[str], seconds: float, warmup: float, imgsz: int, gate: bool | str = "auto",
+        **settings) -> dict:
     from core.live import LiveConfig
     from core.live.multicam import MultiCameraDetector, unique_names
 
     names = unique_names(paths)
     disp = GridDisplay(names)
     cfg = LiveConfig(classifier="fall", realtime=True, pace_fps=30.0, loop=True, imgsz=imgsz, multicam_imgsz=imgsz,
-                     motion_gate=gate)
+                     motion_gate=gate, **settings)
     status: list[str] = []
     multi = MultiCameraDetector(paths, cfg, names, shared=(mode == "shared"), on_result=disp.push,
                                 on_status=lambda c, m: status.append(f"{c}: {m}"))
@@ -223,6 +226,8 @@ def main() -> None:
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}, "clips": list(CLIPS), "pace_fps": 30,
         "imgsz": a.imgsz, "seconds": a.seconds}
     res["shared"] = run("shared", paths, a.seconds, a.warmup, a.imgsz)
+    res["shared_inflight1_batch4"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, multicam_inflight=1,
+                                         multicam_max_batch=4)
     res["shared_nogate"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, gate=False)
     res["separate"] = run("separate", paths, a.seconds, a.warmup, a.imgsz, gate=False)
     if not a.quick:
