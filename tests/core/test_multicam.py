@@ -156,11 +156,11 @@ def test_a_lost_stream_reconnects_alone_while_a_file_camera_goes_on_and_alerts(t
 
 
 def test_cameras_behind_drop_frames_but_keep_them_in_order(fall04, street_clip):
-    """Four file cameras paced at 60 fps, more than two pose workers can serve: frames are dropped (by the capture
+    """Four file cameras paced at 120 fps, more than the pose workers can serve: frames are dropped (by the capture
     queue and by a newer frame taking a waiting one's place in the shared model's line), every frame is either
     delivered or counted as dropped, and each camera's results come in frame order."""
     seen: dict[str, list[int]] = collections.defaultdict(list)
-    cfg = LiveConfig(classifier=None, realtime=True, pace_fps=60.0, start_frame=0, stop_frame=120)
+    cfg = LiveConfig(classifier=None, realtime=True, pace_fps=120.0, start_frame=0, stop_frame=120)
     multi = MultiCameraDetector([str(fall04)] + [str(street_clip)] * 3, cfg,
                                 on_result=lambda c, r: seen[c].append(r.frame_index))
     multi.run()
