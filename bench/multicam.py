@@ -13,9 +13,9 @@ for the GUI: it draws the overlay of each camera's newest result (as the live vi
 capture to drawn, ``persons`` = median persons per drawn frame, ``posed_share`` = share of drawn frames the pose
 model ran on. Runs: ``shared`` (:class:`core.live.multicam.MultiCameraDetector` with its defaults: one
 :class:`~core.live.multicam.SharedPose` with a worker per core, the motion gate on, :mod:`core.live.gate`),
-``shared_inflight1_batch4`` (the same with the
-defaults before 2026-12-03: one frame per camera in the shared model, batches of up to 4), ``shared_nogate`` (the
-shared defaults without the gate), ``separate`` (4 :class:`core.live.LiveDetector` with their
+``shared_batch4`` (the same with
+frames of up to 4 cameras batched, the default before 2026-12-03), ``shared_nogate`` (the shared defaults without
+the gate), ``separate`` (4 :class:`core.live.LiveDetector` with their
 single-camera defaults: two pose workers each, no gate), and unless ``--quick``: ``shared_imgsz480`` (a smaller
 input), ``gate_quality`` (:func:`gate_quality`: the reused skeletons against fresh ones, offline) and
 ``gate_labels`` (:func:`label_agreement`: the fall model's labels and alerts with and without the gate).
@@ -226,8 +226,7 @@ def main() -> None:
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}, "clips": list(CLIPS), "pace_fps": 30,
         "imgsz": a.imgsz, "seconds": a.seconds}
     res["shared"] = run("shared", paths, a.seconds, a.warmup, a.imgsz)
-    res["shared_inflight1_batch4"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, multicam_inflight=1,
-                                         multicam_max_batch=4)
+    res["shared_batch4"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, multicam_max_batch=4)
     res["shared_nogate"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, gate=False)
     res["separate"] = run("separate", paths, a.seconds, a.warmup, a.imgsz, gate=False)
     if not a.quick:

@@ -21,11 +21,6 @@ class RemoteError(PoseWatchError):
     """The remote worker is unreachable, refused the token, or broke the protocol (one-line message)."""
 
 
-class FrameSuperseded(PoseWatchError):
-    """A frame waiting for a shared pose model was replaced by a newer frame of the same camera
-    (:class:`core.live.multicam.SharedPose`); the caller drops it, as a full capture queue drops frames."""
-
-
 def one_line(message: object, limit: int = 400) -> str:
     """``message`` (text, an exception, any object) as one line for a status bar or ``error: …``: its first
     non-empty line, stripped, at most ``limit`` characters; an exception without a message gives its type's

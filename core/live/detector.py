@@ -64,7 +64,7 @@ import cv2
 import numpy as np
 
 from .. import config
-from ..errors import FrameSuperseded, ModelError, PoseWatchError, VideoError, one_line
+from ..errors import ModelError, PoseWatchError, VideoError, one_line
 from ..files import atomic_path
 from ..overlay import UNCERTAIN, TrackLabel, draw_overlay
 from ..pose.base import FramePoses, PoseEstimator, rescale_poses, track_detections
@@ -72,10 +72,6 @@ from ..pose.base import FramePoses, PoseEstimator, rescale_poses, track_detectio
 #: Seconds between reconnection attempts of a lost live source, as shipped (``reconnect.source_backoff_s``;
 #: the detector reads the value in force, :func:`core.config.backoff`): 1, 2, 4, 8, 8, … (capped).
 BACKOFF_S = config.backoff("source")
-
-
-#: a frame's detections in the pose stage's reorder buffer when a newer frame took its place (dropped)
-_SUPERSEDED = object()
 
 
 def _restamped(fp: FramePoses, frame_index: int, time_s: float) -> FramePoses:
@@ -131,15 +127,11 @@ class LiveConfig:
             more frames per second than one two-thread session (``bench/live.py`` ``live_workers1``):
             ONNX Runtime's intra-op threads synchronise after every operator of a small model.
         multicam_max_batch: with several cameras, the most frames of different cameras run in one call of the
-            shared model (1, as shipped: none batched). On the CPU a batch costs as much per frame as single frames
-            and makes every frame in it wait for the whole batch: with 2 frames in flight per camera, batches of
-            up to 4 gave p95 latencies of 177-282 ms against 92-95 ms unbatched (``bench/multicam.py`` cameras,
-            runs of 2026-12-03 on a 2-core CPU); a GPU session would gain from batches.
-        multicam_inflight: with several cameras sharing one pose model (:class:`core.live.multicam.SharedPose`),
-            frames of one camera in that model at once, one pose thread each (detections tracked in frame order).
-            With 2 (shipped), one runs while the next waits in line, where a newer frame of the camera replaces
-            it: the workers never idle while a camera has work, and no frame waits behind its own camera's newer
-            ones (``bench/multicam.py``).
+            shared model (:class:`core.live.multicam.SharedPose`; 1, as shipped: none batched). On the 2-core CPU a
+            batch costs as much per frame as single frames and makes every frame in it wait for the whole batch:
+            in 8 alternating pairs of runs (2026-12-03), batches of up to 4 gave worst p95 latencies of 157-183 ms
+            against 128-148 ms unbatched, at the same frame rates (``bench/multicam.py``, docs/BENCHMARKS.md); a GPU
+            session would gain from them.
         classify_every: classify each track every k-th frame (1: every frame).
         classifier_threads: ONNX Runtime threads of the classifier (:meth:`core.classify.TrackClassifier.use_onnx`;
             0: PyTorch, whose process-wide thread pool then competes with the pose workers for the cores).
@@ -210,7 +202,6 @@ class LiveConfig:
     tracker: str
     threads: int | None
     pose_workers: int | None
-    multicam_inflight: int
     multicam_max_batch: int
     classify_every: int
     classifier_threads: int
@@ -708,9 +699,6 @@ class LiveDetector:
         on_status: called with one-line messages ("connecting to …", "camera lost: … — reconnecting in
             2.0 s", "finished", "stopped", "error: …") from worker threads.
         estimator_factory: builds the pose estimator (default: from ``config``), called on the pose thread.
-        factory_workers: estimators built from ``estimator_factory``, each on its own pose thread taking frames in
-            turn (their detections tracked in frame order by the first one's tracker; more than one needs
-            estimators with ``detect`` and ``tracker``, as :class:`core.live.multicam.SharedPoseClient`).
 
     Raises:
         ModelError: unknown default classifier kind, missing or corrupt checkpoint (checked here).
@@ -721,7 +709,7 @@ class LiveDetector:
                  on_result: Callable[[LiveResult], None] | None = None,
                  on_event: Callable[[AlertEvent], None] | None = None,
                  on_status: Callable[[str], None] | None = None,
-                 estimator_factory: Callable[[], PoseEstimator] | None = None, factory_workers: int = 1):
+                 estimator_factory: Callable[[], PoseEstimator] | None = None):
         self.source = source
         self.cfg = config or LiveConfig()
         if self.cfg.enter_prob < self.cfg.exit_prob:
@@ -748,13 +736,11 @@ class LiveDetector:
                 scene_operating_point(self.classifier.ckpt, self.cfg.sensitivity)  # an unknown name fails here
         self.on_result, self.on_event, self.on_status = on_result, on_event, on_status
         self.estimator_factory = estimator_factory
-        self.factory_workers = max(1, int(factory_workers))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._frames = 0
         self._dropped = 0
-        self._gate_dropped = [0, 0]  # frames the motion gate counted as posed / reused that were dropped after all
         self._latencies: collections.deque = collections.deque(maxlen=5000)
         self._done_times: collections.deque = collections.deque(maxlen=120)
         self._events: list[AlertEvent] = []
@@ -777,12 +763,6 @@ class LiveDetector:
         self.notifier = None
 
     # ---- public API -------------------------------------------------------------------------------
-    @property
-    def drops_frames(self) -> bool:
-        """True when frames are dropped while inference is behind (a live source, or ``realtime``); known once the
-        source is open (the pose thread's estimator factory is called after that)."""
-        return self.live or bool(self.cfg.realtime)
-
     @property
     def running(self) -> bool:
         """True while any worker thread is alive."""
@@ -864,8 +844,8 @@ class LiveDetector:
                 "stitched": self.labeler.stitched if self.labeler else 0, "pose": self.pose_description,
                 "suppressed": self.labeler.suppressed if self.labeler else 0,
                 "notify": self.notifier.stats() if self.notifier is not None else {},
-                "posed": self._gate.posed - self._gate_dropped[0] if self._gate is not None else frames,
-                "pose_reused": self._gate.reused - self._gate_dropped[1] if self._gate is not None else 0}
+                "posed": self._gate.posed if self._gate is not None else frames,
+                "pose_reused": self._gate.reused if self._gate is not None else 0}
 
     # ---- internals --------------------------------------------------------------------------------
     def _status(self, msg: str) -> None:
@@ -997,11 +977,7 @@ class LiveDetector:
         return self.estimator_factory is None and self.cfg.backend == "yolo" and self.cfg.device in (None, "cpu")
 
     def pose_workers(self) -> int:
-        """The number of pose threads this detector runs (see :attr:`LiveConfig.pose_workers`; with an
-        ``estimator_factory``, ``factory_workers`` estimators that must offer ``detect`` and ``tracker`` when more
-        than one)."""
-        if self.estimator_factory is not None:
-            return self.factory_workers
+        """The number of pose threads this detector runs (see :attr:`LiveConfig.pose_workers`)."""
         if not self._lean_path():
             return 1
         if self.cfg.pose_workers is not None:
@@ -1048,8 +1024,7 @@ class LiveDetector:
             self._pose_ready.set()
         d = ests[0].describe()
         self.pose_description = (f"{d.get('model', d.get('backend', '?'))} {d.get('precision', '')}".rstrip()
-                                 + ((f" x{workers} in flight" if self.estimator_factory is not None
-                                    else f" x{workers} workers") if workers > 1 else ""))
+                                 + (f" x{workers} workers" if workers > 1 else ""))
         if workers > 1:
             return self._parallel_pose(ests)
         est, gate, last = ests[0], self._gate, None
@@ -1072,26 +1047,16 @@ class LiveDetector:
     def _parallel_pose(self, ests: list) -> None:
         """Pose stage with one thread per estimator: each takes the next frame, detects (ONNX Runtime releases
         the GIL), and the detections are then tracked strictly in the order the frames were taken (a reorder
-        buffer: the tracker of ``ests[0]`` sees every frame once, in order). A frame whose detection raises
-        :class:`~core.errors.FrameSuperseded` (a shared model took a newer frame of this camera instead) is
-        dropped and counted in ``dropped``, and so are the still frames the motion gate compared with it (their
-        poses would be those of an older frame); the gate then forgets it if it was still its reference."""
-        take_lock, track_lock, gate_lock = threading.Lock(), threading.Lock(), threading.Lock()
-        pending: dict[int, tuple] = {}  # seq -> (item, small, scale, dets, seq of the gate's reference)
-        state = {"next_take": 0, "next_track": 0, "alive": len(ests), "last": None, "ref": None}
-        dead: set[int] = set()  # superseded frames
+        buffer: the tracker of ``ests[0]`` sees every frame once, in order)."""
+        take_lock, track_lock = threading.Lock(), threading.Lock()
+        pending: dict[int, tuple] = {}
+        state = {"next_take": 0, "next_track": 0, "alive": len(ests), "last": None}
         tracker, layout, gate = ests[0].tracker, ests[0].layout, self._gate
 
         def flush() -> None:  # called with track_lock held
             while state["next_track"] in pending:
-                item, small, scale, dets, ref = pending.pop(state["next_track"])
+                item, small, scale, dets = pending.pop(state["next_track"])
                 state["next_track"] += 1
-                if dets is _SUPERSEDED or (dets is None and (state["last"] is None or ref in dead)):
-                    with self._lock:  # dropped (a still frame compared with a dropped one, or with none posed)
-                        self._dropped += 1
-                        if gate is not None:  # the gate had counted it as posed or reused
-                            self._gate_dropped[dets is not _SUPERSEDED] += 1
-                    continue
                 if dets is None:  # a still frame: the poses of the last posed frame, which precedes it
                     fp = _restamped(state["last"], item.index, item.time_s)
                 else:
@@ -1112,27 +1077,16 @@ class LiveDetector:
                             continue
                         seq = state["next_take"]
                         state["next_take"] += 1
-                        with gate_lock:
-                            still = gate is not None and not gate.moved(item.image, item.time_s) and seq > 0
-                            ref = state["ref"]
-                            if not still:
-                                state["ref"] = seq
+                        still = gate is not None and not gate.moved(item.image, item.time_s) and seq > 0
                     if still:
                         with track_lock:
-                            pending[seq] = (item, None, None, None, ref)
+                            pending[seq] = (item, None, None, None)
                             flush()
                         continue
                     small, scale = resize_to_width(item.image, self.cfg.width)
-                    try:
-                        dets = est.detect(small)
-                    except FrameSuperseded:
-                        dets = _SUPERSEDED
-                        with gate_lock:
-                            dead.add(seq)
-                            if gate is not None and state["ref"] == seq:
-                                gate.reset()  # the next frame is posed
+                    dets = est.detect(small)
                     with track_lock:
-                        pending[seq] = (item, small, scale, dets, None)
+                        pending[seq] = (item, small, scale, dets)
                         flush()
             finally:
                 est.close()

@@ -11,18 +11,11 @@ state, alerts and readout; a camera that drops reconnects alone) and one shared 
 :class:`SharedPose` holds ``workers`` ONNX Runtime sessions of the YOLO-pose model (INT8 on the CPU by default, as
 the single-camera detector). Each camera's pose thread hands its frame to it and waits; a free worker takes every
 waiting frame of the same input size (at most ``max_batch``) and runs them as **one batch** (the exported model's
-batch dimension is dynamic), then each camera tracks its own detections.
-
-Each camera keeps up to ``multicam_inflight`` frames in the model at once (:attr:`core.live.LiveConfig.
-multicam_inflight`, shipped 2: one running, the next one waiting), so the workers never idle while a camera has
-work and a busy camera can take both when the still ones (the motion gate) leave them free. A camera that drops
-frames anyway (a live source, or a file paced like one) holds **one place in the line**: its newer frame takes the
-place of its frame still waiting, which is dropped (:class:`~core.errors.FrameSuperseded`, as the capture queue
-drops frames when inference is behind), so no frame waits behind its own camera's newer ones and the cameras are
-served in turn. Nothing waits for a batch to fill: a lone frame runs at once, and frames of several cameras share a
-call only where ``multicam_max_batch`` allows (shipped 1: on the 2-core CPU a batch costs as much per frame as single
-frames and every frame in it waits for the whole batch — ``bench/multicam.py``; batches are for a GPU session). One
-pair of sessions instead of two per camera stops the cameras' sessions fighting over the cores.
+batch dimension is dynamic), then each camera tracks its own detections. Nothing waits for a batch to fill: a lone
+frame runs at once, and frames of several cameras share a call only where ``max_batch`` allows
+(:attr:`core.live.LiveConfig.multicam_max_batch`, shipped 1: on the 2-core CPU a batch costs as much per frame as
+single frames and every frame in it waits for the whole batch — ``bench/multicam.py``; batches are for a GPU
+session). One pair of sessions instead of two per camera stops the cameras' sessions fighting over the cores.
 
 :class:`MultiCameraDetector` runs the cameras, names them (:func:`core.live.notify.camera_name`, made unique),
 writes one merged events file naming the camera (each camera's snapshots and clips go to ``<events_dir>/<camera>/``)
@@ -46,7 +39,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import FrameSuperseded, PoseWatchError
+from ..errors import PoseWatchError
 from ..pose.base import FramePoses, PoseEstimator, track_detections
 from .detector import AlertEvent, LiveConfig, LiveDetector, LiveResult
 
@@ -90,13 +83,11 @@ class SharedPose:
                           for _ in range(self.workers)]
         self.layout = self._ests[0].layout
         self.max_batch = max(1, int(max_batch))
-        self._q: list[list] = []  # waiting frames in line: [key, image, future]
+        self._q: collections.deque = collections.deque()
         self._cv = threading.Condition()
         self._closed = False
         self.batches = 0
         self.frames = 0
-        self.superseded = 0
-        self.asked = 0
         self.batch_sizes: collections.Counter = collections.Counter()
         self._threads = [threading.Thread(target=self._work, args=(e,), name=f"shared-pose-{k + 1}", daemon=True)
                          for k, e in enumerate(self._ests)]
@@ -107,33 +98,21 @@ class SharedPose:
         """The model's settings (as :meth:`core.pose.yolo_onnx.OnnxPoseEstimator.describe`) plus ``shared`` workers."""
         return dict(self._ests[0].describe(), shared=self.workers, precision=self.precision)
 
-    def detect(self, image: np.ndarray, key: object = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Detect in one BGR image (waits for a worker; batched with other cameras' frames waiting at the same time).
-
-        Args:
-            image: BGR ``(H, W, 3)`` uint8.
-            key: the camera's key (None: none). A frame with the key of a frame still waiting takes that frame's
-                place in the line, and the waiting one's call raises :class:`FrameSuperseded`.
 
         Returns:
             ``boxes (N, 4)``, ``scores (N,)``, ``keypoints (N, V, 3)`` float32 in pixels of ``image``.
 
         Raises:
-            PoseWatchError: the engine is closed; FrameSuperseded: a newer frame of ``key`` took this one's place.
+            PoseWatchError: the engine is closed.
         """
         fut: Future = Future()
         with self._cv:
             if self._closed:
                 raise PoseWatchError("the shared pose model is closed")
-            self.asked += 1
-            waiting = next((e for e in self._q if key is not None and e[0] == key), None)
-            if waiting is not None:
-                old, waiting[1], waiting[2] = waiting[2], image, fut
-                self.superseded += 1
-                old.set_exception(FrameSuperseded("a newer frame of this camera took its place"))
-            else:
-                self._q.append([key, image, fut])
-                self._cv.notify()
+            self._q.append((image, fut))
+            self._cv.notify()
         return fut.result()
 
     def _work(self, est) -> None:
@@ -143,15 +122,20 @@ class SharedPose:
                     self._cv.wait()
                 if not self._q:
                     return
-                shape = self._q[0][1].shape  # first in line, and every other camera's frame of its size
-                batch = [e for e in self._q if e[1].shape == shape][:self.max_batch]
-                self._q = [e for e in self._q if all(e is not b for b in batch)]
+                first = self._q.popleft()
+                batch = [first]
+                shape = first[0].shape
+                rest = collections.deque()
+                while self._q and len(batch) < self.max_batch:
+                    item = self._q.popleft()
+                    (batch if item[0].shape == shape else rest).append(item)
+                self._q.extendleft(reversed(rest))
             try:
-                out = est.detect_batch([e[1] for e in batch])
-                for e, res in zip(batch, out):
-                    e[2].set_result(res)
+                out = est.detect_batch([im for im, _f in batch])
+                for (_im, fut), res in zip(batch, out):
+                    fut.set_result(res)
             except Exception as e:  # a failed call fails its frames' cameras, not the engine
-                for *_e, fut in batch:
+                for _im, fut in batch:
                     if not fut.done():
                         fut.set_exception(PoseWatchError(f"pose inference failed: {type(e).__name__}: {e}"))
             with self._cv:
@@ -159,20 +143,16 @@ class SharedPose:
                 self.frames += len(batch)
                 self.batch_sizes[len(batch)] += 1
 
-    def client(self, tracker: str = "bytetrack", frame_rate: float = 30.0, key: object = None) -> "SharedPoseClient":
-        """A camera's :class:`~core.pose.base.PoseEstimator`: this model plus the camera's own tracker; ``key``:
-        the camera's place in the line (the clients of one camera share it; see :meth:`detect`)."""
-        return SharedPoseClient(self, tracker, frame_rate, key)
+    def client(self, tracker: str = "bytetrack", frame_rate: float = 30.0) -> "SharedPoseClient":
+        """A camera's :class:`~core.pose.base.PoseEstimator`: this model plus the camera's own tracker."""
+        return SharedPoseClient(self, tracker, frame_rate)
 
     def stats(self) -> dict:
-        """``{"workers", "precision", "batches", "frames", "mean_batch", "batch_sizes": {size: count}, "asked",
-        "superseded", "waiting"}``: frames run, frames handed in, frames replaced by a newer one of their camera,
-        frames waiting now."""
+        """``{"workers", "precision", "batches", "frames", "mean_batch", "batch_sizes": {size: count}}``."""
         with self._cv:
             return {"workers": self.workers, "precision": self.precision, "batches": self.batches,
-                    "asked": self.asked, "waiting": len(self._q),
                     "frames": self.frames, "mean_batch": round(self.frames / self.batches, 2) if self.batches else 0.0,
-                    "batch_sizes": dict(sorted(self.batch_sizes.items())), "superseded": self.superseded}
+                    "batch_sizes": dict(sorted(self.batch_sizes.items()))}
 
     def close(self) -> None:
         """Finish the waiting frames, then stop the workers."""
@@ -189,12 +169,10 @@ class SharedPoseClient(PoseEstimator):
     name = "yolo"
     layout = "coco17"
 
-    def __init__(self, engine: SharedPose, tracker: str = "bytetrack", frame_rate: float = 30.0,
-                 key: object = None):
+    def __init__(self, engine: SharedPose, tracker: str = "bytetrack", frame_rate: float = 30.0):
         from ..pose.tracking import Tracker
 
         self.engine = engine
-        self.key = key
         self.layout = engine.layout
         self.tracker_kind = tracker
         self.tracker = Tracker(tracker, frame_rate)
@@ -205,17 +183,8 @@ class SharedPoseClient(PoseEstimator):
     def reset(self) -> None:
         self.tracker.reset()
 
-    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Untracked detection by the shared model (:meth:`SharedPose.detect` with this camera's key); safe to call
-        from several of the camera's threads at once.
-
-        Raises:
-            FrameSuperseded: a newer frame of this camera took this one's place in the line (drop this frame).
-        """
-        return self.engine.detect(image, self.key)
-
     def process(self, image: np.ndarray, frame_index: int, time_s: float) -> FramePoses:
-        boxes, scores, kpts = self.detect(image)
+        boxes, scores, kpts = self.engine.detect(image)
         return track_detections(self.tracker, boxes, scores, kpts, image, frame_index, time_s, self.layout)
 
     def close(self) -> None:
@@ -269,6 +238,8 @@ class MultiCameraDetector:
         if len(sources) > self.MAX_CAMERAS:
             raise PoseWatchError(f"at most {self.MAX_CAMERAS} cameras at once, got {len(sources)}")
         cfg = config or LiveConfig()
+        if int(max_batch if max_batch is not None else cfg.multicam_max_batch) < 1:
+            raise PoseWatchError("multicam_max_batch must be at least 1 frame")
         several = len(sources) > 1
         # several cameras share the cores: a smaller pose input, and no pose inference on still frames
         self.cfg = replace(cfg, imgsz=cfg.multicam_imgsz if several and cfg.multicam_imgsz else cfg.imgsz,
@@ -291,7 +262,6 @@ class MultiCameraDetector:
             if self.shared:
                 factory = self._client_factory(cam_cfg)
             det = LiveDetector(src, cam_cfg, estimator_factory=factory,
-                               factory_workers=max(1, int(self.cfg.multicam_inflight)) if self.shared else 1,
                                on_result=(lambda r, n=name: self.on_result(n, r)) if self.on_result else None,
                                on_event=self._event,
                                on_status=lambda m, n=name: self._status(n, m))
@@ -300,9 +270,7 @@ class MultiCameraDetector:
     def _client_factory(self, cam_cfg: LiveConfig):
         def make() -> PoseEstimator:  # called on the camera's pose thread once its frame rate is known
             det = self.detectors[cam_cfg.camera]
-            # a camera that drops frames anyway holds one place in the line; a file read frame by frame keeps all
-            return self.engine.client(cam_cfg.tracker, det.fps_source,
-                                      key=cam_cfg.camera if det.drops_frames else None)
+            return self.engine.client(cam_cfg.tracker, det.fps_source)
         return make
 
     def _status(self, camera: str, msg: str) -> None:
