@@ -13,10 +13,9 @@ for the GUI: it draws the overlay of each camera's newest result (as the live vi
 capture to drawn, ``persons`` = median persons per drawn frame, ``posed_share`` = share of drawn frames the pose
 model ran on. Runs: ``shared`` (:class:`core.live.multicam.MultiCameraDetector` with its defaults: one
 :class:`~core.live.multicam.SharedPose` with a worker per core, the motion gate on, :mod:`core.live.gate`),
-``shared_batch4`` (the same with
-frames of up to 4 cameras batched, the default before 2026-12-03), ``shared_nogate`` (the shared defaults without
-the gate), ``separate`` (4 :class:`core.live.LiveDetector` with their
-single-camera defaults: two pose workers each, no gate), and unless ``--quick``: ``shared_imgsz480`` (a smaller
+``shared_batch4`` (the same with frames of up to 4 cameras batched, the default before 2026-12-03),
+``shared_nogate`` (the shared defaults without the gate), ``separate`` (4 :class:`core.live.LiveDetector` with
+their single-camera defaults: two pose workers each, no gate), and unless ``--quick``: ``shared_imgsz480`` (a smaller
 input), ``gate_quality`` (:func:`gate_quality`: the reused skeletons against fresh ones, offline) and
 ``gate_labels`` (:func:`label_agreement`: the fall model's labels and alerts with and without the gate).
 ``target_met`` says whether every camera reached ``fps >= 15`` with ``p95 <= 150 ms``.

@@ -130,8 +130,8 @@ class LiveConfig:
             shared model (:class:`core.live.multicam.SharedPose`; 1, as shipped: none batched). On the 2-core CPU a
             batch costs as much per frame as single frames and makes every frame in it wait for the whole batch:
             in 8 alternating pairs of runs (2026-12-03), batches of up to 4 gave worst p95 latencies of 157-183 ms
-            against 128-148 ms unbatched, at the same frame rates (``bench/multicam.py``, docs/BENCHMARKS.md); a GPU
-            session would gain from them.
+            against 128-148 ms unbatched, at the same or higher frame rates (``bench/multicam.py``,
+            docs/BENCHMARKS.md); a GPU session would gain from them.
         classify_every: classify each track every k-th frame (1: every frame).
         classifier_threads: ONNX Runtime threads of the classifier (:meth:`core.classify.TrackClassifier.use_onnx`;
             0: PyTorch, whose process-wide thread pool then competes with the pose workers for the cores).
