@@ -14,7 +14,7 @@
       Alt+Left / Alt+Right   move its start earlier / later (suggest.nudge_frames)
       Alt+Shift+Left/Right   move its end earlier / later
       Shift+R                give it the chosen label
-      Ctrl+J                 label next: the most uncertain unlabelled stretch of the project
+      Ctrl+J                 label next: the most uncertain unlabelled stretch of the project, marked in and out
 
   Accept, reject, nudge and relabel are commands on the labeller's undo stack (:mod:`gui.suggest_commands`). After
   an accept or reject the next open suggestion is selected and shown.
@@ -386,7 +386,8 @@ class Suggester(QObject):
 
     def label_next(self) -> suggest.Stretch | None:
         """Jump to the project's most uncertain unlabelled stretch (:func:`core.suggest.rank_unlabelled` over the
-        stored suggestions of every model): open its video, seek to its start, select its track. Returns it (None:
+        stored suggestions of every model): open its video, seek to its start, select its track and mark its frames
+        in and out, so that a label key and Enter label it (or the marks are moved first). Returns it (None:
         nothing ranked — no video has suggestions yet)."""
         proj = self.state.project
         if proj is None:
@@ -404,9 +405,12 @@ class Suggester(QObject):
                 return None
         self.labeller.seek(top.start)
         self.labeller.select_track(top.track_id)
+        self.labeller.mark_in(top.start)
+        self.labeller.mark_out(top.end)
         who = "whole frame" if top.track_id is None else f"person #{top.track_id}"
-        self.host.show_message(f"label next: frames {top.start}–{top.end} ({who}), uncertainty {top.uncertainty:.2f}"
-                               f", disagreement {top.disagreement:.2f}", 8000)
+        self.host.show_message(f"label next: frames {top.start}–{top.end} ({who}) marked, uncertainty "
+                               f"{top.uncertainty:.2f}, disagreement {top.disagreement:.2f}: a label key and Enter "
+                               f"label them", 8000)
         return top
 
     def _update_enabled(self) -> None:

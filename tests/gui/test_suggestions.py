@@ -88,6 +88,13 @@ def test_label_next_and_a_model_that_does_not_fit(sug, qtbot, tmp_path):
     press(qtbot, w, KEY.Key_J, CTRL)  # Label next
     top = suggest.rank_unlabelled(w.state.project)[0]
     assert w.current_frame_index == top.start and L.selected_track == top.track_id
+    assert (L.in_point, L.out_point) == (top.start, top.end)  # its frames are marked: a label key and Enter label it
+    press(qtbot, w, KEY.Key_3)
+    press(qtbot, w, KEY.Key_Return)
+    (clip,) = w.state.project.clips()
+    assert (clip.start, clip.end, clip.label, clip.track_id) == (top.start, top.end, "lying", top.track_id)
+    assert all((t.video_id, t.track_id, t.start) != (top.video_id, top.track_id, top.start)
+               for t in suggest.rank_unlabelled(w.state.project))  # labelled now: no longer ranked
     # the fight model's labels (normal, fight) are not this project's: no suggestions, said in the status bar
     w.use_shipped_classifier("fight")
     assert S.suggestions == [] and not S.is_computing
