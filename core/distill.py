@@ -39,13 +39,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import config, files
+from . import config
 from .choices import DISTILL_STUDENTS
 from .errors import ModelError
 from .features import feature_channels, feature_spec, make_features
 from .layouts import COMMON_JOINTS
-from .training import (EVENTS, TrainingError, augment, classification_metrics, data_warnings, split_groups,
-                       stop_reason)
+from .training import (FitLoop, TrainingError, augment, classification_metrics, data_warnings,
+                       split_groups)
 
 #: Distillation options as shipped (``distill`` in ``resources/default.yaml``; ``overrides`` of :class:`Distiller`
 #: replace them). :func:`resolve_distill_config` uses the settings in force (project and CLI overrides).
@@ -152,7 +152,7 @@ def distillation_loss(student_logits, teacher_logits, student_feat, teacher_feat
     return total, {"task": float(task.detach()), "kd": float(kd.detach()), "feature": float(feat.detach())}
 
 
-class Distiller:
+class Distiller(FitLoop):
     """Distil a video teacher into a skeleton student (see the module docstring).
 
     Args:
@@ -190,16 +190,7 @@ class Distiller:
                                     f"(teacher: {', '.join(self.teacher.label_names)})")
         self.data = data
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.callbacks: dict[str, list[Callable]] = {e: [] for e in EVENTS}
-        for e, fns in (callbacks or {}).items():
-            for fn in fns:
-                self.add_callback(e, fn)
-        self._stop = False
-        self.stopped = False
-        self.stop_reason = "completed"
-        self.checkpoint_path: Path | None = None
-        self.metrics: dict = {}
-        self.best_epoch = 0
+        self._init_loop(callbacks)
         self.warnings: list[str] = list(data.warnings)
         present = sorted({c.label for c in data.clips if c.label >= 0})
         if len(present) < 2:
@@ -258,21 +249,6 @@ class Distiller:
         self.summary = {"train": {n: int((self.y_train == k).sum()) for k, n in enumerate(names)},
                         "val": {n: int((self.y_val == k).sum()) for k, n in enumerate(names)}}
         self.warnings += data_warnings(self.summary, names)
-
-    # -- callbacks
-    def add_callback(self, event: str, fn: Callable) -> None:
-        """Register ``fn(distiller, payload)`` for ``event`` (one of :data:`core.training.EVENTS`)."""
-        if event not in EVENTS:
-            raise ValueError(f"unknown trainer event '{event}'; known: {', '.join(EVENTS)}")
-        self.callbacks[event].append(fn)
-
-    def run_callbacks(self, event: str, payload: dict) -> None:
-        for fn in self.callbacks[event]:
-            fn(self, payload)
-
-    def stop(self) -> None:
-        """Ask the run to stop after the current batch."""
-        self._stop = True
 
     # -- pieces
     def _build(self):
@@ -340,8 +316,6 @@ class Distiller:
         loss parts in ``metrics["loss_parts"]``)."""
         import torch
 
-        from .classify import save_checkpoint
-
         cfg = self.cfg
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
@@ -369,8 +343,8 @@ class Distiller:
                                         "teacher": str(self.teacher_path)})
         ft = torch.from_numpy((self.f_train - self.f_mean) / self.f_std).float()
         zt = torch.from_numpy(self.z_train)
-        best, best_state, bad, epoch, parts = -1.0, None, 0, 0, {}
-        t0 = time.monotonic()
+        epoch, parts = 0, {}
+        t0 = self._start_epochs()
         bs = int(cfg["batch_size"])
         for epoch in range(1, epochs + 1):
             model.train()
@@ -398,52 +372,14 @@ class Distiller:
                     sums[kk] += p[kk] * len(idx)
                 correct += int((logits.argmax(1) == y).sum())
                 seen += len(idx)
-            if self._stop and seen < len(order) and best_state is not None:
+            if self._stop and seen < len(order) and self._has_best:
                 self.stop_reason = "stopped"
                 break
             sched.step()
             parts = {kk: round(v / max(seen, 1), 5) for kk, v in sums.items()}
             metrics, val_loss = self.evaluate(model)
-            f1 = metrics["macro_f1"]
-            improved = f1 > best
-            if improved:
-                best, bad, self.best_epoch = f1, 0, epoch
-                best_state = {kk: v.detach().clone() for kk, v in model.state_dict().items()}
-                self.metrics = metrics
-            else:
-                bad += 1
-            elapsed = time.monotonic() - t0
-            per = elapsed / epoch
-            self.run_callbacks("on_epoch_end", {
-                "epoch": epoch, "epochs": epochs, "train_loss": tot / max(seen, 1), "val_loss": val_loss,
-                "train_acc": correct / max(seen, 1), "val_acc": metrics["accuracy"], "val_macro_f1": f1,
-                "best_macro_f1": best, "elapsed_s": round(elapsed, 2), "eta_s": round(per * (epochs - epoch), 2),
-                "loss_parts": parts})
-            if improved and self.out_dir is not None:
-                self.checkpoint_path = save_checkpoint(self.checkpoint(model, metrics, epoch), self.out_dir / "model.pt")
-                self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
-                                                     "val_macro_f1": f1})
-            why = stop_reason(self._stop, epoch, epochs, bad, cfg, elapsed, per)
-            if why is not None:
-                self.stop_reason = why
+            if self._end_epoch(model, epoch, epochs, t0, (tot, correct, seen), metrics, val_loss,
+                               extra={"loss_parts": parts}):
                 break
-        self.stopped = self._stop
-        self.epochs_run = epoch
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        model.eval()
-        self.model = model
-        metrics = {**self.metrics, "train_time_s": round(time.monotonic() - t0, 2), "best_epoch": self.best_epoch,
-                   "loss_parts": parts}
-        self.metrics = metrics
-        if self.out_dir is not None:
-            files.write_json(self.out_dir / "metrics.json", {**metrics, "data_hash": self.data.data_hash,
-                                                             "train_config": cfg, "teacher": str(self.teacher_path),
-                                                             "stopped": self.stopped}, indent=2)
-        done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
-            k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
-            "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),
-            "stopped": self.stopped, "stop_reason": self.stop_reason, "epochs_run": int(self.epochs_run),
-            "epochs": epochs, "warnings": list(self.warnings)}
-        self.run_callbacks("on_done", done)
-        return done
+        return self._finish(model, epoch, epochs, t0, extra_metrics={"loss_parts": parts},
+                            extra_json={"teacher": str(self.teacher_path)})

@@ -563,7 +563,119 @@ def stop_reason(stop_requested: bool, epoch: int, epochs: int, bad: int, cfg: di
     return None
 
 
-class Trainer:
+class FitLoop:
+    """What the trainers share — :class:`Trainer`, :class:`core.rgb.train.VideoTrainer` and
+    :class:`core.distill.Distiller`: the callbacks (ultralytics' style, events :data:`EVENTS`), :meth:`stop`, and the
+    bookkeeping around each epoch's training and validation (:meth:`_end_epoch`: keep the weights of the best
+    validation macro-F1, ``on_epoch_end``, the best checkpoint written with ``on_checkpoint``, the end decided by
+    :func:`stop_reason`) and after the last one (:meth:`_finish`: the best weights back, ``metrics.json``,
+    ``on_done``).
+
+    A subclass's constructor calls :meth:`_init_loop` and sets ``data`` (``label_names``, ``data_hash``), ``cfg``,
+    ``out_dir`` and ``warnings``; it provides ``checkpoint(model, metrics, epoch)``; its ``fit`` calls
+    :meth:`_start_epochs` before the first epoch.
+    """
+
+    def _init_loop(self, callbacks: dict[str, list[Callable]] | None) -> None:
+        """The run's state before :meth:`fit`: ``callbacks`` (``{event: [fn]}``) registered, nothing stopped, no
+        checkpoint, no metrics."""
+        self.callbacks: dict[str, list[Callable]] = {e: [] for e in EVENTS}
+        for e, fns in (callbacks or {}).items():
+            for fn in fns:
+                self.add_callback(e, fn)
+        self._stop = False
+        self.stopped = False
+        self.stop_reason = "completed"
+        self.checkpoint_path: Path | None = None
+        self.metrics: dict = {}
+        self.best_epoch = 0
+        self._best_f1, self._best_state, self._bad = -1.0, None, 0
+
+    def add_callback(self, event: str, fn: Callable) -> None:
+        """Register ``fn(trainer, payload: dict)`` for ``event`` (one of :data:`EVENTS`)."""
+        if event not in EVENTS:
+            raise ValueError(f"unknown trainer event '{event}'; known: {', '.join(EVENTS)}")
+        self.callbacks[event].append(fn)
+
+    def run_callbacks(self, event: str, payload: dict) -> None:
+        for fn in self.callbacks[event]:
+            fn(self, payload)
+
+    def stop(self) -> None:
+        """Ask the training to stop after the current batch (safe from a signal handler)."""
+        self._stop = True
+
+    def _start_epochs(self) -> float:
+        """Forget any earlier best; returns the start time (``time.monotonic()``) for :meth:`_end_epoch`."""
+        self._best_f1, self._best_state, self._bad = -1.0, None, 0
+        return time.monotonic()
+
+    @property
+    def _has_best(self) -> bool:
+        """True once an epoch has been validated (an interrupted later epoch is then not evaluated)."""
+        return self._best_state is not None
+
+    def _end_epoch(self, model, epoch: int, epochs: int, t0: float, train: tuple[float, int, int], metrics: dict,
+                   val_loss: float, extra: dict | None = None) -> bool:
+        """After epoch ``epoch`` (1-based) of ``epochs``: ``train`` = (summed loss, correct, seen windows) of its
+        training, ``metrics`` / ``val_loss`` its validation; ``extra`` is added to the ``on_epoch_end`` payload.
+        Returns True when the run ends after this epoch (``stop_reason`` set)."""
+        from .classify import save_checkpoint
+
+        tot, correct, seen = train
+        f1 = metrics["macro_f1"]
+        improved = f1 > self._best_f1
+        if improved:
+            self._best_f1, self._bad, self.best_epoch = f1, 0, epoch
+            self._best_state = {kk: v.detach().clone() for kk, v in model.state_dict().items()}
+            self.metrics = metrics
+        else:
+            self._bad += 1
+        elapsed = time.monotonic() - t0
+        per = elapsed / epoch
+        self.run_callbacks("on_epoch_end", {
+            "epoch": epoch, "epochs": epochs, "train_loss": tot / max(seen, 1), "val_loss": val_loss,
+            "train_acc": correct / max(seen, 1), "val_acc": metrics["accuracy"], "val_macro_f1": f1,
+            "best_macro_f1": self._best_f1, "elapsed_s": round(elapsed, 2), "eta_s": round(per * (epochs - epoch), 2),
+            **(extra or {})})
+        if improved and self.out_dir is not None:
+            self.checkpoint_path = save_checkpoint(self.checkpoint(model, metrics, epoch), self.out_dir / "model.pt")
+            self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
+                                                 "val_macro_f1": f1})
+        why = stop_reason(self._stop, epoch, epochs, self._bad, self.cfg, elapsed, per)
+        if why is not None:
+            self.stop_reason = why
+            return True
+        return False
+
+    def _finish(self, model, epoch: int, epochs: int, t0: float, extra_metrics: dict | None = None,
+                extra_json: dict | None = None) -> dict:
+        """End the run after epoch ``epoch``: the best weights back into ``model`` (``self.model``), the final
+        ``metrics`` (plus ``extra_metrics``), ``metrics.json`` in ``out_dir`` (plus ``extra_json``), ``on_done``.
+        Returns the ``done`` payload."""
+        self.stopped = self._stop
+        self.epochs_run = epoch
+        if self._best_state is not None:
+            model.load_state_dict(self._best_state)
+        model.eval()
+        self.model = model
+        metrics = {**self.metrics, "train_time_s": round(time.monotonic() - t0, 2), "best_epoch": self.best_epoch,
+                   **(extra_metrics or {})}
+        self.metrics = metrics
+        if self.out_dir is not None:
+            files.write_json(self.out_dir / "metrics.json", {**metrics, "data_hash": self.data.data_hash,
+                                                              "train_config": self.cfg, **(extra_json or {}),
+                                                              "stopped": self.stopped}, indent=2)
+        done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
+            k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
+            "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),
+            "stopped": self.stopped, "stop_reason": self.stop_reason, "epochs_run": int(self.epochs_run),
+            "epochs": epochs, "warnings": list(self.warnings)}
+        self.run_callbacks("on_done", done)
+        return done
+
+
+class Trainer(FitLoop):
     """Train one classifier on :class:`TrainingData` (see the module docstring).
 
     Args:
@@ -593,15 +705,7 @@ class Trainer:
         self.cfg["seed"] = int(seed)
         self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.callbacks: dict[str, list[Callable]] = {e: [] for e in EVENTS}
-        for e, fns in (callbacks or {}).items():
-            for fn in fns:
-                self.add_callback(e, fn)
-        self._stop = False
-        self.stopped = False
-        self.checkpoint_path: Path | None = None
-        self.metrics: dict = {}
-        self.best_epoch = 0
+        self._init_loop(callbacks)
         present = sorted({int(v) for t in data.tracks for v in np.unique(t.labels) if v >= 0})
         if len(present) < 2:
             name = data.label_names[present[0]] if present else "none"
@@ -623,7 +727,6 @@ class Trainer:
             raise TrainingError("the training split has a single class; add sequences of the other classes")
         self.summary = self.data_summary()
         self.warnings = data_warnings(self.summary, data.label_names)
-        self.stop_reason = "completed"
 
     def data_summary(self) -> dict[str, dict[str, int]]:
         """Windows per class of the training split and labelled frames per class of the validation split (which is
@@ -633,21 +736,6 @@ class Trainer:
         lab = np.concatenate([t.labels for t in self.val_tracks]) if self.val_tracks else np.zeros(0, np.int64)
         va = np.bincount(lab[lab >= 0], minlength=len(names))
         return {"train": {n: int(tr[i]) for i, n in enumerate(names)}, "val": {n: int(va[i]) for i, n in enumerate(names)}}
-
-    # -- callbacks
-    def add_callback(self, event: str, fn: Callable) -> None:
-        """Register ``fn(trainer, payload: dict)`` for ``event`` (one of :data:`EVENTS`)."""
-        if event not in EVENTS:
-            raise ValueError(f"unknown trainer event '{event}'; known: {', '.join(EVENTS)}")
-        self.callbacks[event].append(fn)
-
-    def run_callbacks(self, event: str, payload: dict) -> None:
-        for fn in self.callbacks[event]:
-            fn(self, payload)
-
-    def stop(self) -> None:
-        """Ask the training to stop after the current batch (safe from a signal handler)."""
-        self._stop = True
 
     # -- pieces
     def _build(self):
@@ -686,8 +774,6 @@ class Trainer:
         ``label_names``, ``stopped``)."""
         import torch
 
-        from .classify import save_checkpoint
-
         cfg = self.cfg
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
@@ -709,8 +795,7 @@ class Trainer:
         self.run_callbacks("on_start", {"model": cfg["model"], "epochs": epochs, "train_windows": int(len(self.y_train)),
                                         "val_windows": int(n_val), "label_names": list(self.data.label_names),
                                         "summary": self.summary, "warnings": list(self.warnings)})
-        best, best_state, bad = -1.0, None, 0
-        t0 = time.monotonic()
+        t0 = self._start_epochs()
         bs = int(cfg["batch_size"])
         epoch = 0
         for epoch in range(1, epochs + 1):
@@ -735,53 +820,14 @@ class Trainer:
                 tot += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1) == y).sum())
                 seen += len(idx)
-            if self._stop and seen < len(order) and best_state is not None:
+            if self._stop and seen < len(order) and self._has_best:
                 self.stop_reason = "stopped"
                 break  # an interrupted epoch is not evaluated; the best checkpoint is on disk
             sched.step()
             metrics, val_loss = self.evaluate(model, self.val_tracks)
-            f1 = metrics["macro_f1"]
-            improved = f1 > best
-            if improved:
-                best, bad, self.best_epoch = f1, 0, epoch
-                best_state = {kk: v.detach().clone() for kk, v in model.state_dict().items()}
-                self.metrics = metrics
-            else:
-                bad += 1
-            elapsed = time.monotonic() - t0
-            per = elapsed / epoch
-            self.run_callbacks("on_epoch_end", {
-                "epoch": epoch, "epochs": epochs, "train_loss": tot / max(seen, 1), "val_loss": val_loss,
-                "train_acc": correct / max(seen, 1), "val_acc": metrics["accuracy"], "val_macro_f1": f1,
-                "best_macro_f1": best, "elapsed_s": round(elapsed, 2), "eta_s": round(per * (epochs - epoch), 2)})
-            if improved and self.out_dir is not None:
-                self.checkpoint_path = save_checkpoint(self.checkpoint(model, metrics, epoch), self.out_dir / "model.pt")
-                self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
-                                                     "val_macro_f1": f1})
-            why = stop_reason(self._stop, epoch, epochs, bad, cfg, elapsed, per)
-            if why is not None:
-                self.stop_reason = why
+            if self._end_epoch(model, epoch, epochs, t0, (tot, correct, seen), metrics, val_loss):
                 break
-        self.stopped = self._stop
-        self.epochs_run = epoch
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        model.eval()
-        self.model = model
-        metrics = dict(self.metrics)
-        metrics["train_time_s"] = round(time.monotonic() - t0, 2)
-        metrics["best_epoch"] = self.best_epoch
-        self.metrics = metrics
-        if self.out_dir is not None:
-            files.write_json(self.out_dir / "metrics.json", {**metrics, "data_hash": self.data.data_hash,
-                                                              "train_config": cfg, "stopped": self.stopped}, indent=2)
-        done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
-            k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
-            "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),
-            "stopped": self.stopped, "stop_reason": self.stop_reason, "epochs_run": int(self.epochs_run),
-            "epochs": epochs, "warnings": list(self.warnings)}
-        self.run_callbacks("on_done", done)
-        return done
+        return self._finish(model, epoch, epochs, t0)
 
 
 def predict_tracks(model, tracks: Sequence[Track], window: int, spec: dict, batch: int = 512,

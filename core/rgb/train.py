@@ -41,10 +41,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .. import config, files
+from .. import config
 from ..errors import one_line
 from ..features import feature_channels, feature_spec, make_features
-from ..training import (EVENTS, TrainingError, classification_metrics, data_warnings, split_groups, stop_reason)
+from ..training import FitLoop, TrainingError, classification_metrics, data_warnings, split_groups
 from .clips import ClipData, decode_clip, skeleton_input, take_window, to_model_input, window_starts
 
 #: Presets of video models as shipped (``video_training`` in ``resources/default.yaml``: one base plus each preset's
@@ -186,7 +186,7 @@ def check_memory(need: int, what: str, hint: str) -> None:
                             f"are free on this machine: {hint}")
 
 
-class VideoTrainer:
+class VideoTrainer(FitLoop):
     """Train one video classifier on :class:`core.rgb.clips.ClipData` (see the module docstring).
 
     Args:
@@ -216,16 +216,7 @@ class VideoTrainer:
         self.cfg = resolve_video_config(model, preset, overrides)
         self.cfg["seed"] = self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.callbacks: dict[str, list[Callable]] = {e: [] for e in EVENTS}
-        for e, fns in (callbacks or {}).items():
-            for fn in fns:
-                self.add_callback(e, fn)
-        self._stop = False
-        self.stopped = False
-        self.checkpoint_path: Path | None = None
-        self.metrics: dict = {}
-        self.best_epoch = 0
-        self.stop_reason = "completed"
+        self._init_loop(callbacks)
         self.warnings: list[str] = list(data.warnings)
         cfg = self.cfg
         present = sorted({c.label for c in data.clips if c.label >= 0})
@@ -361,21 +352,6 @@ class VideoTrainer:
             raise ModelError(f"init_rgb: {Path(path).name} does not fit the fusion's RGB stream: "
                              f"{one_line(e, 160)}") from None
 
-    # -- callbacks (as core.training.Trainer)
-    def add_callback(self, event: str, fn: Callable) -> None:
-        """Register ``fn(trainer, payload: dict)`` for ``event`` (one of :data:`core.training.EVENTS`)."""
-        if event not in EVENTS:
-            raise ValueError(f"unknown trainer event '{event}'; known: {', '.join(EVENTS)}")
-        self.callbacks[event].append(fn)
-
-    def run_callbacks(self, event: str, payload: dict) -> None:
-        for fn in self.callbacks[event]:
-            fn(self, payload)
-
-    def stop(self) -> None:
-        """Ask the training to stop after the current batch (safe from a signal handler)."""
-        self._stop = True
-
     # -- pieces
     def _augment(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Flip, brightness/contrast jitter and shift of uint8 windows ``(N, T, H, W, 3)`` → float32 [0, 1]."""
@@ -470,8 +446,6 @@ class VideoTrainer:
         """Train; returns the ``done`` payload (as :meth:`core.training.Trainer.fit`)."""
         import torch
 
-        from ..classify import save_checkpoint
-
         cfg = self.cfg
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
@@ -503,8 +477,8 @@ class VideoTrainer:
                                         "train_windows": per_clip * len(self.train_idx), "val_windows": int(n_val),
                                         "label_names": list(self.data.label_names), "summary": self.summary,
                                         "warnings": list(self.warnings)})
-        best, best_state, bad, epoch = -1.0, None, 0, 0
-        t0 = time.monotonic()
+        epoch = 0
+        t0 = self._start_epochs()
         bs, t = int(cfg["batch_size"]), int(cfg["frames"])
         for epoch in range(1, epochs + 1):
             model.train()
@@ -532,54 +506,15 @@ class VideoTrainer:
                 tot += float(loss.detach()) * len(part)
                 correct += int((logits.argmax(1) == y).sum())
                 seen += len(part)
-            if self._stop and seen < len(order) and best_state is not None:
+            if self._stop and seen < len(order) and self._has_best:
                 self.stop_reason = "stopped"
                 break
             sched.step()
             metrics, val_loss = self.evaluate(model, self.val_idx) if self.val_idx else (
                 classification_metrics(np.zeros(0, np.int64), np.zeros(0, np.int64), self.data.label_names), 0.0)
-            f1 = metrics["macro_f1"]
-            improved = f1 > best
-            if improved:
-                best, bad, self.best_epoch = f1, 0, epoch
-                best_state = {kk: v.detach().clone() for kk, v in model.state_dict().items()}
-                self.metrics = metrics
-            else:
-                bad += 1
-            elapsed = time.monotonic() - t0
-            per = elapsed / epoch
-            self.run_callbacks("on_epoch_end", {
-                "epoch": epoch, "epochs": epochs, "train_loss": tot / max(seen, 1), "val_loss": val_loss,
-                "train_acc": correct / max(seen, 1), "val_acc": metrics["accuracy"], "val_macro_f1": f1,
-                "best_macro_f1": best, "elapsed_s": round(elapsed, 2), "eta_s": round(per * (epochs - epoch), 2)})
-            if improved and self.out_dir is not None:
-                self.checkpoint_path = save_checkpoint(self.checkpoint(model, metrics, epoch), self.out_dir / "model.pt")
-                self.run_callbacks("on_checkpoint", {"path": str(self.checkpoint_path), "epoch": epoch,
-                                                     "val_macro_f1": f1})
-            why = stop_reason(self._stop, epoch, epochs, bad, cfg, elapsed, per)
-            if why is not None:
-                self.stop_reason = why
+            if self._end_epoch(model, epoch, epochs, t0, (tot, correct, seen), metrics, val_loss):
                 break
-        self.stopped = self._stop
-        self.epochs_run = epoch
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        model.eval()
-        self.model = model
-        metrics = dict(self.metrics)
-        metrics["train_time_s"] = round(time.monotonic() - t0, 2)
-        metrics["best_epoch"] = self.best_epoch
-        self.metrics = metrics
-        if self.out_dir is not None:
-            files.write_json(self.out_dir / "metrics.json", {**metrics, "data_hash": self.data.data_hash,
-                                                             "train_config": cfg, "stopped": self.stopped}, indent=2)
-        done = {"path": str(self.checkpoint_path) if self.checkpoint_path else None, "metrics": {
-            k2: v for k2, v in metrics.items() if k2 not in ("confusion_matrix", "label_names")},
-            "confusion_matrix": metrics.get("confusion_matrix", []), "label_names": list(self.data.label_names),
-            "stopped": self.stopped, "stop_reason": self.stop_reason, "epochs_run": int(self.epochs_run),
-            "epochs": epochs, "warnings": list(self.warnings)}
-        self.run_callbacks("on_done", done)
-        return done
+        return self._finish(model, epoch, epochs, t0)
 
 
 
