@@ -975,24 +975,35 @@ class LiveView(QWidget):
             self._set_status(f"error: {e}")
             return False
         self.save_settings()
+        if not self._make_events_dir(cfg):
+            return False
+        session = LiveSession(source, cfg, factory)  # its public signals are emitted in the GUI thread
+        session.result_ready.connect(self._on_result_ready)
+        session.status.connect(self._on_status)
+        self._show_readout(None)
+        return self._run_session(session, f"starting: {self._describe_source(source)}")
+
+    def _make_events_dir(self, cfg) -> bool:
+        """Create ``cfg.events_dir`` where one is set; False, with the reason in the status line, when it cannot be."""
         if cfg.events_dir:
             try:
                 Path(cfg.events_dir).mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 self._set_status(f"error: cannot create the events folder {cfg.events_dir}: {e.strerror or e}")
                 return False
-        session = LiveSession(source, cfg, factory)
-        b = session  # its public signals are emitted in the GUI thread
-        b.result_ready.connect(self._on_result_ready)
-        b.event.connect(self._on_event)
-        b.status.connect(self._on_status)
-        b.finished.connect(self._on_finished)
+        return True
+
+    def _run_session(self, session, message: str) -> bool:
+        """Make ``session`` (a :class:`LiveSession` or :class:`GridSession`, its results and status lines already
+        connected) the running one: its events and end connected, the last run's state cleared, ``message`` in the
+        status line, started. Returns True."""
+        session.event.connect(self._on_event)
+        session.finished.connect(self._on_finished)
         self._session = session
         self._run_error = ""
         self._last_result = None
         self._shown_times.clear()
-        self._show_readout(None)
-        self._set_status(f"starting: {self._describe_source(source)}")
+        self._set_status(message)
         session.start()
         self._update_controls()
         self.running_changed.emit(True)
@@ -1046,28 +1057,14 @@ class LiveView(QWidget):
             self._set_status(f"error: {e}")
             return False
         self.save_settings()
-        if cfg.events_dir:
-            try:
-                Path(cfg.events_dir).mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                self._set_status(f"error: cannot create the events folder {cfg.events_dir}: {e.strerror or e}")
-                return False
+        if not self._make_events_dir(cfg):
+            return False
         names = unique_names(sources)
         self.grid.assign(names)
         session = GridSession(sources, cfg, names, shared=cfg.backend == "yolo")
         session.result_ready.connect(self._on_grid_result)
-        session.event.connect(self._on_event)
         session.status.connect(self._on_grid_status)
-        session.finished.connect(self._on_finished)
-        self._session = session
-        self._run_error = ""
-        self._last_result = None
-        self._shown_times.clear()
-        self._set_status(f"starting {len(sources)} cameras: {', '.join(names)}")
-        session.start()
-        self._update_controls()
-        self.running_changed.emit(True)
-        return True
+        return self._run_session(session, f"starting {len(sources)} cameras: {', '.join(names)}")
 
     @Slot(str)
     def _on_grid_result(self, camera: str) -> None:

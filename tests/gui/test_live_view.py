@@ -686,3 +686,16 @@ def test_grid_tiles_show_each_cameras_state_and_sources_parse(qtbot):
     assert a.readout.text() == "a · 12.5 fps · 0 people · live" and a.readout.styleSheet() == ""
     with pytest.raises(ValueError):
         grid.set_size(4)
+
+
+def test_an_events_folder_that_cannot_be_made_is_one_line_for_one_camera_and_the_grid(view, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    v = view
+    v.events_edit.setText(str(blocker / "events"))
+    v.set_source(fall04_clip())
+    assert not v.start() and v.status_text.startswith(f"error: cannot create the events folder {blocker / 'events'}")
+    assert v.detector is None and not v.is_running
+    v.set_grid(2, [fall04_clip(), fall04_clip()])
+    assert not v.start() and v.status_text.startswith("error: cannot create the events folder")
+    assert v.detector is None and not v.is_running
