@@ -238,7 +238,8 @@ class MultiCameraDetector:
         if len(sources) > self.MAX_CAMERAS:
             raise PoseWatchError(f"at most {self.MAX_CAMERAS} cameras at once, got {len(sources)}")
         cfg = config or LiveConfig()
-        if int(max_batch if max_batch is not None else cfg.multicam_max_batch) < 1:
+        self.max_batch = int(max_batch if max_batch is not None else cfg.multicam_max_batch)
+        if self.max_batch < 1:
             raise PoseWatchError("multicam_max_batch must be at least 1 frame")
         several = len(sources) > 1
         # several cameras share the cores: a smaller pose input, and no pose inference on still frames
@@ -248,7 +249,6 @@ class MultiCameraDetector:
         self.sources = list(sources)
         self.on_result, self.on_event, self.on_status = on_result, on_event, on_status
         self.shared = bool(shared)
-        self.max_batch = int(max_batch if max_batch is not None else self.cfg.multicam_max_batch)
         self.engine: SharedPose | None = None
         self._engine_stats: dict | None = None
         self._events_lock = threading.Lock()
