@@ -3,7 +3,10 @@ ONNX model, on the four clips held out of the calibration.
 
 Per clip: 150 frames (every 2nd), downscaled to 640 px width, detected untracked with
 :class:`core.pose.yolo_onnx.OnnxPoseEstimator` (conf 0.25, NMS IoU 0.7) by the float model (the reference), the
-INT8 model, and the float model at imgsz 480 for comparison. Agreement with the float model
+INT8 model as the live detector runs it (``int8``: with ONNX Runtime's exact kernels where
+:func:`core.pose.int8.u8s8_saturates`, reported as ``u8s8_saturates``), the same model on ONNX Runtime's default
+kernels (``int8_default_kernels``: what ran before; differs only where they saturate), the model with 7-bit weights
+(``int8_w7``, :func:`core.pose.int8.int8_model` ``reduce_range``), and the float model at imgsz 480 for comparison. Agreement with the float model
 (:func:`core.pose.int8.agreement`: recall of all its persons and of those with conf >= 0.5, precision, keypoint
 error median/p95 in % of the box diagonal), and the median milliseconds per model call (``session.run`` only, on
 the clip's own input shape) with 1 and 2 ONNX Runtime threads, all in the same process. Prints one JSON line.
@@ -51,16 +54,19 @@ def main() -> None:
     import onnxruntime as ort
 
     from core.pose.yolo_onnx import OnnxPoseEstimator
-    from core.pose.int8 import agreement, calibration_frames, int8_model
+    from core.pose.int8 import agreement, calibration_frames, int8_model, u8s8_saturates
 
     t0 = time.perf_counter()
-    int8_model()  # build (or find) the cached INT8 model before timing anything
+    w8 = int8_model(reduce_range=False)  # build (or find) the cached INT8 models before timing anything
     build_s = round(time.perf_counter() - t0, 1)
+    w7 = int8_model(reduce_range=True)
     models = {t: {"fp32": OnnxPoseEstimator(threads=t), "int8": OnnxPoseEstimator(threads=t, precision="int8"),
+                  "int8_default_kernels": OnnxPoseEstimator(str(w8), threads=t),  # an .onnx path: no options
+                  "int8_w7": OnnxPoseEstimator(str(w7), threads=t),
                   "fp32_480": OnnxPoseEstimator(threads=t, imgsz=480)} for t in (1, 2)}
     out = {"bench": "int8_pose", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "ort": ort.__version__,
-           "int8_build_s": build_s, "clips": {}}
+           "u8s8_saturates": u8s8_saturates(), "int8_build_s": build_s, "clips": {}}
     for name, path in CLIPS.items():
         if not path.is_file():
             out["clips"][name] = "missing"
@@ -68,7 +74,7 @@ def main() -> None:
         frames = calibration_frames(path, args.frames, args.every, 640)
         ref = [models[2]["fp32"].detect(f) for f in frames]
         res = {"frames": len(frames), "shape": list(frames[0].shape[:2])}
-        for kind in ("fp32", "int8", "fp32_480"):
+        for kind in ("fp32", "int8", "int8_default_kernels", "int8_w7", "fp32_480"):
             r = {} if kind == "fp32" else agreement(ref, [models[2][kind].detect(f) for f in frames])
             r["ms_1t"] = ms_per_call(models[1][kind], frames, args.calls)
             r["ms_2t"] = ms_per_call(models[2][kind], frames, args.calls)

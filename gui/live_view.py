@@ -352,7 +352,7 @@ class LiveView(QWidget):
         self.precision_box.addItem("Float32", "fp32")
         self.precision_box.setToolTip("YOLO pose model on this computer: INT8 (quantized with the shipped calibration "
                                       "table, about 20 % faster, keypoints within about 1 % of the person's size of "
-                                      "Float32's) or Float32")
+                                      "Float32's; on CPUs without VNNI exact but no faster) or Float32")
         self.model_box = QComboBox()
         self.model_box.setToolTip("Classifier for the per-person labels (None: skeletons and IDs only)")
         self.model_box.activated.connect(self._on_model_activated)

@@ -829,7 +829,7 @@ class LiveDetector:
         """``{"frames", "fps", "fps_recent", "latency_p50_ms", "latency_p95_ms", "dropped", "alerts",
         "stitched", "suppressed", "pose", "notify", "posed", "pose_reused"}`` ("notify":
         :meth:`core.live.notify.Notifier.stats`; "pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
-        x2 workers``; "posed" / "pose_reused": frames the pose model ran on / frames whose poses the motion gate
+        x2 workers`` (``int8 (exact kernels)`` on CPUs whose kernels saturate, :mod:`core.pose.int8`); "posed" / "pose_reused": frames the pose model ran on / frames whose poses the motion gate
         reused): fps = processed frames / seconds since start (or until the end); fps_recent over the last ~2 s;
         latencies capture-to-result in ms over the last 5000 frames."""
         with self._lock:
@@ -1024,6 +1024,7 @@ class LiveDetector:
             self._pose_ready.set()
         d = ests[0].describe()
         self.pose_description = (f"{d.get('model', d.get('backend', '?'))} {d.get('precision', '')}".rstrip()
+                                 + (" (exact kernels)" if d.get("exact_kernels") else "")
                                  + (f" x{workers} workers" if workers > 1 else ""))
         if workers > 1:
             return self._parallel_pose(ests)

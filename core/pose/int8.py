@@ -14,9 +14,22 @@ same in its own INT8 exports: OpenVINO keeps every op of the head scope out of N
 (``nncf.IgnoredScope``, ``ultralytics/utils/export/openvino.py``) and the TensorRT export constrains the head
 (the highest ``/model.N/`` index) to float (``ultralytics/utils/export/engine.py``), both in ultralytics 8.4.
 
-Measured on this CPU (AVX512-VNNI), 640x384 input: about 20 ms vs 25.5 ms per call with 2 ONNX Runtime threads
+Measured on a CPU with AVX512-VNNI, 640x384 input: about 20 ms vs 25.5 ms per call with 2 ONNX Runtime threads
 (~22 % faster), held-out recall of the float model's confident persons 1.0; see ``bench/int8_pose.py`` and
 ``docs/BENCHMARKS.md``.
+
+**x86 CPUs without VNNI** (most laptops before Intel's 12th generation, AMD before Zen 4): ONNX Runtime multiplies
+uint8 activations by int8 weights there with ``VPMADDUBSW``, which adds each pair of products in *saturating* 16-bit
+arithmetic (255 · 127 · 2 = 64,770 is clamped to 32,767; ONNX Runtime's quantization docs, "When and why do I need
+to try U8U8?", and ``MlasPlatformU8S8Overflow`` in its MLAS). On such a CPU (an AVX2 AMD EPYC, 2026-12-03) the
+model found 10 % of the float model's persons in a fight clip. :func:`u8s8_product_ratio` tests the arithmetic
+itself with a one-convolution model; where it saturates, :func:`exact_kernels` sets ONNX Runtime's
+``session.x64quantprecision`` (U8U8 kernels) on the session, and the model then gives what it gives on a VNNI CPU
+(the agreement figures of ``bench/int8_pose.py`` equal to the third decimal), so the fight and fall models, trained
+and calibrated on VNNI poses, see the same poses everywhere. The price there: no speed over float. The docs' other
+remedy, 7-bit weights (``int8_model(reduce_range=True)``), ran about a quarter faster than float there and agrees
+with float as well, but its poses differ from the VNNI ones: the shipped fight model let 3 of 13 held-out no-fight
+clips alert with them, against 1 of 13 with exact kernels (see ``docs/BENCHMARKS.md``).
 
 Table file format: ONNX Runtime's calibration cache (``{"CLS": "TensorsData", "data": {tensor: {"lowest",
 "highest"}}, "calibration_method": ...}``) plus one extra top-level key ``"posewatch"`` with our metadata (model
@@ -28,6 +41,7 @@ cache file it is given, so :func:`int8_model` hands it a copy without our key in
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import os
@@ -183,13 +197,87 @@ def read_table(path: str | os.PathLike) -> dict:
     return table
 
 
-def _quantize(pre: Path, out: Path, ranges_json: Path, excluded: list[str], reader=None) -> None:
+def _quantize(pre: Path, out: Path, ranges_json: Path, excluded: list[str], reader=None,
+              reduce_range: bool = False) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     quantize_static(str(pre), str(out), reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=excluded,
-                    calibrate_method=CalibrationMethod.MinMax, calibration_cache_path=str(ranges_json),
-                    extra_options={"CalibMovingAverage": True})
+                    weight_type=QuantType.QInt8, per_channel=True, reduce_range=reduce_range,
+                    nodes_to_exclude=excluded, calibrate_method=CalibrationMethod.MinMax,
+                    calibration_cache_path=str(ranges_json), extra_options={"CalibMovingAverage": True})
+
+
+def _probe_model(channels: int):
+    """One QDQ 1x1 convolution, ``channels`` uint8 inputs of 255 times int8 weights of 127 (scales 1), its output
+    quantized with a scale that maps the exact sum to 250."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    exact = channels * 255 * 127
+    init = [numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+            numpy_helper.from_array(np.array(0, np.uint8), "zero"),
+            numpy_helper.from_array(np.full((1, channels, 1, 1), 127, np.int8), "w"),
+            numpy_helper.from_array(np.array([1.0], np.float32), "w_scale"),
+            numpy_helper.from_array(np.array([0], np.int8), "w_zero"),
+            numpy_helper.from_array(np.array(exact / 250, np.float32), "y_scale")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "one", "zero"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "one", "zero"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "w_scale", "w_zero"], ["wd"]),
+             helper.make_node("Conv", ["xd", "wd"], ["conv"]),
+             helper.make_node("QuantizeLinear", ["conv", "y_scale", "zero"], ["yq"]),
+             helper.make_node("DequantizeLinear", ["yq", "y_scale", "zero"], ["y"])]
+    graph = helper.make_graph(nodes, "u8s8_probe", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                                   [1, channels, 1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 1, 1])], init)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model, exact
+
+
+def u8s8_product_ratio(channels: int = 64, exact_kernels: bool = False) -> float:
+    """What ONNX Runtime's CPU kernels make of a sum of ``channels`` products 255 · 127 (uint8 activation times
+    int8 weight), as a fraction of the exact sum: 1.0 where the sums are exact (VNNI, ARM), about 0.5 where pairs of
+    products saturate at 32,767 (x86 SSE4.1/AVX2/AVX-512 without VNNI).
+
+    Args:
+        channels: input channels of the probe's 1x1 convolution (3: ONNX Runtime's im2col path; a multiple of 4:
+            its direct symmetric-convolution kernels).
+        exact_kernels: set ONNX Runtime's ``session.x64quantprecision`` (U8U8 kernels, exact on every CPU).
+
+    Returns:
+        float in (0, 1]; the probe's output is quantized to 1/250 of the exact sum.
+    """
+    import onnxruntime as ort
+
+    model, exact = _probe_model(channels)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    if exact_kernels:
+        so.add_session_config_entry(EXACT_KERNELS_OPTION, "1")
+    session = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    y = session.run(None, {"x": np.full((1, channels, 1, 1), 255, np.float32)})[0]
+    return float(y.ravel()[0]) / exact
+
+
+@functools.cache
+def u8s8_saturates() -> bool:
+    """Whether this CPU's ONNX Runtime kernels saturate uint8 x int8 products (see the module's docstring):
+    :func:`u8s8_product_ratio` below 0.95 for the im2col (3 channels) or the direct (64 channels) convolution.
+    Computed once per process (a few milliseconds)."""
+    return min(u8s8_product_ratio(3), u8s8_product_ratio(64)) < 0.95
+
+
+#: ONNX Runtime's session option for exact U8U8 kernels on x86 (``kOrtSessionOptionsAvx2PrecisionMode``).
+EXACT_KERNELS_OPTION = "session.x64quantprecision"
+
+
+def exact_kernels(so) -> bool:
+    """Set :data:`EXACT_KERNELS_OPTION` on the ``onnxruntime.SessionOptions`` ``so`` where :func:`u8s8_saturates`
+    (the INT8 model then computes what it computes on a VNNI CPU); elsewhere leave it unset: ONNX Runtime would
+    switch VNNI CPUs to its slower U8U8 kernels too. Returns whether it was set."""
+    if not u8s8_saturates():
+        return False
+    so.add_session_config_entry(EXACT_KERNELS_OPTION, "1")
+    return True
 
 
 def _pt_and_onnx(model: str | os.PathLike) -> tuple[Path, Path]:
@@ -201,13 +289,15 @@ def _pt_and_onnx(model: str | os.PathLike) -> tuple[Path, Path]:
     return pt, export_onnx(pt)
 
 
-def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | os.PathLike | None = None) -> Path:
+def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | os.PathLike | None = None,
+               reduce_range: bool = False) -> Path:
     """The INT8 (QDQ) ONNX model of a YOLO-pose checkpoint, built once and cached.
 
     The checkpoint is resolved (:func:`core.modelfiles.resolve_model`), exported to ONNX
     (:func:`core.pose.yolo.export_onnx`), pre-processed and statically quantized with the ranges of the calibration
-    table, the nodes of :func:`float_nodes` kept float. The result is cached as
-    ``<cache>/int8/<pt sha>-<table sha>-ort<version>/<stem>.int8.onnx`` (written to a temporary name, then
+    table, the nodes of :func:`float_nodes` kept float, the weights in 8 bits (7 with ``reduce_range``). The result
+    is cached as
+    ``<cache>/int8/<pt sha>-<table sha>-ort<version>[-w7]/<stem>.int8.onnx`` (written to a temporary name, then
     renamed). The model has the float export's interface: input ``images`` (1, 3, H, W) float32 RGB in [0, 1]
     (H, W multiples of 32), output (1, 5 + 3 V, N) float32 (cx, cy, w, h in input pixels, person score [0, 1],
     then x, y, visibility of V keypoints).
@@ -217,6 +307,8 @@ def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | 
         calibration: calibration table (JSON from :func:`calibrate` / ``python main.py calibrate-int8``);
             default (:func:`default_table`): ``<stem>.int8.json`` next to the checkpoint, else the table shipped
             for the model's file name (only ``yolo11n-pose.pt`` has one).
+        reduce_range: weights in 7 bits instead of 8 (ONNX Runtime's other remedy for saturating CPUs; not the
+            live path's, see the module's docstring: measured in ``bench/int8_pose.py``).
 
     Returns:
         Path of the cached INT8 ``.onnx`` file.
@@ -245,7 +337,7 @@ def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | 
     if meta["model_sha256"] != pt_sha:
         raise ModelError(f"INT8 calibration table {table_path.name} was made for {meta.get('model', '?')} "
                          f"(SHA-256 {meta['model_sha256'][:12]}…), not {pt.name} ({pt_sha[:12]}…): {how}")
-    key = f"{pt_sha[:16]}-{sha256_file(table_path)[:16]}-ort{ort.__version__}"
+    key = f"{pt_sha[:16]}-{sha256_file(table_path)[:16]}-ort{ort.__version__}" + ("-w7" if reduce_range else "")
     out_dir = cache_root() / "int8" / key
     out = out_dir / f"{pt.stem}.int8.onnx"
     if out.is_file() and out.stat().st_size > 0:
@@ -268,7 +360,7 @@ def int8_model(model: str | os.PathLike = "yolo11n-pose.pt", calibration: str | 
         ranges.write_text(json.dumps(_ort_part(table)))
         with atomic_path(out) as made:
             try:
-                _quantize(pre, made, ranges, excluded)
+                _quantize(pre, made, ranges, excluded, reduce_range=reduce_range)
             except Exception as e:
                 raise ModelError(f"ONNX Runtime cannot quantize {pt.name} to INT8: {one_line(e, 200)}") from None
     return out

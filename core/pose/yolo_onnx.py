@@ -83,7 +83,8 @@ class OnnxPoseEstimator(PoseEstimator):
         threads: ONNX Runtime intra-op threads (None or 0: ONNX Runtime's default, one per core).
         precision: ``"fp32"`` (the float export) or ``"int8"``: the static INT8 model of
             :func:`core.pose.int8.int8_model` with its shipped calibration table (about 22 % faster on CPUs with
-            AVX512-VNNI; needs a ``.pt`` with a table, i.e. ``yolo11n-pose.pt``).
+            AVX512-VNNI; on x86 CPUs without VNNI it runs ONNX Runtime's exact kernels, ``exact_kernels``, at about
+            float speed, see :mod:`core.pose.int8`; needs a ``.pt`` with a table, i.e. ``yolo11n-pose.pt``).
         pooled_layer: also compute the spatial average of this block's feature map with every call
             (:func:`with_pooled_output`; :meth:`detect_batch_pooled`); None: no extra output.
 
@@ -106,13 +107,15 @@ class OnnxPoseEstimator(PoseEstimator):
         self.model_name = path.name
         self._sha = sha256_file(path)[:16]
         self.precision = precision
+        so = ort.SessionOptions()
+        self.exact_kernels = False
         if precision == "int8":
-            from .int8 import int8_model
+            from .int8 import exact_kernels, int8_model
 
             onnx_path = int8_model(path)
+            self.exact_kernels = exact_kernels(so)
         else:
             onnx_path = export_onnx(path) if path.suffix == ".pt" else Path(path)
-        so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = int(threads)
         so.inter_op_num_threads = 1
@@ -144,7 +147,7 @@ class OnnxPoseEstimator(PoseEstimator):
     def describe(self) -> dict:
         return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self._sha,
                 "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker_kind, "runtime": "onnx-direct",
-                "precision": self.precision}
+                "precision": self.precision, "exact_kernels": self.exact_kernels}
 
     def reset(self) -> None:
         self.tracker.reset()
