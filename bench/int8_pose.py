@@ -6,10 +6,11 @@ Per clip: 150 frames (every 2nd), downscaled to 640 px width, detected untracked
 INT8 model as the live detector runs it (``int8``: with ONNX Runtime's exact kernels where
 :func:`core.pose.int8.u8s8_saturates`, reported as ``u8s8_saturates``), the same model on ONNX Runtime's default
 kernels (``int8_default_kernels``: what ran before; differs only where they saturate), the model with 7-bit weights
-(``int8_w7``, :func:`core.pose.int8.int8_model` ``reduce_range``), and the float model at imgsz 480 for comparison. Agreement with the float model
-(:func:`core.pose.int8.agreement`: recall of all its persons and of those with conf >= 0.5, precision, keypoint
-error median/p95 in % of the box diagonal), and the median milliseconds per model call (``session.run`` only, on
-the clip's own input shape) with 1 and 2 ONNX Runtime threads, all in the same process. Prints one JSON line.
+(``int8_w7``, :func:`core.pose.int8.int8_model` ``reduce_range``), and the float model at imgsz 480 for comparison.
+Agreement with the float model (:func:`core.pose.int8.agreement`: recall of all its persons and of those with
+conf >= 0.5, precision, keypoint error median/p95 in % of the box diagonal), and the median milliseconds per model
+call (``session.run`` only, on the clip's own input shape) with 1 and 2 ONNX Runtime threads, all in the same
+process. Prints one JSON line.
 
     POSEWATCH_MODEL_DIR=../shared/models POSEWATCH_OFFLINE=1 YOLO_OFFLINE=1 .venv/bin/python bench/int8_pose.py
 """

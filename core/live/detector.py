@@ -829,9 +829,10 @@ class LiveDetector:
         """``{"frames", "fps", "fps_recent", "latency_p50_ms", "latency_p95_ms", "dropped", "alerts",
         "stitched", "suppressed", "pose", "notify", "posed", "pose_reused"}`` ("notify":
         :meth:`core.live.notify.Notifier.stats`; "pose": model, precision and workers, e.g. ``yolo11n-pose.pt int8
-        x2 workers`` (``int8 (exact kernels)`` on CPUs whose kernels saturate, :mod:`core.pose.int8`); "posed" / "pose_reused": frames the pose model ran on / frames whose poses the motion gate
-        reused): fps = processed frames / seconds since start (or until the end); fps_recent over the last ~2 s;
-        latencies capture-to-result in ms over the last 5000 frames."""
+        x2 workers`` (``int8 (exact kernels)`` on CPUs whose kernels saturate, :mod:`core.pose.int8`); "posed" /
+        "pose_reused": frames the pose model ran on / frames whose poses the motion gate reused): fps = processed
+        frames / seconds since start (or until the end); fps_recent over the last ~2 s; latencies capture-to-result
+        in ms over the last 5000 frames."""
         with self._lock:
             lat = np.asarray(self._latencies, np.float64)
             frames, dropped = self._frames, self._dropped
