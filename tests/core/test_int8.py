@@ -94,8 +94,14 @@ def test_u8s8_probe_sees_saturation_where_it_is_and_exact_kernels_are_set_only_t
         ratios.append(ratio)
     assert u8s8_saturates() == (min(ratios) < 0.95)
     fp32, int8 = estimators
-    options = int8.session.get_session_options()
-    assert (options.get_session_config_entry(EXACT_KERNELS_OPTION) == "1") == u8s8_saturates()
+
+    def option(est):
+        try:  # ONNX Runtime raises for a key that was never set
+            return est.session.get_session_options().get_session_config_entry(EXACT_KERNELS_OPTION)
+        except RuntimeError:
+            return None
+
+    assert option(int8) == ("1" if u8s8_saturates() else None) and option(fp32) is None
     assert int8.describe()["exact_kernels"] == u8s8_saturates() and fp32.describe()["exact_kernels"] is False
 
 
