@@ -145,9 +145,15 @@ class OnnxPoseEstimator(PoseEstimator):
         return self._input
 
     def describe(self) -> dict:
-        return {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self._sha,
-                "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker_kind, "runtime": "onnx-direct",
-                "precision": self.precision, "exact_kernels": self.exact_kernels}
+        """The settings that make the poses (a skeleton cache's key, :func:`core.extract.extraction_settings`).
+        ``exact_kernels`` appears only where it is True (INT8 on a CPU whose kernels saturate), so the keys of
+        caches made elsewhere stay as they were, and caches made with the saturating kernels are not reused."""
+        d = {"backend": self.name, "layout": self.layout, "model": self.model_name, "sha": self._sha,
+             "imgsz": self.imgsz, "conf": self.conf, "tracker": self.tracker_kind, "runtime": "onnx-direct",
+             "precision": self.precision}
+        if self.exact_kernels:
+            d["exact_kernels"] = True
+        return d
 
     def reset(self) -> None:
         self.tracker.reset()
