@@ -207,6 +207,10 @@ def _quantize(pre: Path, out: Path, ranges_json: Path, excluded: list[str], read
                     calibration_cache_path=str(ranges_json), extra_options={"CalibMovingAverage": True})
 
 
+#: ONNX Runtime's session option for exact U8U8 kernels on x86 (``kOrtSessionOptionsAvx2PrecisionMode``).
+EXACT_KERNELS_OPTION = "session.x64quantprecision"
+
+
 def _probe_model(channels: int):
     """One QDQ 1x1 convolution, ``channels`` uint8 inputs of 255 times int8 weights of 127 (scales 1), its output
     quantized with a scale that maps the exact sum to 250."""
@@ -264,10 +268,6 @@ def u8s8_saturates() -> bool:
     :func:`u8s8_product_ratio` below 0.95 for the im2col (3 channels) or the direct (64 channels) convolution.
     Computed once per process (a few milliseconds)."""
     return min(u8s8_product_ratio(3), u8s8_product_ratio(64)) < 0.95
-
-
-#: ONNX Runtime's session option for exact U8U8 kernels on x86 (``kOrtSessionOptionsAvx2PrecisionMode``).
-EXACT_KERNELS_OPTION = "session.x64quantprecision"
 
 
 def exact_kernels(so) -> bool:
