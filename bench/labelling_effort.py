@@ -9,9 +9,10 @@ A scripted annotator labels shared clips to their known labels twice, each time 
   project: ``N`` opens the first video with suggestions and selects its first; for each suggestion: if it overlaps a
   known clip of its track that no accepted one covers yet, fix its label if wrong (number key + ``Shift+R``), move
   each edge that is more than ``--tolerance-s`` off by nudges (``Alt[+Shift]+Left/Right``, ``suggest.nudge_frames``
-  a press) while that takes at most 3 presses, accept (``A``, which selects the next one), then drag any edge still
-  off on the timeline (one mouse drag each); otherwise reject (``X``); past a video's last suggestion ``N`` opens
-  the next video that has some. Known clips no suggestion covered are then labelled as in *scratch* (opening their
+  a press) while that takes at most 3 presses, else drag that edge of the proposal on the timeline (one mouse drag
+  each), then accept (``A``, which selects the next one); otherwise reject (``X``). Past a video's last suggestion
+  the accept or reject opens the next video that has some (``suggest.advance_to_next_video``; before 2026-12-03 an
+  ``N`` did, and edges were dragged after the accept). Known clips no suggestion covered are then labelled as in *scratch* (opening their
   video: one action).
 
 Every key press is a real key event to the focused widget, every click and drag real mouse events on the timeline;
@@ -102,7 +103,8 @@ class Annotator:
         self._done("click timeline", t0)
 
     def drag_edge(self, clip, edge: str, to_frame: int, row: int) -> None:
-        """Drag a clip's edge on the timeline to ``to_frame`` (its new first frame, or its new last frame)."""
+        """Drag the edge of a clip (or of the selected suggestion) on the timeline to ``to_frame`` (its new first
+        frame, or its new last frame)."""
         from PySide6.QtCore import QEvent, QPointF
         from PySide6.QtGui import QMouseEvent
 
@@ -161,6 +163,7 @@ def review_project(ann: Annotator, win, app, clips_of: dict, hotkeys, tol_of: di
     video that has some. Known clips no accepted suggestion covered are then labelled from scratch (opening their
     video: one action). ``clips_of``: ``{video_id: known clips}``; ``tol_of``: ``{video_id: tolerance in frames}``."""
     from core import suggest
+    from gui.suggestions import ALL_REVIEWED
 
     Qt = ann.qt["Qt"]
     S = win.suggestions
@@ -168,12 +171,15 @@ def review_project(ann: Annotator, win, app, clips_of: dict, hotkeys, tol_of: di
     done: dict[int, set[int]] = {v: set() for v in clips_of}
     stats = {"suggestions": len(win.state.project.suggestions(status="open")), "accepted": 0, "rejected": 0}
 
+    def settle(before) -> None:
+        if S.selected is None and win.state.project_video is not None and win.state.project_video.id != before:
+            # the key opened the next video: its first suggestion is selected once its skeletons are shown
+            wait_for(app, lambda: S.selected is not None or (not S.is_computing and S.model_hash and not S.suggestions))
+
     def next_suggestion() -> bool:
         before = win.state.project_video.id if win.state.project_video is not None else None
         ann.key(Qt.Key.Key_N, name="N")
-        if S.selected is None and win.state.project_video is not None and win.state.project_video.id != before:
-            # it opened the next video: its first suggestion is selected once its skeletons are shown
-            wait_for(app, lambda: S.selected is not None or (not S.is_computing and S.model_hash and not S.suggestions))
+        settle(before)
         return S.selected is not None
 
     ok = next_suggestion()
@@ -185,8 +191,9 @@ def review_project(ann: Annotator, win, app, clips_of: dict, hotkeys, tol_of: di
         match = next((i for i, (lab, a, b, t) in enumerate(clips)
                       if i not in done[vid] and t == s.track_id and s.start <= b and s.end >= a), None)
         if match is None:
-            ann.key(Qt.Key.Key_X, name="X reject")
+            ann.key(Qt.Key.Key_X, name="X reject")  # past a video's last one, the next video opens
             stats["rejected"] += 1
+            settle(vid)
         else:
             label, a, b, tid = clips[match]
             if s.label != label:
@@ -200,18 +207,19 @@ def review_project(ann: Annotator, win, app, clips_of: dict, hotkeys, tol_of: di
                                                               else Qt.KeyboardModifier.NoModifier)
                     for _ in range(presses):
                         ann.key(Qt.Key.Key_Right if off > 0 else Qt.Key.Key_Left, mods, name="nudge")
+            row = win.timeline.row_of_track(tid)
+            for edge, want in (("start", a), ("end", b)):
+                if abs(getattr(S.selected, edge) - want) > tol:  # too far to nudge: drag the proposal's edge
+                    ann.drag_edge(S.selected, edge, want, row)
             sid = S.selected.id
             ann.key(Qt.Key.Key_A, name="A accept")
             stats["accepted"] += 1
             done[vid].add(match)
             clip = win.state.project.clip(win.state.project.suggestion(sid).clip_id)
-            row = win.timeline.row_of_track(tid)
-            for edge, want in (("start", a), ("end", b)):
-                if abs(getattr(clip, edge) - want) > tol:
-                    ann.drag_edge(clip, edge, want, row)
-                    clip = win.state.project.clip(clip.id)
             assert abs(clip.start - a) <= tol and abs(clip.end - b) <= tol, (clip, clips[match])
-        ok = S.selected is not None or next_suggestion()
+            settle(vid)
+        # the status bar says when the last one of the project is reviewed: no N to find out
+        ok = S.selected is not None or (win.statusBar().currentMessage() != ALL_REVIEWED and next_suggestion())
     missed = {v: [c for i, c in enumerate(clips_of[v]) if i not in done[v]] for v in clips_of}
     stats["missed"] = sum(len(m) for m in missed.values())
     for v, todo in missed.items():
@@ -232,6 +240,8 @@ def main() -> None:
     ap.add_argument("--tolerance-s", type=float, default=0.2)
     ap.add_argument("--no-nofights", action="store_true",
                     help="leave out the test groups' 13 no-fight clips (the 2026-12-02 runs did)")
+    ap.add_argument("--no-advance", action="store_true",
+                    help="suggest.advance_to_next_video off: N opens the next video (the flow before 2026-12-03)")
     args = ap.parse_args()
     if (SHARED / "models").is_dir():
         os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
@@ -243,11 +253,14 @@ def main() -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from core import config
     from core.defaults import default_classifier_path
     from core.extract import iter_load_or_extract, run
     from core.project import Project
     from gui.main_window import CLASSIFIER_KEY, MainWindow
 
+    if args.no_advance:
+        config.activate(sets=["suggest.advance_to_next_video=false"])
     app = QApplication.instance() or QApplication([])
     qt = {"app": app, "QTest": QTest, "Qt": Qt}
     tmp = Path(tempfile.mkdtemp(prefix="pw-effort-"))
@@ -265,6 +278,7 @@ def main() -> None:
                  [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")])]
     result = {"bench": "labelling_effort", "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
               "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "tolerance_s": args.tolerance_s,
+              "advance_to_next_video": not args.no_advance,
               "datasets": {}}
     total = {"scratch": 0, "suggest": 0}
     for kind, paths, taxonomy in datasets:

@@ -122,7 +122,7 @@ _PLAIN_TYPES = {
     "remote.url": "str", "remote.poll_interval_s": "PositiveFloat", "remote.request_timeout_s": "PositiveFloat",
     "suggest.*": {"smooth_frames": "PositiveInt", "min_frames": "PositiveInt", "max_gap_frames": "NonNegativeInt",
                   "nudge_frames": "PositiveInt", "stretch_frames": "PositiveInt",
-                  "uncertainty": "Literal['entropy', 'margin']"},
+                  "uncertainty": "Literal['entropy', 'margin']", "advance_to_next_video": "bool"},
     "video_training.base.*": _VIDEO_TRAINING_OPTIONS, "video_training.presets": "dict[str, dict[str, Any]]",
     "distill.*": {"alpha": "NonNegativeFloat", "beta": "NonNegativeFloat", "gamma": "NonNegativeFloat",
                   "temperature": "PositiveFloat", "window": "PositiveInt", "fps": "PositiveFloat",

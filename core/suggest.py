@@ -47,7 +47,7 @@ class SuggestError(PoseWatchError):
 
 def settings() -> dict:
     """The ``suggest`` settings in force (``smooth_frames``, ``min_frames``, ``max_gap_frames``, ``nudge_frames``,
-    ``stretch_frames``, ``uncertainty``)."""
+    ``stretch_frames``, ``uncertainty``, ``advance_to_next_video``)."""
     return config.section("suggest")
 
 

@@ -14,10 +14,12 @@
       Alt+Left / Alt+Right   move its start earlier / later (suggest.nudge_frames)
       Alt+Shift+Left/Right   move its end earlier / later
       Shift+R                give it the chosen label
+      drag an edge           of the selected suggestion on the timeline: its new start or end
       Ctrl+J                 label next: the most uncertain unlabelled stretch of the project, marked in and out
 
   Accept, reject, nudge and relabel are commands on the labeller's undo stack (:mod:`gui.suggest_commands`). After
-  an accept or reject the next open suggestion is selected and shown.
+  an accept or reject the next open suggestion is selected and shown; after a video's last one, the next video with
+  open suggestions is opened (``suggest.advance_to_next_video``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from .suggest_commands import AcceptSuggestionCommand, RejectSuggestionCommand, 
 from .workers import GeneratorWorker
 
 log = logging.getLogger(__name__)
+
+#: the status bar's line once the last open suggestion of the loaded model in the project is reviewed
+ALL_REVIEWED = "every suggestion of this model in the project is reviewed"
 
 
 class Suggester(QObject):
@@ -78,6 +83,7 @@ class Suggester(QObject):
         labeller.project_changed.connect(lambda *_a: self.refresh())
         labeller.edited.connect(self._on_edited)
         self.timeline.suggestion_clicked.connect(self.select)
+        self.timeline.suggestion_edge_dragged.connect(lambda sid, a, b: self.set_range(a, b, sid))
         self._update_enabled()
 
     # ================================================================ construction
@@ -323,12 +329,25 @@ class Suggester(QObject):
         return s
 
     def _after_review(self, reviewed: Suggestion) -> None:
+        """Select the open suggestion after ``reviewed``. Past the video's last one, with
+        ``suggest.advance_to_next_video`` (default on), open the next project video that has open suggestions of
+        this model and select its first, as Label Studio's label stream opens the next task after a submit. Off,
+        or with none left, nothing is selected."""
         items = self.suggestions
         nxt = next((x for x in items if (x.start, x.id) > (reviewed.start, reviewed.id)), None)
         if nxt is not None:
             self.select(nxt.id, seek=True)
-        else:
-            self.select(None)
+            return
+        self.select(None)
+        if items or not suggest.settings().get("advance_to_next_video", True):
+            return  # open suggestions before it remain in this video: N / Shift+N reach them
+        vid = self._next_video(1)
+        if vid is None:
+            self.host.show_message(ALL_REVIEWED, 8000)
+            return
+        self._arrive = 1
+        if not self.labeller.open_project_video(vid):
+            self._arrive = 0
 
     def accept(self) -> bool:
         """Accept the selected suggestion (undoable): a clip with its frames, track and label; its provenance
@@ -373,6 +392,25 @@ class Suggester(QObject):
         ok = self.labeller.push(UpdateSuggestionCommand(*self.labeller.command_args(), s.id, text, **changes))
         if ok:
             self.labeller.seek(new)
+        return ok
+
+    def set_range(self, start: int, end: int, suggestion_id: int | None = None) -> bool:
+        """Give the selected suggestion (or ``suggestion_id``) the frames ``start..end`` (inclusive; undoable), as a
+        drag of its edge on the timeline does. A range outside the video or with ``end < start`` is refused in the
+        status bar and changes nothing."""
+        s = self._open.get(suggestion_id) if suggestion_id is not None else self._target()
+        if s is None:
+            return False
+        n = self.state.frame_count or 1
+        if not 0 <= start <= end < n:
+            self.host.report_error(f"a suggestion needs 0 ≤ start ≤ end < {n} (got {start}–{end})")
+            return False
+        if (start, end) == (s.start, s.end):
+            return False
+        ok = self.labeller.push(UpdateSuggestionCommand(*self.labeller.command_args(), s.id,
+                                                        f"suggestion {start}–{end}", start=start, end=end))
+        if ok:
+            self.labeller.seek(start if start != s.start else end)
         return ok
 
     def relabel(self, label: str | None = None) -> bool:

@@ -15,7 +15,8 @@ project: the labelling controller hands it the clips of the open video after eac
 
 Mouse: click seeks (and selects the row and the clip under the cursor), dragging a clip's left or
 right edge changes its start or end (snapped to whole frames; :attr:`TimelineWidget.edge_dragged`
-fires once, on release), dragging elsewhere scrubs, the wheel zooms the frame axis, the middle
+fires once, on release; the selected suggestion's edges likewise, :attr:`TimelineWidget.suggestion_edge_dragged`,
+so that a proposal is fitted before it is accepted), dragging elsewhere scrubs, the wheel zooms the frame axis, the middle
 button pans, and the red play head can be dragged.
 """
 
@@ -259,7 +260,8 @@ class _TimelineViewBox(pg.ViewBox):
             self.unsetCursor()
             return
         p = self.mapSceneToView(ev.scenePos())
-        hit = self._timeline.edge_at(p.x(), p.y(), EDGE_TOLERANCE_PX * self.viewPixelSize()[0])
+        tol = EDGE_TOLERANCE_PX * self.viewPixelSize()[0]
+        hit = self._timeline.edge_at(p.x(), p.y(), tol) or self._timeline.suggestion_edge_at(p.x(), p.y(), tol)
         if hit is not None:
             self.setCursor(Qt.CursorShape.SizeHorCursor)
         else:
@@ -268,10 +270,12 @@ class _TimelineViewBox(pg.ViewBox):
 
 @dataclass
 class _Drag:
-    clip_id: int | None  # None: scrubbing
+    clip_id: int | None  # None: scrubbing (or a suggestion's edge)
     edge: str = ""  # "start" | "end"
     start: int = 0
     end: int = 0
+    suggestion_id: int | None = None  # the selected suggestion's edge is dragged
+    row: int = 0
 
 
 class TimelineWidget(QWidget):
@@ -290,6 +294,8 @@ class TimelineWidget(QWidget):
         row_context_requested(object, int, QPoint): a right click on a row: ``(track ID or None for the whole
             frame, frame, global screen position for a menu)``.
         suggestion_clicked(object): the user clicked a model suggestion (its id) where no clip lies.
+        suggestion_edge_dragged(int, int, int): an edge of the selected suggestion was dragged:
+            ``(suggestion_id, new_start, new_end)`` (frames, inclusive end; not validated).
     """
 
     seek_requested = Signal(int)
@@ -298,6 +304,7 @@ class TimelineWidget(QWidget):
     edge_dragged = Signal(int, int, int)
     row_context_requested = Signal(object, int, QPoint)
     suggestion_clicked = Signal(object)
+    suggestion_edge_dragged = Signal(int, int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -579,6 +586,18 @@ class TimelineWidget(QWidget):
                     best, best_d = (cid, edge), d
         return best
 
+    def suggestion_edge_at(self, x: float, y: float, tol: float) -> tuple[int, str] | None:
+        """The selected suggestion's edge nearest ``x`` (frames) within ``tol`` frames in the row at ``y``:
+        ``(suggestion_id, "start" | "end")``, or None (none selected, or not near). Only the selected one can be
+        dragged, so a click elsewhere on the hatched layer still seeks."""
+        g = self._suggestions.get(self._selected_suggestion)
+        if g is None or int(np.floor(y)) != self._row_of.get(g.track_id, -1):
+            return None
+        d_start, d_end = abs(x - g.start), abs(x - (g.end + 1))
+        if min(d_start, d_end) >= tol:
+            return None
+        return g.id, "start" if d_start <= d_end else "end"
+
     def view_to_widget(self, x: float, y: float) -> QPoint:
         """Pixel position in :attr:`plot`'s viewport of the timeline point ``(x frames, y rows)``."""
         scene = self.viewbox.mapViewToScene(QPointF(x, y))
@@ -623,11 +642,17 @@ class TimelineWidget(QWidget):
             self.row_context_requested.emit(self.track_of_row(row), frame, screen)
 
     def begin_drag(self, x: float, y: float, tol: float) -> None:
-        """Start a drag at ``(x, y)``: on a clip edge (within ``tol`` frames) it moves that edge,
-        elsewhere it scrubs."""
+        """Start a drag at ``(x, y)``: on a clip edge (within ``tol`` frames) it moves that edge, else on an edge
+        of the selected suggestion that edge, elsewhere it scrubs."""
         hit = self.edge_at(x, y, tol)
         if hit is None:
-            self._drag = _Drag(None)
+            g_hit = self.suggestion_edge_at(x, y, tol)
+            if g_hit is None:
+                self._drag = _Drag(None)
+                return
+            g = self._suggestions[g_hit[0]]
+            self._drag = _Drag(None, g_hit[1], g.start, g.end, suggestion_id=g.id,
+                               row=self._row_of.get(g.track_id, 0))
             return
         c = self._clips[hit[0]]
         self._drag = _Drag(c.id, hit[1], c.start, c.end)
@@ -639,7 +664,7 @@ class TimelineWidget(QWidget):
         d = self._drag
         if d is None:
             return
-        if d.clip_id is None:
+        if d.clip_id is None and d.suggestion_id is None:
             self.seek_requested.emit(min(max(int(np.floor(x)), 0), self._frame_count - 1))
             return
         snapped = int(round(x))
@@ -647,12 +672,21 @@ class TimelineWidget(QWidget):
             d.start = min(max(snapped, 0), self._frame_count - 1)
         else:
             d.end = min(max(snapped - 1, 0), self._frame_count - 1)
+        if d.suggestion_id is not None:
+            self._suggestion_outline.setRect(QRectF(d.start, d.row + 0.02, d.end + 1 - d.start, 0.9))
+            return
         self._show_outline(d.start, d.end, self._row_of.get(self._clips[d.clip_id].track_id, 0))
 
     def end_drag(self, x: float) -> None:
         """Finish a drag at ``x``: emits :attr:`edge_dragged` if an edge moved."""
         self.move_drag(x)
         d, self._drag = self._drag, None
+        if d is not None and d.suggestion_id is not None:
+            g = self._suggestions.get(d.suggestion_id)
+            if g is not None and (d.start, d.end) != (g.start, g.end):
+                self.suggestion_edge_dragged.emit(d.suggestion_id, d.start, d.end)
+            self._update_suggestion_outline()
+            return
         if d is None or d.clip_id is None:
             return
         c = self._clips.get(d.clip_id)

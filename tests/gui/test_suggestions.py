@@ -83,6 +83,41 @@ def test_suggestions_review_with_keys_undo_and_reopen(sug, qtbot, tmp_path, fall
     assert not S.is_computing
 
 
+def test_drag_a_suggestion_edge_before_accepting(sug, qtbot, tmp_path):
+    """The selected suggestion's edges are dragged on the timeline as a clip's are (undoable, stored at once); only
+    the selected one: a drag on an unselected proposal's edge scrubs."""
+    from tests.gui.test_labelling import drag
+
+    w, S, L = sug, sug.suggestions, sug.labelling
+    tl, vp = w.timeline, w.timeline.plot.viewport()
+    s = S.suggestions[0]
+    row = tl.row_of_track(s.track_id)
+    new_end = min(w.frame_count - 1, s.end + 9)
+    # not selected yet: the drag scrubs, the suggestion keeps its frames
+    drag(qtbot, vp, tl.view_to_widget(s.end + 1, row + 0.5), tl.view_to_widget(new_end + 1, row + 0.5))
+    assert w.state.project.suggestion(s.id).end == s.end
+    S.select(s.id)
+    drag(qtbot, vp, tl.view_to_widget(s.end + 1, row + 0.5), tl.view_to_widget(new_end + 1, row + 0.5))
+    with Project.open(tmp_path / "proj") as p:
+        assert (p.suggestion(s.id).start, p.suggestion(s.id).end) == (s.start, new_end)
+    assert S.selected.end == new_end and tl.selected_suggestion == s.id
+    new_start = max(0, s.start - 5)
+    drag(qtbot, vp, tl.view_to_widget(s.start, row + 0.5), tl.view_to_widget(new_start, row + 0.5))
+    assert (S.selected.start, S.selected.end) == (new_start, new_end)
+    # a start dragged past the end is refused; nothing changes
+    drag(qtbot, vp, tl.view_to_widget(new_start, row + 0.5), tl.view_to_widget(new_end + 20, row + 0.5))
+    assert (w.state.project.suggestion(s.id).start, w.state.project.suggestion(s.id).end) == (new_start, new_end)
+    L.undo_stack.undo()
+    L.undo_stack.undo()
+    assert (w.state.project.suggestion(s.id).start, w.state.project.suggestion(s.id).end) == (s.start, s.end)
+    # accepted, the clip has the dragged frames
+    L.undo_stack.redo()
+    w.view.setFocus()
+    press(qtbot, w, KEY.Key_A)
+    (clip,) = w.state.project.clips()
+    assert (clip.start, clip.end, clip.track_id) == (s.start, new_end, s.track_id)
+
+
 def test_label_next_and_a_model_that_does_not_fit(sug, qtbot, tmp_path):
     w, S, L = sug, sug.suggestions, sug.labelling
     press(qtbot, w, KEY.Key_J, CTRL)  # Label next
@@ -141,3 +176,30 @@ def test_review_goes_on_to_the_next_video(window, qtbot, tmp_path, fall04, fall0
     press(qtbot, w, KEY.Key_N, SHIFT)
     qtbot.waitUntil(lambda: w.state.project_video.id == first.id and S.selected is not None, timeout=120_000)
     assert S.selected.id == here[-1].id
+    # reviewing a video's last open suggestion goes on to the next video with open ones (suggest.advance_to_next_video)
+    S.select(here[0].id, seek=True)
+    w.view.setFocus()
+    for _ in here:
+        assert w.state.project_video.id == first.id and S.selected is not None
+        press(qtbot, w, KEY.Key_X)
+    qtbot.waitUntil(lambda: w.state.project_video.id == second.id and S.selected is not None, timeout=120_000)
+    assert S.selected.id == queued[0].id and w.current_frame_index == queued[0].start
+    with Project.open(folder) as p:
+        assert {s.status for s in p.suggestions(first.id, h)} == {"rejected"}
+    # the last reject is still on the undo stack although its video is closed
+    w.view.setFocus()
+    press(qtbot, w, KEY.Key_Z, CTRL)
+    with Project.open(folder) as p:
+        assert p.suggestion(here[-1].id).status == "open"
+    # off in the project's settings: the last one of a video leaves the video open and nothing selected
+    w.labelling.close_project()
+    (folder / "posewatch.yaml").write_text("suggest:\n  advance_to_next_video: false\n")
+    assert w.labelling.open_project(folder)
+    with qtbot.waitSignal(w.skeletons_ready, timeout=120_000):
+        assert w.labelling.open_project_video(first.id)
+    qtbot.waitUntil(lambda: not S.is_computing and [s.id for s in S.suggestions] == [here[-1].id], timeout=60_000)
+    S.select(here[-1].id)
+    w.view.setFocus()
+    press(qtbot, w, KEY.Key_X)
+    qtbot.wait(200)
+    assert w.state.project_video.id == first.id and S.selected is None
