@@ -15,9 +15,10 @@ project: the labelling controller hands it the clips of the open video after eac
 
 Mouse: click seeks (and selects the row and the clip under the cursor), dragging a clip's left or
 right edge changes its start or end (snapped to whole frames; :attr:`TimelineWidget.edge_dragged`
-fires once, on release; the selected suggestion's edges likewise, :attr:`TimelineWidget.suggestion_edge_dragged`,
-so that a proposal is fitted before it is accepted), dragging elsewhere scrubs, the wheel zooms the frame axis, the middle
-button pans, and the red play head can be dragged.
+fires once, on release; the selected suggestion's edges likewise,
+:attr:`TimelineWidget.suggestion_edge_dragged`, so that a proposal is fitted before it is accepted),
+dragging elsewhere scrubs, the wheel zooms the frame axis, the middle button pans, and the red play
+head can be dragged.
 """
 
 from __future__ import annotations
