@@ -203,7 +203,11 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
             (as live); a proposed clip should cover where the behaviour is, so each detection takes the window
             centred on it — the one ending ``centre_frames`` later (the last window for the track's last frames).
             Without it, every proposal starts and ends half a window late (a 16-sample fall window at 30 fps:
-            ~0.25 s; the 1-s fight scene window: ~0.7 s).
+            ~0.25 s; the 1-s fight scene window: ~0.7 s). The first half window of a track has no complete window
+            centred on it (the windows ending there are the live warm-up, still filling), so its detections take
+            the first complete window, the one ending ``2 * centre_frames`` after the track's first frame — as
+            the last half window takes the last window. Without it, a fight that fills a clip from its first frame
+            was proposed from 0.5-0.7 s in (bench/labelling_effort.py, 2026-12-03).
 
     Returns:
         ``(start, end, label, mean probability of that label over the run's judged detections)``, by start.
@@ -214,7 +218,9 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
     sp = smooth(probs, smooth_frames)
     raw = np.asarray(probs, np.float32)
     if centre_frames > 0:
-        ahead = np.minimum(np.searchsorted(frames, frames + int(centre_frames), "left"), len(frames) - 1)
+        ahead = np.searchsorted(frames, frames + int(centre_frames), "left")
+        first_full = np.searchsorted(frames, frames[0] + 2 * int(centre_frames), "left")
+        ahead = np.minimum(np.maximum(ahead, first_full), len(frames) - 1)
         sp, raw = sp[ahead], raw[ahead]
     judged = ~np.isnan(sp[:, 0])
     if k_event is not None and threshold is not None:

@@ -60,6 +60,20 @@ def test_runs_and_smoothing():
     assert r == [(5, 14, "falling", pytest.approx(0.8))]
     assert suggest.runs(frames, pr, ["upright", "falling", "lying"], 0, smooth_frames=1, min_frames=11) == []
     assert suggest.smooth(pr[:3], 5).shape == (3, 3)  # shorter than the window
+    # centred windows: detection i takes the window ending centre_frames later; the first half window, whose
+    # centred windows are the warm-up, takes the first complete window (ending 2 * centre_frames in)
+    names = ["normal", "fight"]
+    sc = np.zeros((60, 2), np.float32)
+    sc[:, 0] = 1
+    sc[np.arange(60) >= 12] = [0.2, 0.8]  # a score that is high from the first complete window on (frame 20)
+    r = suggest.runs(np.arange(60), sc, names, 0, smooth_frames=1, min_frames=4, centre_frames=10)
+    assert r == [(0, 59, "fight", pytest.approx(0.8))]
+    sc[:30] = [1, 0]  # the behaviour starts at frame 30: its centred windows end from frame 40 on
+    r = suggest.runs(np.arange(60), sc, names, 0, smooth_frames=1, min_frames=4, centre_frames=10)
+    assert r == [(20, 59, "fight", pytest.approx(0.8))]
+    # a track that starts later: its own first frame counts, not the video's
+    r = suggest.runs(np.arange(100, 160), sc, names, 0, smooth_frames=1, min_frames=4, centre_frames=10)
+    assert r == [(120, 159, "fight", pytest.approx(0.8))]
     u = suggest.uncertainty(np.array([[1.0, 0, 0], [1 / 3, 1 / 3, 1 / 3]]))
     assert u[0] == pytest.approx(0, abs=1e-6) and u[1] == pytest.approx(1)
     assert suggest.uncertainty(np.array([[0.5, 0.5, 0]]), "margin")[0] == pytest.approx(1)
