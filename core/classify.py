@@ -46,6 +46,12 @@ VIDEO_CHECKPOINT_FORMAT = "posewatch-video-classifier/1"
 #: Formats :func:`load_checkpoint` reads.
 CHECKPOINT_FORMATS = ("posewatch-classifier/1", CHECKPOINT_FORMAT, VIDEO_CHECKPOINT_FORMAT)
 #: A window is judged only when at least this share of its samples lies within the track's detections ...
+#: ONNX exports of checkpoints checked by :meth:`TrackClassifier.use_onnx`, by ``(path, size, mtime_ns)``: every
+#: camera of a multi-camera view and every detector a batch makes loads the same checkpoint, and the export (a
+#: few hundred ms to a second of CPU each, taken in turns under ``ONNX_EXPORT_LOCK``) is then made once per process
+_ONNX_GRAPHS: collections.OrderedDict[tuple[str, int, int], bytes] = collections.OrderedDict()
+_ONNX_GRAPHS_MAX = 8
+
 MIN_COVERAGE = 0.5
 #: ... and on average at least this share of the 13 joints is seen in its samples.
 MIN_VISIBLE = 0.6
@@ -465,6 +471,11 @@ class TrackClassifier:
         import torch
 
         self.path = Path(path)
+        try:  # the file as it was loaded: the key of its ONNX export (use_onnx)
+            st = self.path.stat()
+            self._file_key: tuple[str, int, int] | None = (str(self.path.resolve()), st.st_size, st.st_mtime_ns)
+        except OSError:
+            self._file_key = None
         self.ckpt = load_checkpoint(path)
         if self.ckpt.is_video:
             raise ModelError(f"{self.path.name} is an RGB clip model ({self.ckpt.model_name}): it labels videos by "
@@ -565,6 +576,9 @@ class TrackClassifier:
         Runtime thread vs 5.5 ms on one PyTorch thread, and PyTorch's thread count is process-wide
         (``torch.set_num_threads``), ONNX Runtime's is per session.
 
+        The checked export is kept for the process (by the checkpoint file's path, size and modification
+        time), so further classifiers of the same file load it without exporting again.
+
         Returns:
             True when ONNX Runtime is used from now on; False (PyTorch stays) when export, loading or the
             check fail — the reason is in :attr:`onnx_error`.
@@ -583,24 +597,35 @@ class TrackClassifier:
             probe = make_features(rng.uniform(0, 500, (3, self.ckpt.window, 13, 3)).astype(np.float32),
                                   self.ckpt.feature_spec)
         x = torch.from_numpy(probe)
-        buf = io.BytesIO()
+        key = self._file_key
         try:
-            with ONNX_EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(self.model, (x,), buf, input_names=["x"], output_names=["y"],
-                                  dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, dynamo=False)
-                ref = self.model(x).numpy()
+            with ONNX_EXPORT_LOCK:
+                graph = _ONNX_GRAPHS.get(key) if key is not None else None
+                ref = None
+                if graph is None:
+                    buf = io.BytesIO()
+                    with warnings.catch_warnings(), torch.no_grad():
+                        warnings.simplefilter("ignore")
+                        torch.onnx.export(self.model, (x,), buf, input_names=["x"], output_names=["y"],
+                                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, dynamo=False)
+                        ref = self.model(x).numpy()
+                    graph = buf.getvalue()
             so = ort.SessionOptions()
             so.intra_op_num_threads = max(1, int(threads))
             so.inter_op_num_threads = 1
-            sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
-            diff = float(np.abs(sess.run(None, {"x": probe})[0] - ref).max())
+            sess = ort.InferenceSession(graph, so, providers=["CPUExecutionProvider"])
+            diff = 0.0 if ref is None else float(np.abs(sess.run(None, {"x": probe})[0] - ref).max())
         except Exception as e:  # export support differs between model kinds and torch releases
             self.onnx_error = describe_error(e, 160)
             return False
         if not diff <= 1e-4:
             self.onnx_error = f"ONNX Runtime differs from PyTorch by {diff:.2g} on {self.ckpt.model_name} {cfg}"
             return False
+        if ref is not None and key is not None:
+            with ONNX_EXPORT_LOCK:
+                _ONNX_GRAPHS[key] = graph
+                while len(_ONNX_GRAPHS) > _ONNX_GRAPHS_MAX:
+                    _ONNX_GRAPHS.popitem(last=False)
         self._ort, self.onnx_error = sess, None
         return True
 

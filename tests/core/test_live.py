@@ -386,13 +386,45 @@ def test_onnx_classifier_equals_pytorch(fall_clf):
     assert clf.predict_windows(w[:0]).shape == (0, len(clf.label_names))
 
 
-def test_classifiers_exported_on_several_threads_at_once_all_run_on_onnx(fall_clf):
-    """The cameras of a multi-camera detector load their classifiers on their own threads at the same moment:
-    ``torch.onnx.export`` keeps process-wide state, and without ``core.modelfiles.ONNX_EXPORT_LOCK`` most fell back to
-    PyTorch ("GLOBALS.in_onnx_export must be True")."""
+def test_a_second_classifier_of_the_same_file_reuses_the_export(fall_clf, tmp_path, monkeypatch):
+    """use_onnx() keeps the checked export per checkpoint file (path, size, mtime): a second classifier of the file
+    loads it without exporting and gives the same probabilities; a rewritten file is exported again."""
+    import os
+    import shutil
+
+    import torch
+
     from core.classify import TrackClassifier
 
-    clfs = [TrackClassifier(fall_clf.path) for _ in range(4)]
+    path = tmp_path / "fall.pt"
+    shutil.copy(fall_clf.path, path)
+    first = TrackClassifier(path)
+    assert first.use_onnx(1), first.onnx_error
+    calls = []
+    real = torch.onnx.export
+    monkeypatch.setattr(torch.onnx, "export", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    second = TrackClassifier(path)
+    assert second.use_onnx(1) and second.runtime == "onnxruntime" and calls == []
+    w = np.random.default_rng(4).uniform(50, 300, (5, fall_clf.ckpt.window, 13, 3)).astype(np.float32)
+    w[..., 2] = 0.9
+    np.testing.assert_allclose(second.predict_windows(w), fall_clf.predict_windows(w), atol=1e-5)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # the file rewritten (a newer checkpoint)
+    third = TrackClassifier(path)
+    assert third.use_onnx(1) and calls == [1]
+
+
+def test_classifiers_exported_on_several_threads_at_once_all_run_on_onnx(fall_clf, tmp_path):
+    """The cameras of a multi-camera detector load their classifiers on their own threads at the same moment:
+    ``torch.onnx.export`` keeps process-wide state, and without ``core.modelfiles.ONNX_EXPORT_LOCK`` most fell back to
+    PyTorch ("GLOBALS.in_onnx_export must be True"). Four copies of the file: four exports (one file's export is
+    made once and reused)."""
+    import shutil
+
+    from core.classify import TrackClassifier
+
+    copies = [shutil.copy(fall_clf.path, tmp_path / f"cam{k}.pt") for k in range(4)]
+    clfs = [TrackClassifier(p) for p in copies]
     start = threading.Barrier(len(clfs))
     ok = [None] * len(clfs)
 
