@@ -262,7 +262,17 @@ class Suggester(QObject):
         return next((v for v in order if v in with_open and v != cur), None)
 
     def _on_edited(self, kind: str, obj) -> None:
-        if kind != "suggestion" or self.state.project_video is None or obj.video_id != self.state.project_video.id:
+        if kind != "suggestion" or self.state.project_video is None:
+            return
+        if obj.video_id != self.state.project_video.id:
+            # an undo (or redo) of a review in a video the review has since left: say where it happened
+            try:
+                name = self.state.project.video(obj.video_id).name
+            except (PoseWatchError, AttributeError):
+                name = f"video {obj.video_id}"
+            back = " — Shift+N goes back to it" if obj.status == "open" else ""
+            self.host.show_message(f"{name}: suggestion {obj.label} {obj.start}–{obj.end} is {obj.status} "
+                                   f"again{back}", 8000)
             return
         if obj.model_hash != self._model_hash:
             return

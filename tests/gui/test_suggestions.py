@@ -191,6 +191,8 @@ def test_review_goes_on_to_the_next_video(window, qtbot, tmp_path, fall04, fall0
     press(qtbot, w, KEY.Key_Z, CTRL)
     with Project.open(folder) as p:
         assert p.suggestion(here[-1].id).status == "open"
+    assert w.statusBar().currentMessage().startswith(f"{first.name}: suggestion ")  # where the undo happened
+    assert "open again" in w.statusBar().currentMessage()
     # off in the project's settings: the last one of a video leaves the video open and nothing selected
     w.labelling.close_project()
     (folder / "posewatch.yaml").write_text("suggest:\n  advance_to_next_video: false\n")
