@@ -382,10 +382,32 @@ def provenance_note(s) -> str:
     return f"suggested by {s.model_name} ({s.model_hash[:12]}), p={s.prob:.2f}"
 
 
+def covered(project, s) -> list:
+    """The other open suggestions that ``s`` (a :class:`core.project.Suggestion`, with its frames as they are now)
+    covers: same video, model, track (or whole frame) and label, frames inside ``s.start..s.end``. A model whose
+    label flickers proposes one behaviour as several runs; once the first is stretched over the rest and accepted,
+    the rest say nothing new (bench/labelling_effort.py, 2026-12-04: three of the seven rejects on the fall videos
+    were such leftovers)."""
+    return [o for o in project.suggestions(s.video_id, s.model_hash, status="open")
+            if o.id != s.id and o.track_id == s.track_id and o.label == s.label
+            and o.start >= s.start and o.end <= s.end]
+
+
+def absorbed(project, suggestion_id: int) -> list:
+    """The suggestions that accepting ``suggestion_id`` closed with it (:func:`covered` ones, now ``accepted`` into
+    the same clip), itself left out; empty while it is not accepted."""
+    s = project.suggestion(suggestion_id)
+    if s.status != "accepted" or s.clip_id is None:
+        return []
+    return [o for o in project.suggestions(s.video_id, s.model_hash, status="accepted")
+            if o.id != s.id and o.clip_id == s.clip_id]
+
+
 def accept(project, suggestion_id: int, annotator: str = "", clip=None):
     """Accept a suggestion: it becomes a clip (frames, track, label as the suggestion has them now) with the model's
-    name, hash and probability as provenance; the suggestion is marked ``accepted``. ``clip``: re-insert this
-    clip (same id; the redo of an undone accept). One transaction. Returns the :class:`core.project.Clip`.
+    name, hash and probability as provenance; the suggestion is marked ``accepted``, and so are the open ones it
+    :func:`covered` (into the same clip; :func:`absorbed` lists them). ``clip``: re-insert this clip (same id; the
+    redo of an undone accept). One transaction. Returns the :class:`core.project.Clip`.
 
     Raises:
         ProjectError: unknown suggestion, not open, or an invalid clip (e.g. a label removed meanwhile).
@@ -395,6 +417,7 @@ def accept(project, suggestion_id: int, annotator: str = "", clip=None):
     s = project.suggestion(suggestion_id)
     if s.status != "open":
         raise ProjectError(f"suggestion {suggestion_id} is already {s.status}")
+    inside = covered(project, s)
     with project.batch():
         if clip is None:
             clip = project.add_clip(s.video_id, s.start, s.end, s.label, s.track_id, None, annotator,
@@ -403,15 +426,21 @@ def accept(project, suggestion_id: int, annotator: str = "", clip=None):
             clip = project.restore_clip(clip)
         project.set_clip_provenance(clip.id, s.model_name, s.model_hash, s.prob, s.id)
         project.update_suggestion(s.id, status="accepted", clip_id=clip.id)
+        for o in inside:
+            project.update_suggestion(o.id, status="accepted", clip_id=clip.id)
     return clip
 
 
 def unaccept(project, suggestion_id: int):
-    """Undo :func:`accept`: delete the clip made from the suggestion (returned, for a redo) and reopen it."""
+    """Undo :func:`accept`: delete the clip made from the suggestion (returned, for a redo) and reopen it and the
+    suggestions it :func:`absorbed`."""
     s = project.suggestion(suggestion_id)
+    others = absorbed(project, suggestion_id)
     with project.batch():
         clip = project.delete_clip(s.clip_id)
         project.remove_clip_provenance(clip.id)
+        for o in others:
+            project.update_suggestion(o.id, status="open", clip_id=None)
         project.update_suggestion(s.id, status="open", clip_id=None)
     return clip
 

@@ -14,23 +14,31 @@ from .commands import LabelCommand
 
 
 class AcceptSuggestionCommand(LabelCommand):
-    """Accept a suggestion: it becomes a human clip with the model's provenance; undo deletes the clip and reopens
-    the suggestion, redo brings the same clip (same id) back."""
+    """Accept a suggestion: it becomes a human clip with the model's provenance, and the open suggestions of the same
+    track and label inside its frames are closed with it (:func:`core.suggest.covered`); undo deletes the clip and
+    reopens them all, redo brings the same clip (same id) back."""
 
     def __init__(self, project, notify, report, suggestion_id: int, annotator: str = ""):
         s = project.suggestion(suggestion_id)
         super().__init__(project, notify, report, f"accept suggestion {s.label} {s.start}–{s.end} ({s.model_name})")
         self.suggestion_id, self.annotator = suggestion_id, annotator
         self.clip: Clip | None = None
+        self.absorbed: list = []  # the suggestions the last accept closed with it
 
     def _do(self) -> None:
         self.clip = suggest.accept(self.project, self.suggestion_id, self.annotator, clip=self.clip)
+        self.absorbed = suggest.absorbed(self.project, self.suggestion_id)
         self._notify("suggestion", self.project.suggestion(self.suggestion_id))
+        for o in self.absorbed:
+            self._notify("suggestion", o)
         self._notify("clip", self.clip)
 
     def _undo(self) -> None:
+        others = [o.id for o in suggest.absorbed(self.project, self.suggestion_id)]
         self.clip = suggest.unaccept(self.project, self.suggestion_id)
         self._notify("clip-removed", self.clip)
+        for sid in others:  # before the accepted one, whose reopening selects it
+            self._notify("suggestion", self.project.suggestion(sid))
         self._notify("suggestion", self.project.suggestion(self.suggestion_id))
 
 

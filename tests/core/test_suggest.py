@@ -131,6 +131,32 @@ def test_accept_keeps_provenance_and_undoes(fall_project):
         p.update_suggestion(sugg[2].id, label="fight")
 
 
+def test_accepting_a_stretched_suggestion_closes_the_ones_inside_it(fall_project):
+    """Fall04: the fall model proposes the man lying on track 28 as two runs (the label flickers between them);
+    stretched over both and accepted, the second is closed into the same clip; a duplicate box's run (track 29) over
+    the same frames stays open; undo reopens both, redo closes both again."""
+    p, v, sugg = fall_project
+    runs28 = [s for s in sugg if s.track_id == 28 and s.label == "lying"]
+    assert len(runs28) >= 2, sugg  # the case this test is about
+    first, second = runs28[0], runs28[-1]
+    other = [s for s in sugg if s.track_id != 28 and s.start <= second.end and s.end >= first.start]
+    assert other, sugg  # track 29 (a duplicate box of the same man) and track 23 overlap those frames
+    clip = suggest.accept(p, first.id, "ann")
+    assert p.suggestion(second.id).status == "open" and suggest.absorbed(p, first.id) == []  # not inside: kept
+    suggest.unaccept(p, first.id)
+    p.update_suggestion(first.id, end=second.end)  # the annotator drags its end over the second run
+    assert [o.id for o in suggest.covered(p, p.suggestion(first.id))] == [r.id for r in runs28[1:]]
+    clip = suggest.accept(p, first.id, "ann")
+    assert (clip.start, clip.end) == (first.start, second.end) and len(p.clips(v.id)) == 1
+    assert [(o.id, o.status, o.clip_id) for o in suggest.absorbed(p, first.id)] == \
+        [(r.id, "accepted", clip.id) for r in runs28[1:]]
+    assert all(p.suggestion(o.id).status == "open" for o in other)
+    removed = suggest.unaccept(p, first.id)
+    assert p.clips(v.id) == [] and all(p.suggestion(r.id).status == "open" for r in runs28)
+    assert suggest.accept(p, first.id, clip=removed) == removed
+    assert p.suggestion(second.id).clip_id == removed.id
+
+
 def test_model_outside_the_taxonomy_is_refused(tmp_path, fall04, fall_clf):
     p = Project.create(tmp_path / "p", [("normal", "#888888", "1"), ("theft", "#888888", "2")])  # no fall label
     v = p.add_video(fall04)

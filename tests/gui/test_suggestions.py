@@ -118,6 +118,34 @@ def test_drag_a_suggestion_edge_before_accepting(sug, qtbot, tmp_path):
     assert (clip.start, clip.end, clip.track_id) == (s.start, new_end, s.track_id)
 
 
+def test_accept_closes_the_runs_its_dragged_clip_covers(sug, qtbot, tmp_path):
+    """Fall04's man lying on track 28 is proposed as two runs: dragged over both and accepted, the second leaves the
+    suggestion layer with it (one clip; the next open one is selected); Ctrl+Z brings both back, the first
+    selected."""
+    from tests.gui.test_labelling import drag
+
+    w, S = sug, sug.suggestions
+    tl, vp = w.timeline, w.timeline.plot.viewport()
+    first, second = [x for x in S.suggestions if x.track_id == 28 and x.label == "lying"][:2]
+    row = tl.row_of_track(28)
+    S.select(first.id, seek=True)
+    drag(qtbot, vp, tl.view_to_widget(first.end + 1, row + 0.5), tl.view_to_widget(second.end + 1, row + 0.5))
+    assert S.selected.end == second.end
+    w.view.setFocus()
+    n = len(S.suggestions)
+    press(qtbot, w, KEY.Key_A)
+    assert {first.id, second.id}.isdisjoint(x.id for x in S.suggestions) and len(S.suggestions) == n - 2
+    assert len(tl.suggestion_layer) == n - 2 and S.selected is not None and S.selected.id != second.id
+    with Project.open(tmp_path / "proj") as p:
+        (clip,) = p.clips()
+        assert (clip.start, clip.end, clip.track_id, clip.label) == (first.start, second.end, 28, "lying")
+        assert p.suggestion(second.id).status == "accepted" and p.suggestion(second.id).clip_id == clip.id
+    press(qtbot, w, KEY.Key_Z, CTRL)
+    assert {first.id, second.id} <= {x.id for x in S.suggestions} and S.selected.id == first.id
+    with Project.open(tmp_path / "proj") as p:
+        assert p.clips() == [] and p.suggestion(second.id).status == "open"
+
+
 def test_label_next_and_a_model_that_does_not_fit(sug, qtbot, tmp_path):
     w, S, L = sug, sug.suggestions, sug.labelling
     press(qtbot, w, KEY.Key_J, CTRL)  # Label next
