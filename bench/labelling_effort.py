@@ -10,7 +10,8 @@ A scripted annotator labels shared clips to their known labels twice, each time 
   known clip of its track that no accepted one covers yet, fix its label if wrong (number key + ``Shift+R``), move
   each edge that is more than ``--tolerance-s`` off by nudges (``Alt[+Shift]+Left/Right``, ``suggest.nudge_frames``
   a press) while that takes at most 3 presses, else drag that edge of the proposal on the timeline (one mouse drag
-  each), then accept (``A``, which selects the next one); otherwise reject (``X``). Past a video's last suggestion
+  each), then accept (``A``, which selects the next one, and since 2026-12-04 closes the open suggestions of the
+  same track and label its clip covers: :func:`core.suggest.covered`); otherwise reject (``X``). Past a video's last suggestion
   the accept or reject opens the next video that has some (``suggest.advance_to_next_video``; before 2026-12-03 an
   ``N`` did, and edges were dragged after the accept; ``--no-advance``), and the annotator stops once the status
   bar says the project's last one is reviewed. Known clips no suggestion covered are then labelled as in *scratch*
@@ -26,7 +27,10 @@ clip is the fight), and the 13 no-fight clips of those groups (nothing to label:
 false proposal there costs its review; ``--no-nofights`` leaves them out, as the first runs did);
 ``thanhnc58_Fall02.mp4`` (the fall model's validation video; model card), its ``falling`` and ``lying`` clips on
 the falling person's tracks from ``bench/make_fall_project.py`` (``upright`` is not labelled in either condition:
-no model proposes the normal class).
+no model proposes the normal class). With ``--fall-models DIR`` all seven shared fall videos are labelled
+instead, each in its own project and reviewed with the fall model ``bench/fall_holdout.py --keep DIR`` trained
+without it (URFD and the six other videos, the shipped model's recipe); the scratch condition then labels the same
+seven.
 
 Prints one JSON line. ``--fights N`` limits the fight clips (default: all 9).
 """
@@ -144,6 +148,28 @@ def truths(kind: str, name: str, cache) -> list[tuple[str, int, int, int | None]
     return [(lab, a, b, t) for lab, a, b, t in mfp.fall_clips(cache, ann, cache.frame_count) if lab != "upright"]
 
 
+VERBOSE = False
+
+
+def log(msg: str) -> None:
+    """One review decision on stderr (``--verbose``)."""
+    if VERBOSE:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def held_out_fall_model(folder: Path, video: str) -> Path:
+    """The model ``bench/fall_holdout.py --keep folder`` trained without ``video``: ``folder/model_<stem>/model.pt``.
+
+    Raises:
+        SystemExit: it is not there.
+    """
+    path = folder / f"model_{Path(video).stem}" / "model.pt"
+    if not path.is_file():
+        raise SystemExit(f"error: no held-out fall model for {video}: {path} is missing (run bench/fall_holdout.py "
+                         f"--normal '' --keep {folder})")
+    return path
+
+
 def scratch(ann: Annotator, lab, clips, hotkeys) -> None:
     Qt = ann.qt["Qt"]
     for label, a, b, tid in clips:
@@ -191,6 +217,9 @@ def review_project(ann: Annotator, win, app, clips_of: dict, hotkeys, tol_of: di
         tol = tol_of[vid]
         match = next((i for i, (lab, a, b, t) in enumerate(clips)
                       if i not in done[vid] and t == s.track_id and s.start <= b and s.end >= a), None)
+        log(f"{Path(win.state.project_video.path).name if win.state.project_video else '?'}: suggestion {s.label} "
+            f"{s.start}-{s.end} track {s.track_id} p={s.prob:.2f} -> "
+            + ("reject" if match is None else f"accept as {clips[match]}"))
         if match is None:
             ann.key(Qt.Key.Key_X, name="X reject")  # past a video's last one, the next video opens
             stats["rejected"] += 1
@@ -223,9 +252,12 @@ def review_project(ann: Annotator, win, app, clips_of: dict, hotkeys, tol_of: di
         ok = S.selected is not None or (win.statusBar().currentMessage() != ALL_REVIEWED and next_suggestion())
     missed = {v: [c for i, c in enumerate(clips_of[v]) if i not in done[v]] for v in clips_of}
     stats["missed"] = sum(len(m) for m in missed.values())
+    # closed by an accept whose clip covers them (core.suggest.covered): no key pressed for them
+    stats["closed_with_an_accept"] = len(win.state.project.suggestions(status="accepted")) - stats["accepted"]
     for v, todo in missed.items():
         if not todo:
             continue
+        log(f"video {v}: missed {todo}")
         if win.state.project_video is None or win.state.project_video.id != v:
             win.labelling.open_project_video(v)
             wait_for(app, lambda: win.state.skeletons is not None)
@@ -241,9 +273,15 @@ def main() -> None:
     ap.add_argument("--tolerance-s", type=float, default=0.2)
     ap.add_argument("--no-nofights", action="store_true",
                     help="leave out the test groups' 13 no-fight clips (the 2026-12-02 runs did)")
+    ap.add_argument("--fall-models", default=None, metavar="DIR",
+                    help="held-out fall models from `bench/fall_holdout.py --keep DIR` (DIR/model_<clip>/model.pt): "
+                         "label all seven shared fall videos, each reviewed with the model trained without it")
     ap.add_argument("--no-advance", action="store_true",
                     help="suggest.advance_to_next_video off: N opens the next video (the flow before 2026-12-03)")
+    ap.add_argument("--verbose", action="store_true", help="each suggestion's review and each missed clip on stderr")
     args = ap.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     if (SHARED / "models").is_dir():
         os.environ.setdefault("POSEWATCH_MODEL_DIR", str(SHARED / "models"))
 
@@ -260,6 +298,8 @@ def main() -> None:
     from core.project import Project
     from gui.main_window import CLASSIFIER_KEY, MainWindow
 
+    import make_fall_project as mfp
+
     if args.no_advance:
         config.activate(sets=["suggest.advance_to_next_video=false"])
     app = QApplication.instance() or QApplication([])
@@ -273,65 +313,80 @@ def main() -> None:
     QTest.qWaitForWindowExposed(win)
 
     nofights = [] if args.no_nofights else [SHARED / "data/videos/normal" / n for n in NOFIGHT_TEST]
-    datasets = [("fight", [SHARED / "data/videos/fight" / n for n in FIGHT_TEST[:args.fights]] + nofights,
+    fall_names = sorted(mfp.FALLS) if args.fall_models else FALL_TEST
+    fall_paths = [SHARED / "data/videos/fall" / n for n in fall_names]
+    if args.fall_models:  # one project per fall video, reviewed with the model that did not see it
+        fall_groups = [([p], held_out_fall_model(Path(args.fall_models), p.name)) for p in fall_paths]
+    else:
+        fall_groups = [(fall_paths, default_classifier_path("fall"))]
+    fight_paths = [SHARED / "data/videos/fight" / n for n in FIGHT_TEST[:args.fights]] + nofights
+    datasets = [("fight", [(fight_paths, default_classifier_path("fight"))],
                  [("normal", "#4caf50", "1"), ("fight", "#f44336", "2")]),
-                ("fall", [SHARED / "data/videos/fall" / n for n in FALL_TEST],
+                ("fall", fall_groups,
                  [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")])]
     result = {"bench": "labelling_effort", "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
               "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "tolerance_s": args.tolerance_s,
               "advance_to_next_video": not args.no_advance,
+              "fall_models": "held out per video (bench/fall_holdout.py --keep)" if args.fall_models
+              else "shipped fall_default.pt",
               "datasets": {}}
     total = {"scratch": 0, "suggest": 0}
-    for kind, paths, taxonomy in datasets:
+    for kind, groups, taxonomy in datasets:
         hotkeys = {n: k for n, _c, k in taxonomy}
+        paths = [p for g, _m in groups for p in g]
         caches = {p.name: run(iter_load_or_extract(p, "yolo"), callback=lambda _p: None) for p in paths}
         per = {}
         for mode in ("scratch", "suggest"):
-            folder = tmp / f"{kind}-{mode}"
-            with Project.create(folder, taxonomy) as proj:
-                for p in paths:
-                    proj.add_video(p)
-            win.close_video()  # else the open video joins the new project
-            assert win.labelling.open_project(folder)
-            if mode == "suggest":
-                win.load_classifier(default_classifier_path(kind))
-            else:
-                win.unload_classifier()
-            ann = Annotator(win, qt)
+            actions: list[tuple[str, float]] = []
             compute_s, stats = 0.0, []
-            videos = list(zip(win.state.project.videos(), paths, strict=True))
-            if mode == "scratch":
-                for v, path in videos:
-                    if not truths(kind, path.name, caches[path.name]):
-                        continue  # nothing to label (a no-fight clip): not opened, as in review
-                    win.labelling.open_project_video(v.id)
-                    wait_for(app, lambda: win.state.skeletons is not None)
-                    ann.count("open video")
+            for gi, (gpaths, model) in enumerate(groups):
+                folder = tmp / f"{kind}-{mode}-{gi}"
+                with Project.create(folder, taxonomy) as proj:
+                    for p in gpaths:
+                        proj.add_video(p)
+                win.close_video()  # else the open video joins the new project
+                assert win.labelling.open_project(folder)
+                if mode == "suggest":
+                    win.load_classifier(model)
+                else:
+                    win.unload_classifier()
+                ann = Annotator(win, qt)
+                videos = list(zip(win.state.project.videos(), gpaths, strict=True))
+                if mode == "scratch":
+                    for v, path in videos:
+                        if not truths(kind, path.name, caches[path.name]):
+                            continue  # nothing to label (a no-fight clip): not opened, as in review
+                        win.labelling.open_project_video(v.id)
+                        wait_for(app, lambda: win.state.skeletons is not None)
+                        ann.count("open video")
+                        win.view.setFocus()
+                        scratch(ann, win.labelling, truths(kind, path.name, caches[path.name]), hotkeys)
+                else:
+                    wait_for(app, lambda: win.state.classifier is not None
+                             and Path(win.state.classifier.path).resolve() == Path(model).resolve())
+                    t0 = time.perf_counter()
+                    worker = win.suggestions.compute_all()  # Label ▸ Suggestions ▸ Compute for every video
+                    wait_for(app, lambda: win.suggestions.all_worker is None, 600)
+                    compute_s += time.perf_counter() - t0
                     win.view.setFocus()
-                    scratch(ann, win.labelling, truths(kind, path.name, caches[path.name]), hotkeys)
-            else:
-                wait_for(app, lambda: win.state.classifier is not None)
-                t0 = time.perf_counter()
-                worker = win.suggestions.compute_all()  # Label ▸ Suggestions ▸ Compute for every video
-                wait_for(app, lambda: win.suggestions.all_worker is None, 600)
-                compute_s = time.perf_counter() - t0
-                win.view.setFocus()
-                clips_of = {v.id: truths(kind, path.name, caches[path.name]) for v, path in videos}
-                tol_of = {v.id: int(round(args.tolerance_s * caches[path.name].fps)) for v, path in videos}
-                stats.append(review_project(ann, win, app, clips_of, hotkeys, tol_of))
-                assert worker is not None
-            times = [t for n, t in ann.actions if n != "open video"]
-            per[mode] = {"actions": len(ann.actions), "clips": sum(len(truths(kind, n, c)) for n, c in caches.items()),
+                    clips_of = {v.id: truths(kind, path.name, caches[path.name]) for v, path in videos}
+                    tol_of = {v.id: int(round(args.tolerance_s * caches[path.name].fps)) for v, path in videos}
+                    stats.append(review_project(ann, win, app, clips_of, hotkeys, tol_of))
+                    assert worker is not None
+                actions += ann.actions
+                win.labelling.close_project()
+            times = [t for n, t in actions if n != "open video"]
+            per[mode] = {"actions": len(actions), "clips": sum(len(truths(kind, n, c)) for n, c in caches.items()),
                          "median_action_ms": round(1000 * sorted(times)[len(times) // 2], 1) if times else None,
                          "max_action_ms": round(1000 * max(times), 1) if times else None,
-                         "by_kind": {k: sum(1 for n, _t in ann.actions if n == k) for k in sorted({n for n, _t in
-                                                                                                 ann.actions})}}
+                         "by_kind": {k: sum(1 for n, _t in actions if n == k) for k in sorted({n for n, _t in
+                                                                                              actions})}}
             if mode == "suggest":
                 per[mode]["suggestion_compute_s"] = round(compute_s, 1)
                 per[mode]["suggestions"] = {k: sum(s[k] for s in stats) for k in ("suggestions", "accepted",
-                                                                                  "rejected", "missed")}
-            total[mode] += len(ann.actions)
-            win.labelling.close_project()
+                                                                                  "rejected", "missed",
+                                                                                  "closed_with_an_accept")}
+            total[mode] += len(actions)
         per["ratio"] = round(per["suggest"]["actions"] / per["scratch"]["actions"], 3)
         result["datasets"][kind] = dict(videos=[p.name for p in paths], **per)
     result["actions"] = total
