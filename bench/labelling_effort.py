@@ -11,10 +11,10 @@ A scripted annotator labels shared clips to their known labels twice, each time 
   each edge that is more than ``--tolerance-s`` off by nudges (``Alt[+Shift]+Left/Right``, ``suggest.nudge_frames``
   a press) while that takes at most 3 presses, else drag that edge of the proposal on the timeline (one mouse drag
   each), then accept (``A``, which selects the next one, and since 2026-12-04 closes the open suggestions of the
-  same track and label its clip covers: :func:`core.suggest.covered`); otherwise reject (``X``). Past a video's last suggestion
-  the accept or reject opens the next video that has some (``suggest.advance_to_next_video``; before 2026-12-03 an
-  ``N`` did, and edges were dragged after the accept; ``--no-advance``), and the annotator stops once the status
-  bar says the project's last one is reviewed. Known clips no suggestion covered are then labelled as in *scratch*
+  same track and label its clip covers: :func:`core.suggest.covered`); otherwise reject (``X``). Past a video's
+  last suggestion the accept or reject opens the next video that has some (``suggest.advance_to_next_video``;
+  before 2026-12-03 an ``N`` did, and edges were dragged after the accept; ``--no-advance``), and the annotator
+  stops once the status bar says the project's last one is reviewed. Known clips no suggestion covered are then labelled as in *scratch*
   (opening their video: one action).
 
 Every key press is a real key event to the focused widget, every click and drag real mouse events on the timeline;
