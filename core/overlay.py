@@ -120,7 +120,9 @@ def draw_overlay(image: np.ndarray, poses: FramePoses, labels: dict[int, TrackLa
             text = " ".join(parts)
             (tw, tht), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
             ty = max(tht + base + 2, y1)
-            cv2.rectangle(out, (x1, ty - tht - base - 2), (x1 + tw + 4, ty), col, -1)
-            cv2.putText(out, text, (x1 + 2, ty - base - 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255), 1,
+            # inside the frame: a person at its right (or left) edge keeps a readable label
+            tx = max(0, min(x1, out.shape[1] - 1 - tw - 4))  # the box is drawn to tx + tw + 4, inclusive
+            cv2.rectangle(out, (tx, ty - tht - base - 2), (tx + tw + 4, ty), col, -1)
+            cv2.putText(out, text, (tx + 2, ty - base - 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255), 1,
                         cv2.LINE_AA)
     return out

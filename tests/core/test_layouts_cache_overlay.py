@@ -98,6 +98,28 @@ def test_overlay_draws_and_says_no_model():
     assert NO_MODEL == "no model"
 
 
+def test_overlay_label_stays_inside_the_frame():
+    """A person at the frame's right edge: the label moves left until it fits, and is drawn whole (the same pixels
+    as the same label further left, shifted); one at the left edge, partly outside, starts at column 0."""
+    img = np.zeros((80, 200, 3), np.uint8)
+    opts = OverlayOptions(skeleton=False, boxes=False)
+    labels = {3: TrackLabel("lying", 1.0)}
+
+    def label_cols(x):
+        out = draw_overlay(img, _fp(0, [_person(3, x)]), labels, opts)
+        cols = np.flatnonzero(out.any(axis=(0, 2)))
+        return out, cols
+
+    free, fcols = label_cols(60)  # box from x=55: the label fits as it is
+    assert fcols[0] == 55 and fcols[-1] < 199
+    edge, ecols = label_cols(195)  # box from x=190: would run past column 199
+    width = fcols[-1] - fcols[0]
+    assert ecols[-1] == 199 and ecols[-1] - ecols[0] == width
+    assert np.array_equal(edge[:, ecols[0]:ecols[-1] + 1], free[:, fcols[0]:fcols[-1] + 1])
+    _left, lcols = label_cols(2)  # box from x=-3
+    assert lcols[0] == 0 and lcols[-1] - lcols[0] == width
+
+
 def test_checkpoint_roundtrip_and_errors(tmp_path, fall04_skeletons):
     import torch
 
