@@ -143,6 +143,8 @@ def main() -> None:
              "per_fold": floor_folds}
 
     rows, per_fold, hard_alerts = [], [], {}
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fight-cv-") as tmp:
         for k, (tr, te) in enumerate(folds):
             t0 = time.monotonic()

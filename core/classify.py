@@ -720,7 +720,7 @@ class TrackClassifier:
         span = float(spec["span_s"])
         motion = self.cache_motion(cache) if spec.get("motion") else None
         gate = bool(spec.get("gate", True))
-        buf = SceneBuffer(span, motion=motion is not None)
+        buf = SceneBuffer(span, motion=motion is not None, bones=bool(spec.get("bones")))
         first = max(0, int(frame_index - np.ceil((span + n / cache.fps) * cache.fps)) - 1)
         feats, multi = [], []
         for f in range(first, frame_index + 1):

@@ -72,7 +72,7 @@ FEATURE_KEYS = ("normalisation", "velocity", "score")
 #: ``rate`` scene vectors per second in training (the live detector computes one per frame), ``motion`` (bool:
 #: the vector also holds optical-flow statistics, :mod:`core.motion`), ``gate`` (bool: no score while no frame of
 #: the window holds two people; a motion model judges scenes whose people the pose model missed, so it has none).
-SCENE_KEYS = ("scene", "span_s", "rate", "motion", "gate")
+SCENE_KEYS = ("scene", "span_s", "rate", "motion", "gate", "bones")
 
 
 def feature_spec(spec: dict | None = None, **overrides) -> dict:
@@ -93,6 +93,7 @@ def feature_spec(spec: dict | None = None, **overrides) -> dict:
         out["rate"] = float(out.get("rate") or 15.0)
         out["motion"] = bool(out.get("motion", False))
         out["gate"] = bool(out.get("gate", True))
+        out["bones"] = bool(out.get("bones", False))
         if not (out["span_s"] > 0 and out["rate"] > 0):
             raise ValueError(f"a scene feature spec needs a positive span_s and rate, got {out['span_s']}, {out['rate']}")
     else:
@@ -118,7 +119,7 @@ def feature_channels(spec: dict) -> int:
     if s.get("scene"):
         from .scene import scene_size
 
-        return scene_size(bool(s.get("motion")))
+        return scene_size(bool(s.get("motion")), bool(s.get("bones")))
     return 2 + int(s["score"]) + 2 * int(s["velocity"])
 
 

@@ -151,7 +151,7 @@ def load_poses(clips: Sequence[FightClip], cfg=None, progress: Callable[[int, in
 
 
 def clip_vectors(cache: SkeletonCache, span_s: float = 1.0, rate: float = 15.0, motion: np.ndarray | None = None,
-                 gate: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                 gate: bool = True, bones: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The scene vectors of a clip in training: the clip's frames fed in order to a :class:`SceneBuffer` (as live),
     one scene vector at the latest frame at or before every ``1 / rate`` seconds from ``span_s`` on (one vector
     per frame at most; one at the last frame for a clip shorter than ``span_s``), kept, with ``gate``, only where
@@ -160,11 +160,12 @@ def clip_vectors(cache: SkeletonCache, span_s: float = 1.0, rate: float = 15.0, 
     Args:
         motion: ``(F, M)`` float32 per-frame motion features of the clip (:func:`core.motion.video_motion`), or
             None for skeleton-only vectors.
+        bones: append the bone stream (:func:`core.scene.bone_features`).
 
     Returns:
-        ``vectors (N, scene_size(motion is not None))`` float32 and ``times (N,)`` float64 seconds.
+        ``vectors (N, scene_size(motion is not None, bones))`` float32 and ``times (N,)`` float64 seconds.
     """
-    buf = SceneBuffer(span_s, motion=motion is not None)
+    buf = SceneBuffer(span_s, motion=motion is not None, bones=bones)
     fps = cache.fps
     end = (cache.frame_count - 1) / fps if cache.frame_count else 0.0
     targets = list(np.arange(span_s, end + 1e-9, 1.0 / rate)) if end >= span_s else [end]
@@ -179,7 +180,8 @@ def clip_vectors(cache: SkeletonCache, span_s: float = 1.0, rate: float = 15.0, 
                 times.append(t)
             while k < len(targets) and targets[k] < nxt - 1e-9:
                 k += 1
-    v = np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, scene_size(motion is not None)), np.float32)
+    v = (np.stack(vecs).astype(np.float32) if vecs
+         else np.zeros((0, scene_size(motion is not None, bones)), np.float32))
     return v, np.asarray(times, np.float64)
 
 
@@ -202,14 +204,14 @@ class FightModel:
         r = self.recipe
         spec = {"normalisation": "none", "velocity": False, "score": False, "scene": True,
                 "span_s": float(r["span_s"]), "rate": float(r["rate"]), "motion": bool(r.get("motion", False)),
-                "gate": bool(r.get("gate", True))}
+                "gate": bool(r.get("gate", True)), "bones": bool(r.get("bones", False))}
         pts = self.operating_points or [{"threshold": 0.5, "hold_s": 0.0, "tpr": 0.0, "fpr": 0.0, "name": "1"}]
         alert = {"operating_points": pts, "default": int(self.default_point), "smooth_windows": int(r["smooth_windows"]),
                  "scene_labels": ["fight"], "false_alert_budget": FALSE_ALERT_BUDGET}
         return Checkpoint(r["model"], dict(self.model_config), list(FIGHT_LABELS), 1, 1, "none",
                           {k: v.detach().clone() for k, v in self.model.state_dict().items()}, "common13",
                           {**self.metrics, **(notes or {})}, features=spec,
-                          in_channels=scene_size(bool(r.get("motion", False))),
+                          in_channels=scene_size(bool(r.get("motion", False)), bool(r.get("bones", False))),
                           data_hash=data_hash, train_config=json.loads(json.dumps(r)),
                           created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), fps=None, alert=alert)
 
@@ -249,12 +251,13 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
     r = {**RECIPE, **(recipe or {})}
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    use_motion, gate = bool(r.get("motion", False)), bool(r.get("gate", True))
+    use_motion, gate, bones = bool(r.get("motion", False)), bool(r.get("gate", True)), bool(r.get("bones", False))
     bags, labels, weights = [], [], []
     for c in clips:
         if use_motion and c.motion is None:
             raise TrainingError(f"{c.name}: the recipe uses motion features and this clip has none (load_poses)")
-        v, _t = clip_vectors(c.cache, float(r["span_s"]), float(r["rate"]), c.motion if use_motion else None, gate)
+        v, _t = clip_vectors(c.cache, float(r["span_s"]), float(r["rate"]), c.motion if use_motion else None, gate,
+                             bones)
         if len(v):
             bags.append(v)
             labels.append(int(c.label))
@@ -264,7 +267,7 @@ def train_fight_model(clips: Sequence[FightClip], recipe: dict | None = None, se
         raise TrainingError("fight training needs fight and no-fight clips in which two people are seen at once")
     if r["model"] == "scene_forest":
         return train_forest(bags, labels, weights, r, seed)
-    cfg = {"num_classes": len(FIGHT_LABELS), "in_channels": scene_size(use_motion), "num_joints": 1,
+    cfg = {"num_classes": len(FIGHT_LABELS), "in_channels": scene_size(use_motion, bones), "num_joints": 1,
            **r["model_config"]}
     model = models.build_model(r["model"], cfg)
     allv = np.concatenate(bags)

@@ -479,7 +479,8 @@ class LabelTracker:
             spec = classifier.ckpt.feature_spec
             self.scene_motion = bool(spec.get("motion", False))
             self.scene_gate = bool(spec.get("gate", True))
-            self.scene_buffer = SceneBuffer(float(spec["span_s"]), motion=self.scene_motion)
+            self.scene_buffer = SceneBuffer(float(spec["span_s"]), motion=self.scene_motion,
+                                            bones=bool(spec.get("bones", False)))
             self._scene_probs: collections.deque = collections.deque(
                 maxlen=max(1, int(alert.get("smooth_windows", config.smooth_windows))))
         self.normal = [i for i, n in enumerate(self.names) if n in set(config.normal_labels)]

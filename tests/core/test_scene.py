@@ -137,3 +137,55 @@ def test_nearest_pair():
     boxes = {7: person(100)[1], 3: person(600)[1], 5: person(180)[1]}
     assert set(nearest_pair(boxes)) == {7, 5}
     assert nearest_pair({1: person(0)[1]}) is None
+
+
+def test_bone_stream_measures_how_fast_bones_turn_and_stretch():
+    """core.scene.bone_features: one person whose left forearm turns about the elbow at 3 rad/s (at 15 and 30 fps,
+    the same figures), the rest still: arm turn 3 rad/s, no angular acceleration, no stretch, legs and torso 0;
+    the forearm unseen (wrist score 0): nothing turns; a buffer with bones (and motion) appends them last."""
+    from core.features import feature_channels, feature_spec
+    from core.motion import MOTION_FEATURES
+    from core.scene import BONE_FEATURES, bone_features, scene_feature_names, scene_size
+
+    B = {n: i for i, n in enumerate(BONE_FEATURES)}
+
+    def track(fps, wrist_score=0.9, w=3.0):
+        times = np.arange(int(fps)) / fps  # one second
+        kps, boxes = [], []
+        for t in times:
+            kp, box = person(300)
+            elbow = kp[J["ELBOW_LEFT"], :2]
+            kp[J["WRIST_LEFT"], :2] = elbow + 40 * np.array([np.cos(w * t), np.sin(w * t)])
+            kp[J["WRIST_LEFT"], 2] = wrist_score
+            kps.append(kp)
+            boxes.append(box)
+        return times, np.stack(kps), np.stack(boxes)
+
+    for fps in (15.0, 30.0):
+        times, kps, boxes = track(fps)
+        v = bone_features([(times, kps, boxes)], float(times[-1]), 1.0)
+        assert v.shape == (len(BONE_FEATURES),) and v.dtype == np.float32
+        assert v[B["arm_turn_max"]] == pytest.approx(3.0, rel=1e-3)
+        assert v[B["arm_turn_p90"]] == pytest.approx(3.0, rel=1e-3)  # one of the four arm bones turns: p90 of all
+        assert v[B["arm_turn_acc_p90"]] == pytest.approx(0.0, abs=1e-2)
+        assert v[B["arm_stretch_p90"]] == pytest.approx(0.0, abs=1e-4)
+        for n in ("leg_turn_max", "torso_turn_p90", "leg_stretch_p90"):
+            assert v[B[n]] == pytest.approx(0.0, abs=1e-5)
+    times, kps, boxes = track(30.0, wrist_score=0.0)
+    assert bone_features([(times, kps, boxes)], float(times[-1]), 1.0)[B["arm_turn_max"]] == 0.0
+    assert bone_features([], 1.0).tolist() == [0.0] * len(BONE_FEATURES)
+    # a buffer with bones and motion: scene, motion statistics, then the bones
+    buf, plain = SceneBuffer(1.0, motion=True, bones=True), SceneBuffer(1.0, motion=True)
+    times, kps, boxes = track(30.0)
+    for t, kp, box in zip(times, kps, boxes):
+        for b in (buf, plain):
+            b.add(float(t), [(1, kp, box)], np.full(len(MOTION_FEATURES), t, np.float32))
+    v = buf.features(float(times[-1]))
+    assert v.shape == (scene_size(True, True),) and scene_size(True, True) == scene_size(True) + len(BONE_FEATURES)
+    assert scene_feature_names(True, True)[-len(BONE_FEATURES):] == BONE_FEATURES
+    assert np.array_equal(v[:scene_size(True)], plain.features(float(times[-1])))
+    assert v[-len(BONE_FEATURES):] == pytest.approx(bone_features(buf.tracks(), float(times[-1]), 1.0))
+    assert v[-len(BONE_FEATURES):][B["arm_turn_max"]] == pytest.approx(3.0, rel=1e-3)
+    spec = feature_spec({"scene": True, "motion": True, "bones": True})
+    assert spec["bones"] and feature_channels(spec) == scene_size(True, True)
+    assert not feature_spec({"scene": True})["bones"]  # checkpoints before the bone stream
