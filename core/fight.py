@@ -30,7 +30,8 @@ windows (each person with its nearest other person, NTU-style two-person input, 
 learning on the clip labels) reached a cross-validated clip ROC-AUC of about 0.67-0.73, below the hand-made
 floor; the skeleton-only scene vectors reach about 0.80 (with :class:`models.scene_mlp.SceneMLP`, the recipe
 before the motion features: ``{"model": "scene_mlp", "motion": False, "gate": True}``), scene + motion vectors
-0.86.
+0.86. A bone stream (``{"bones": True}``, :func:`core.scene.bone_features`) gave 0.868 and balanced accuracy 0.774
+against the shipped 0.866 / 0.775 in the same folds (2026-12-04): no gain, so it is off in :data:`RECIPE`.
 
 Splits follow source videos (``source_group`` of ``fight/surv_fight_sources.csv``): clips of one source video
 share camera, scene and often people, so a split by clip would let the model recognise the scene.
