@@ -155,8 +155,10 @@ def bone_features(tracks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], t_end
     the bones turn and stretch. Per track, between consecutive detections in the window where both ends of a bone
     are seen (:data:`BONE_MIN_SCORE`), come the bone's angular speed (the angle change wrapped to [-pi, pi], in
     rad/s), its angular acceleration (rad/s², from three detections) and its length change (box heights per second,
-    the later box). Measured in ``bench/fight_bones.py``: appended to the scene + motion vectors, it raised the
-    cross-validated clip ROC-AUC in 8 of 8 seeds (2026-12-04).
+    the later box). Appended to the fight model's scene + motion vectors it raised the cross-validated clip ROC-AUC
+    offline in 7 of 8 seeds (``bench/fight_bones.py``, 0.852 → 0.861), but not through the live path
+    (``bench/fight_cv.py``, 0.866 → 0.868, balanced accuracy 0.775 → 0.774; 2026-12-04): the shipped recipe does not
+    use it.
 
     Args:
         tracks: as :func:`scene_features`.
