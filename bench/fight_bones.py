@@ -20,22 +20,18 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
-from benchenv import SHARED  # noqa: E402  (sys.path, shared data, offline)
-from fight_mil import clip_score, fit
+from fight_mil import clip_score, fit, load_clips  # imports benchenv first: sys.path, shared data, offline
 
 from core.scene import BONE_FEATURES  # noqa: E402
 
 
 def load() -> list[dict]:
     """Every clip's shipped scene + motion vectors (``core.fight.clip_vectors``, not gated) and its bone vectors at the
-    same times (``core.fight.load_poses``: recorded once, then read from the cache)."""
+    same times (``bench/fight_mil.py``'s :func:`load_clips`)."""
     from core import fight
 
-    clips = fight.surveillance_clips(SHARED) + fight.hard_negative_clips(SHARED)
-    clips = fight.load_poses(clips, progress=lambda i, n, m: print(f"{i}/{n} {m}", file=sys.stderr)
-                             if i % 20 == 0 else None)
     out = []
-    for c in clips:
+    for c in load_clips():
         v, t = fight.clip_vectors(c.cache, 1.0, 15.0, c.motion, False)
         vb, tb = fight.clip_vectors(c.cache, 1.0, 15.0, c.motion, False, bones=True)
         assert np.array_equal(t, tb) and np.array_equal(vb[:, :v.shape[1]], v)

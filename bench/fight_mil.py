@@ -21,16 +21,22 @@ from sklearn.metrics import roc_auc_score
 from benchenv import SHARED  # noqa: E402  (sys.path, shared data, offline)
 
 
-def load() -> list[dict]:
-    """Every clip's scene + motion vectors (``core.fight.clip_vectors``, not gated) from its live poses and motion
+def load_clips() -> list:
+    """The shared fight, no-fight and hard-negative clips (``core.fight.FightClip``) with their live poses and motion
     features (``core.fight.load_poses``: recorded once, then read from the cache; ~15 min on 2 cores the first time)."""
     from core import fight
 
     clips = fight.surveillance_clips(SHARED) + fight.hard_negative_clips(SHARED)
-    clips = fight.load_poses(clips, progress=lambda i, n, m: print(f"{i}/{n} {m}", file=sys.stderr)
-                             if i % 20 == 0 else None)
+    return fight.load_poses(clips, progress=lambda i, n, m: print(f"{i}/{n} {m}", file=sys.stderr)
+                            if i % 20 == 0 else None)
+
+
+def load() -> list[dict]:
+    """Every clip's scene + motion vectors (``core.fight.clip_vectors``, not gated) of :func:`load_clips`."""
+    from core import fight
+
     out = []
-    for c in clips:
+    for c in load_clips():
         v, t = fight.clip_vectors(c.cache, 1.0, 15.0, c.motion, False)
         out.append(dict(name=c.name, label=c.label, group=c.group, extra=c.extra, v=v, t=t))
     return out
