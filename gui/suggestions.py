@@ -76,6 +76,7 @@ class Suggester(QObject):
         self._rank_memo: dict = {}  # Label next: per-frame uncertainty of the stored sets (core.suggest.rank_unlabelled)
         self._all_worker: GeneratorWorker | None = None  # compute_all()
         self._arrive: int = 0  # jump() opened another video: select its first (+1) or last (-1) suggestion when shown
+        self._note = ""  # said before the next selection's line (what an accept closed with it)
         self._build_actions()
         state.events.classifier.connect(lambda *_a: self.refresh())
         state.events.skeletons.connect(lambda *_a: self.refresh())
@@ -297,7 +298,8 @@ class Suggester(QObject):
             self.labeller.select_track(s.track_id)
             who = "whole frame" if s.track_id is None else f"person #{s.track_id}"
             n = self.suggestions.index(s) + 1
-            self.host.show_message(f"suggestion {n}/{len(self._open)}: {s.label} {s.start}–{s.end} ({who}), "
+            note, self._note = self._note, ""
+            self.host.show_message(f"{note}suggestion {n}/{len(self._open)}: {s.label} {s.start}–{s.end} ({who}), "
                                    f"p={s.prob:.2f}, {s.model_name}", 8000)
         self._update_enabled()
         self.selection_changed.emit(s)
@@ -368,7 +370,13 @@ class Suggester(QObject):
         cmd = AcceptSuggestionCommand(*self.labeller.command_args(), s.id, self.labeller.annotator)
         if not self.labeller.push(cmd):
             return False
+        closed = len(cmd.absorbed)
+        what = f"{closed} more suggestion{'s' if closed > 1 else ''} inside its clip closed with it"
+        self._note = f"accepted; {what} · " if closed else ""
         self._after_review(s)
+        if self._note:  # nothing was selected after it here: say it on its own
+            self._note = ""
+            self.host.show_message(f"accepted {s.label} {s.start}–{s.end}; {what}", 8000)
         return True
 
     def reject(self, as_normal: bool = False) -> bool:

@@ -136,6 +136,7 @@ def test_accept_closes_the_runs_its_dragged_clip_covers(sug, qtbot, tmp_path):
     press(qtbot, w, KEY.Key_A)
     assert {first.id, second.id}.isdisjoint(x.id for x in S.suggestions) and len(S.suggestions) == n - 2
     assert len(tl.suggestion_layer) == n - 2 and S.selected is not None and S.selected.id != second.id
+    assert w.statusBar().currentMessage().startswith("accepted; 1 more suggestion inside its clip closed with it · ")
     with Project.open(tmp_path / "proj") as p:
         (clip,) = p.clips()
         assert (clip.start, clip.end, clip.track_id, clip.label) == (first.start, second.end, 28, "lying")
