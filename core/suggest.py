@@ -198,7 +198,10 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
         threshold, k_event: for a scene model: a detection is ``k_event`` when its smoothed probability reaches
             ``threshold`` (else normal); None: argmax.
         smooth_frames: moving-mean length (detections); min_frames: shortest run kept (frames);
-        max_gap_frames: frames without a detection (or of another label) bridged inside a run.
+        max_gap_frames: frames of another label (or not judged) bridged inside a run. Frames in which the track
+            has no detection at all are bridged however many they are: the tracker kept the person's identity across
+            them, and a missed detection says nothing against the label (Fall04's man lying on track 28 was
+            proposed as two runs around a 5-frame gap in his detections).
         centre_frames: half the frames a window spans. ``probs[i]`` judges the window that *ends* at detection ``i``
             (as live); a proposed clip should cover where the behaviour is, so each detection takes the window
             centred on it — the one ending ``centre_frames`` later (the last window for the track's last frames).
@@ -230,7 +233,9 @@ def runs(frames: np.ndarray, probs: np.ndarray, label_names: list[str], normal: 
     out: list[tuple[int, int, str, float]] = []
     for k in sorted(set(lab.tolist()) - {normal}):
         pos = np.flatnonzero(lab == k)
-        cut = np.flatnonzero(np.diff(frames[pos]) > max_gap_frames + 1)
+        # a cut where detections of another label (or not judged) lie between two of this label, over more than
+        # max_gap_frames frames; consecutive detections of the track (pos one apart) are never cut
+        cut = np.flatnonzero((np.diff(frames[pos]) > max_gap_frames + 1) & (np.diff(pos) > 1))
         for seg in np.split(pos, cut + 1):
             a, b = int(frames[seg[0]]), int(frames[seg[-1]])
             if b - a + 1 < min_frames:
@@ -386,8 +391,8 @@ def covered(project, s) -> list:
     """The other open suggestions that ``s`` (a :class:`core.project.Suggestion`, with its frames as they are now)
     covers: same video, model, track (or whole frame) and label, frames inside ``s.start..s.end``. A model whose
     label flickers proposes one behaviour as several runs; once the first is stretched over the rest and accepted,
-    the rest say nothing new (bench/labelling_effort.py, 2026-12-04: three of the seven rejects on the fall videos
-    were such leftovers)."""
+    the rest say nothing new (bench/labelling_effort.py, 2026-12-04: Fall01's man lying, proposed as two runs with
+    10 frames judged upright between them)."""
     return [o for o in project.suggestions(s.video_id, s.model_hash, status="open")
             if o.id != s.id and o.track_id == s.track_id and o.label == s.label
             and o.start >= s.start and o.end <= s.end]

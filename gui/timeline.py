@@ -269,6 +269,27 @@ class _TimelineViewBox(pg.ViewBox):
             self.unsetCursor()
 
 
+class _Playhead(pg.InfiniteLine):
+    """The play head: dragged, it scrubs — except where a clip's edge or the selected suggestion's edge lies under
+    the press. Selecting a clip or suggestion seeks to its first frame, so the play head sits on its start edge;
+    the drag then goes on to the view box (:meth:`TimelineWidget.begin_drag`), which moves that edge."""
+
+    def __init__(self, timeline: "TimelineWidget", **kw):
+        super().__init__(**kw)
+        self._timeline = timeline
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph override)
+        if ev.isStart() and ev.button() == Qt.MouseButton.LeftButton:
+            vb = self.getViewBox()
+            p = vb.mapSceneToView(ev.buttonDownScenePos(Qt.MouseButton.LeftButton))
+            tol = EDGE_TOLERANCE_PX * vb.viewPixelSize()[0]
+            tl = self._timeline
+            if tl.edge_at(p.x(), p.y(), tol) is not None or tl.suggestion_edge_at(p.x(), p.y(), tol) is not None:
+                ev.ignore()  # pyqtgraph offers the drag to the next item under the press: the view box
+                return
+        super().mouseDragEvent(ev)
+
+
 @dataclass
 class _Drag:
     clip_id: int | None  # None: scrubbing (or a suggestion's edge)
@@ -382,8 +403,8 @@ class TimelineWidget(QWidget):
         for it in (self._in_line, self._out_line):
             it.setZValue(8)
             it.hide()
-        self.playhead = pg.InfiniteLine(pos=0.5, angle=90, movable=True, pen=_pen("#ff5252", 2),
-                                        hoverPen=_pen("#ff8a80", 3))
+        self.playhead = _Playhead(self, pos=0.5, angle=90, movable=True, pen=_pen("#ff5252", 2),
+                                  hoverPen=_pen("#ff8a80", 3))
         self.playhead.setZValue(10)
         self.playhead.sigDragged.connect(self._on_playhead_dragged)
         for it in (self._row_band, self.presence, self.suggestion_layer, self.segments, self._region, self._selection,
