@@ -280,7 +280,9 @@ def file_alert_suggestion(project: Project, event: Any, model_path: str | os.Pat
         probs = np.full((len(frames), 1), prob, np.float32)
         project.store_suggestion_set(video.id, mhash, name, [label], {tid: (frames, probs)},
                                      [(tid, start, end, label, prob)])
-        sid = next(s.id for s in project.suggestions(video.id, mhash))
+        # the run just stored, or the reviewed suggestion it repeats (a refiled alert keeps its review)
+        mine = [s for s in project.suggestions(video.id, mhash) if s.track_id == tid and s.label == label]
+        sid = min(mine, key=lambda s: (abs(s.start - start) + abs(s.end - end), s.id)).id
     return Filing(video.id, added, None, sid, label, tid, start, end, None, cache is not None)
 
 

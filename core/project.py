@@ -821,6 +821,11 @@ class Project(ProjectEditsMixin):
                              probs: dict, runs: list[tuple], skeletons: str = "", track_edits=()) -> SuggestionSet:
         """Store a model's suggestions for a video, replacing any earlier set of the same model (same hash).
 
+        The reviews of the set replaced are kept (a recompute must not undo the annotator's work): its accepted and
+        rejected suggestions stay, with their IDs (which undo commands hold), frames, label and clip, on today's
+        track IDs, and a new run of the same track and label that overlaps one of them (intersection over union
+        ≥ 0.5) is not proposed again. Open suggestions are replaced.
+
         Args:
             video_id: the video; model_hash: SHA-256 hex of the checkpoint file; model_name: its display name;
             label_names: the model's classes (K, index order of ``probs``).
@@ -840,6 +845,16 @@ class Project(ProjectEditsMixin):
         video = self.video(video_id)
         k = len(label_names)
         now = time.time()
+        reviewed = [s for s in self.suggestions(video_id, model_hash) if s.status != "open"]
+
+        def iou(a0: int, a1: int, b0: int, b1: int) -> float:
+            inter = max(0, min(a1, b1) - max(a0, b0) + 1)
+            return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
+
+        def seen(tid, start: int, end: int, label: str) -> bool:
+            return any(r.track_id == tid and r.label == label and iou(r.start, r.end, start, end) >= 0.5
+                       for r in reviewed)
+
         with self._tx() as c:
             c.execute("DELETE FROM suggestion_sets WHERE video_id=? AND model_hash=?", (video_id, model_hash))
             judged = [[e.kind, e.track, e.other, e.frame] for e in track_edits]
@@ -855,18 +870,22 @@ class Project(ProjectEditsMixin):
                     raise ProjectError(f"probabilities of track {tid}: shape {pr.shape}, expected ({len(frames)}, {k})")
                 c.execute("INSERT INTO suggestion_probs (set_id, track_id, frames, probs) VALUES (?, ?, ?, ?)",
                           (sid, -1 if tid is None else int(tid), frames.tobytes(), pr.tobytes()))
+            for r in reviewed:  # first, with their own IDs
+                c.execute("INSERT INTO suggestions (id, set_id, track_id, start_frame, end_frame, label, prob, status, "
+                          "clip_id, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          (r.id, sid, r.track_id, r.start, r.end, r.label, r.prob, r.status, r.clip_id, now))
             for tid, start, end, label, prob in runs:
                 if not 0 <= int(start) <= int(end) < video.frame_count:
                     raise ProjectError(f"suggestion {start}..{end} lies outside the video ({video.frame_count} frames)")
+                tid = None if tid is None else int(tid)
+                if seen(tid, int(start), int(end), str(label)):
+                    continue
                 c.execute("INSERT INTO suggestions (set_id, track_id, start_frame, end_frame, label, prob, modified) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (sid, None if tid is None else int(tid), int(start), int(end), str(label), float(prob), now))
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)", (sid, tid, int(start), int(end), str(label), float(prob), now))
         return self._suggestion_set(sid)
 
     def suggestion_sets(self, video_id: int | None = None, model_hash: str | None = None) -> list[SuggestionSet]:
         """Stored suggestion sets (one per video and model), optionally of one video and/or one model hash."""
-        import json
-
         q, args = ("SELECT id, video_id, model_hash, model_name, label_names, created, skeletons, track_edits "
                    "FROM suggestion_sets WHERE 1=1"), []
         if video_id is not None:

@@ -180,6 +180,26 @@ def test_accepting_a_stretched_suggestion_closes_the_ones_inside_it(fall_project
     assert p.suggestion(second.id).clip_id == removed.id
 
 
+def test_a_recompute_keeps_the_reviews(fall_project, fall_clf):
+    """Suggestions computed again with the same model (Recompute): the accepted and the rejected one keep their IDs,
+    status and clips, their runs are not proposed again, the open ones come back as before; the accept's undo still
+    finds its suggestion."""
+    p, v, sugg = fall_project
+    acc, rej = sugg[0], sugg[1]
+    clip = suggest.accept(p, acc.id, "ann")
+    neg = suggest.reject(p, rej.id, as_normal=True, annotator="ann")
+    before = {(s.track_id, s.start, s.end, s.label) for s in p.suggestions(v.id, status="open")}
+    again = run(suggest.iter_video_suggestions(p, v, fall_clf, recompute=True), callback=lambda _p: None)
+    assert again  # computed, not read back
+    assert (p.suggestion(acc.id).status, p.suggestion(acc.id).clip_id) == ("accepted", clip.id)
+    assert (p.suggestion(rej.id).status, p.suggestion(rej.id).clip_id) == ("rejected", neg.id)
+    now = p.suggestions(v.id)
+    assert len(now) == len(sugg)  # the same model on the same skeletons: no run proposed twice
+    assert {(s.track_id, s.start, s.end, s.label) for s in now if s.status == "open"} == before
+    suggest.unaccept(p, acc.id)
+    assert p.clips(v.id) == [neg] and p.suggestion(acc.id).status == "open"
+
+
 def test_model_outside_the_taxonomy_is_refused(tmp_path, fall04, fall_clf):
     p = Project.create(tmp_path / "p", [("normal", "#888888", "1"), ("theft", "#888888", "2")])  # no fall label
     v = p.add_video(fall04)
