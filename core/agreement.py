@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import PoseWatchError
+from .project import frame_iou
 
 #: The label of a unit no clip covers.
 NONE = "(none)"
@@ -132,10 +133,7 @@ def _segment_matches(ca, cb) -> int:
         for k, y in enumerate(cb):
             if x.track_id != y.track_id or x.label != y.label:
                 continue
-            inter = min(x.end, y.end) - max(x.start, y.start) + 1
-            if inter <= 0:
-                continue
-            iou = inter / (max(x.end, y.end) - min(x.start, y.start) + 1)
+            iou = frame_iou(x.start, x.end, y.start, y.end)
             if iou >= IOU_THRESHOLD:
                 pairs.append((iou, i, k))
     used_a, used_b, m = set(), set(), 0

@@ -64,6 +64,12 @@ def check_new_project_folder(folder: str | os.PathLike) -> Path:
     return folder
 
 
+def frame_iou(a_start: int, a_end: int, b_start: int, b_end: int) -> float:
+    """Intersection over union of two frame ranges (inclusive ends): shared frames / frames in either, in [0, 1]."""
+    inter = max(0, min(a_end, b_end) - max(a_start, b_start) + 1)
+    return inter / ((a_end - a_start + 1) + (b_end - b_start + 1) - inter)
+
+
 @dataclass(frozen=True)
 class Video:
     """A video (or an imported skeleton sequence) in a project.
@@ -847,12 +853,8 @@ class Project(ProjectEditsMixin):
         now = time.time()
         reviewed = [s for s in self.suggestions(video_id, model_hash) if s.status != "open"]
 
-        def iou(a0: int, a1: int, b0: int, b1: int) -> float:
-            inter = max(0, min(a1, b1) - max(a0, b0) + 1)
-            return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
-
         def seen(tid, start: int, end: int, label: str) -> bool:
-            return any(r.track_id == tid and r.label == label and iou(r.start, r.end, start, end) >= 0.5
+            return any(r.track_id == tid and r.label == label and frame_iou(r.start, r.end, start, end) >= 0.5
                        for r in reviewed)
 
         with self._tx() as c:
