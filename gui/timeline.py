@@ -249,7 +249,7 @@ class _TimelineViewBox(pg.ViewBox):
         tl = self._timeline
         if ev.isStart():
             p0 = self.mapSceneToView(ev.buttonDownScenePos(Qt.MouseButton.LeftButton))
-            tl.begin_drag(p0.x(), p0.y(), EDGE_TOLERANCE_PX * self.viewPixelSize()[0])
+            tl.begin_drag(p0.x(), p0.y(), self.edge_tolerance())
         p = self.mapSceneToView(ev.scenePos())
         if ev.isFinish():
             tl.end_drag(p.x())
@@ -261,12 +261,14 @@ class _TimelineViewBox(pg.ViewBox):
             self.unsetCursor()
             return
         p = self.mapSceneToView(ev.scenePos())
-        tol = EDGE_TOLERANCE_PX * self.viewPixelSize()[0]
-        hit = self._timeline.edge_at(p.x(), p.y(), tol) or self._timeline.suggestion_edge_at(p.x(), p.y(), tol)
-        if hit is not None:
+        if self._timeline.draggable_edge_at(p.x(), p.y(), self.edge_tolerance()):
             self.setCursor(Qt.CursorShape.SizeHorCursor)
         else:
             self.unsetCursor()
+
+    def edge_tolerance(self) -> float:
+        """:data:`EDGE_TOLERANCE_PX` in frames at the current zoom."""
+        return EDGE_TOLERANCE_PX * self.viewPixelSize()[0]
 
 
 class _Playhead(pg.InfiniteLine):
@@ -282,9 +284,7 @@ class _Playhead(pg.InfiniteLine):
         if ev.isStart() and ev.button() == Qt.MouseButton.LeftButton:
             vb = self.getViewBox()
             p = vb.mapSceneToView(ev.buttonDownScenePos(Qt.MouseButton.LeftButton))
-            tol = EDGE_TOLERANCE_PX * vb.viewPixelSize()[0]
-            tl = self._timeline
-            if tl.edge_at(p.x(), p.y(), tol) is not None or tl.suggestion_edge_at(p.x(), p.y(), tol) is not None:
+            if self._timeline.draggable_edge_at(p.x(), p.y(), vb.edge_tolerance()):
                 ev.ignore()  # pyqtgraph offers the drag to the next item under the press: the view box
                 return
         super().mouseDragEvent(ev)
@@ -607,6 +607,11 @@ class TimelineWidget(QWidget):
                 if d < best_d or (d <= best_d and cid == self._selected_clip):
                     best, best_d = (cid, edge), d
         return best
+
+    def draggable_edge_at(self, x: float, y: float, tol: float) -> bool:
+        """True where a drag at ``(x frames, y rows)`` moves an edge (:meth:`begin_drag`): a clip's edge or the
+        selected suggestion's within ``tol`` frames."""
+        return self.edge_at(x, y, tol) is not None or self.suggestion_edge_at(x, y, tol) is not None
 
     def suggestion_edge_at(self, x: float, y: float, tol: float) -> tuple[int, str] | None:
         """The selected suggestion's edge nearest ``x`` (frames) within ``tol`` frames in the row at ``y``:
