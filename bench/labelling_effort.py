@@ -14,8 +14,8 @@ A scripted annotator labels shared clips to their known labels twice, each time 
   same track and label its clip covers: :func:`core.suggest.covered`); otherwise reject (``X``). Past a video's
   last suggestion the accept or reject opens the next video that has some (``suggest.advance_to_next_video``;
   before 2026-12-03 an ``N`` did, and edges were dragged after the accept; ``--no-advance``), and the annotator
-  stops once the status bar says the project's last one is reviewed. Known clips no suggestion covered are then labelled as in *scratch*
-  (opening their video: one action).
+  stops once the status bar says the project's last one is reviewed. Known clips no suggestion covered are then
+  labelled as in *scratch* (opening their video: one action).
 
 Every key press is a real key event to the focused widget, every click and drag real mouse events on the timeline;
 each is timed (wall time until the window has processed it). Opening a video by hand (one double-click in the
