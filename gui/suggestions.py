@@ -76,7 +76,6 @@ class Suggester(QObject):
         self._rank_memo: dict = {}  # Label next: per-frame uncertainty of the stored sets (core.suggest.rank_unlabelled)
         self._all_worker: GeneratorWorker | None = None  # compute_all()
         self._arrive: int = 0  # jump() opened another video: select its first (+1) or last (-1) suggestion when shown
-        self._note = ""  # said before the next selection's line (what an accept closed with it)
         self._build_actions()
         state.events.classifier.connect(lambda *_a: self.refresh())
         state.events.skeletons.connect(lambda *_a: self.refresh())
@@ -286,9 +285,9 @@ class Suggester(QObject):
             self.select(obj.id)
 
     # ================================================================ review
-    def select(self, suggestion_id: int | None, seek: bool = False) -> None:
+    def select(self, suggestion_id: int | None, seek: bool = False, note: str = "") -> None:
         """Select an open suggestion (None: none); ``seek``: show its first frame. Its row becomes the selected
-        track; the status bar names its label, frames, probability and model."""
+        track; the status bar names its label, frames, probability and model (after ``note``)."""
         s = self._open.get(suggestion_id)
         self._selected = None if s is None else s.id
         self.timeline.select_suggestion(self._selected)
@@ -298,7 +297,6 @@ class Suggester(QObject):
             self.labeller.select_track(s.track_id)
             who = "whole frame" if s.track_id is None else f"person #{s.track_id}"
             n = self.suggestions.index(s) + 1
-            note, self._note = self._note, ""
             self.host.show_message(f"{note}suggestion {n}/{len(self._open)}: {s.label} {s.start}–{s.end} ({who}), "
                                    f"p={s.prob:.2f}, {s.model_name}", 8000)
         self._update_enabled()
@@ -340,26 +338,28 @@ class Suggester(QObject):
             self.host.report_error("select a suggestion first (N)")
         return s
 
-    def _after_review(self, reviewed: Suggestion) -> None:
+    def _after_review(self, reviewed: Suggestion, note: str = "") -> bool:
         """Select the open suggestion after ``reviewed``. Past the video's last one, with
         ``suggest.advance_to_next_video`` (default on), open the next project video that has open suggestions of
         this model and select its first, as Label Studio's label stream opens the next task after a submit. Off,
-        or with none left, nothing is selected."""
+        or with none left, nothing is selected. ``note`` goes before the next one's status line. Returns True when
+        a suggestion of this video was selected (so the status bar shows ``note``)."""
         items = self.suggestions
         nxt = next((x for x in items if (x.start, x.id) > (reviewed.start, reviewed.id)), None)
         if nxt is not None:
-            self.select(nxt.id, seek=True)
-            return
+            self.select(nxt.id, seek=True, note=note)
+            return True
         self.select(None)
         if items or not suggest.settings().get("advance_to_next_video", True):
-            return  # open suggestions before it remain in this video: N / Shift+N reach them
+            return False  # open suggestions before it remain in this video: N / Shift+N reach them
         vid = self._next_video(1)
         if vid is None:
             self.host.show_message(ALL_REVIEWED, 8000)
-            return
+            return False
         self._arrive = 1
         if not self.labeller.open_project_video(vid):
             self._arrive = 0
+        return False
 
     def accept(self) -> bool:
         """Accept the selected suggestion (undoable): a clip with its frames, track and label; its provenance
@@ -372,11 +372,8 @@ class Suggester(QObject):
             return False
         closed = len(cmd.absorbed)
         what = f"{closed} more suggestion{'s' if closed > 1 else ''} inside its clip closed with it"
-        self._note = f"accepted; {what} · " if closed else ""
-        self._after_review(s)
-        if self._note:  # nothing was selected after it here: say it on its own
-            self._note = ""
-            self.host.show_message(f"accepted {s.label} {s.start}–{s.end}; {what}", 8000)
+        if not self._after_review(s, f"accepted; {what} · " if closed else "") and closed:
+            self.host.show_message(f"accepted {s.label} {s.start}–{s.end}; {what}", 8000)  # no next one here
         return True
 
     def reject(self, as_normal: bool = False) -> bool:
