@@ -338,28 +338,26 @@ class Suggester(QObject):
             self.host.report_error("select a suggestion first (N)")
         return s
 
-    def _after_review(self, reviewed: Suggestion, note: str = "") -> bool:
+    def _after_review(self, reviewed: Suggestion, note: str = "") -> None:
         """Select the open suggestion after ``reviewed``. Past the video's last one, with
         ``suggest.advance_to_next_video`` (default on), open the next project video that has open suggestions of
         this model and select its first, as Label Studio's label stream opens the next task after a submit. Off,
-        or with none left, nothing is selected. ``note`` goes before the next one's status line. Returns True when
-        a suggestion of this video was selected (so the status bar shows ``note``)."""
+        or with none left, nothing is selected. ``note`` goes before the next one's status line."""
         items = self.suggestions
         nxt = next((x for x in items if (x.start, x.id) > (reviewed.start, reviewed.id)), None)
         if nxt is not None:
             self.select(nxt.id, seek=True, note=note)
-            return True
+            return
         self.select(None)
         if items or not suggest.settings().get("advance_to_next_video", True):
-            return False  # open suggestions before it remain in this video: N / Shift+N reach them
+            return  # open suggestions before it remain in this video: N / Shift+N reach them
         vid = self._next_video(1)
         if vid is None:
             self.host.show_message(ALL_REVIEWED, 8000)
-            return False
+            return
         self._arrive = 1
         if not self.labeller.open_project_video(vid):
             self._arrive = 0
-        return False
 
     def accept(self) -> bool:
         """Accept the selected suggestion (undoable): a clip with its frames, track and label; its provenance
@@ -372,8 +370,9 @@ class Suggester(QObject):
             return False
         closed = len(cmd.absorbed)
         what = f"{closed} more suggestion{'s' if closed > 1 else ''} inside its clip closed with it"
-        if not self._after_review(s, f"accepted; {what} · " if closed else "") and closed:
-            self.host.show_message(f"accepted {s.label} {s.start}–{s.end}; {what}", 8000)  # no next one here
+        if closed:  # said on its own until the next one's line (which repeats it) or "every … reviewed" replaces it
+            self.host.show_message(f"accepted {s.label} {s.start}–{s.end}; {what}", 8000)
+        self._after_review(s, f"accepted; {what} · " if closed else "")
         return True
 
     def reject(self, as_normal: bool = False) -> bool:

@@ -159,6 +159,17 @@ def test_accept_closes_the_runs_its_dragged_clip_covers(sug, qtbot, tmp_path):
     assert {first.id, second.id} <= {x.id for x in S.suggestions} and S.selected.id == first.id
     with Project.open(tmp_path / "proj") as p:
         assert p.clips() == [] and p.suggestion(second.id).status == "open"
+    # the project's last review: the status bar says every suggestion is reviewed (what the review waits for)
+    from gui.suggestions import ALL_REVIEWED
+
+    for x in [x for x in S.suggestions if x.id not in (first.id, second.id)]:
+        S.select(x.id)
+        w.view.setFocus()
+        press(qtbot, w, KEY.Key_X)
+    S.select(first.id)
+    w.view.setFocus()
+    press(qtbot, w, KEY.Key_A)
+    assert not S.suggestions and w.statusBar().currentMessage() == ALL_REVIEWED
 
 
 def test_label_next_and_a_model_that_does_not_fit(sug, qtbot, tmp_path):
