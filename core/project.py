@@ -830,7 +830,12 @@ class Project(ProjectEditsMixin):
         The reviews of the set replaced are kept (a recompute must not undo the annotator's work): its accepted and
         rejected suggestions stay, with their IDs (which undo commands hold), frames, label and clip, on today's
         track IDs, and a new run of the same track and label that overlaps one of them (intersection over union
-        ≥ 0.5) is not proposed again. Open suggestions are replaced.
+        ≥ 0.5) is not proposed again. An open suggestion that a new run proposes again keeps its ID: if the run is
+        the same (track, frames, label), or if the annotator has changed the suggestion (nudged edges, another
+        label) and the run is on its track and overlaps it (IoU ≥ 0.5); it then stays as they left it and the run
+        is not added. Other open suggestions are dropped, and their IDs are never given again (``meta`` key
+        ``suggestion_id_high``), so an undo command that holds one fails with "no suggestion" instead of changing
+        another suggestion.
 
         Args:
             video_id: the video; model_hash: SHA-256 hex of the checkpoint file; model_name: its display name;
@@ -851,12 +856,33 @@ class Project(ProjectEditsMixin):
         video = self.video(video_id)
         k = len(label_names)
         now = time.time()
-        reviewed = [s for s in self.suggestions(video_id, model_hash) if s.status != "open"]
+        before = self.suggestions(video_id, model_hash)
+        reviewed = [s for s in before if s.status != "open"]
+        still_open = [s for s in before if s.status == "open"]
 
         def seen(tid, start: int, end: int, label: str) -> bool:
             return any(r.track_id == tid and r.label == label and frame_iou(r.start, r.end, start, end) >= 0.5
                        for r in reviewed)
 
+        # open suggestions the annotator changed (nudged, relabelled) since the model proposed them: a row's
+        # ``modified`` equals its set's ``created`` until then (both the same clock reading at the store)
+        edited = {r[0]: r[1] for r in self._conn.execute(
+            "SELECT s.id, s.modified FROM suggestions s JOIN suggestion_sets t ON t.id=s.set_id WHERE t.video_id=? AND "
+            "t.model_hash=? AND s.status='open' AND s.modified != t.created", (video_id, model_hash))}
+
+        def proposed_again(tid, start: int, end: int, label: str) -> Suggestion | None:
+            """The open suggestion a new run proposes again (and takes out of ``still_open``), or None."""
+            same = next((o for o in still_open if (o.track_id, o.start, o.end, o.label) == (tid, start, end, label)),
+                        None)
+            near = same or next((o for o in still_open if o.id in edited and o.track_id == tid
+                                 and frame_iou(o.start, o.end, start, end) >= 0.5), None)
+            if near is not None:
+                still_open.remove(near)
+            return near
+
+        r = self._conn.execute("SELECT value FROM meta WHERE key='suggestion_id_high'").fetchone()
+        high = max(int(r[0]) if r else 0,
+                   self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM suggestions").fetchone()[0])
         with self._tx() as c:
             c.execute("DELETE FROM suggestion_sets WHERE video_id=? AND model_hash=?", (video_id, model_hash))
             judged = [[e.kind, e.track, e.other, e.frame] for e in track_edits]
@@ -879,11 +905,23 @@ class Project(ProjectEditsMixin):
             for tid, start, end, label, prob in runs:
                 if not 0 <= int(start) <= int(end) < video.frame_count:
                     raise ProjectError(f"suggestion {start}..{end} lies outside the video ({video.frame_count} frames)")
-                tid = None if tid is None else int(tid)
-                if seen(tid, int(start), int(end), str(label)):
+                tid, start, end, label = None if tid is None else int(tid), int(start), int(end), str(label)
+                if seen(tid, start, end, label):
                     continue
-                c.execute("INSERT INTO suggestions (set_id, track_id, start_frame, end_frame, label, prob, modified) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)", (sid, tid, int(start), int(end), str(label), float(prob), now))
+                again = proposed_again(tid, start, end, label)
+                modified = now
+                if again is not None:  # its ID, and the annotator's edges and label; the new mean probability
+                    sugg_id, (start, end) = again.id, (again.start, again.end)
+                    prob = prob if again.label == label else again.prob
+                    label = again.label
+                    modified = edited.get(again.id, now)  # an edited one stays the annotator's after this store
+                else:
+                    high += 1
+                    sugg_id = high
+                c.execute("INSERT INTO suggestions (id, set_id, track_id, start_frame, end_frame, label, prob, "
+                          "modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          (sugg_id, sid, tid, start, end, label, float(prob), modified))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('suggestion_id_high', ?)", (str(high),))
         return self._suggestion_set(sid)
 
     def suggestion_sets(self, video_id: int | None = None, model_hash: str | None = None) -> list[SuggestionSet]:

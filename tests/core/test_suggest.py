@@ -200,6 +200,42 @@ def test_a_recompute_keeps_the_reviews(fall_project, fall_clf):
     assert p.clips(v.id) == [neg] and p.suggestion(acc.id).status == "open"
 
 
+def test_a_recompute_keeps_the_open_ones_and_their_edits(fall_project, fall_clf):
+    """Recompute with the same model: every open suggestion keeps its ID; one the annotator nudged and relabelled
+    stays as they left it (its run is not proposed beside it). A suggestion the model no longer proposes is dropped
+    and its ID is never given again, so an undo command that holds it cannot change another suggestion."""
+    p, v, sugg = fall_project
+    edited, dropped = sugg[0], sugg[-1]
+    p.update_suggestion(edited.id, start=edited.start + 3, end=edited.end - 2, label="lying"
+                        if edited.label == "falling" else "falling")
+    edited = p.suggestion(edited.id)
+    run(suggest.iter_video_suggestions(p, v, fall_clf, recompute=True), callback=lambda _p: None)
+    assert sorted(p.suggestions(v.id), key=lambda s: s.id) == sorted(
+        (edited if s.id == edited.id else s for s in sugg), key=lambda s: s.id)
+    # the model stops proposing the last one (a set stored without its run), then proposes it again
+    h = sugg[0].model_hash
+    (ss,) = p.suggestion_sets(v.id, h)
+    runs = [(s.track_id, s.start, s.end, s.label, s.prob) for s in p.suggestions(v.id)]
+    p.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, p.suggestion_probs(ss.id), runs[:-1],
+                           ss.skeletons, ss.judged_edits)
+    with pytest.raises(ProjectError, match=f"no suggestion with id {dropped.id}"):
+        p.suggestion(dropped.id)
+    p.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, p.suggestion_probs(ss.id), runs, ss.skeletons,
+                           ss.judged_edits)
+    (back,) = [s for s in p.suggestions(v.id) if (s.track_id, s.start, s.end) == (dropped.track_id, dropped.start,
+                                                                                   dropped.end)]
+    assert back.id > max(s.id for s in sugg)
+    folder = p.folder
+    p.close()
+    with Project.open(folder) as q:  # the highest ID given is stored with the project
+        (ss,) = q.suggestion_sets(v.id, h)
+        q.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, q.suggestion_probs(ss.id), runs[:-1],
+                               ss.skeletons, ss.judged_edits)
+        q.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, q.suggestion_probs(ss.id), runs,
+                               ss.skeletons, ss.judged_edits)
+        assert max(s.id for s in q.suggestions(v.id)) > back.id
+
+
 def test_model_outside_the_taxonomy_is_refused(tmp_path, fall04, fall_clf):
     p = Project.create(tmp_path / "p", [("normal", "#888888", "1"), ("theft", "#888888", "2")])  # no fall label
     v = p.add_video(fall04)
