@@ -139,7 +139,8 @@ class Suggester(QObject):
     # ================================================================ loading / computing
     def refresh(self, recompute: bool = False) -> None:
         """Show the loaded model's suggestions for the open video: read them from the project, or compute them in
-        the background (``recompute``: compute even if stored)."""
+        the background (``recompute``: compute even if stored; the selected suggestion is selected again once they
+        are stored if it is still open, as :meth:`core.project.Project.store_suggestion_set` keeps its ID)."""
         self._gen += 1
         if self._worker is not None:
             self._worker.cancel()
@@ -162,11 +163,12 @@ class Suggester(QObject):
         if not recompute and stored and not stored[0].stale:  # stale: judged on tracks an undo took back
             self._show(proj.suggestions(v.id, h, status="open"), h)
             return
+        keep = self._selected  # selected again once computed, if still open (a recompute keeps open IDs)
         self._show([], None)
         gen = self._gen
         w = GeneratorWorker(suggest.iter_compute, clf, cache, taxonomy=proj.label_names())
         w.progress.connect(lambda d, t, m: self.host.show_message(f"{m} ({d}/{t})" if t > 0 else m, 3000))
-        w.finished.connect(lambda res, g=gen, vid=v.id: self._on_computed(g, vid, res))
+        w.finished.connect(lambda res, g=gen, vid=v.id, k=keep: self._on_computed(g, vid, res, k))
         w.failed.connect(lambda msg, g=gen: self._on_failed(g, msg))
         w.done.connect(lambda wk=w: self._set_worker(None) if self._worker is wk else None)
         self._set_worker(w)
@@ -178,7 +180,7 @@ class Suggester(QObject):
         if was != (w is not None):
             self.computing_changed.emit(w is not None)
 
-    def _on_computed(self, gen: int, video_id: int, computed: suggest.Computed) -> None:
+    def _on_computed(self, gen: int, video_id: int, computed: suggest.Computed, keep: int | None = None) -> None:
         proj = self.state.project
         if gen != self._gen or proj is None:
             return  # the model, the video or the project changed meanwhile
@@ -188,6 +190,8 @@ class Suggester(QObject):
             self.host.report_error(f"suggestions not stored: {e}")
             return
         shown = proj.suggestions(video_id, computed.model_hash, status="open")
+        if keep is not None and self._selected is None:
+            self._selected = keep  # _show drops it if the recompute closed it
         self._show(shown, computed.model_hash)
         self.host.show_message(f"{len(shown)} suggestion(s) from {computed.model_name}: N / Shift+N to review", 6000)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from core import suggest
 from core.defaults import default_classifier_path
@@ -111,14 +112,30 @@ def test_drag_a_suggestion_edge_before_accepting(sug, qtbot, tmp_path):
     assert (S.selected.start, S.selected.end) == (new_start + 4, new_end)
     L.undo_stack.undo()
     assert (S.selected.start, S.selected.end) == (new_start, new_end)
-    # a start dragged past the end is refused; nothing changes
+    # a start dragged past the end is refused in one line (status bar and a non-blocking box, closed as a user
+    # does); nothing changes
     drag(qtbot, vp, tl.view_to_widget(new_start, row + 0.5), tl.view_to_widget(new_end + 20, row + 0.5))
     assert (w.state.project.suggestion(s.id).start, w.state.project.suggestion(s.id).end) == (new_start, new_end)
+    (box,) = [b for b in w.findChildren(QMessageBox) if b.isVisible()]
+    assert box.text() == w.statusBar().currentMessage() and "start ≤ end" in box.text()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    assert not box.isVisible()
     L.undo_stack.undo()
     L.undo_stack.undo()
     assert (w.state.project.suggestion(s.id).start, w.state.project.suggestion(s.id).end) == (s.start, s.end)
-    # accepted, the clip has the dragged frames
     L.undo_stack.redo()
+    # Label ▸ Recompute: the dragged suggestion stays selected with its frames and ID, and its undo still hits it
+    with qtbot.waitSignal(S.computing_changed, timeout=60_000, check_params_cb=lambda on: not on):
+        S.refresh(recompute=True)
+    assert S.selected.id == s.id and (S.selected.start, S.selected.end) == (s.start, new_end)
+    assert tl.selected_suggestion == s.id and len(S.suggestions) == len(w.state.project.suggestions())
+    L.undo_stack.undo()
+    assert (w.state.project.suggestion(s.id).start, w.state.project.suggestion(s.id).end) == (s.start, s.end)
+    L.undo_stack.redo()
+    # accepted, the clip has the dragged frames. (The offscreen platform activates the box, shown without
+    # activating, late, during the wait above, and leaves it active once hidden: the window is activated again.)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
     w.view.setFocus()
     press(qtbot, w, KEY.Key_A)
     (clip,) = w.state.project.clips()
@@ -259,3 +276,4 @@ def test_review_goes_on_to_the_next_video(window, qtbot, tmp_path, fall04, fall0
     press(qtbot, w, KEY.Key_X)
     qtbot.wait(200)
     assert w.state.project_video.id == first.id and S.selected is None
+
