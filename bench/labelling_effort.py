@@ -84,7 +84,10 @@ class Annotator:
 
     def _done(self, name: str, t0: float) -> None:
         self.qt["app"].processEvents()
-        self.actions.append((name, time.perf_counter() - t0))
+        t = time.perf_counter() - t0
+        self.actions.append((name, t))
+        if t > 0.05:
+            log(f"  {name}: {1000 * t:.0f} ms")
 
     def key(self, key, mod=None, name: str = "") -> None:
         QTest, Qt = self.qt["QTest"], self.qt["Qt"]
@@ -278,7 +281,9 @@ def main() -> None:
                          "label all seven shared fall videos, each reviewed with the model trained without it")
     ap.add_argument("--no-advance", action="store_true",
                     help="suggest.advance_to_next_video off: N opens the next video (the flow before 2026-12-03)")
-    ap.add_argument("--verbose", action="store_true", help="each suggestion's review and each missed clip on stderr")
+    ap.add_argument("--verbose", action="store_true",
+                    help="each suggestion's review, each missed clip and each action over 50 ms on stderr")
+    ap.add_argument("--only", choices=("fight", "fall"), default=None, help="one of the two data sets")
     args = ap.parse_args()
     global VERBOSE
     VERBOSE = args.verbose
@@ -332,6 +337,8 @@ def main() -> None:
               "datasets": {}}
     total = {"scratch": 0, "suggest": 0}
     for kind, groups, taxonomy in datasets:
+        if args.only not in (None, kind):
+            continue
         hotkeys = {n: k for n, _c, k in taxonomy}
         paths = [p for g, _m in groups for p in g]
         caches = {p.name: run(iter_load_or_extract(p, "yolo"), callback=lambda _p: None) for p in paths}
