@@ -309,5 +309,4 @@ def undo_filing(project: Project, filing: Filing) -> None:
             project.delete_clip(filing.clip_id)
         if filing.suggestion_id is not None:
             s = project.suggestion(filing.suggestion_id)
-            with project._tx() as c:  # noqa: SLF001 - the set of this one alert clip
-                c.execute("DELETE FROM suggestion_sets WHERE video_id=? AND model_hash=?", (s.video_id, s.model_hash))
+            project.delete_suggestion_set(s.video_id, s.model_hash)  # the set of this one alert clip

@@ -924,6 +924,14 @@ class Project(ProjectEditsMixin):
             c.execute("INSERT OR REPLACE INTO meta VALUES ('suggestion_id_high', ?)", (str(high),))
         return self._suggestion_set(sid)
 
+    def delete_suggestion_set(self, video_id: int, model_hash: str) -> None:
+        """Delete one model's suggestion set of a video: its probabilities and all its suggestions, reviewed or not
+        (the clips accepted from them stay, with their provenance). Raises ProjectError if there is no such set."""
+        with self._tx() as c:
+            if c.execute("DELETE FROM suggestion_sets WHERE video_id=? AND model_hash=?",
+                         (int(video_id), model_hash)).rowcount == 0:
+                raise ProjectError(f"video {video_id} has no suggestions of the model {model_hash[:12]}")
+
     def suggestion_sets(self, video_id: int | None = None, model_hash: str | None = None) -> list[SuggestionSet]:
         """Stored suggestion sets (one per video and model), optionally of one video and/or one model hash."""
         q, args = ("SELECT id, video_id, model_hash, model_name, label_names, created, skeletons, track_edits "

@@ -11,6 +11,7 @@ from core.alert_review import (
     CONFIRM_ANNOTATOR,
     DISMISS_ANNOTATOR,
     file_alert,
+    file_alert_suggestion,
     read_events,
     undo_filing,
 )
@@ -70,6 +71,17 @@ def test_confirm_dismiss_and_undo_use_the_detectors_poses(fall04_detect_project,
         p.close()
     with Project.open(tmp_path / "proj") as again:  # committed: a new connection sees it
         assert [c.annotator for c in again.clips()] == [DISMISS_ANNOTATOR]
+    # filed unreviewed (an open suggestion), then taken back: the set goes, the video stays
+    with Project.create(tmp_path / "proj2") as p:
+        f = file_alert_suggestion(p, event)
+        (s,) = p.suggestions()
+        assert s.id == f.suggestion_id and s.status == "open"
+        undo_filing(p, f)
+        assert p.suggestions() == [] and p.suggestion_sets() == [] and len(p.videos()) == 1
+        with pytest.raises(ProjectError, match="no suggestion"):
+            undo_filing(p, f)
+        with pytest.raises(ProjectError, match="has no suggestions"):
+            p.delete_suggestion_set(s.video_id, s.model_hash)
 
 
 def test_alert_without_a_written_clip_is_one_line(fall04_detect_project, tmp_path):
