@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -38,6 +38,20 @@ from core.errors import one_line
 from .workers import call_on_close
 
 log = logging.getLogger(__name__)
+
+
+class _DockScrollArea(QScrollArea):
+    """A dock's scroll area whose size hint leaves room for its vertical scroll bar beside the panel's narrowest
+    layout, so a panel taller than its dock scrolls up and down only (QScrollArea's own hint does not count the bar,
+    and the dock then needed a horizontal bar too)."""
+
+    def sizeHint(self) -> QSize:  # noqa: D102 (Qt override)
+        hint = super().sizeHint()
+        w = self.widget()
+        if w is None:
+            return hint
+        need = w.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+        return QSize(max(hint.width(), need), hint.height())
 
 
 class ActionRegistry(QObject):
@@ -268,7 +282,7 @@ class Host(QObject):
         d = QDockWidget(title, self._window)
         d.setObjectName(f"dock_{name}")
         if scrollable:
-            area_widget = QScrollArea()
+            area_widget = _DockScrollArea()
             area_widget.setWidget(widget)
             area_widget.setWidgetResizable(True)
             area_widget.setFrameShape(QFrame.Shape.NoFrame)
@@ -292,6 +306,13 @@ class Host(QObject):
     def dock(self, name: str) -> QDockWidget:
         """The dock added as ``name``."""
         return self._docks[name]
+
+    def widen_dock(self, name: str, width: int) -> None:
+        """Make the shown dock ``name`` (and the docks beside it in its area) at least ``width`` pixels wide, if the
+        window leaves room for it (``QMainWindow.resizeDocks``); a user's later drag of the splitter wins."""
+        d = self._docks[name]
+        if d.isVisible() and d.width() < width:
+            self._window.resizeDocks([d], [int(width)], Qt.Orientation.Horizontal)
 
     def add_toolbar(self, toolbar: QToolBar, new_row: bool = False) -> None:
         """Add ``toolbar`` to the window (``new_row``: under the others)."""

@@ -314,6 +314,7 @@ class Labeller(QObject):
                                                   scrollable=True)
         self.docks["history"] = self.host.add_dock("history", "History", self.history, right, tabify_with="labels")
         self.docks["videos"].raise_()
+        self._docks_widened = False
 
         tb = QToolBar("Labelling")
         tb.setObjectName("labelling_toolbar")
@@ -489,6 +490,9 @@ class Labeller(QObject):
         for name in ("videos", "clip", "labels", "history"):
             self.docks[name].show()
         self.docks["videos"].raise_()
+        if not self._docks_widened:  # once: room for the project list's lines ("name — N frames, M clips")
+            self._docks_widened = True
+            self.host.widen_dock("clip", 60 * self.clip_panel.fontMetrics().averageCharWidth())
         self.toolbar.show()
         self.timeline.show()
         self.project_changed.emit(proj)

@@ -110,3 +110,23 @@ def test_new_project_needs_a_new_or_empty_folder(window, qtbot, tmp_path):
     L.close_project()
     assert not L.new_project(empty)  # a project is there now
     assert "a project already exists" in window.last_error
+
+
+def test_the_labelling_docks_need_no_sideways_scrolling(window, qtbot, tmp_path, fall04):
+    """Before: at 1366x728 the Clip dock was narrower than its panel's crop row, and with its vertical bar it needed
+    a horizontal one too (the crop field and the project list's line were cut)."""
+    from PySide6.QtWidgets import QApplication, QScrollArea
+
+    window.auto_skeletons = False
+    window.resize(AVAILABLE)
+    qtbot.waitUntil(lambda: window.size() == AVAILABLE, timeout=5000)
+    assert window.open_video(fall04)
+    assert window.labelling.new_project(tmp_path / "proj")
+    QApplication.processEvents()
+    qtbot.wait(50)
+    for name in ("clip", "videos"):
+        area = window.host.dock(name).widget()
+        assert isinstance(area, QScrollArea)
+        assert not area.horizontalScrollBar().isVisible(), name
+        assert area.viewport().width() >= area.widget().minimumSizeHint().width(), name
+    assert window.host.dock("clip").width() >= 60 * window.labelling.clip_panel.fontMetrics().averageCharWidth()
