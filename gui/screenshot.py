@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="if the PNG is larger, save it with a 256-colour palette (diffusion dithered)")
     ap.add_argument("--project", default=None, help="open or create this labelling project first")
     ap.add_argument("--demo-clips", action="store_true", help="add example clips to an empty project")
+    ap.add_argument("--suggest", default=None, metavar="MODEL",
+                    help="with --project: load this classifier (a path or a shipped name such as fall), wait for "
+                         "its suggestions and select the first (the player shows its first frame unless --frame)")
     args = ap.parse_args(argv)
 
     from .app import create_application
@@ -47,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     print(f"Qt platform: {QGuiApplication.platformName()}", file=sys.stderr)
-    settings = QSettings()  # the app's settings; nothing is written but the recent-files list
+    if args.suggest:  # a loaded classifier is remembered in the settings: a throw-away file, not the user's
+        import tempfile
+
+        settings = QSettings(os.path.join(tempfile.mkdtemp(prefix="pw-shot-"), "s.ini"), QSettings.Format.IniFormat)
+    else:
+        settings = QSettings()  # the app's settings; nothing is written but the recent-files list
     win = MainWindow(settings, show_dialogs=False)
     w, h = (int(v) for v in args.size.lower().split("x"))
     win.resize(w, h)
@@ -80,8 +88,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.project and args.demo_clips:
         add_demo_clips(win, cache, frame)
     win.seek(frame)
-    win.statusBar().showMessage(
-        f"frame {frame}: {len(cache.poses(frame).persons)} people tracked ({win.backend})")
+    if args.project and args.suggest:
+        from pathlib import Path
+
+        from core.defaults import default_classifier_path
+
+        model = args.suggest if Path(args.suggest).is_file() else default_classifier_path(args.suggest)
+        S = win.suggestions
+        S.computing_changed.connect(lambda on: None if on else loop.quit())
+        if not win.load_classifier(model):
+            print(f"error: {win.last_error}", file=sys.stderr)
+            return 2
+        if S.is_computing or not S.suggestions:
+            QTimer.singleShot(int(args.timeout * 1000), loop.quit)
+            loop.exec()
+        if not S.suggestions:
+            print(f"error: no suggestions from {model}", file=sys.stderr)
+            return 2
+        S.select(S.suggestions[0].id, seek=args.frame is None)
+        frame = win.current_frame_index
+    else:
+        win.statusBar().showMessage(
+            f"frame {frame}: {len(cache.poses(frame).persons)} people tracked ({win.backend})")
     # let the window manager / X server map and paint everything
     for _ in range(20):
         app.processEvents()
