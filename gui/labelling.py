@@ -645,7 +645,9 @@ class Labeller(QObject):
             self._canvas = None
         v, self._pending_video = self._pending_video, None
         proj = self.state.project
-        if proj is not None and (v is None or v.kind != "skeletons"):
+        if v is not None and v.kind == "video" and Path(v.path) == Path(path).expanduser().resolve():
+            pass  # the project's own entry, opened from the project: no second open of the file to find it
+        elif proj is not None and (v is None or v.kind != "skeletons"):
             try:
                 v = proj.add_video(path)  # the entry of a video already in the project
             except PoseWatchError as e:
