@@ -85,6 +85,8 @@ class AppState:
             :meth:`estimator_factory` — emitted in background threads.
         labels_changed(): the classifier's labels of the open video changed without a field changing (a video
             model's window predictions arrived, :class:`gui.video_labels.VideoLabels`): observers redraw.
+        project_written(): something besides the labeller wrote to the open project (an alert filed or taken back
+            in the live view's event log): observers that show the project read it again.
     """
 
     video_path: str | None = None
@@ -104,6 +106,7 @@ class AppState:
     skeletons_requested: ClassVar[Signal] = Signal()
     execution_reported: ClassVar[Signal] = Signal(str, str, object)
     labels_changed: ClassVar[Signal] = Signal()
+    project_written: ClassVar[Signal] = Signal()
 
     def __post_init__(self):
         self._source = None  # the open core.video.VideoSource (owned: closed with the video)

@@ -351,6 +351,7 @@ class Labeller(QObject):
         tl = self.timeline
         self.state.events.frame.connect(self._on_frame)
         self.state.events.skeletons.connect(self._on_skeletons)
+        self.state.project_written.connect(self._on_project_written)
         tl.seek_requested.connect(self._seek)
         tl.row_selected.connect(self.select_track)
         tl.clip_clicked.connect(self.select_clip)
@@ -1144,6 +1145,12 @@ class Labeller(QObject):
                 self._clips.update((c.id, c) for c in p.clips(self.video.id, tracks=tracks))
         self.timeline.set_clips(list(self._clips.values()), self._colours())
         self._after_selection()
+
+    def _on_project_written(self) -> None:
+        """Another part of the app wrote to the project (an alert filed from the live view): the video list, the
+        clip counts and the open video's clips are read again."""
+        self.reload_project()
+        self.reload_clips()
 
     def reload_project(self, *_args) -> None:
         """Read videos, taxonomy and the open video's clips again (after another connection, e.g.

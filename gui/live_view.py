@@ -519,6 +519,8 @@ class LiveView(QWidget):
         self.event_log = EventLog(project=lambda: self.state.project if self.state is not None else None)
         self.event_log.open_failed.connect(self._set_status)
         self.event_log.review_message.connect(self._set_status)
+        # a filing (or its undo) wrote to the project the labeller shows: it reads it again
+        self.event_log.filed.connect(lambda _f: self.state.project_written.emit() if self.state is not None else None)
         self.events_clear.clicked.connect(self.event_log.clear_events)
         log_box = QGroupBox("Events")
         lb = QVBoxLayout(log_box)

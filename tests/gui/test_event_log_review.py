@@ -39,3 +39,22 @@ def test_confirm_dismiss_need_a_project_then_file_and_undo(qtbot, fall04_detect_
         assert p.clips() == [] and set(log.review_buttons(0)) == {"Confirm", "Dismiss"}
         log.review_buttons(0)["Dismiss"].click()
         assert [c.label for c in p.clips()] == ["normal"]
+
+
+def test_a_filing_in_the_live_view_shows_in_the_labellers_project_list(window, qtbot, fall04_detect_project, tmp_path):
+    """Before: Confirm in the live window filed the alert's video and clip into the project the main window shows,
+    but its Project list did not show them until the project was opened again."""
+    ev_path, _folder, _r = fall04_detect_project
+    d = read_events(ev_path)[0]
+    ev = AlertEvent(d["time_s"], d["frame"], d["track_id"], d["label"], d["prob"], d["wall_time"], d["snapshot"],
+                    d["clip"], d["camera"])
+    assert window.labelling.new_project(tmp_path / "proj")
+    items = window.labelling.videos_panel.list
+    assert items.count() == 0
+    log = window.live_window.live_view.event_log
+    log.add_event(ev)
+    with qtbot.waitSignal(log.filed):
+        log.review_buttons(0)["Confirm"].click()
+    assert items.count() == 1 and "1 clip" in items.item(0).text()
+    log.review_buttons(0)["Undo"].click()
+    assert items.count() == 1 and "0 clips" in items.item(0).text()  # the video stays, without its clip
