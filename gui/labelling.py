@@ -646,9 +646,9 @@ class Labeller(QObject):
             self._canvas = None
         v, self._pending_video = self._pending_video, None
         proj = self.state.project
-        if v is not None and v.kind == "video" and Path(v.path) == Path(path).expanduser().resolve():
-            pass  # the project's own entry, opened from the project: no second open of the file to find it
-        elif proj is not None and (v is None or v.kind != "skeletons"):
+        # opened from the project (open_project_video): its entry is known, no second open of the file to find it
+        known = v is not None and v.kind == "video" and Path(v.path) == Path(path).expanduser().resolve()
+        if proj is not None and not known and (v is None or v.kind != "skeletons"):
             try:
                 v = proj.add_video(path)  # the entry of a video already in the project
             except PoseWatchError as e:

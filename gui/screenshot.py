@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if not win.load_classifier(model):
             print(f"error: {win.last_error}", file=sys.stderr)
             return 2
-        if S.is_computing or not S.suggestions:
+        if S.is_computing:
             QTimer.singleShot(int(args.timeout * 1000), loop.quit)
             loop.exec()
         if not S.suggestions:
