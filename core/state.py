@@ -196,6 +196,18 @@ class AppState:
             raise
         return True
 
+    def prefetch(self, index: int) -> None:
+        """Hint that the player will soon be asked for frame ``index`` (e.g. the next suggestion to review): the open
+        video decodes it ahead where it can (:meth:`core.video.VideoSource.prefetch`), so that :meth:`seek` finds it
+        ready. Never raises; does nothing without a video."""
+        if self._source is not None:
+            self._source.prefetch(index)
+
+    @property
+    def prefetched(self) -> int | None:
+        """The frame the open video has decoded ahead and holds ready (:meth:`prefetch`), or None."""
+        return getattr(self._source, "prefetched", None)
+
     def set_overlay(self, **layers: bool | None) -> OverlayOptions:
         """Switch overlay layers (``skeleton``, ``boxes``, ``ids``, ``labels``; None leaves one as it is)."""
         changes = {k: bool(v) for k, v in layers.items() if v is not None}

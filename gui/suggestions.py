@@ -209,6 +209,8 @@ class Suggester(QObject):
         self.timeline.select_suggestion(self._selected)
         self._update_enabled()
         self.suggestions_changed.emit(self.suggestions)
+        if self._selected is None and not self._arrive:
+            self._prefetch_after(None)  # N shows the first one
         if self._arrive and model_hash is not None:  # jump() opened this video for its suggestions
             items, direction = self.suggestions, self._arrive
             self._arrive = 0
@@ -298,6 +300,7 @@ class Suggester(QObject):
         if s is not None:
             if seek:
                 self.labeller.seek(s.start)
+            self._prefetch_after(s)
             self.labeller.select_track(s.track_id)
             who = "whole frame" if s.track_id is None else f"person #{s.track_id}"
             n = self.suggestions.index(s) + 1
@@ -335,6 +338,13 @@ class Suggester(QObject):
             return None
         self.select(s.id, seek=True)
         return s
+
+    def _prefetch_after(self, s: Suggestion | None) -> None:
+        """Have the video decode ahead the first frame of the open suggestion after ``s`` (None: the first one), the
+        one an accept or reject (or N) shows next: seeking there then costs no decoding on the GUI thread."""
+        nxt = next((x for x in self.suggestions if s is None or (x.start, x.id) > (s.start, s.id)), None)
+        if nxt is not None:
+            self.state.prefetch(nxt.start)
 
     def _target(self) -> Suggestion | None:
         s = self.selected

@@ -229,3 +229,58 @@ def test_seek_past_decodable_end_of_truncated_file(tmp_path, fall04):
         # the source still works afterwards, frame-exactly
         assert np.array_equal(s.read(len(ref) - 1).image, ref[-1])
         assert np.array_equal(s.read(3).image, ref[3])
+
+
+def _wait_prefetched(src, index, timeout_s=30.0):
+    import time
+
+    end = time.monotonic() + timeout_s
+    while src.prefetched != index:
+        assert time.monotonic() < end, f"frame {index} was not decoded ahead in time"
+        time.sleep(0.01)
+
+
+def test_prefetched_frames_are_the_decoded_ones_and_playback_goes_on_from_them(fall04):
+    """A frame decoded ahead (on the prefetch thread, by a second decoder) is the frame sequential decoding gives;
+    reading it trades the decoders, so the next frames come on without a seek; a hint can be replaced, and closing
+    stops the thread."""
+    ref = _sequential(fall04)
+    with open_source(fall04) as src:
+        src.read(10)
+        src.prefetch(200)  # far ahead: the main decoder would seek or decode 190 frames
+        _wait_prefetched(src, 200)
+        fr = src.read(200)
+        assert fr.index == 200 and np.array_equal(fr.image, ref[200])
+        assert src.prefetched is None  # traded: the ready frame is now the shown one
+        for i in (201, 202, 203):
+            assert np.array_equal(src.read(i).image, ref[i])
+        src.prefetch(5)  # backwards, and a hint replaced before it is read: the last one counts
+        src.prefetch(12)
+        _wait_prefetched(src, 12)
+        assert np.array_equal(src.read(11).image, ref[11])  # not the prefetched one: the main decoder reads it
+        assert np.array_equal(src.read(12).image, ref[12])
+        src.prefetch(len(ref) + 50)  # out of range: ignored, never raises
+        src.prefetch(-1)
+        thread = src._pf_thread  # noqa: SLF001 - the test checks that close() stops it
+        assert thread is not None and thread.is_alive()
+    assert not thread.is_alive()
+
+
+def test_a_frame_that_cannot_be_decoded_ahead_is_reported_by_read(tmp_path, fall04):
+    """A truncated file: the frame past its decodable end is not made ready ahead; read() reports it as before."""
+    p = tmp_path / "truncated.mp4"
+    p.write_bytes(fall04.read_bytes()[: len(fall04.read_bytes()) // 2])
+    ref = _sequential(p)
+    with open_source(p) as s:
+        announced = s.info.frame_count
+        s.prefetch(announced - 1)  # past the decodable end
+        import time
+
+        end = time.monotonic() + 30
+        while s._pf_busy or s._pf_want is not None:  # noqa: SLF001 - until the thread has tried
+            assert time.monotonic() < end
+            time.sleep(0.01)
+        assert s.prefetched is None and s._pf_thread.is_alive()  # noqa: SLF001 - tried, failed, still serving
+        with pytest.raises(VideoError, match="cannot be decoded|out of range"):
+            s.read(announced - 1)
+        assert np.array_equal(s.read(len(ref) - 1).image, ref[-1])

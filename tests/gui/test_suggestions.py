@@ -44,11 +44,15 @@ def test_suggestions_review_with_keys_undo_and_reopen(sug, qtbot, tmp_path, fall
     items = S.suggestions
     assert items and {s.label for s in items} <= {"falling", "lying"}
     assert w.timeline.suggestion_layer.painted >= 0 and len(w.timeline.suggestion_layer) == len(items)
-    # N: the first one, the player seeks to it and its track row is selected
+    # N: the first one, the player seeks to it and its track row is selected. Its first frame was decoded ahead
+    # while the suggestions were shown, and once it is selected the next one's is.
+    qtbot.waitUntil(lambda: w.state.prefetched == items[0].start, timeout=30_000)
     press(qtbot, w, KEY.Key_N)
     first = S.selected
     assert first == items[0] and w.current_frame_index == first.start and L.selected_track == first.track_id
     assert w.timeline.selected_suggestion == first.id
+    if items[1].start != first.start:  # (the frame shown is not decoded ahead)
+        qtbot.waitUntil(lambda: w.state.prefetched == items[1].start, timeout=30_000)
     # nudge its end later twice (Alt+Shift+Right), its start earlier once (Alt+Left); then A accepts it
     step = suggest.settings()["nudge_frames"]
     press(qtbot, w, KEY.Key_Right, ALT | SHIFT)
