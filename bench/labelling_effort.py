@@ -19,7 +19,9 @@ A scripted annotator labels shared clips to their known labels twice, each time 
 
 Every key press is a real key event to the focused widget, every click and drag real mouse events on the timeline;
 each is timed (wall time until the window has processed it). Opening a video by hand (one double-click in the
-Project list) is counted as one action.
+Project list) is counted as one action. ``--think-ms N`` waits N ms before each action (untimed, the window
+processing events), as a person pauses to look: what the window does in the background meanwhile (a frame decoded
+ahead for the next suggestion) then shows in the times.
 
 Data (held out from the shipped models' training): the fight clips of source groups surv:6 and surv:40 (the shipped
 ``fight_default.pt`` was trained on all other groups; model card), one whole-frame ``fight`` clip each (the whole
@@ -78,9 +80,16 @@ def wait_for(app, cond, timeout_s: float = 120.0) -> None:
 class Annotator:
     """Drives the window with real input events; counts and times them."""
 
-    def __init__(self, win, qt):
+    def __init__(self, win, qt, think_ms: int = 0):
         self.win, self.qt = win, qt
+        self.think_ms = int(think_ms)
         self.actions: list[tuple[str, float]] = []
+
+    def _think(self) -> None:
+        """The annotator's pause before an action (``--think-ms``; not timed): the window processes events
+        meanwhile, as it does while a person looks at the frame."""
+        if self.think_ms > 0:
+            self.qt["QTest"].qWait(self.think_ms)
 
     def _done(self, name: str, t0: float) -> None:
         self.qt["app"].processEvents()
@@ -91,6 +100,7 @@ class Annotator:
 
     def key(self, key, mod=None, name: str = "") -> None:
         QTest, Qt = self.qt["QTest"], self.qt["Qt"]
+        self._think()
         t0 = time.perf_counter()
         w = self.qt["app"].focusWidget() or self.win.view
         QTest.keyClick(w, key, mod if mod is not None else Qt.KeyboardModifier.NoModifier)
@@ -105,6 +115,7 @@ class Annotator:
     def click_timeline(self, frame: int, row: int) -> None:
         QTest, Qt = self.qt["QTest"], self.qt["Qt"]
         p = self._tl_point(frame, row)
+        self._think()
         t0 = time.perf_counter()
         vp = self.win.timeline.plot.viewport()
         QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
@@ -128,6 +139,7 @@ class Annotator:
             app.sendEvent(vp, QMouseEvent(kind, QPointF(pos), QPointF(vp.mapToGlobal(pos)), button, buttons,
                                           Qt.KeyboardModifier.NoModifier))
 
+        self._think()
         t0 = time.perf_counter()
         send(QEvent.Type.MouseButtonPress, p0, left, left)
         for i in range(1, 7):
@@ -284,6 +296,8 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true",
                     help="each suggestion's review, each missed clip and each action over 50 ms on stderr")
     ap.add_argument("--only", choices=("fight", "fall"), default=None, help="one of the two data sets")
+    ap.add_argument("--think-ms", type=int, default=0,
+                    help="the annotator's pause before each action (not timed; default 0: keys back to back)")
     args = ap.parse_args()
     global VERBOSE
     VERBOSE = args.verbose
@@ -331,7 +345,7 @@ def main() -> None:
                  [("upright", "#8bc34a", "1"), ("falling", "#ff5722", "2"), ("lying", "#3f51b5", "3")])]
     result = {"bench": "labelling_effort", "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
               "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "tolerance_s": args.tolerance_s,
-              "advance_to_next_video": not args.no_advance,
+              "advance_to_next_video": not args.no_advance, "think_ms": args.think_ms,
               "fall_models": "held out per video (bench/fall_holdout.py --keep)" if args.fall_models
               else "shipped fall_default.pt",
               "datasets": {}}
@@ -357,7 +371,7 @@ def main() -> None:
                     win.load_classifier(model)
                 else:
                     win.unload_classifier()
-                ann = Annotator(win, qt)
+                ann = Annotator(win, qt, args.think_ms)
                 videos = list(zip(win.state.project.videos(), gpaths, strict=True))
                 if mode == "scratch":
                     for v, path in videos:
