@@ -181,6 +181,7 @@ class FileSource(VideoSource):
         self._pf_want: int | None = None  # the frame asked for and not yet being decoded
         self._pf_busy = False  # the thread is decoding with the spare decoder
         self._pf_ready: int | None = None  # the spare decoder's last decoded frame, ready to trade
+        self._pf_doing: int | None = None  # the frame it is decoding while busy
         self._pf_closed = False
         if os.path.getsize(path) == 0:
             raise VideoError(f"video file is empty (0 bytes): {path}")
@@ -220,7 +221,7 @@ class FileSource(VideoSource):
             raise VideoError(f"frame {index} out of range 0..{n - 1}: {self.path}")
         if self._last is not None and self._last.index == index:
             return self._last
-        if self._pf_ready == index:
+        if self._pf_thread is not None:
             self._trade(index)
             if self._last is not None and self._last.index == index:
                 return self._last
@@ -278,7 +279,8 @@ class FileSource(VideoSource):
         if not 0 <= index < (self.info.frame_count or 0) or (self._last is not None and self._last.index == index):
             return
         with self._pf_cond:
-            if self._pf_closed or index in (self._pf_ready, self._pf_want):
+            doing = self._pf_doing if self._pf_busy else None
+            if self._pf_closed or index in (self._pf_ready, self._pf_want, doing):
                 return
             self._pf_want = index
             if self._pf_thread is None:
@@ -287,8 +289,11 @@ class FileSource(VideoSource):
             self._pf_cond.notify_all()
 
     def _trade(self, index: int) -> None:
-        """Swap decoders with the spare one if it holds frame ``index`` and is idle."""
+        """Swap decoders with the spare one if it holds frame ``index``; if it is decoding that frame right now, wait
+        for it first (it started earlier than a decode here would)."""
         with self._pf_cond:
+            if self._pf_busy and self._pf_doing == index:
+                self._pf_cond.wait_for(lambda: not self._pf_busy, timeout=10.0)
             spare = self._spare
             if self._pf_busy or self._pf_ready != index or spare is None:
                 return
@@ -305,7 +310,7 @@ class FileSource(VideoSource):
                 if self._pf_closed:
                     break
                 want, self._pf_want = self._pf_want, None
-                self._pf_busy, self._pf_ready = True, None
+                self._pf_busy, self._pf_ready, self._pf_doing = True, None, want
             ok = False
             try:
                 if self._spare is None:

@@ -259,6 +259,10 @@ def test_prefetched_frames_are_the_decoded_ones_and_playback_goes_on_from_them(f
         _wait_prefetched(src, 12)
         assert np.array_equal(src.read(11).image, ref[11])  # not the prefetched one: the main decoder reads it
         assert np.array_equal(src.read(12).image, ref[12])
+        for i in (250, 100, 280):  # read at once: while the thread may still be decoding it (then read waits for it)
+            src.prefetch(i)
+            assert np.array_equal(src.read(i).image, ref[i])
+            assert np.array_equal(src.read(i + 1).image, ref[i + 1])
         src.prefetch(len(ref) + 50)  # out of range: ignored, never raises
         src.prefetch(-1)
         thread = src._pf_thread  # noqa: SLF001 - the test checks that close() stops it
