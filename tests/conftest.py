@@ -31,10 +31,24 @@ if (SHARED / "models").is_dir():
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_cache(tmp_path_factory):
-    """One per-user cache for the whole session, so the ONNX export and skeleton caches are reused."""
+    """One per-user cache for the whole session, so the ONNX export and skeleton caches are reused (one per
+    pytest-xdist worker: one cache shared by the two workers was tried on 2026-12-04 and saved nothing, the suite
+    479 s against 483 s)."""
     d = os.environ.get("POSEWATCH_TEST_CACHE") or str(tmp_path_factory.mktemp("posewatch-cache"))
     os.environ["POSEWATCH_CACHE_DIR"] = d
     yield Path(d)
+
+
+def copy_skeletons(video: Path, project) -> None:
+    """Put the session cache's skeleton caches of ``video`` into ``project``'s skeleton folder, as a project that
+    computed them holds them (finished files only, not a temporary one being written)."""
+    import shutil
+
+    from core.cache import cache_dir, video_key
+
+    key = video_key(video)
+    shutil.copytree(cache_dir() / key, project.skeleton_dir / key, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".*"))
 
 
 def shared_path(*parts: str) -> Path:

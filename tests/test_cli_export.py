@@ -12,7 +12,7 @@ import pytest
 
 from core.exporting import TRAINING_CSV_COLUMNS
 from core.project import Crop, Project
-from tests.conftest import ROOT, shared_path
+from tests.conftest import ROOT, copy_skeletons, shared_path
 
 
 # Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
@@ -35,14 +35,13 @@ def assert_one_line_error(r, text: str) -> None:
 @pytest.fixture(scope="module")
 def project_dir(tmp_path_factory, _session_cache):
     """A project with fi001 (skeletons from the session cache) and two clips."""
-    from core.cache import cache_dir, video_key
     from core.extract import iter_load_or_extract, run
 
     video = shared_path("data", "videos", "fight", "fi001.mp4")
     run(iter_load_or_extract(video, "yolo"), callback=lambda p: None)
     d = tmp_path_factory.mktemp("cli-export") / "proj"
     with Project.create(d) as proj:
-        shutil.copytree(cache_dir() / video_key(video), proj.skeleton_dir / video_key(video))
+        copy_skeletons(video, proj)
         v = proj.add_video(video)
         proj.add_clip(v.id, 0, 52, "assault")
         proj.add_clip(v.id, 10, 40, "normal", crop=Crop("rect", (100, 50, 300, 250)))

@@ -33,7 +33,7 @@ from core.features import normalise_window
 from core.layouts import COMMON_JOINTS, to_common
 from core.project import Crop, Project
 from core.video import open_source
-from tests.conftest import shared_path
+from tests.conftest import copy_skeletons, shared_path
 
 # Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures
 # (a worker process, a trained model, an export) are made once.
@@ -45,12 +45,10 @@ T = 16
 
 def seed_skeletons(project: Project, video: Path) -> None:
     """Put the session cache's skeletons of ``video`` into the project (extracting once per session)."""
-    from core.cache import cache_dir, video_key
     from core.extract import iter_load_or_extract
 
     run(iter_load_or_extract(video, "yolo"), callback=lambda p: None)
-    key = video_key(video)
-    shutil.copytree(cache_dir() / key, project.skeleton_dir / key, dirs_exist_ok=True)
+    copy_skeletons(video, project)
 
 
 @pytest.fixture(scope="module")

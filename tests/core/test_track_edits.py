@@ -6,7 +6,6 @@ fi001 (53 frames, a CCTV fight) breaks people into many tracks: #33 covers frame
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 
 import numpy as np
@@ -26,7 +25,7 @@ from core.track_edits import (
     skeleton_key,
     track_span,
 )
-from tests.conftest import shared_path
+from tests.conftest import copy_skeletons, shared_path
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +42,8 @@ def cache(fi001, _session_cache):
 
 @pytest.fixture
 def project(tmp_path, fi001, cache):
-    from core.cache import cache_dir, video_key
-
     p = Project.create(tmp_path / "proj")
-    shutil.copytree(cache_dir() / video_key(fi001), p.skeleton_dir / video_key(fi001))
+    copy_skeletons(fi001, p)
     yield p, p.add_video(fi001)
     p.close()
 

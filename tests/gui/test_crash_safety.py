@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from core.project import Project
+from tests.conftest import copy_skeletons
 
 SCRIPT = Path(__file__).with_name("crash_session.py")
 
@@ -125,9 +126,6 @@ def test_killing_the_window_mid_session_loses_no_committed_edit(tmp_path, shared
 
 def test_a_track_merge_and_a_keypoint_correction_survive_kill_9(tmp_path, shared_dir, _session_cache):
     """The window merges #36 into #33 (the M key) and drags a joint, then is SIGKILLed: both are in the project."""
-    import shutil
-
-    from core.cache import cache_dir, video_key
     from core.extract import iter_load_or_extract, run
     from core.track_edits import skeleton_key
 
@@ -137,7 +135,7 @@ def test_a_track_merge_and_a_keypoint_correction_survive_kill_9(tmp_path, shared
     cache = run(iter_load_or_extract(video, "yolo"), callback=lambda p: None)
     folder = tmp_path / "proj"
     with Project.create(folder) as p:
-        shutil.copytree(cache_dir() / video_key(video), p.skeleton_dir / video_key(video))
+        copy_skeletons(video, p)
         v = p.add_video(video)
         clip = p.add_clip(v.id, 28, 52, "assault", track_id=36)
     log = tmp_path / "edits.log"

@@ -6,7 +6,6 @@ fi001 (53 frames) breaks people into many tracks: #33 (frames 20-22) and #36 (28
 
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from core.overlay import CORRECTED_COLOUR
 from core.project import Project
 from core.track_edits import EditedSkeletons, skeleton_key, track_span
-from tests.conftest import shared_path
+from tests.conftest import copy_skeletons, shared_path
 
 
 # Under pytest-xdist (--dist loadgroup) this module's tests run in one worker, so its module fixtures are made once.
@@ -40,11 +39,9 @@ def fi001_cache(fi001, _session_cache):
 @pytest.fixture
 def editing(window, qtbot, tmp_path, fi001, fi001_cache):
     """The window with a project holding fi001 (a clip on #36), the video open and its skeletons ready."""
-    from core.cache import cache_dir, video_key
-
     folder = tmp_path / "proj"
     with Project.create(folder) as p:
-        shutil.copytree(cache_dir() / video_key(fi001), p.skeleton_dir / video_key(fi001))
+        copy_skeletons(fi001, p)
         v = p.add_video(fi001)
         p.add_clip(v.id, 28, 52, "assault", track_id=36, annotator="a")
     with qtbot.waitSignal(window.skeletons_ready, timeout=60_000):
