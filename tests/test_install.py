@@ -129,3 +129,12 @@ def test_the_wheel_installs_with_its_resources_and_runs_detect(installed, tmp_pa
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stderr.strip().splitlines()[-1].startswith("44 frames,") and ev.is_file()
     assert all(json.loads(line)["label"] in ("theft", "assault", "vandalism") for line in ev.read_text().splitlines())
+
+
+def test_the_xdist_groups_take_effect(request):
+    """Under the README's ``-n 2 --dist loadgroup`` a module's tests marked ``xdist_group`` run in one worker, so its
+    expensive module fixtures (a Ray batch, a worker process, an export) are made once. pytest 9.2 silently stopped
+    that (pytest-dev/pytest-xdist#1386): the group's tests were spread over both workers and the fixtures made twice."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not run under pytest-xdist --dist loadgroup")
+    assert request.node.nodeid.endswith("@test_install"), request.node.nodeid
