@@ -244,6 +244,11 @@ READOUT_TIP = ("Processed frames per second · capture-to-result latency · fram
                "behind the source) · results the display skipped")
 
 
+#: Under the disabled Sensitivity slider for a model without operating points (a per-track model such as the fall
+#: model: its alerts follow Hold and Enter prob.).
+NO_OPERATING_POINTS = "this model has one operating point: Hold and Enter prob. set its alerts"
+
+
 class LiveView(QWidget):
     """The live-detection panel: source, model and alert settings, Start/Stop, the video with the
     overlay, an FPS / latency readout, a status line and the event log.
@@ -679,6 +684,8 @@ class LiveView(QWidget):
         self._set_alert_points(None)
         if self._model_value is None:
             return
+        self.sensitivity_label.setText("reading the model's operating points…")
+
         def task(spec):  # the result names the model it belongs to: a later choice may have replaced it
             alert = yield from iter_alert_settings(spec)
             return spec, alert
@@ -728,8 +735,8 @@ class LiveView(QWidget):
     def _on_sensitivity(self, index: int) -> None:
         from core.classify import describe_operating_point
 
-        if not self._alert_points:
-            self.sensitivity_label.setText("")
+        if not self._alert_points:  # said, not a blank row under a dead slider
+            self.sensitivity_label.setText(NO_OPERATING_POINTS if self._model_value is not None else "")
             return
         p = self._alert_points[max(0, min(index, len(self._alert_points) - 1))]
         tag = " (default)" if index == self._alert_default else ""

@@ -600,6 +600,12 @@ def test_sensitivity_moves_along_the_fight_models_operating_points(qtbot, settin
     assert v2.model_choice == "fight"
     qtbot.waitUntil(lambda: len(v2.alert_points) == len(pts), timeout=60_000)
     assert v2.config().sensitivity == pts[1]["name"]
+    # a per-track model (the fall model) has none: the slider is off and says why, not a blank row
+    from gui.live_view import NO_OPERATING_POINTS
+
+    v2.set_model("fall")
+    qtbot.waitUntil(lambda: v2.sensitivity_label.text() == NO_OPERATING_POINTS, timeout=60_000)
+    assert not v2.sensitivity_slider.isEnabled() and v2.config().sensitivity is None
 
 
 def test_fight_clip_alerts_with_the_shipped_fight_model(view, qtbot):
