@@ -515,8 +515,9 @@ class MainWindow(QMainWindow):
 
     @property
     def current_labels(self) -> dict[int, TrackLabel] | None:
-        """Labels drawn on the displayed frame: ``{track_id: TrackLabel}`` from the classifier, or
-        None when no classifier is loaded (the overlay then says "no model")."""
+        """Labels drawn on the displayed frame: ``{track_id: TrackLabel}`` from the classifier (empty while a motion
+        model's optical flow is being computed: the overlay says "…"), or None when no classifier is loaded (the
+        overlay then says "no model")."""
         return self._labels
 
     @property
@@ -749,7 +750,7 @@ class MainWindow(QMainWindow):
         clf = self.state.classifier
         if getattr(clf, "needs_motion", False) and not clf.motion_ready(cache):
             self._start_motion(clf, cache)  # the fight model needs the video's optical flow: in the background
-            return None
+            return {}  # a model is loaded, its labels are pending: the overlay says "…", not "no model"
         try:
             return clf.labels_for_frame(cache, index)
         except Exception as e:  # noqa: BLE001 - a checkpoint that does not fit must not break playback

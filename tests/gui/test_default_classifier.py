@@ -35,7 +35,9 @@ def test_fresh_install_uses_shipped_fight_model(qtbot, settings, fall04, fall04_
         f = 100
         w.seek(f)
         # the fight model also judges the video's optical flow (core.motion): computed in the background once,
-        # then the frame is redrawn with labels; the window stays responsive meanwhile
+        # then the frame is redrawn with labels; the window stays responsive meanwhile, its persons labelled "…"
+        # (pending), never "no model" (before: "no model" while the flow was computed)
+        assert w.current_labels is not None
         qtbot.waitUntil(lambda: bool(w.current_labels), timeout=120_000)
         labels = w.current_labels
         assert labels, "the shipped model must label the tracked person"
