@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_application
 
     app = create_application([sys.argv[0]])
+    import atexit
+
+    from .workers import wait_for_all
+
+    # background work still running at the end (a classifier the settings restore, skeletons): waited for, or its
+    # QThread is destroyed while running and the process aborts after the picture is written
+    atexit.register(wait_for_all, 60_000)
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtGui import QGuiApplication
 
