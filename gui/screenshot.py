@@ -5,8 +5,10 @@ Usage (a real X display, e.g. Xvfb; not the offscreen platform)::
     xvfb-run -a -s "-screen 0 1400x900x24" python -m gui.screenshot VIDEO docs/screenshot.png
 
 It opens VIDEO, waits until its skeletons are ready, seeks to the frame with the most tracked people
-(or ``--frame N``) and grabs the window from the screen (``QScreen.grabWindow``), so the picture is
-what the display server shows, window decorations aside. Prints the Qt platform used.
+(or ``--frame N``), waits for the labels of the classifier the settings restore (the shipped fight model on a
+fresh install; it computes the video's optical flow first), and grabs the window from the screen
+(``QScreen.grabWindow``), so the picture is what the display server shows, window decorations aside. Prints the
+Qt platform used.
 
 The labelling window: ``--project DIR`` opens (or creates) a labelling project first, so VIDEO joins
 it; ``--demo-clips`` adds a few example clips (whole frame and on the most-seen person, one with a
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +98,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.project and args.demo_clips:
         add_demo_clips(win, cache, frame)
     win.seek(frame)
+    # a classifier restored from the settings: its labels, not "…" while they are pending (the fight model computes
+    # the video's optical flow first, in the background)
+    end = time.monotonic() + args.timeout
+
+    from .main_window import CLASSIFIER_KEY
+
+    wants_model = str(settings.value(CLASSIFIER_KEY, "") or "") != "none"  # unset: the shipped default is loaded
+
+    def pending() -> bool:
+        if wants_model and win.classifier is None:
+            return not win.last_error  # still loading (a bad checkpoint is reported instead)
+        return win.classifier is not None and not win.current_labels and bool(cache.poses(frame).persons)
+
+    while pending() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
     if args.project and args.suggest:
         from pathlib import Path
 
