@@ -193,7 +193,8 @@ class Suggester(QObject):
         if keep is not None and self._selected is None:
             self._selected = keep  # _show drops it if the recompute closed it
         self._show(shown, computed.model_hash)
-        self.host.show_message(f"{len(shown)} suggestion(s) from {computed.model_name}: N / Shift+N to review", 6000)
+        self.host.show_message(f"{len(shown)} suggestion(s) from {computed.model_name}: N / Shift+N to review" if shown
+                               else f"no suggestions from {computed.model_name} for this video", 6000)
 
     def _on_failed(self, gen: int, message: str) -> None:
         if gen == self._gen:
