@@ -18,7 +18,8 @@ model ran on. Runs: ``shared`` (:class:`core.live.multicam.MultiCameraDetector` 
 their single-camera defaults: two pose workers each, no gate), and unless ``--quick``: ``shared_imgsz480`` (a smaller
 input), ``gate_quality`` (:func:`gate_quality`: the reused skeletons against fresh ones, offline) and
 ``gate_labels`` (:func:`label_agreement`: the fall model's labels and alerts with and without the gate).
-``target_met`` says whether every camera reached ``fps >= 15`` with ``p95 <= 150 ms``.
+``target_met`` says whether every camera reached ``fps >= 15`` with ``p95 <= 150 ms``. ``--pairs N`` runs only the
+shared defaults against ``shared_batch4``, alternated, N pairs (``pairs``, ``target_met_runs``).
 """
 
 from __future__ import annotations
@@ -211,6 +212,9 @@ def main() -> None:
                     help="pose input size of every run but shared_imgsz480 (default: live.multicam_imgsz, else "
                          "live.imgsz: 640)")
     ap.add_argument("--quick", action="store_true", help="only the shared and the separate runs")
+    ap.add_argument("--pairs", type=int, default=0, metavar="N",
+                    help="instead: N pairs of the shared defaults (no batches) and shared_batch4, alternated A B B A "
+                         "(the first runs of a process are slower, so a fixed order favours the later one)")
     a = ap.parse_args()
     if a.imgsz is None:
         from core.live import LiveConfig
@@ -224,6 +228,19 @@ def main() -> None:
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}, "clips": list(CLIPS), "pace_fps": 30,
         "imgsz": a.imgsz, "seconds": a.seconds}
+    if a.pairs:
+        runs = []
+        for i in range(a.pairs):
+            for batch in ((1, 4) if i % 2 == 0 else (4, 1)):
+                r = run("shared", paths, a.seconds, a.warmup, a.imgsz, multicam_max_batch=batch)
+                runs.append({"max_batch": batch, "fps_min": r["fps_min"], "p95_max_ms": r["p95_max_ms"],
+                             "target_met": r["target_met"]})
+        res["pairs"] = runs
+        res["target_met_runs"] = {f"max_batch_{b}": f"{sum(x['target_met'] for x in runs if x['max_batch'] == b)}"
+                                                    f"/{a.pairs}" for b in (1, 4)}
+        res["machine"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+        print(json.dumps(res))
+        return
     res["shared"] = run("shared", paths, a.seconds, a.warmup, a.imgsz)
     res["shared_batch4"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, multicam_max_batch=4)
     res["shared_nogate"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, gate=False)
