@@ -34,11 +34,10 @@ class AcceptSuggestionCommand(LabelCommand):
         self._notify("clip", self.clip)
 
     def _undo(self) -> None:
-        others = [o.id for o in suggest.absorbed(self.project, self.suggestion_id)]
-        self.clip = suggest.unaccept(self.project, self.suggestion_id)
+        self.clip = suggest.unaccept(self.project, self.suggestion_id)  # reopens self.absorbed too
         self._notify("clip-removed", self.clip)
-        for sid in others:  # before the accepted one, whose reopening selects it
-            self._notify("suggestion", self.project.suggestion(sid))
+        for o in self.absorbed:  # before the accepted one, whose reopening selects it
+            self._notify("suggestion", self.project.suggestion(o.id))
         self._notify("suggestion", self.project.suggestion(self.suggestion_id))
 
 

@@ -340,10 +340,14 @@ class Suggester(QObject):
         self.select(s.id, seek=True)
         return s
 
+    def _after(self, s: Suggestion | None) -> Suggestion | None:
+        """The open suggestion an accept or reject of ``s`` selects next (None: the first one), or None."""
+        return next((x for x in self.suggestions if s is None or (x.start, x.id) > (s.start, s.id)), None)
+
     def _prefetch_after(self, s: Suggestion | None) -> None:
-        """Have the video decode ahead the first frame of the open suggestion after ``s`` (None: the first one), the
-        one an accept or reject (or N) shows next: seeking there then costs no decoding on the GUI thread."""
-        nxt = next((x for x in self.suggestions if s is None or (x.start, x.id) > (s.start, s.id)), None)
+        """Have the video decode ahead the first frame of :meth:`_after` ``s``, the one an accept or reject (or N)
+        shows next: seeking there then costs no decoding on the GUI thread."""
+        nxt = self._after(s)
         if nxt is not None:
             self.state.prefetch(nxt.start)
 
@@ -358,13 +362,12 @@ class Suggester(QObject):
         ``suggest.advance_to_next_video`` (default on), open the next project video that has open suggestions of
         this model and select its first, as Label Studio's label stream opens the next task after a submit. Off,
         or with none left, nothing is selected. ``note`` goes before the next one's status line."""
-        items = self.suggestions
-        nxt = next((x for x in items if (x.start, x.id) > (reviewed.start, reviewed.id)), None)
+        nxt = self._after(reviewed)
         if nxt is not None:
             self.select(nxt.id, seek=True, note=note)
             return
         self.select(None)
-        if items or not suggest.settings().get("advance_to_next_video", True):
+        if self.suggestions or not suggest.settings().get("advance_to_next_video", True):
             return  # open suggestions before it remain in this video: N / Shift+N reach them
         vid = self._next_video(1)
         if vid is None:
