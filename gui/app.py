@@ -66,6 +66,17 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+def wait_for_workers_at_exit() -> None:
+    """For a tool that never runs the event loop (the screenshot tools): at interpreter exit, wait for the
+    background workers still running (a classifier the settings restore, skeletons), or a QThread is destroyed
+    while running and the process aborts. :func:`run_app` waits when its event loop ends."""
+    import atexit
+
+    from .workers import wait_for_all
+
+    atexit.register(wait_for_all, 60_000)
+
+
 def run_app(files: list[str]) -> int:
     """Open the PoseWatch window, open the first of ``files`` (if any) and run the event loop.
 

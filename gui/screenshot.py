@@ -44,16 +44,10 @@ def main(argv: list[str] | None = None) -> int:
                          "its suggestions and select the first (the player shows its first frame unless --frame)")
     args = ap.parse_args(argv)
 
-    from .app import create_application
+    from .app import create_application, wait_for_workers_at_exit
 
     app = create_application([sys.argv[0]])
-    import atexit
-
-    from .workers import wait_for_all
-
-    # background work still running at the end (a classifier the settings restore, skeletons): waited for, or its
-    # QThread is destroyed while running and the process aborts after the picture is written
-    atexit.register(wait_for_all, 60_000)
+    wait_for_workers_at_exit()
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtGui import QGuiApplication
 
