@@ -134,10 +134,16 @@ def test_unsupported_codec(tmp_path):
         open_source(bad)
 
 
-def test_truncated_file(tmp_path, fall04):
+def _truncated(tmp_path, fall04):
+    """Fall04's first half of bytes as ``truncated.mp4``: its header announces more frames than it holds."""
     data = fall04.read_bytes()
     p = tmp_path / "truncated.mp4"
     p.write_bytes(data[: len(data) // 2])
+    return p
+
+
+def test_truncated_file(tmp_path, fall04):
+    p = _truncated(tmp_path, fall04)
     with open_source(p) as s:
         announced = s.info.frame_count
         n = sum(1 for _ in s.frames())
@@ -218,8 +224,7 @@ def test_http_mjpeg_camera_stream(shared_dir):
 
 def test_seek_past_decodable_end_of_truncated_file(tmp_path, fall04):
     """Seeking beyond what a truncated file can decode raises; it never returns another frame."""
-    p = tmp_path / "truncated.mp4"
-    p.write_bytes(fall04.read_bytes()[: len(fall04.read_bytes()) // 2])
+    p = _truncated(tmp_path, fall04)
     ref = _sequential(p)
     with open_source(p) as s:
         announced = s.info.frame_count
@@ -272,8 +277,7 @@ def test_prefetched_frames_are_the_decoded_ones_and_playback_goes_on_from_them(f
 
 def test_a_frame_that_cannot_be_decoded_ahead_is_reported_by_read(tmp_path, fall04):
     """A truncated file: the frame past its decodable end is not made ready ahead; read() reports it as before."""
-    p = tmp_path / "truncated.mp4"
-    p.write_bytes(fall04.read_bytes()[: len(fall04.read_bytes()) // 2])
+    p = _truncated(tmp_path, fall04)
     ref = _sequential(p)
     with open_source(p) as s:
         announced = s.info.frame_count
