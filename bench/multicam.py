@@ -238,14 +238,12 @@ def main() -> None:
         res["pairs"] = runs
         res["target_met_runs"] = {f"max_batch_{b}": f"{sum(x['target_met'] for x in runs if x['max_batch'] == b)}"
                                                     f"/{a.pairs}" for b in (1, 4)}
-        res["machine"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
-        print(json.dumps(res))
-        return
-    res["shared"] = run("shared", paths, a.seconds, a.warmup, a.imgsz)
-    res["shared_batch4"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, multicam_max_batch=4)
-    res["shared_nogate"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, gate=False)
-    res["separate"] = run("separate", paths, a.seconds, a.warmup, a.imgsz, gate=False)
-    if not a.quick:
+    else:
+        res["shared"] = run("shared", paths, a.seconds, a.warmup, a.imgsz)
+        res["shared_batch4"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, multicam_max_batch=4)
+        res["shared_nogate"] = run("shared", paths, a.seconds, a.warmup, a.imgsz, gate=False)
+        res["separate"] = run("separate", paths, a.seconds, a.warmup, a.imgsz, gate=False)
+    if not a.quick and not a.pairs:
         res["shared_imgsz480"] = run("shared", paths, a.seconds, a.warmup, 480)
         res["gate_quality"] = gate_quality(paths, a.imgsz)
         res["gate_labels"] = label_agreement(paths, a.imgsz)
