@@ -85,11 +85,12 @@ class Annotator:
         self.think_ms = int(think_ms)
         self.actions: list[tuple[str, float]] = []
 
-    def _think(self) -> None:
-        """The annotator's pause before an action (``--think-ms``; not timed): the window processes events
-        meanwhile, as it does while a person looks at the frame."""
+    def _start(self) -> float:
+        """The annotator's pause before an action (``--think-ms``; not timed: the window processes events meanwhile,
+        as while a person looks at the frame), then the action's start time (``perf_counter`` seconds)."""
         if self.think_ms > 0:
             self.qt["QTest"].qWait(self.think_ms)
+        return time.perf_counter()
 
     def _done(self, name: str, t0: float) -> None:
         self.qt["app"].processEvents()
@@ -100,8 +101,7 @@ class Annotator:
 
     def key(self, key, mod=None, name: str = "") -> None:
         QTest, Qt = self.qt["QTest"], self.qt["Qt"]
-        self._think()
-        t0 = time.perf_counter()
+        t0 = self._start()
         w = self.qt["app"].focusWidget() or self.win.view
         QTest.keyClick(w, key, mod if mod is not None else Qt.KeyboardModifier.NoModifier)
         self._done(name or f"key {key}", t0)
@@ -115,8 +115,7 @@ class Annotator:
     def click_timeline(self, frame: int, row: int) -> None:
         QTest, Qt = self.qt["QTest"], self.qt["Qt"]
         p = self._tl_point(frame, row)
-        self._think()
-        t0 = time.perf_counter()
+        t0 = self._start()
         vp = self.win.timeline.plot.viewport()
         QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
         self._done("click timeline", t0)
@@ -139,8 +138,7 @@ class Annotator:
             app.sendEvent(vp, QMouseEvent(kind, QPointF(pos), QPointF(vp.mapToGlobal(pos)), button, buttons,
                                           Qt.KeyboardModifier.NoModifier))
 
-        self._think()
-        t0 = time.perf_counter()
+        t0 = self._start()
         send(QEvent.Type.MouseButtonPress, p0, left, left)
         for i in range(1, 7):
             self.qt["QTest"].qWait(15)
@@ -167,7 +165,7 @@ VERBOSE = False
 
 
 def log(msg: str) -> None:
-    """One review decision on stderr (``--verbose``)."""
+    """One review decision or slow action on stderr (``--verbose``)."""
     if VERBOSE:
         print(msg, file=sys.stderr, flush=True)
 
