@@ -139,19 +139,25 @@ def test_accept_keeps_provenance_and_undoes(fall_project):
         p.update_suggestion(sugg[2].id, label="fight")
 
 
+def store_runs(p, video_id: int, runs: list[tuple]) -> None:
+    """Store the fall model's suggestion set of a video again with ``runs`` (``(track, start, end, label, prob)``),
+    as a model that proposes them would: the set's own probabilities, skeleton key and track edits kept."""
+    (ss,) = p.suggestion_sets(video_id, suggest.model_hash(default_classifier_path("fall")))
+    p.store_suggestion_set(video_id, ss.model_hash, ss.model_name, ss.label_names, p.suggestion_probs(ss.id), runs,
+                           ss.skeletons, ss.judged_edits)
+
+
 def split_run(p, video_id: int, track_id: int = 28, label: str = "lying", gap: int = 6):
     """Store the fall model's suggestion set of a video again with its ``label`` run on ``track_id`` cut in two
     around ``gap`` frames in its middle, as a model whose label flickers there proposes it (the set's own
     probabilities, skeleton key and track edits kept). Returns ``(first, second)``, the two new suggestions."""
     h = suggest.model_hash(default_classifier_path("fall"))
-    (ss,) = p.suggestion_sets(video_id, h)
     old = p.suggestions(video_id, h)
     (run,) = [s for s in old if s.track_id == track_id and s.label == label]
     mid = (run.start + run.end) // 2
     runs = [(s.track_id, s.start, s.end, s.label, s.prob) for s in old if s.id != run.id]
     runs += [(track_id, run.start, mid - gap, label, run.prob), (track_id, mid, run.end, label, run.prob)]
-    p.store_suggestion_set(video_id, h, ss.model_name, ss.label_names, p.suggestion_probs(ss.id), runs, ss.skeletons,
-                           ss.judged_edits)
+    store_runs(p, video_id, runs)
     new = [s for s in p.suggestions(video_id, h) if s.track_id == track_id and s.label == label]
     assert [(s.start, s.end) for s in new] == [(run.start, mid - gap), (mid, run.end)]
     return new[0], new[1]
@@ -213,26 +219,19 @@ def test_a_recompute_keeps_the_open_ones_and_their_edits(fall_project, fall_clf)
     assert sorted(p.suggestions(v.id), key=lambda s: s.id) == sorted(
         (edited if s.id == edited.id else s for s in sugg), key=lambda s: s.id)
     # the model stops proposing the last one (a set stored without its run), then proposes it again
-    h = sugg[0].model_hash
-    (ss,) = p.suggestion_sets(v.id, h)
     runs = [(s.track_id, s.start, s.end, s.label, s.prob) for s in p.suggestions(v.id)]
-    p.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, p.suggestion_probs(ss.id), runs[:-1],
-                           ss.skeletons, ss.judged_edits)
+    store_runs(p, v.id, runs[:-1])
     with pytest.raises(ProjectError, match=f"no suggestion with id {dropped.id}"):
         p.suggestion(dropped.id)
-    p.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, p.suggestion_probs(ss.id), runs, ss.skeletons,
-                           ss.judged_edits)
+    store_runs(p, v.id, runs)
     (back,) = [s for s in p.suggestions(v.id) if (s.track_id, s.start, s.end) == (dropped.track_id, dropped.start,
                                                                                    dropped.end)]
     assert back.id > max(s.id for s in sugg)
     folder = p.folder
     p.close()
     with Project.open(folder) as q:  # the highest ID given is stored with the project
-        (ss,) = q.suggestion_sets(v.id, h)
-        q.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, q.suggestion_probs(ss.id), runs[:-1],
-                               ss.skeletons, ss.judged_edits)
-        q.store_suggestion_set(v.id, h, ss.model_name, ss.label_names, q.suggestion_probs(ss.id), runs,
-                               ss.skeletons, ss.judged_edits)
+        store_runs(q, v.id, runs[:-1])
+        store_runs(q, v.id, runs)
         assert max(s.id for s in q.suggestions(v.id)) > back.id
 
 
