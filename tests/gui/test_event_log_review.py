@@ -15,11 +15,16 @@ from gui.event_log import NO_PROJECT, EventLog
 pytestmark = pytest.mark.xdist_group("fall04_detect_project")
 
 
+def first_alert(ev_path) -> AlertEvent:
+    """The first alert of a detect run's events file, as the live view's event log receives it."""
+    d = read_events(ev_path)[0]
+    return AlertEvent(d["time_s"], d["frame"], d["track_id"], d["label"], d["prob"], d["wall_time"], d["snapshot"],
+                      d["clip"], d["camera"])
+
+
 def test_confirm_dismiss_need_a_project_then_file_and_undo(qtbot, fall04_detect_project, tmp_path):
     ev_path, _folder, _r = fall04_detect_project
-    d = read_events(ev_path)[0]
-    ev = AlertEvent(d["time_s"], d["frame"], d["track_id"], d["label"], d["prob"], d["wall_time"], d["snapshot"],
-                    d["clip"], d["camera"])
+    ev = first_alert(ev_path)
     project = {"p": None}
     log = EventLog(project=lambda: project["p"])
     qtbot.addWidget(log)
@@ -45,9 +50,7 @@ def test_a_filing_in_the_live_view_shows_in_the_labellers_project_list(window, q
     """Before: Confirm in the live window filed the alert's video and clip into the project the main window shows,
     but its Project list did not show them until the project was opened again."""
     ev_path, _folder, _r = fall04_detect_project
-    d = read_events(ev_path)[0]
-    ev = AlertEvent(d["time_s"], d["frame"], d["track_id"], d["label"], d["prob"], d["wall_time"], d["snapshot"],
-                    d["clip"], d["camera"])
+    ev = first_alert(ev_path)
     assert window.labelling.new_project(tmp_path / "proj")
     items = window.labelling.videos_panel.list
     assert items.count() == 0
