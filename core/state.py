@@ -64,7 +64,8 @@ class AppState:
     Attributes:
         video_path: the open video file or frames folder (or the name of an imported skeleton sequence), or None.
         video_info: its :class:`core.video.VideoInfo` (frame count, fps, size), or None.
-        frame: the displayed :class:`core.video.Frame` (``index`` 0-based, ``image`` BGR uint8 HxWx3), or None.
+        frame: the displayed :class:`core.video.Frame` (``index`` 0-based, ``image`` BGR uint8 HxWx3), or None;
+            ``pending`` while a seek that did not wait decodes it (:meth:`seek`, :meth:`finish_seek`).
         skeletons: the open video's :class:`core.cache.SkeletonCache` for :attr:`backend`, or None (not ready).
         classifier: the classifier labelling tracks, or None ("no model"): a :class:`core.classify.TrackClassifier`,
             or a :class:`core.rgb.infer.VideoClassifier` for an RGB clip model
@@ -110,6 +111,7 @@ class AppState:
 
     def __post_init__(self):
         self._source = None  # the open core.video.VideoSource (owned: closed with the video)
+        self._shown = None  # while a seek is pending (seek(wait=False)): the decoded frame whose image is shown
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -157,6 +159,7 @@ class AppState:
             raise
         self.close_video()
         self._source = source
+        source.open_spare()  # a seek that does not wait decodes on the spare decoder: open it now, in the background
         with self.events.paused():  # one emission per field, after all of them hold the new video
             self.video_info = source.info
             self.skeletons = skeletons
@@ -166,6 +169,7 @@ class AppState:
     def close_video(self) -> None:
         """Close the open video (playback stops; skeletons and frame are cleared)."""
         src, self._source = self._source, None
+        self._shown = None
         with self.events.paused():
             self.playing = False
             self.frame = None
@@ -175,25 +179,66 @@ class AppState:
         if src is not None:
             src.close()
 
-    def seek(self, index: int) -> bool:
+    def seek(self, index: int, wait: bool = True) -> bool:
         """Show frame ``index`` (clamped to the video). Returns False without a video.
+
+        With ``wait=False`` (the player's seeks that come from the user: a click or drag on the timeline, a key), a
+        frame the video cannot return at once (:meth:`core.video.VideoSource.ready`) is decoded in the background
+        instead: :attr:`frame` at once becomes a *pending* :class:`core.video.Frame` of that index holding the
+        previous image, so everything that follows the frame index (overlay, timeline, in/out keys) moves without
+        waiting for the decoder; :meth:`finish_seek`, called from the GUI's event loop, then shows the decoded image.
+        This is how video editors keep scrubbing responsive; a newer seek replaces one still waiting.
 
         Raises:
             VideoError: the frame cannot be decoded (a truncated file: :attr:`video_info` then holds the frames that
-                can; the displayed frame stays).
+                can; the displayed frame stays). With ``wait=False`` it is raised by :meth:`finish_seek` instead.
         """
         n = self.frame_count
         if self._source is None or n <= 0:
             return False
         index = min(max(int(index), 0), n - 1)
-        if self.frame is not None and self.frame.index == index:
+        if self.frame is not None and self.frame.index == index and (not wait or not self.frame.pending):
             return True
+        if not wait and self.frame is not None and not self._source.ready(index):
+            self._source.prefetch(index)
+            if self._source.prefetching or self._source.ready(index):
+                shown = self._shown if self.frame.pending else self.frame
+                self._shown = shown
+                from .video import Frame
+
+                self.frame = Frame(index, index / max(self.fps, 1e-9), shown.image, pending=True)
+                return True
+        self._read(index)
+        return True
+
+    def _read(self, index: int) -> None:
         try:
             self.frame = self._source.read(index)
         except PoseWatchError:
             if self._source.info is not self.video_info:  # a truncated file shrank its frame count
                 self.video_info = self._source.info
+            if self.frame is not None and self.frame.pending:
+                self.frame = self._shown  # the picture and the index shown agree again
             raise
+
+    @property
+    def seeking(self) -> bool:
+        """A seek that did not wait is still decoding: :attr:`frame` is pending (see :meth:`seek`)."""
+        return self.frame is not None and self.frame.pending
+
+    def finish_seek(self) -> bool:
+        """Show the pending frame's image if its decode is done (:meth:`seek` with ``wait=False``); call it from the
+        event loop until it returns True. Returns True when no seek is pending any more.
+
+        Raises:
+            VideoError: the frame cannot be decoded; the frame shown before the seek is shown again.
+        """
+        if not self.seeking or self._source is None:
+            return True
+        index = self.frame.index
+        if self._source.prefetching and self._source.prefetched != index:
+            return False
+        self._read(index)  # decoded ahead: the decoders trade at once; or it failed there: read says why
         return True
 
     def prefetch(self, index: int) -> None:

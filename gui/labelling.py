@@ -566,7 +566,7 @@ class Labeller(QObject):
 
     def _seek(self, frame: int) -> None:
         try:
-            self.state.seek(frame)
+            self.state.seek(frame, wait=False)  # the window shows the image once decoded (MainWindow._finish_seek)
         except PoseWatchError as e:
             self.host.report_error(str(e))
 

@@ -167,6 +167,10 @@ class MainWindow(QMainWindow):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_tick)
+        # a seek that did not wait (AppState.seek(wait=False)) is decoding: show its image as soon as it is ready
+        self._seek_timer = QTimer(self)
+        self._seek_timer.setInterval(4)
+        self._seek_timer.timeout.connect(self._finish_seek)
 
         self.setWindowTitle("PoseWatch")
         self.setAcceptDrops(True)
@@ -418,8 +422,21 @@ class MainWindow(QMainWindow):
         if frame is not None and self.is_playing and not self._ticking:
             self._play_clock = (time.monotonic(), frame.index)  # a seek during playback goes on from there
         self._render()
+        if frame is not None and frame.pending and not self._seek_timer.isActive():
+            self._seek_timer.start()
         if frame is not None and self._video_shown == self.state.video_path:
             self.frame_changed.emit(frame.index)
+
+    @Slot()
+    def _finish_seek(self) -> None:
+        try:
+            done = self.state.finish_seek()
+        except PoseWatchError as e:
+            done = True
+            self.pause()
+            self.report_error(str(e))
+        if done:
+            self._seek_timer.stop()
 
     def _on_skeletons(self, cache: SkeletonCache | None, _old) -> None:
         if cache is not None and self._worker is not None:
@@ -705,12 +722,15 @@ class MainWindow(QMainWindow):
             event.ignore()
 
     # ================================================================ frames and rendering
-    def seek(self, frame: int) -> bool:
-        """Show frame ``frame`` (clamped to the video). Returns False if it could not be decoded."""
+    def seek(self, frame: int, wait: bool = True) -> bool:
+        """Show frame ``frame`` (clamped to the video). Returns False if it could not be decoded.
+
+        ``wait=False`` (the slider, the frame box, frame steps): a frame that takes decoding is shown when the
+        decoder has it, and the window goes on meanwhile (:meth:`core.state.AppState.seek`)."""
         if self.state.video_path is None:
             return False
         try:
-            return self.state.seek(frame)
+            return self.state.seek(frame, wait=wait)
         except PoseWatchError as e:
             # a truncated file shrinks its frame count when decoding fails; the state keeps the ranges in step
             self.pause()
@@ -719,7 +739,7 @@ class MainWindow(QMainWindow):
 
     def step(self, frames: int) -> bool:
         """Move ``frames`` frames forward (negative: back)."""
-        return self.seek(self.current_frame_index + int(frames))
+        return self.seek(self.current_frame_index + int(frames), wait=False)
 
     def step_seconds(self, seconds: float) -> bool:
         """Move ``round(seconds × fps)`` frames."""
@@ -1110,11 +1130,11 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_slider(self, value: int) -> None:
-        self.seek(value)
+        self.seek(value, wait=False)
 
     @Slot(int)
     def _on_frame_box(self, value: int) -> None:
-        self.seek(value)
+        self.seek(value, wait=False)
 
     def _focus_frame_box(self) -> None:
         self.frame_box.setFocus()

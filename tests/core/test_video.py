@@ -285,10 +285,77 @@ def test_a_frame_that_cannot_be_decoded_ahead_is_reported_by_read(tmp_path, fall
         import time
 
         end = time.monotonic() + 30
-        while s._pf_busy or s._pf_want is not None:  # noqa: SLF001 - until the thread has tried
+        while s.prefetching:  # until the thread has tried
             assert time.monotonic() < end
             time.sleep(0.01)
         assert s.prefetched is None and s._pf_thread.is_alive()  # noqa: SLF001 - tried, failed, still serving
         with pytest.raises(VideoError, match="cannot be decoded|out of range"):
             s.read(announced - 1)
         assert np.array_equal(s.read(len(ref) - 1).image, ref[-1])
+
+
+def _finish(state, timeout_s=30.0):
+    """Call ``state.finish_seek()`` as the window's event loop does, until the pending seek is done."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while not state.finish_seek():
+        assert time.monotonic() < end, "the pending seek never finished"
+        time.sleep(0.002)
+
+
+def test_a_seek_that_does_not_wait_moves_the_index_at_once_and_shows_the_decoded_frame_after(fall04):
+    """``AppState.seek(wait=False)``: a frame that takes decoding is pending (its index at once, the previous
+    picture meanwhile); finish_seek shows the exact decoded frame; a newer seek replaces one still pending; a frame
+    the decoder has at once (the next one, the one shown) is shown without waiting."""
+    from core.state import AppState
+
+    ref = _sequential(fall04)
+    state = AppState()
+    state.open_video(fall04)
+    try:
+        seen = []
+        state.events.frame.connect(lambda new, _old: new is not None and seen.append((new.index, new.pending)))
+        assert state.seek(1, wait=False) and not state.seeking  # the next frame: decoded at once
+        assert np.array_equal(state.frame.image, ref[1])
+        assert state.seek(200, wait=False) and state.seeking  # far ahead: pending
+        assert state.frame_index == 200 and np.array_equal(state.frame.image, ref[1])
+        _finish(state)
+        assert state.frame_index == 200 and not state.frame.pending and np.array_equal(state.frame.image, ref[200])
+        assert seen[-2:] == [(200, True), (200, False)]
+        # scrubbing: seeks while one is pending; the last one counts and the picture is always a decoded frame's
+        for i in (120, 60, 90):
+            state.seek(i, wait=False)
+            assert state.frame_index == i and np.array_equal(state.frame.image, ref[200])
+        _finish(state)
+        assert state.frame_index == 90 and np.array_equal(state.frame.image, ref[90])
+        state.seek(91)  # playback goes on from there
+        assert np.array_equal(state.frame.image, ref[91])
+        state.seek(30, wait=False)
+        assert state.seeking
+        state.seek(30)  # a seek that waits finishes a pending one of the same frame
+        assert not state.seeking and np.array_equal(state.frame.image, ref[30])
+    finally:
+        state.close_video()
+    assert not state.seeking and state.finish_seek()
+
+
+def test_a_pending_seek_that_cannot_be_decoded_is_reported_and_the_shown_frame_comes_back(tmp_path, fall04):
+    """A truncated file: a seek past its decodable end that did not wait raises in finish_seek, and the frame shown
+    before it (index and picture) is the one shown again."""
+    from core.state import AppState
+
+    p = _truncated(tmp_path, fall04)
+    ref = _sequential(p)
+    state = AppState()
+    state.open_video(p)
+    try:
+        announced = state.frame_count
+        state.seek(3)
+        state.seek(announced - 1, wait=False)
+        assert state.seeking and state.frame_index == announced - 1
+        with pytest.raises(VideoError, match="cannot be decoded|out of range"):
+            _finish(state)
+        assert not state.seeking and state.frame_index == 3 and np.array_equal(state.frame.image, ref[3])
+    finally:
+        state.close_video()

@@ -243,6 +243,33 @@ def test_timeline_click_edge_drag_relabel_note_delete(lab, qtbot):
 
 
 # ------------------------------------------------------------------------------------------------ crops
+
+def test_a_timeline_click_moves_the_play_head_at_once_and_the_picture_follows(lab, qtbot):
+    """A click far along the timeline does not wait for the decoder: the frame index, the play head and an in point
+    marked straight after follow at once, the previous picture stays meanwhile, and then the exact frame shows."""
+    from core.video import open_source
+
+    w, L, tl = lab, lab.labelling, lab.timeline
+    w.set_overlay(skeleton=False, boxes=False, ids=False, labels=False)  # compare raw frames
+    ref = open_source(w.state.video_path)
+    vp = tl.plot.viewport()
+    seen = []
+    w.state.events.frame.connect(lambda new, _old: new is not None and seen.append((new.index, new.pending)))
+    for frame in (230, 40, 180):  # forward far (an FFmpeg seek), back, forward again
+        tl.viewbox.setXRange(frame - 40, frame + 40, padding=0)
+        qtbot.wait(10)
+        k = len(seen)
+        qtbot.mouseClick(vp, LEFT, pos=tl.view_to_widget(frame + 0.5, 0.5))
+        press(qtbot, w, KEY.Key_I)
+        assert w.current_frame_index == frame and L.in_point == frame
+        assert seen[k] == (frame, True)  # shown first as pending: before its picture was decoded
+        qtbot.waitUntil(lambda: not w.state.seeking, timeout=10_000)
+        assert seen[-1] == (frame, False)
+        assert np.array_equal(w.current_image(), ref.read(frame).image)
+        assert np.array_equal(w.view.pixmap_bgr(), ref.read(frame).image)
+    ref.close()
+
+
 def test_crop_rectangle_on_the_video_and_crop_to_person(lab, qtbot):
     w, L = lab, lab.labelling
     folder = L.project.folder
