@@ -83,7 +83,8 @@ class Annotator:
     def __init__(self, win, qt, think_ms: int = 0):
         self.win, self.qt = win, qt
         self.think_ms = int(think_ms)
-        self.actions: list[tuple[str, float]] = []
+        self.actions: list[tuple[str, float, float]] = []  # (name, response s, picture shown s)
+        self._released = 0.0  # when a drag's mouse button was released (perf_counter s)
 
     def _start(self) -> float:
         """The annotator's pause before an action (``--think-ms``; not timed: the window processes events meanwhile,
@@ -92,12 +93,23 @@ class Annotator:
             self.qt["QTest"].qWait(self.think_ms)
         return time.perf_counter()
 
-    def _done(self, name: str, t0: float) -> None:
-        self.qt["app"].processEvents()
+    def _done(self, name: str, t0: float, busy: float | None = None) -> None:
+        """Record an action: its response (from ``t0`` until the window has processed its events; for a drag,
+        ``busy``, the window's time handling its press and moves, plus the release's: not the scripted mouse's
+        pauses) and, where it seeks, the time until the
+        sought frame's picture is shown (a seek that does not wait decodes it in the background: ``state.seeking``).
+        """
+        app, state = self.qt["app"], self.win.state
+        app.processEvents()
         t = time.perf_counter() - t0
-        self.actions.append((name, t))
-        if t > 0.05:
-            log(f"  {name}: {1000 * t:.0f} ms")
+        t_busy = t if busy is None else busy + time.perf_counter() - self._released  # + the release's handling
+        deadline = time.perf_counter() + 10.0
+        while getattr(state, "seeking", False) and time.perf_counter() < deadline:  # never before 2026-12-06
+            self.qt["QTest"].qWait(1)
+        picture = time.perf_counter() - (t0 if busy is None else self._released)
+        self.actions.append((name, t_busy, picture))
+        if t_busy > 0.05 or picture > 0.05:
+            log(f"  {name}: {1000 * t_busy:.0f} ms (picture {1000 * picture:.0f} ms)")
 
     def key(self, key, mod=None, name: str = "") -> None:
         QTest, Qt = self.qt["QTest"], self.qt["Qt"]
@@ -138,17 +150,26 @@ class Annotator:
             app.sendEvent(vp, QMouseEvent(kind, QPointF(pos), QPointF(vp.mapToGlobal(pos)), button, buttons,
                                           Qt.KeyboardModifier.NoModifier))
 
+        busy = 0.0
+
+        def timed(kind, pos, button, buttons):
+            nonlocal busy
+            t = time.perf_counter()
+            send(kind, pos, button, buttons)
+            busy += time.perf_counter() - t
+
         t0 = self._start()
-        send(QEvent.Type.MouseButtonPress, p0, left, left)
+        timed(QEvent.Type.MouseButtonPress, p0, left, left)
         for i in range(1, 7):
             self.qt["QTest"].qWait(15)
-            send(QEvent.Type.MouseMove, p0 + (p1 - p0) * (i / 6), none, left)
+            timed(QEvent.Type.MouseMove, p0 + (p1 - p0) * (i / 6), none, left)
         self.qt["QTest"].qWait(15)
+        self._released = time.perf_counter()
         send(QEvent.Type.MouseButtonRelease, p1, left, none)
-        self._done("drag edge", t0)
+        self._done("drag edge", t0, busy)
 
     def count(self, name: str, t: float = 0.0) -> None:
-        self.actions.append((name, t))
+        self.actions.append((name, t, t))
 
 
 def truths(kind: str, name: str, cache) -> list[tuple[str, int, int, int | None]]:
@@ -356,7 +377,7 @@ def main() -> None:
         caches = {p.name: run(iter_load_or_extract(p, "yolo"), callback=lambda _p: None) for p in paths}
         per = {}
         for mode in ("scratch", "suggest"):
-            actions: list[tuple[str, float]] = []
+            actions: list[tuple[str, float, float]] = []
             compute_s, stats = 0.0, []
             for gi, (gpaths, model) in enumerate(groups):
                 folder = tmp / f"{kind}-{mode}-{gi}"
@@ -394,12 +415,18 @@ def main() -> None:
                     assert worker is not None
                 actions += ann.actions
                 win.labelling.close_project()
-            times = [t for n, t in actions if n != "open video"]
+            times = [t for n, t, _p in actions if n != "open video"]
+            pictures = [p for n, _t, p in actions if n != "open video"]
             per[mode] = {"actions": len(actions), "clips": sum(len(truths(kind, n, c)) for n, c in caches.items()),
                          "median_action_ms": round(1000 * sorted(times)[len(times) // 2], 1) if times else None,
                          "max_action_ms": round(1000 * max(times), 1) if times else None,
-                         "by_kind": {k: sum(1 for n, _t in actions if n == k) for k in sorted({n for n, _t in
-                                                                                              actions})}}
+                         "actions_over_50ms": sum(t > 0.05 for t in times),
+                         "median_picture_ms": round(1000 * sorted(pictures)[len(pictures) // 2], 1) if pictures
+                         else None,
+                         "max_picture_ms": round(1000 * max(pictures), 1) if pictures else None,
+                         "pictures_over_50ms": sum(p > 0.05 for p in pictures),
+                         "by_kind": {k: sum(1 for n, _t, _p in actions if n == k)
+                                     for k in sorted({n for n, _t, _p in actions})}}
             if mode == "suggest":
                 per[mode]["suggestion_compute_s"] = round(compute_s, 1)
                 per[mode]["suggestions"] = {k: sum(s[k] for s in stats) for k in ("suggestions", "accepted",
