@@ -18,12 +18,12 @@ A scripted annotator labels shared clips to their known labels twice, each time 
   labelled as in *scratch* (opening their video: one action).
 
 Every key press is a real key event to the focused widget, every click and drag real mouse events on the timeline;
-each is timed: its response (wall time until the window has processed it; for a drag the window's time
-handling its events, without the scripted mouse's pauses) and, since 2026-12-06, its picture (until a sought frame's
-image is shown: seeks no longer wait for the decoder, ``AppState.seek(wait=False)``). Opening a video by hand (one double-click in the
-Project list) is counted as one action. ``--think-ms N`` waits N ms before each action (untimed, the window
-processing events), as a person pauses to look: what the window does in the background meanwhile (a frame decoded
-ahead for the next suggestion) then shows in the times.
+each is timed: its response (wall time until the window has processed it; for a drag the window's time handling
+its events, without the scripted mouse's pauses) and, since 2026-12-06, its picture (until a sought frame's image
+is shown: seeks no longer wait for the decoder, ``AppState.seek(wait=False)``). Opening a video by hand (one
+double-click in the Project list) is counted as one action. ``--think-ms N`` waits N ms before each action
+(untimed, the window processing events), as a person pauses to look: what the window does in the background
+meanwhile (a frame decoded ahead for the next suggestion) then shows in the times.
 
 Data (held out from the shipped models' training): the fight clips of source groups surv:6 and surv:40 (the shipped
 ``fight_default.pt`` was trained on all other groups; model card), one whole-frame ``fight`` clip each (the whole
