@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         self.batch_panel = batch_panel.install(self.state, self.host)  # Project > Compute all skeletons (issue 14)
         self._observe_state()
         self._update_controls()
+        self._update_classifier_label()  # then at each change of model (_on_classifier), not with every control
         QTimer.singleShot(0, self.restore_classifier)
 
     # ================================================================ construction
@@ -1097,7 +1098,6 @@ class MainWindow(QMainWindow):
             w.blockSignals(False)
             w.setEnabled(has)
         self.slider.setPageStep(max(1, int(round(self.fps or 1))))
-        self._update_classifier_label()
         self._update_position()
 
     def _update_position(self) -> None:
