@@ -711,6 +711,7 @@ class TrackClassifier:
         """
         from .scene import SceneBuffer
 
+        self._use_cache(cache)
         alert = self.ckpt.alert or {}
         n = max(1, int(smooth or alert.get("smooth_windows", 5)))
         key = ("scene", int(frame_index), n)
@@ -722,15 +723,22 @@ class TrackClassifier:
         gate = bool(spec.get("gate", True))
         buf = SceneBuffer(span, motion=motion is not None, bones=bool(spec.get("bones")))
         first = max(0, int(frame_index - np.ceil((span + n / cache.fps) * cache.fps)) - 1)
+        k = self.scene_index
+        # a frame's scene vector depends only on the last span_s seconds up to it, so each frame's is computed and
+        # classified once and kept: the next frame (playback, a drag, a scrub) computes one vector, not ``n``
+        todo = [f for f in range(max(0, frame_index - n + 1), frame_index + 1) if ("scene_p", f) not in self._memo]
         feats, multi = [], []
         for f in range(first, frame_index + 1):
             buf.add_poses(cache.poses(f), motion[f] if motion is not None else None)
-            if f > frame_index - n:
+            if todo and f >= todo[0] and ("scene_p", f) not in self._memo:
                 feats.append(buf.features(f / cache.fps))
                 multi.append(buf.multi_person() or not gate)
-        probs = self.predict_scene(np.stack(feats))
-        k = self.scene_index
-        score = float(np.mean(np.where(multi, probs[:, k], 0.0)))
+        if feats:
+            probs = self.predict_scene(np.stack(feats))[:, k]
+            for f, p, m in zip(todo, probs, multi, strict=True):
+                self._memo[("scene_p", f)] = float(p) if m else 0.0  # a one-person scene scores 0 (the gate)
+        score = float(np.mean([self._memo[("scene_p", f)] for f in range(max(0, frame_index - n + 1),
+                                                                          frame_index + 1)]))
         labels = label_scene(cache.poses(frame_index), buf, score, self.scene_threshold(), self.label_names, k)
         self._memo[key] = (labels, score)
         return labels, score

@@ -36,7 +36,25 @@ FAR = 5.0
 
 
 def _p90(v: np.ndarray) -> float:
-    return float(np.percentile(v, 90)) if len(v) else 0.0
+    """``np.percentile(v, 90)`` (its default "linear" method; 0.0 for an empty ``v``), bit for bit, about ten times
+    faster on the short arrays of a scene window: one partition, numpy's own interpolation (``_lerp``: from the upper
+    value where the weight is at least 0.5). Called 25 times per scene vector, where numpy's general path was a
+    third of :func:`scene_features`' time."""
+    n = len(v)
+    if not n:
+        return 0.0
+    arr = np.asarray(v)
+    if arr.dtype.kind != "f" or np.isnan(arr).any():
+        return float(np.percentile(arr, 90))
+    vi = (n - 1) * 0.9
+    if vi >= n - 1:
+        return float(arr.max())
+    lo = int(vi)
+    g = vi - lo
+    part = np.partition(arr, (lo, lo + 1))
+    a, b = part[lo], part[lo + 1]  # numpy scalars: the arithmetic stays in the array's dtype, as numpy's
+    d = b - a
+    return float(b - d * (1 - g) if g >= 0.5 else a + d * g)
 
 
 def _iou_matrix(b: np.ndarray) -> np.ndarray:

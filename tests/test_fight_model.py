@@ -103,6 +103,16 @@ def test_player_labels_come_from_the_scene(fight_ckpt):
         assert score == pytest.approx(lt.scene_score, abs=1e-5)
         seen |= {v.name for v in player.values()}
     assert seen <= {"fight", "normal", UNCERTAIN} and "fight" in seen
+    # each frame's scene vector is kept once computed (the next frame computes one, not smooth_windows): frames
+    # asked for in any order (a scrub, a drag, a seek) give exactly what frames in order give
+    in_order = [clf.scene_labels(cache, f) for f in range(cache.frame_count)]
+    shuffled = TrackClassifier(fight_ckpt)
+    shuffled.set_motion(cache, motion)
+    for f in np.random.default_rng(0).permutation(cache.frame_count):
+        labels, score = shuffled.scene_labels(cache, int(f))
+        assert score == in_order[f][1]
+        assert {k: (v.name, v.prob) for k, v in labels.items()} == {k: (v.name, v.prob)
+                                                                    for k, v in in_order[f][0].items()}
     first = cache.poses(int(np.flatnonzero(cache.persons_per_frame())[0]))
     assert all(lab.name == UNCERTAIN for lab in clf.labels_for_frame(cache, first.frame_index).values())
 
