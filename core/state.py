@@ -112,6 +112,7 @@ class AppState:
     def __post_init__(self):
         self._source = None  # the open core.video.VideoSource (owned: closed with the video)
         self._shown = None  # while a seek is pending (seek(wait=False)): the decoded frame whose image is shown
+        self._ahead = None  # a core.video.OpeningSource: the video open_ahead() opens in the background
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -139,11 +140,41 @@ class AppState:
         from .video import open_source
 
         path = os.fspath(path)
-        src = open_source(path)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.spec == path:
+            src = ahead.take()  # opened ahead (open_ahead): its error, if any, is the one open_source raised
+        else:
+            if ahead is not None:
+                ahead.drop()
+            src = open_source(path)
         if not src.info.seekable:
             src.close()
             raise VideoError(f"{path} is a live source; the player needs a video file or frames folder")
         self.open_source(src, path)
+
+    def open_ahead(self, path: str | os.PathLike) -> None:
+        """Start opening the video file ``path`` in the background because it will most likely be opened next (the
+        next video of a review, :class:`core.video.OpeningSource`): :meth:`open_video` of the same path then takes
+        it instead of opening the file on the caller's thread. Dropped by any other :meth:`open_video`,
+        :meth:`open_source` or :meth:`close_video`, or a newer call. Never raises (an error shows at the open)."""
+        from .video import OpeningSource
+
+        path = os.fspath(path)
+        if self._ahead is not None:
+            if self._ahead.spec == path:
+                return
+            self._ahead.drop()
+        self._ahead = OpeningSource(path)
+
+    @property
+    def opening_ahead(self) -> str | None:
+        """The path being opened (or held opened) ahead by :meth:`open_ahead`, or None."""
+        return self._ahead.spec if self._ahead is not None else None
+
+    @property
+    def opened_ahead(self) -> bool:
+        """The opening of :attr:`opening_ahead` has finished (:meth:`open_video` of it then takes it at once)."""
+        return self._ahead is not None and self._ahead.done
 
     def open_source(self, source, name: str, skeletons=None) -> None:
         """Show an already opened seekable :class:`core.video.VideoSource` (the state owns and closes it), e.g. a
@@ -170,6 +201,9 @@ class AppState:
         """Close the open video (playback stops; skeletons and frame are cleared)."""
         src, self._source = self._source, None
         self._shown = None
+        if self._ahead is not None:
+            self._ahead.drop()
+            self._ahead = None
         with self.events.paused():
             self.playing = False
             self.frame = None
@@ -177,7 +211,9 @@ class AppState:
             self.video_info = None
             self.video_path = None
         if src is not None:
-            src.close()
+            from .video import close_in_background
+
+            close_in_background(src)  # released a moment later, off the caller's (the GUI's) thread
 
     def seek(self, index: int, wait: bool = True) -> bool:
         """Show frame ``index`` (clamped to the video). Returns False without a video.

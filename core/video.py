@@ -497,6 +497,92 @@ def open_source(spec: str | int | os.PathLike, fps: float = 30.0) -> VideoSource
     return LiveSource(target, kind)
 
 
+def close_in_background(source: VideoSource) -> None:
+    """Close ``source`` on a short-lived thread of its own: a file's close waits for its spare decoder's thread to
+    finish the frame it is decoding (up to tens of milliseconds), which the GUI thread should not. Never raises."""
+    def close() -> None:
+        try:
+            source.close()
+        except Exception:  # noqa: BLE001 - nothing is left to tell: the source was no longer used
+            pass
+
+    threading.Thread(target=close, name="posewatch-close", daemon=True).start()
+
+
+class OpeningSource:
+    """:func:`open_source` run ahead on a thread of its own, for a video the user will most likely open next (the
+    next project video of a review of suggestions): opening a file and decoding its first frame costs 20-25 ms on a
+    2-core CPU, which :meth:`take` then no longer pays on the GUI thread. The second decoder of a file
+    (:meth:`FileSource.open_spare`) is opened ahead too. OpenCV releases Python's GIL while it opens and decodes.
+
+    Args:
+        spec: what :func:`open_source` takes.
+        fps: frame rate for folders of images.
+    """
+
+    def __init__(self, spec: str | int | os.PathLike, fps: float = 30.0):
+        self.spec = os.fspath(spec) if isinstance(spec, os.PathLike) else spec
+        self._fps = float(fps)
+        self._lock = threading.Lock()
+        self._source: VideoSource | None = None
+        self._error: VideoError | None = None
+        self._dropped = False
+        self._thread = threading.Thread(target=self._open, name="posewatch-open-ahead", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        try:
+            src = open_source(self.spec, fps=self._fps)
+        except VideoError as e:
+            src, error = None, e
+        except Exception as e:  # noqa: BLE001 - reported by take() as one line, as open_source would
+            src, error = None, VideoError(f"cannot open {self.spec}: {e}")
+        else:
+            error = None
+            src.open_spare()
+        with self._lock:
+            dropped = self._dropped
+            self._source, self._error = (None, error) if dropped else (src, error)
+        if dropped and src is not None:
+            src.close()
+
+    @property
+    def done(self) -> bool:
+        """The opening has finished (successfully or not)."""
+        return not self._thread.is_alive()
+
+    def take(self, timeout_s: float | None = 30.0) -> VideoSource:
+        """The opened source (the caller owns and closes it), waiting for the opening to finish first.
+
+        Raises:
+            VideoError: what :func:`open_source` raised; or the opening took longer than ``timeout_s`` seconds, or
+                this opening was taken or dropped already.
+        """
+        self._thread.join(timeout_s)
+        with self._lock:
+            if self._thread.is_alive():
+                self._dropped = True  # closed by the thread when it finishes
+                raise VideoError(f"opening {self.spec} took longer than {timeout_s:.0f} s")
+            if self._dropped:
+                raise VideoError(f"the opening ahead of {self.spec} was dropped")
+            self._dropped = True
+            src, error = self._source, self._error
+            self._source = None
+        if error is not None:
+            raise error
+        return src
+
+    def drop(self) -> None:
+        """Not needed after all: close the source (now, or when the thread has opened it). Never blocks or raises."""
+        with self._lock:
+            if self._dropped:
+                return
+            self._dropped = True
+            src, self._source = self._source, None
+        if src is not None:
+            close_in_background(src)
+
+
 def resize_to_width(image: np.ndarray, width: int | None) -> tuple[np.ndarray, float]:
     """Downscale ``image`` to ``width`` pixels wide, keeping the aspect ratio.
 

@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -302,6 +303,7 @@ class Suggester(QObject):
             if seek:
                 self.labeller.seek(s.start)
             self._prefetch_after(s)
+            self._open_ahead_after(s)
             self.labeller.select_track(s.track_id)
             who = "whole frame" if s.track_id is None else f"person #{s.track_id}"
             n = self.suggestions.index(s) + 1
@@ -350,6 +352,23 @@ class Suggester(QObject):
         nxt = self._after(s)
         if nxt is not None:
             self.state.prefetch(nxt.start)
+
+    def _open_ahead_after(self, s: Suggestion) -> None:
+        """If ``s`` is the video's last open suggestion, the next key of the review most likely opens the next project
+        video with open ones (``N`` past it, :meth:`jump`; or its accept or reject, :meth:`_after_review`): have that
+        video opened ahead in the background (:meth:`core.state.AppState.open_ahead`), so that the key does not open
+        the file on the GUI thread (20-25 ms)."""
+        if self._after(s) is not None or not suggest.settings().get("advance_to_next_video", True):
+            return
+        vid = self._next_video(1)
+        if vid is None:
+            return
+        try:
+            v = self.state.project.video(vid)
+        except PoseWatchError:
+            return
+        if v.kind != "skeletons" and Path(v.path).is_file():
+            self.state.open_ahead(v.path)
 
     def _target(self) -> Suggestion | None:
         s = self.selected

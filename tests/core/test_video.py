@@ -359,3 +359,59 @@ def test_a_pending_seek_that_cannot_be_decoded_is_reported_and_the_shown_frame_c
         assert not state.seeking and state.frame_index == 3 and np.array_equal(state.frame.image, ref[3])
     finally:
         state.close_video()
+
+
+def test_a_video_opened_ahead_is_the_one_shown_and_its_errors_come_at_the_open(tmp_path, fall04, street_clip):
+    """``AppState.open_ahead``: the next video opens in the background and ``open_video`` of that path takes it
+    (the same frames as opening it there); another open or a close drops it; a file that cannot be opened is
+    reported by ``open_video`` with the message opening it there gives, and the video shown stays."""
+    from core.state import AppState
+
+    ref = _sequential(fall04, limit=3)
+    state = AppState()
+    state.open_video(street_clip)
+    try:
+        state.open_ahead(fall04)
+        assert state.opening_ahead == os.fspath(fall04)
+        state.open_ahead(fall04)  # asked again: the same opening goes on
+        state.open_video(fall04)
+        assert state.opening_ahead is None and state.video_path == os.fspath(fall04)
+        assert np.array_equal(state.frame.image, ref[0])
+        state.seek(2)
+        assert np.array_equal(state.frame.image, ref[2])
+
+        # what was opened ahead is what is shown: a copy deleted once opened ahead still opens
+        import time
+
+        copy = tmp_path / "copy.mp4"
+        shutil.copy(fall04, copy)
+        state.open_ahead(copy)
+        end = time.monotonic() + 30
+        while not state.opened_ahead:
+            assert time.monotonic() < end, "the opening ahead never finished"
+            time.sleep(0.005)
+        copy.unlink()
+        state.open_video(copy)
+        assert np.array_equal(state.frame.image, ref[0])
+        with pytest.raises(VideoError):
+            open_source(copy)
+
+        state.open_ahead(street_clip)
+        state.open_video(fall04)  # another video than the one opened ahead: dropped
+        assert state.opening_ahead is None
+        state.open_ahead(street_clip)
+        state.close_video()
+        assert state.opening_ahead is None
+
+        state.open_video(fall04)
+        bad = tmp_path / "corrupt.mp4"
+        bad.write_bytes(os.urandom(50_000))
+        with pytest.raises(VideoError) as direct:
+            open_source(bad)
+        state.open_ahead(bad)
+        with pytest.raises(VideoError) as ahead:
+            state.open_video(bad)
+        assert str(ahead.value) == str(direct.value)
+        assert state.video_path == os.fspath(fall04) and np.array_equal(state.frame.image, ref[0])
+    finally:
+        state.close_video()

@@ -241,6 +241,7 @@ def test_review_goes_on_to_the_next_video(window, qtbot, tmp_path, fall04, fall0
     here = S.suggestions  # read from the project, not computed again
     assert here  # the fall model proposes a few on this fight clip too
     S.select(here[-1].id, seek=True)  # the open video's last one
+    assert w.state.opening_ahead == second.path  # its review ends by opening the next video: opened ahead
     w.view.setFocus()
     press(qtbot, w, KEY.Key_N)
     qtbot.waitUntil(lambda: S.selected is not None, timeout=120_000)
@@ -276,6 +277,7 @@ def test_review_goes_on_to_the_next_video(window, qtbot, tmp_path, fall04, fall0
         assert w.labelling.open_project_video(first.id)
     qtbot.waitUntil(lambda: not S.is_computing and [s.id for s in S.suggestions] == [here[-1].id], timeout=60_000)
     S.select(here[-1].id)
+    assert w.state.opening_ahead is None  # no review goes on to the next video: nothing opened ahead
     w.view.setFocus()
     press(qtbot, w, KEY.Key_X)
     qtbot.wait(200)
